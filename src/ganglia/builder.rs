@@ -1,0 +1,659 @@
+//! Builds the model from tag events. Forgiving by design: a missing end tag closes what it
+//! must, a misplaced element is skipped with its children, and every repair is reported with
+//! the byte offset where it happened.
+
+use std::sync::Arc;
+
+use compact_str::CompactString;
+
+use super::attrs::{self, parse_u32, parse_u64};
+use super::damage::DamageLog;
+use super::intern::{Interner, MetaProbe};
+use super::text::unescape_attr;
+use crate::model::{
+    Cluster, Document, Grid, Host, Item, Metric, MetricMeta, MetricSummary, MetricType, Origin,
+    Slope, Summary, decimals_of, parse_number,
+};
+
+/// A `METRIC` or `METRICS` element being read: its attributes plus the extra data so far.
+#[derive(Debug)]
+struct MetricFrame {
+    name: CompactString,
+    text: CompactString,
+    num: u32,
+    tn: u32,
+    kind: MetricType,
+    units: CompactString,
+    slope: Slope,
+    tmax: u32,
+    dmax: u32,
+    candidate: Option<Arc<MetricMeta>>,
+    matched: usize,
+    extra: Option<Vec<(Arc<str>, Arc<str>)>>,
+}
+
+#[derive(Debug)]
+enum Frame {
+    Root,
+    Grid(Grid),
+    Cluster(Cluster),
+    Host(Host),
+    Metric(MetricFrame),
+    Summary(MetricFrame),
+    ExtraData,
+    ExtraElement,
+    Hosts,
+    /// An element we do not know; children are read normally.
+    Unknown(CompactString),
+    /// A misplaced or unreadable element; it and its children are dropped.
+    Skip(CompactString),
+}
+
+impl Frame {
+    fn tag(&self) -> &str {
+        match self {
+            Frame::Root => "GANGLIA_XML",
+            Frame::Grid(_) => "GRID",
+            Frame::Cluster(_) => "CLUSTER",
+            Frame::Host(_) => "HOST",
+            Frame::Metric(_) => "METRIC",
+            Frame::Summary(_) => "METRICS",
+            Frame::ExtraData => "EXTRA_DATA",
+            Frame::ExtraElement => "EXTRA_ELEMENT",
+            Frame::Hosts => "HOSTS",
+            Frame::Unknown(n) | Frame::Skip(n) => n,
+        }
+    }
+}
+
+/// Turns start/end tag events into a [`Document`].
+pub(crate) struct TreeBuilder<'i> {
+    interner: &'i mut Interner,
+    stack: Vec<Frame>,
+    doc: Document,
+    skipping: usize,
+    pub(crate) damage: DamageLog,
+}
+
+impl<'i> TreeBuilder<'i> {
+    pub(crate) fn new(interner: &'i mut Interner) -> Self {
+        Self {
+            interner,
+            stack: Vec::with_capacity(8),
+            doc: Document::default(),
+            skipping: 0,
+            damage: DamageLog::default(),
+        }
+    }
+
+    /// Where in the tree we are, for messages: `HOST 'a' in CLUSTER 'b'`.
+    fn context(&self) -> String {
+        let mut parts = Vec::new();
+        for f in self.stack.iter().rev() {
+            match f {
+                Frame::Host(h) => parts.push(format!("HOST '{}'", h.name)),
+                Frame::Cluster(c) => parts.push(format!("CLUSTER '{}'", c.name)),
+                Frame::Grid(g) => parts.push(format!("GRID '{}'", g.name)),
+                Frame::Metric(m) => parts.push(format!("METRIC '{}'", m.name)),
+                _ => {}
+            }
+        }
+        if parts.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in {}", parts.join(" in "))
+        }
+    }
+
+    fn report(&mut self, at: u64, what: impl FnOnce() -> String) {
+        if self.damage.wants_more() {
+            let msg = format!("{} {}", what(), self.context());
+            self.damage.push(at, msg);
+        } else {
+            self.damage.count_only();
+        }
+    }
+
+    /// Reads one attribute value, unescaping it and reporting unescaped characters.
+    fn value<'a>(&mut self, el: &str, attr: &str, raw: &'a str, at: u64) -> std::borrow::Cow<'a, str> {
+        let (v, fault) = unescape_attr(raw);
+        if let Some(f) = fault {
+            let what = f.describe();
+            self.report(at, || format!("{what} in {attr} of {el}"));
+        }
+        v
+    }
+
+    /// Handles a start tag (`empty` for `<X/>`).
+    pub(crate) fn start(&mut self, name: &str, raw_attrs: &str, empty: bool, at: u64) {
+        if self.skipping > 0 {
+            if !empty {
+                self.skipping += 1;
+                self.stack.push(Frame::Skip(name.into()));
+            }
+            return;
+        }
+        let frame = match name {
+            "METRIC" => self.open_metric(raw_attrs, at, false),
+            "EXTRA_ELEMENT" => self.open_extra_element(raw_attrs, at),
+            "EXTRA_DATA" => self.open_under(at, name, |f| matches!(f, Frame::Metric(_) | Frame::Summary(_)), |_| Some(Frame::ExtraData)),
+            "HOST" => self.open_host(raw_attrs, at),
+            "CLUSTER" => self.open_cluster(raw_attrs, at),
+            "GRID" => self.open_grid(raw_attrs, at),
+            "HOSTS" => self.open_hosts(raw_attrs, at),
+            "METRICS" => self.open_metric(raw_attrs, at, true),
+            "GANGLIA_XML" => self.open_root(raw_attrs, at),
+            other => Some(Frame::Unknown(other.into())),
+        };
+        let frame = frame.unwrap_or_else(|| Frame::Skip(name.into()));
+        if matches!(frame, Frame::Skip(_)) {
+            self.skipping += 1;
+        }
+        self.stack.push(frame);
+        if empty {
+            self.end(name, at);
+        }
+    }
+
+    /// Closes frames above the innermost one accepted by `parent` (reporting the missing end
+    /// tags), then builds the new frame. Without such a parent the element is skipped.
+    fn open_under(
+        &mut self,
+        at: u64,
+        name: &str,
+        parent: impl Fn(&Frame) -> bool,
+        make: impl FnOnce(&mut Self) -> Option<Frame>,
+    ) -> Option<Frame> {
+        match self.stack.iter().rposition(&parent) {
+            Some(pos) => {
+                self.close_above(pos, at, name);
+                make(self)
+            }
+            None => {
+                self.report(at, || format!("<{name}> where it cannot appear; skipped"));
+                None
+            }
+        }
+    }
+
+    fn close_above(&mut self, pos: usize, at: u64, before: &str) {
+        while self.stack.len() > pos + 1 {
+            let tag = self.stack.last().map(|f| f.tag().to_string()).unwrap_or_default();
+            if !matches!(self.stack.last(), Some(Frame::Unknown(_))) {
+                self.report(at, || format!("missing </{tag}> before <{before}>"));
+            }
+            self.pop_and_attach();
+        }
+    }
+
+    fn open_root(&mut self, raw: &str, at: u64) -> Option<Frame> {
+        if !self.stack.is_empty() {
+            self.report(at, || "nested <GANGLIA_XML>; skipped".to_string());
+            return None;
+        }
+        let mut version = None;
+        let mut source = None;
+        let r = attrs::scan(raw, |n, v, _| match n {
+            "VERSION" => version = Some(v.to_string()),
+            "SOURCE" => source = Some(v.to_string()),
+            _ => {}
+        });
+        self.attr_syntax(r, at, "GANGLIA_XML");
+        self.doc.version = version.unwrap_or_default().into();
+        self.doc.origin = match source.as_deref() {
+            Some("gmond") => Origin::Gmond,
+            Some("gmetad") => Origin::Gmetad,
+            _ => Origin::Other,
+        };
+        Some(Frame::Root)
+    }
+
+    fn attr_syntax(&mut self, r: Result<(), usize>, at: u64, el: &str) {
+        if let Err(pos) = r {
+            self.report(at + pos as u64, || format!("unreadable attributes in <{el}>"));
+        }
+    }
+
+    fn top_level_ok(f: &Frame) -> bool {
+        matches!(f, Frame::Root | Frame::Grid(_))
+    }
+
+    fn open_grid(&mut self, raw: &str, at: u64) -> Option<Frame> {
+        if !self.stack.is_empty() && !self.stack.iter().any(Self::top_level_ok) {
+            self.report(at, || "<GRID> where it cannot appear; skipped".to_string());
+            return None;
+        }
+        if let Some(pos) = self.stack.iter().rposition(Self::top_level_ok) {
+            self.close_above(pos, at, "GRID");
+        }
+        let mut g = Grid::default();
+        let mut fields: [Option<String>; 3] = Default::default();
+        let r = attrs::scan(raw, |n, v, _| match n {
+            "NAME" => fields[0] = Some(v.to_string()),
+            "AUTHORITY" => fields[1] = Some(v.to_string()),
+            "LOCALTIME" => fields[2] = Some(v.to_string()),
+            _ => {}
+        });
+        self.attr_syntax(r, at, "GRID");
+        let [name, authority, localtime] = fields;
+        g.name = self.value("GRID", "NAME", name.as_deref().unwrap_or(""), at).into();
+        g.authority = self
+            .value("GRID", "AUTHORITY", authority.as_deref().unwrap_or(""), at)
+            .into();
+        g.localtime = localtime.as_deref().and_then(parse_u64);
+        if name.is_none() {
+            self.report(at, || "<GRID> without NAME".to_string());
+        }
+        Some(Frame::Grid(g))
+    }
+
+    fn open_cluster(&mut self, raw: &str, at: u64) -> Option<Frame> {
+        if !self.stack.is_empty() && !self.stack.iter().any(Self::top_level_ok) {
+            self.report(at, || "<CLUSTER> where it cannot appear; skipped".to_string());
+            return None;
+        }
+        if let Some(pos) = self.stack.iter().rposition(Self::top_level_ok) {
+            self.close_above(pos, at, "CLUSTER");
+        }
+        let mut fields: [Option<&str>; 5] = Default::default();
+        let r = attrs::scan(raw, |n, v, _| {
+            let i = match n {
+                "NAME" => 0,
+                "LOCALTIME" => 1,
+                "OWNER" => 2,
+                "LATLONG" => 3,
+                "URL" => 4,
+                _ => return,
+            };
+            fields[i] = Some(v);
+        });
+        self.attr_syntax(r, at, "CLUSTER");
+        let [name, localtime, owner, latlong, url] = fields;
+        let mut c = Cluster {
+            name: self.value("CLUSTER", "NAME", name.unwrap_or(""), at).into(),
+            localtime: localtime.and_then(parse_u64).unwrap_or(0),
+            ..Cluster::default()
+        };
+        if name.is_none() {
+            self.report(at, || "<CLUSTER> without NAME".to_string());
+        }
+        if localtime.and_then(parse_u64).is_none() {
+            self.report(at, || "<CLUSTER> without a readable LOCALTIME".to_string());
+        }
+        c.owner = owner.map(|v| self.value("CLUSTER", "OWNER", v, at).into());
+        c.latlong = latlong.map(|v| self.value("CLUSTER", "LATLONG", v, at).into());
+        c.url = url.map(|v| self.value("CLUSTER", "URL", v, at).into());
+        Some(Frame::Cluster(c))
+    }
+
+    fn open_host(&mut self, raw: &str, at: u64) -> Option<Frame> {
+        let parent_ok = |f: &Frame| matches!(f, Frame::Root | Frame::Cluster(_));
+        if !self.stack.is_empty() {
+            match self.stack.iter().rposition(parent_ok) {
+                Some(pos) => self.close_above(pos, at, "HOST"),
+                None => {
+                    self.report(at, || "<HOST> outside a CLUSTER; skipped".to_string());
+                    return None;
+                }
+            }
+        }
+        let mut f: [Option<&str>; 9] = Default::default();
+        let r = attrs::scan(raw, |n, v, _| {
+            let i = match n {
+                "NAME" => 0,
+                "IP" => 1,
+                "TAGS" => 2,
+                "REPORTED" => 3,
+                "TN" => 4,
+                "TMAX" => 5,
+                "DMAX" => 6,
+                "LOCATION" => 7,
+                "GMOND_STARTED" => 8,
+                _ => return,
+            };
+            f[i] = Some(v);
+        });
+        self.attr_syntax(r, at, "HOST");
+        let Some(name) = f[0].filter(|n| !n.is_empty()) else {
+            self.report(at, || "<HOST> without NAME; skipped".to_string());
+            return None;
+        };
+        let name: Arc<str> = self.value("HOST", "NAME", name, at).into();
+        let ip = self.value("HOST", "IP", f[1].unwrap_or(""), at);
+        let tags = self.value("HOST", "TAGS", f[2].unwrap_or(""), at);
+        let location = self.value("HOST", "LOCATION", f[7].unwrap_or("unspecified"), at);
+        let reported = f[3].and_then(parse_u64);
+        if reported.is_none() {
+            self.report(at, || format!("<HOST '{name}'> without a readable REPORTED"));
+        }
+        Some(Frame::Host(Host {
+            ip: ip.as_ref().into(),
+            tags: self.interner.string(&tags),
+            location: self.interner.string(&location),
+            reported: reported.unwrap_or(0),
+            tn: f[4].and_then(parse_u32).unwrap_or(0),
+            tmax: f[5].and_then(parse_u32).unwrap_or(0),
+            dmax: f[6].and_then(parse_u32).unwrap_or(0),
+            gmond_started: f[8].and_then(parse_u64).unwrap_or(0),
+            metrics: Vec::with_capacity(34),
+            name,
+        }))
+    }
+
+    fn open_hosts(&mut self, raw: &str, at: u64) -> Option<Frame> {
+        let parent = |f: &Frame| matches!(f, Frame::Grid(_) | Frame::Cluster(_));
+        let pos = match self.stack.iter().rposition(parent) {
+            Some(p) => p,
+            None => {
+                self.report(at, || "<HOSTS> outside a GRID or CLUSTER; skipped".to_string());
+                return None;
+            }
+        };
+        self.close_above(pos, at, "HOSTS");
+        let mut up = None;
+        let mut down = None;
+        let r = attrs::scan(raw, |n, v, _| match n {
+            "UP" => up = parse_u32(v),
+            "DOWN" => down = parse_u32(v),
+            _ => {}
+        });
+        self.attr_syntax(r, at, "HOSTS");
+        if up.is_none() || down.is_none() {
+            self.report(at, || "<HOSTS> without readable UP and DOWN".to_string());
+        }
+        let summary = match self.stack.last_mut() {
+            Some(Frame::Grid(g)) => g.summary.get_or_insert_with(Summary::default),
+            Some(Frame::Cluster(c)) => c.summary.get_or_insert_with(Summary::default),
+            _ => return None,
+        };
+        summary.hosts_up = up.unwrap_or(0);
+        summary.hosts_down = down.unwrap_or(0);
+        Some(Frame::Hosts)
+    }
+
+    fn open_metric(&mut self, raw: &str, at: u64, summary: bool) -> Option<Frame> {
+        let el = if summary { "METRICS" } else { "METRIC" };
+        let parent_ok = |f: &Frame| {
+            if summary {
+                matches!(f, Frame::Grid(_) | Frame::Cluster(_))
+            } else {
+                matches!(f, Frame::Host(_))
+            }
+        };
+        // Fast path: the parent is right on top.
+        if !self.stack.last().is_some_and(parent_ok) {
+            match self.stack.iter().rposition(parent_ok) {
+                Some(pos) => self.close_above(pos, at, el),
+                None => {
+                    self.report(at, || format!("<{el}> outside its parent; skipped"));
+                    return None;
+                }
+            }
+        }
+        let mut f: [Option<&str>; 9] = Default::default();
+        let r = attrs::scan(raw, |n, v, _| {
+            let i = match n {
+                "NAME" => 0,
+                "VAL" | "SUM" => 1,
+                "TYPE" => 2,
+                "UNITS" => 3,
+                "TN" => 4,
+                "TMAX" => 5,
+                "DMAX" => 6,
+                "SLOPE" => 7,
+                "NUM" => 8,
+                _ => return,
+            };
+            f[i] = Some(v);
+        });
+        self.attr_syntax(r, at, el);
+        let Some(name) = f[0].filter(|n| !n.is_empty()) else {
+            self.report(at, || format!("<{el}> without NAME; skipped"));
+            return None;
+        };
+        let name = CompactString::from(self.value(el, "NAME", name, at));
+        let Some(val) = f[1] else {
+            let what = if summary { "SUM" } else { "VAL" };
+            self.report(at, || format!("<{el} '{name}'> without {what}; skipped"));
+            return None;
+        };
+        let text = CompactString::from(self.value(el, "VAL", val, at));
+        let kind = match f[2].map(MetricType::parse) {
+            Some(Some(k)) => k,
+            other => {
+                let given = f[2].unwrap_or("").to_string();
+                let missing = other.is_none();
+                self.report(at, || {
+                    if missing {
+                        format!("<{el} '{name}'> without TYPE; read as string")
+                    } else {
+                        format!("<{el} '{name}'> has unknown TYPE '{given}'; read as string")
+                    }
+                });
+                MetricType::String
+            }
+        };
+        let units = CompactString::from(self.value(el, "UNITS", f[3].unwrap_or(""), at));
+        let slope = f[7].and_then(Slope::parse).unwrap_or_default();
+        let tmax = f[5].and_then(parse_u32).unwrap_or(0);
+        let dmax = f[6].and_then(parse_u32).unwrap_or(0);
+        let candidate = self.interner.candidate(&MetaProbe {
+            name: &name,
+            kind,
+            units: &units,
+            slope,
+            tmax,
+            dmax,
+        });
+        let frame = MetricFrame {
+            num: f[8].and_then(parse_u32).unwrap_or(0),
+            tn: f[4].and_then(parse_u32).unwrap_or(0),
+            name,
+            text,
+            kind,
+            units,
+            slope,
+            tmax,
+            dmax,
+            candidate,
+            matched: 0,
+            extra: None,
+        };
+        Some(if summary {
+            Frame::Summary(frame)
+        } else {
+            Frame::Metric(frame)
+        })
+    }
+
+    fn open_extra_element(&mut self, raw: &str, at: u64) -> Option<Frame> {
+        if !matches!(self.stack.last(), Some(Frame::ExtraData)) {
+            self.report(at, || "<EXTRA_ELEMENT> outside EXTRA_DATA; skipped".to_string());
+            return None;
+        }
+        let mut name = None;
+        let mut val = None;
+        let r = attrs::scan(raw, |n, v, _| match n {
+            "NAME" => name = Some(v),
+            "VAL" => val = Some(v),
+            _ => {}
+        });
+        self.attr_syntax(r, at, "EXTRA_ELEMENT");
+        let (Some(name), Some(val)) = (name, val) else {
+            self.report(at, || "<EXTRA_ELEMENT> without NAME and VAL; skipped".to_string());
+            return None;
+        };
+        let name = self.value("EXTRA_ELEMENT", "NAME", name, at);
+        let val = self.value("EXTRA_ELEMENT", "VAL", val, at);
+        let depth = self.stack.len();
+        let Some(Frame::Metric(m) | Frame::Summary(m)) = self.stack.get_mut(depth.wrapping_sub(2))
+        else {
+            return None;
+        };
+        if let Some(extra) = m.extra.as_mut() {
+            extra.push((self.interner.string(&name), self.interner.string(&val)));
+        } else {
+            let known = m
+                .candidate
+                .as_ref()
+                .and_then(|c| c.extra.get(m.matched))
+                .is_some_and(|(k, v)| **k == *name && **v == *val);
+            if known {
+                m.matched += 1;
+            } else {
+                let mut extra: Vec<(Arc<str>, Arc<str>)> = m
+                    .candidate
+                    .as_ref()
+                    .map(|c| c.extra[..m.matched].to_vec())
+                    .unwrap_or_default();
+                extra.push((self.interner.string(&name), self.interner.string(&val)));
+                m.extra = Some(extra);
+            }
+        }
+        Some(Frame::ExtraElement)
+    }
+
+    /// Handles an end tag.
+    pub(crate) fn end(&mut self, name: &str, at: u64) {
+        if self.skipping > 0
+            && let Some(Frame::Skip(n)) = self.stack.last()
+        {
+            let closes_real_ancestor = n != name
+                && self
+                    .stack
+                    .iter()
+                    .any(|f| !matches!(f, Frame::Skip(_)) && f.tag() == name);
+            if !closes_real_ancestor {
+                self.stack.pop();
+                self.skipping -= 1;
+                return;
+            }
+            // An ancestor ends inside a skipped subtree: drop the whole subtree.
+            while matches!(self.stack.last(), Some(Frame::Skip(_))) {
+                self.stack.pop();
+            }
+            self.skipping = 0;
+        }
+        // Fast path: the element on top.
+        if self.stack.last().is_some_and(|f| f.tag() == name) {
+            self.pop_and_attach();
+            return;
+        }
+        match self.stack.iter().rposition(|f| f.tag() == name) {
+            Some(pos) => {
+                while self.stack.len() > pos + 1 {
+                    let tag = self.stack.last().map(|f| f.tag().to_string()).unwrap_or_default();
+                    self.report(at, || format!("missing </{tag}> before </{name}>"));
+                    self.pop_and_attach();
+                }
+                self.pop_and_attach();
+            }
+            None => self.report(at, || format!("unexpected </{name}>")),
+        }
+    }
+
+    fn finish_meta(&mut self, m: MetricFrame) -> Arc<MetricMeta> {
+        if m.extra.is_none()
+            && let Some(c) = &m.candidate
+            && c.extra.len() == m.matched
+        {
+            return c.clone();
+        }
+        let extra = match m.extra {
+            Some(e) => e,
+            None => m
+                .candidate
+                .as_ref()
+                .map(|c| c.extra[..m.matched].to_vec())
+                .unwrap_or_default(),
+        };
+        let meta = MetricMeta {
+            name: self.interner.string(&m.name),
+            kind: m.kind,
+            units: self.interner.string(&m.units),
+            slope: m.slope,
+            tmax: m.tmax,
+            dmax: m.dmax,
+            extra,
+        };
+        self.interner.meta(meta)
+    }
+
+    fn pop_and_attach(&mut self) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        match frame {
+            Frame::Metric(m) => {
+                let tn = m.tn;
+                let text = m.text.clone();
+                let num = if m.kind == MetricType::String {
+                    f64::NAN
+                } else {
+                    parse_number(&text)
+                };
+                let meta = self.finish_meta(m);
+                if let Some(Frame::Host(h)) = self.stack.last_mut() {
+                    h.metrics.push(Metric { meta, text, num, tn });
+                }
+            }
+            Frame::Summary(m) => {
+                let sum = parse_number(&m.text);
+                let num = m.num;
+                let decimals = decimals_of(&m.text);
+                let meta = self.finish_meta(m);
+                let entry = MetricSummary {
+                    meta,
+                    sum: if sum.is_nan() { 0.0 } else { sum },
+                    num,
+                    decimals,
+                };
+                match self.stack.last_mut() {
+                    Some(Frame::Grid(g)) => g.summary.get_or_insert_with(Summary::default).metrics.push(entry),
+                    Some(Frame::Cluster(c)) => c.summary.get_or_insert_with(Summary::default).metrics.push(entry),
+                    _ => {}
+                }
+            }
+            Frame::Host(h) => match self.stack.last_mut() {
+                Some(Frame::Cluster(c)) => c.hosts.push(h),
+                _ => self.doc.items.push(Item::Host(Arc::new(h))),
+            },
+            Frame::Cluster(c) => match self.stack.last_mut() {
+                Some(Frame::Grid(g)) => g.clusters.push(Arc::new(c)),
+                _ => self.doc.items.push(Item::Cluster(Arc::new(c))),
+            },
+            Frame::Grid(g) => match self.stack.last_mut() {
+                Some(Frame::Grid(parent)) => parent.grids.push(Arc::new(g)),
+                _ => self.doc.items.push(Item::Grid(Arc::new(g))),
+            },
+            Frame::Skip(_) => self.skipping = self.skipping.saturating_sub(1),
+            Frame::Root
+            | Frame::ExtraData
+            | Frame::ExtraElement
+            | Frame::Hosts
+            | Frame::Unknown(_) => {}
+        }
+    }
+
+    /// Ends the document. When elements are still open the document was truncated: complete
+    /// hosts are kept, the host being read is dropped, and the place is described.
+    pub(crate) fn finish(mut self, at: u64) -> (Document, DamageLog, Option<String>) {
+        let truncated = if self.stack.is_empty() {
+            None
+        } else {
+            Some(format!("document ended at byte {at} {}", self.context()))
+        };
+        while let Some(top) = self.stack.last() {
+            match top {
+                Frame::Host(_) | Frame::Metric(_) | Frame::Summary(_) => {
+                    // Incomplete: drop it rather than show half a host.
+                    if let Some(Frame::Host(h)) = self.stack.pop() {
+                        tracing::debug!(host = %h.name, "dropping incomplete host");
+                    }
+                }
+                _ => self.pop_and_attach(),
+            }
+        }
+        (self.doc, self.damage, truncated)
+    }
+}

@@ -1,0 +1,117 @@
+//! Sharing of repeated data between hosts and between polls: ten thousand hosts reporting
+//! `load_one` share one `MetricMeta`, and a poll that brings nothing new allocates no metadata.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::model::MetricMeta;
+
+/// Variants of one metric name kept for matching (different units or extra data per host).
+const VARIANTS_PER_NAME: usize = 8;
+/// Distinct short strings kept before the table is emptied (bounded memory against garbage).
+const MAX_STRINGS: usize = 200_000;
+
+/// Interning tables, owned by one source and reused across its polls.
+#[derive(Debug, Default)]
+pub struct Interner {
+    metas: FxHashMap<Box<str>, Vec<Arc<MetricMeta>>>,
+    strings: FxHashMap<Box<str>, Arc<str>>,
+}
+
+impl Interner {
+    /// A shared copy of `s`.
+    pub fn string(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strings.get(s) {
+            return a.clone();
+        }
+        if self.strings.len() >= MAX_STRINGS {
+            self.strings.clear();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strings.insert(s.into(), a.clone());
+        a
+    }
+
+    /// The most recently used metadata for `name` whose scalar fields equal `probe`'s.
+    pub fn candidate(&self, probe: &MetaProbe<'_>) -> Option<Arc<MetricMeta>> {
+        self.metas.get(probe.name)?.iter().find(|m| probe.matches(m)).cloned()
+    }
+
+    /// Records `meta` (or returns an equal one already known).
+    pub fn meta(&mut self, meta: MetricMeta) -> Arc<MetricMeta> {
+        let list = match self.metas.get_mut(&*meta.name) {
+            Some(l) => l,
+            None => self.metas.entry(meta.name.as_ref().into()).or_default(),
+        };
+        if let Some(pos) = list.iter().position(|m| **m == meta) {
+            let found = list.remove(pos);
+            list.insert(0, found.clone());
+            return found;
+        }
+        let arc = Arc::new(meta);
+        list.insert(0, arc.clone());
+        list.truncate(VARIANTS_PER_NAME);
+        arc
+    }
+
+    /// Number of distinct metadata records held (for tests and memory accounting).
+    pub fn meta_count(&self) -> usize {
+        self.metas.values().map(Vec::len).sum()
+    }
+}
+
+/// The scalar part of a metric's metadata, borrowed from the parser, used to find a match
+/// before any extra data has been read.
+#[derive(Debug, Clone, Copy)]
+pub struct MetaProbe<'a> {
+    /// Metric name.
+    pub name: &'a str,
+    /// Value type.
+    pub kind: crate::model::MetricType,
+    /// Units.
+    pub units: &'a str,
+    /// Slope.
+    pub slope: crate::model::Slope,
+    /// TMAX.
+    pub tmax: u32,
+    /// DMAX.
+    pub dmax: u32,
+}
+
+impl MetaProbe<'_> {
+    fn matches(&self, m: &MetricMeta) -> bool {
+        m.kind == self.kind
+            && m.slope == self.slope
+            && m.tmax == self.tmax
+            && m.dmax == self.dmax
+            && &*m.units == self.units
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MetricType, Slope};
+
+    #[test]
+    fn equal_metas_are_shared() {
+        let mut i = Interner::default();
+        let a = i.meta(MetricMeta::new("load_one", MetricType::Float, " ", Slope::Both, 70));
+        let b = i.meta(MetricMeta::new("load_one", MetricType::Float, " ", Slope::Both, 70));
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = i.meta(MetricMeta::new("load_one", MetricType::Float, "x", Slope::Both, 70));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(i.meta_count(), 2);
+        let probe = MetaProbe {
+            name: "load_one",
+            kind: MetricType::Float,
+            units: " ",
+            slope: Slope::Both,
+            tmax: 70,
+            dmax: 0,
+        };
+        assert!(Arc::ptr_eq(&i.candidate(&probe).unwrap(), &a));
+        assert!(Arc::ptr_eq(&i.string("x"), &i.string("x")));
+    }
+}

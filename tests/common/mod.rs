@@ -1,0 +1,39 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// Path of a file under `tests/fixtures`.
+pub fn fixture_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Bytes of a file under `tests/fixtures`.
+pub fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
+}
+
+/// Replaces the first occurrence of `from` in `doc` (which must exist).
+pub fn replace_once(doc: &[u8], from: &str, to: &[u8]) -> Vec<u8> {
+    let pos = find(doc, from).unwrap_or_else(|| panic!("{from:?} not in document"));
+    let mut out = doc[..pos].to_vec();
+    out.extend_from_slice(to);
+    out.extend_from_slice(&doc[pos + from.len()..]);
+    out
+}
+
+/// Position of `needle` in `doc`.
+pub fn find(doc: &[u8], needle: &str) -> Option<usize> {
+    doc.windows(needle.len()).position(|w| w == needle.as_bytes())
+}
+
+/// Counts `<METRIC ` tags inside the named host's element, straight from the text: an oracle
+/// that shares no code with the parser.
+pub fn metric_count_in_text(doc: &[u8], host: &str) -> usize {
+    let start = find(doc, &format!("<HOST NAME=\"{host}\"")).expect("host in text");
+    let end = start + find(&doc[start..], "</HOST>").expect("host end");
+    let body = &doc[start..end];
+    body.windows(8).filter(|w| w == b"<METRIC ").count()
+}

@@ -1,0 +1,386 @@
+//! The parser against every real gmond and gmetad document in the fixtures, and against the
+//! damage real gmond produces.
+
+mod common;
+
+use common::{find, fixture, metric_count_in_text, replace_once};
+use gantry::ganglia::{Interner, Limits, ParseError, Parsed, StreamParser, parse_bytes};
+use gantry::model::{Document, Item, MetricType, Origin, Slope};
+use proptest::prelude::*;
+
+fn parse(bytes: &[u8]) -> Parsed {
+    parse_bytes(bytes, &mut Interner::default(), Limits::default()).expect("parses")
+}
+
+fn parse_in_chunks(bytes: &[u8], sizes: &[usize]) -> Result<Parsed, ParseError> {
+    let mut interner = Interner::default();
+    let mut p = StreamParser::new(&mut interner, Limits::default());
+    let mut pos = 0;
+    let mut i = 0;
+    while pos < bytes.len() {
+        let n = sizes[i % sizes.len()].max(1).min(bytes.len() - pos);
+        p.feed(&bytes[pos..pos + n])?;
+        pos += n;
+        i += 1;
+    }
+    p.finish()
+}
+
+#[test]
+fn gmond_cluster_document() {
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let p = parse(&raw);
+    assert!(p.is_clean(), "{:?}", p.damage);
+    let doc = &p.document;
+    assert_eq!(doc.origin, Origin::Gmond);
+    assert_eq!(&*doc.version, "3.7.2");
+    let clusters = doc.clusters();
+    assert_eq!(clusters.len(), 1);
+    let c = clusters[0];
+    assert_eq!(&*c.name, "clusterA");
+    assert_eq!(c.localtime, 1795354172);
+    assert_eq!(c.owner.as_deref(), Some("Acceptance Ops"));
+    assert_eq!(c.latlong.as_deref(), Some("N48.15 E11.58"));
+    assert_eq!(c.hosts.len(), 4);
+    for h in &c.hosts {
+        assert_eq!(h.metrics.len(), metric_count_in_text(&raw, &h.name), "{}", h.name);
+    }
+    let n1 = c.host("a-node01").unwrap();
+    assert_eq!(&*n1.ip, "127.0.1.1");
+    assert_eq!(&*n1.tags, "rack:0,role:compute");
+    assert_eq!(n1.reported, 1795354158);
+    assert_eq!((n1.tn, n1.tmax, n1.dmax), (14, 20, 86400));
+    assert_eq!(&*n1.location, "0,1,0");
+    assert_eq!(n1.gmond_started, 1795354137);
+    let load = n1.metric("load_one").unwrap();
+    assert_eq!(load.text, "0.67");
+    assert_eq!(load.value(), Some(0.67));
+    assert_eq!(load.meta.kind, MetricType::Float);
+    assert_eq!(&*load.meta.units, " ");
+    assert_eq!(load.meta.tmax, 70);
+    assert_eq!(load.meta.slope, Slope::Both);
+    assert_eq!(load.meta.group(), Some("load"));
+    assert_eq!(load.meta.title(), Some("One Minute Load Average"));
+    assert_eq!(load.meta.description(), Some("One minute load average"));
+    let gexec = n1.metric("gexec").unwrap();
+    assert_eq!(gexec.meta.kind, MetricType::String);
+    assert_eq!(gexec.value(), None);
+    assert_eq!(gexec.text, "OFF");
+    // A gmetric metric with two GROUPs and spoofing data keeps every extra element in order.
+    let multi = n1
+        .metrics
+        .iter()
+        .find(|m| m.meta.groups().count() == 2)
+        .expect("a metric in two groups");
+    assert_eq!(multi.meta.groups().collect::<Vec<_>>(), ["jobs", "scheduler"]);
+    assert!(multi.meta.extra.iter().any(|(k, _)| &**k == "SPOOF_HOST"));
+    // The ghost host has no metrics at all.
+    assert!(c.host("a-ghost01").unwrap().metrics.is_empty());
+    // Hosts share metadata: one load_one meta for all of them.
+    let metas: Vec<_> = c
+        .hosts
+        .iter()
+        .filter_map(|h| h.metric("load_one"))
+        .map(|m| std::sync::Arc::as_ptr(&m.meta))
+        .collect();
+    assert!(metas.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn gmetad_full_dump() {
+    let raw = fixture("ganglia/gmetad-8651-xml_port.xml");
+    let p = parse(&raw);
+    assert!(p.is_clean(), "{:?}", p.damage);
+    let doc = &p.document;
+    assert_eq!(doc.origin, Origin::Gmetad);
+    let Item::Grid(g) = &doc.items[0] else { panic!("GRID at the root") };
+    assert_eq!(&*g.name, "AcceptanceGrid");
+    assert_eq!(&*g.authority, "http://127.0.0.1/ganglia/");
+    assert_eq!(g.localtime, Some(1795354172));
+    assert!(g.summary.is_none());
+    let mut names: Vec<_> = g.clusters.iter().map(|c| c.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["clusterA", "clusterB"]);
+    assert_eq!(doc.host_count(), 6);
+    for c in &g.clusters {
+        for h in &c.hosts {
+            assert_eq!(h.metrics.len(), metric_count_in_text(&raw, &h.name));
+        }
+    }
+}
+
+#[test]
+fn gmetad_remote_grid_keeps_only_summaries() {
+    let p = parse(&fixture("ganglia/gmetad-top-8661-xml_port.xml"));
+    assert!(p.is_clean(), "{:?}", p.damage);
+    let Item::Grid(top) = &p.document.items[0] else { panic!() };
+    assert_eq!(&*top.name, "TopGrid");
+    assert!(top.clusters.is_empty());
+    let remote = top.grid("AcceptanceGrid").expect("nested grid");
+    assert_eq!(remote.localtime, Some(1795354170));
+    let s = remote.summary.as_ref().expect("remote summary");
+    assert_eq!((s.hosts_up, s.hosts_down), (6, 0));
+    assert_eq!(s.metrics.len(), 30);
+    assert!(s.metric("load_one").is_some());
+    assert!(s.metric("load_one").unwrap().meta.extra.is_empty());
+}
+
+#[test]
+fn interactive_answers() {
+    // /?filter=summary: grid summary then clusters with only their summaries.
+    let p = parse(&fixture("ganglia/gmetad-8652-root-summary.xml"));
+    assert!(p.is_clean());
+    let Item::Grid(g) = &p.document.items[0] else { panic!() };
+    let gs = g.summary.as_ref().unwrap();
+    assert_eq!((gs.hosts_up, gs.hosts_down), (6, 0));
+    assert_eq!(gs.metric("load_one").unwrap().sum, 3.35);
+    assert_eq!(gs.metric("load_one").unwrap().num, 5);
+    assert_eq!(gs.metric("load_one").unwrap().decimals, 2);
+    let a = g.cluster("clusterA").unwrap();
+    assert!(a.hosts.is_empty());
+    let s = a.summary.as_ref().unwrap();
+    assert_eq!((s.hosts_up, s.hosts_down), (4, 0));
+    assert_eq!(s.sum("cpu_num"), Some(6.0));
+    assert_eq!(s.metric("cpu_num").unwrap().decimals, 0);
+    assert_eq!(s.metric("load_one").unwrap().meta.group(), Some("load"));
+
+    // /clusterA?filter=summary
+    let p = parse(&fixture("ganglia/gmetad-8652-clusterA-summary.xml"));
+    let c = p.document.clusters()[0].clone();
+    assert_eq!(c.summary.as_ref().unwrap().metrics.len(), 30);
+
+    // /clusterA/a-node01 and /clusterA/a-node01/load_one
+    let raw = fixture("ganglia/gmetad-8652-clusterA-a-node01.xml");
+    let p = parse(&raw);
+    let c = p.document.clusters()[0].clone();
+    assert_eq!(c.hosts.len(), 1);
+    assert_eq!(c.hosts[0].metrics.len(), metric_count_in_text(&raw, "a-node01"));
+    let p = parse(&fixture("ganglia/gmetad-8652-clusterA-a-node01-load_one.xml"));
+    let c = p.document.clusters()[0].clone();
+    assert_eq!(c.hosts[0].metrics.len(), 1);
+    assert_eq!(c.hosts[0].metrics[0].num, 0.67);
+
+    // The HTTP form, headers and all.
+    let p = parse(&fixture("ganglia/gmetad-8652-http-clusterA-summary.txt"));
+    assert!(p.is_clean());
+    let c = p.document.clusters()[0].clone();
+    assert_eq!(c.summary.as_ref().unwrap().hosts_up, 4);
+}
+
+#[test]
+fn http_errors_and_empty_answers() {
+    let r = parse_bytes(
+        b"HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\n",
+        &mut Interner::default(),
+        Limits::default(),
+    );
+    assert_eq!(r, Err(ParseError::HttpStatus("HTTP/1.0 404 Not Found".into())));
+    let r = parse_bytes(b"", &mut Interner::default(), Limits::default());
+    assert_eq!(r, Err(ParseError::Empty));
+    let r = parse_bytes(b"{\"host\": 1}", &mut Interner::default(), Limits::default());
+    assert!(matches!(r, Err(ParseError::NotXml(_))), "{r:?}");
+}
+
+#[test]
+fn gzip_is_detected_by_magic() {
+    use std::io::Write;
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&raw).unwrap();
+    let gz = enc.finish().unwrap();
+    let plain = parse(&raw);
+    let zipped = parse_in_chunks(&gz, &[7, 1000, 3]).unwrap();
+    assert!(zipped.gzip);
+    assert_eq!(zipped.xml_bytes, raw.len() as u64);
+    assert_eq!(zipped.wire_bytes, gz.len() as u64);
+    assert_eq!(zipped.document, plain.document);
+    // Cut in the middle: what was complete is kept and the damage reported.
+    let cut = parse_in_chunks(&gz[..gz.len() * 9 / 10], &[4096]).unwrap();
+    assert!(cut.document.host_count() >= 1);
+    assert!(!cut.is_clean());
+}
+
+#[test]
+fn any_chunking_gives_the_same_document() {
+    let raw = fixture("ganglia/gmetad-8651-xml_port.xml");
+    let whole = parse(&raw).document;
+    for sizes in [&[1usize][..], &[2, 3, 5, 7], &[4096], &[65536, 1], &[100_000]] {
+        let p = parse_in_chunks(&raw, sizes).unwrap();
+        assert!(p.is_clean(), "{sizes:?}: {:?}", p.damage);
+        assert_eq!(p.document, whole, "{sizes:?}");
+    }
+}
+
+fn cluster_of(doc: &Document) -> std::sync::Arc<gantry::model::Cluster> {
+    doc.clusters()[0].clone()
+}
+
+#[test]
+fn unescaped_owner_keeps_every_host() {
+    // gmond does not escape CLUSTER attributes: gmetad loses the whole cluster here.
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let bad = replace_once(&raw, "OWNER=\"Acceptance Ops\"", b"OWNER=\"Ops <ops@x> & co\"");
+    let p = parse(&bad);
+    let c = cluster_of(&p.document);
+    assert_eq!(c.hosts.len(), 4);
+    assert_eq!(c.owner.as_deref(), Some("Ops <ops@x> & co"));
+    let at = find(&bad, "<CLUSTER").unwrap() as u64;
+    assert_eq!(p.damage.entries[0].offset, at);
+    assert!(p.damage.entries[0].message.contains("OWNER of CLUSTER"), "{:?}", p.damage);
+}
+
+#[test]
+fn unescaped_extra_element_keeps_every_host() {
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let bad = replace_once(
+        &raw,
+        "VAL=\"One Minute Load Average\"",
+        b"VAL=\"Title & <x>\"",
+    );
+    let p = parse(&bad);
+    let c = cluster_of(&p.document);
+    assert_eq!(c.hosts.len(), 4);
+    let titles: Vec<_> = c
+        .hosts
+        .iter()
+        .filter_map(|h| h.metric("load_one"))
+        .map(|m| m.meta.title().unwrap_or("").to_string())
+        .collect();
+    assert!(titles.contains(&"Title & <x>".to_string()));
+    assert!(titles.contains(&"One Minute Load Average".to_string()));
+    assert_eq!(p.damage.total, 1, "{:?}", p.damage);
+    let msg = &p.damage.entries[0].message;
+    assert!(msg.starts_with("unescaped '&' and '<' in VAL of EXTRA_ELEMENT in METRIC 'load_one' in HOST 'a-node01'"), "{msg}");
+}
+
+#[test]
+fn garbage_line_loses_only_what_it_hit() {
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let needle = "<METRIC NAME=\"cpu_wio\"";
+    let bad = replace_once(&raw, needle, b"<<!!garbage\x01 \n<METRIC NAME=\"cpu_wio\"");
+    let p = parse(&bad);
+    assert!(!p.damage.is_empty());
+    let c = cluster_of(&p.document);
+    assert_eq!(c.hosts.len(), 4);
+    let n = c.hosts.iter().map(|h| h.metrics.len()).sum::<usize>();
+    let orig: usize = cluster_of(&parse(&raw).document)
+        .hosts
+        .iter()
+        .map(|h| h.metrics.len())
+        .sum();
+    assert_eq!(n, orig);
+}
+
+#[test]
+fn truncated_document_keeps_complete_hosts() {
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let second = find(&raw, "<HOST NAME=\"a-ghost01\"").unwrap();
+    let third = find(&raw, "<HOST NAME=\"a-node02\"").unwrap();
+    let cut = &raw[..third + 300];
+    let p = parse(cut);
+    let c = cluster_of(&p.document);
+    let names: Vec<_> = c.hosts.iter().map(|h| h.name.to_string()).collect();
+    assert_eq!(names, ["a-node01", "a-ghost01"]);
+    let t = p.truncated.expect("reported as truncated");
+    assert!(t.contains("HOST 'a-node02'"), "{t}");
+    assert!(second < third);
+}
+
+#[test]
+fn latin1_and_broken_entities() {
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let bad = replace_once(&raw, "OWNER=\"Acceptance Ops\"", b"OWNER=\"Op\xe9rations\"");
+    let bad = replace_once(&bad, "VAL=\"OFF\"", b"VAL=\"caf&#\xC5;&#\xC09;\"");
+    let p = parse(&bad);
+    assert!(p.is_clean(), "{:?}", p.damage);
+    let c = cluster_of(&p.document);
+    assert_eq!(c.owner.as_deref(), Some("Op\u{e9}rations"));
+    let gexec = c.hosts[0].metric("gexec").unwrap();
+    assert_eq!(gexec.text, "caf\u{FFFD}\u{FFFD}");
+    // Offsets after the expanded byte still point into the original bytes.
+    let bad2 = replace_once(&bad, "VAL=\"Cached Memory\"", b"VAL=\"a & b\"");
+    let p = parse(&bad2);
+    let at = p.damage.entries[0].offset as usize;
+    assert_eq!(&bad2[at..at + 14], b"<EXTRA_ELEMENT");
+}
+
+#[test]
+fn size_limit_cuts_off_with_bounded_memory() {
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let limits = Limits {
+        max_document_bytes: 20_000,
+        ..Limits::default()
+    };
+    let mut interner = Interner::default();
+    let mut p = StreamParser::new(&mut interner, limits);
+    let mut err = None;
+    for chunk in raw.chunks(1000) {
+        if let Err(e) = p.feed(chunk) {
+            err = Some(e);
+            break;
+        }
+    }
+    assert_eq!(err, Some(ParseError::TooLarge { limit: 20_000 }));
+    let parsed = p.finish().unwrap();
+    assert!(parsed.truncated.unwrap().contains("cut off"));
+    assert_eq!(parsed.xml_bytes, 20_000);
+}
+
+#[test]
+fn endless_element_is_skipped() {
+    let mut doc = b"<GANGLIA_XML VERSION=\"3.7.2\" SOURCE=\"gmond\">\n<CLUSTER NAME=\"c\" LOCALTIME=\"1\">\n<HOST NAME=\"x".to_vec();
+    doc.extend(std::iter::repeat_n(b'a', 3 * 1024 * 1024));
+    doc.extend_from_slice(b"\n<HOST NAME=\"y\" IP=\"1\" REPORTED=\"1\" TN=\"1\" TMAX=\"20\">\n</HOST>\n</CLUSTER>\n</GANGLIA_XML>\n");
+    let p = parse_in_chunks(&doc, &[65536]).unwrap();
+    assert!(p.damage.entries[0].message.contains("longer than"), "{:?}", p.damage);
+    let c = cluster_of(&p.document);
+    assert_eq!(c.hosts.len(), 1);
+    assert_eq!(&*c.hosts[0].name, "y");
+}
+
+#[test]
+fn missing_end_tags_are_repaired() {
+    let doc = br#"<GANGLIA_XML VERSION="3.7.2" SOURCE="gmond">
+<CLUSTER NAME="c" LOCALTIME="10">
+<HOST NAME="a" IP="1" REPORTED="9" TN="1" TMAX="20">
+<METRIC NAME="load_one" VAL="1.5" TYPE="float" UNITS=" " TN="1" TMAX="70" DMAX="0" SLOPE="both">
+<HOST NAME="b" IP="2" REPORTED="9" TN="1" TMAX="20">
+<METRIC NAME="load_one" VAL="0.5" TYPE="float" UNITS=" " TN="1" TMAX="70" DMAX="0" SLOPE="both"/>
+</HOST>
+</CLUSTER>
+</GANGLIA_XML>
+"#;
+    let p = parse(doc);
+    let c = cluster_of(&p.document);
+    assert_eq!(c.hosts.len(), 2);
+    assert_eq!(c.hosts[0].value("load_one"), Some(1.5));
+    assert_eq!(c.hosts[1].value("load_one"), Some(0.5));
+    assert_eq!(p.damage.total, 2, "{:?}", p.damage);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096), split in 1usize..512) {
+        let _ = parse_bytes(&bytes, &mut Interner::default(), Limits::default());
+        let _ = parse_in_chunks(&bytes, &[split]);
+    }
+
+    #[test]
+    fn mutated_documents_never_panic(pos in 0usize..34000, len in 0usize..64, fill in any::<u8>(), split in 1usize..9000) {
+        let mut raw = fixture("ganglia/gmond-8649-clusterA.xml");
+        let p = pos.min(raw.len());
+        let end = (p + len).min(raw.len());
+        for b in &mut raw[p..end] { *b = fill; }
+        let _ = parse_in_chunks(&raw, &[split]);
+    }
+
+    #[test]
+    fn any_split_point_gives_the_same_document(split in 1usize..40000) {
+        let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+        let whole = parse(&raw).document;
+        let p = parse_in_chunks(&raw, &[split]).unwrap();
+        prop_assert_eq!(p.document, whole);
+    }
+}
