@@ -16,7 +16,8 @@ pub fn scan<'a>(raw: &'a str, mut f: impl FnMut(&'a str, &'a str, usize)) -> Res
             return Ok(());
         }
         let name_start = i;
-        let Some(eq) = memchr::memchr(b'=', &b[i..]) else {
+        // Names are a few bytes long: a plain loop beats a memchr call.
+        let Some(eq) = b[i..].iter().position(|&c| c == b'=') else {
             return Err(name_start);
         };
         let name = raw[name_start..i + eq].trim_end();

@@ -16,7 +16,7 @@ use crate::model::{
 };
 
 /// A `METRIC` or `METRICS` element being read: its attributes plus the extra data so far.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct MetricFrame {
     name: CompactString,
     text: CompactString,
@@ -28,18 +28,22 @@ struct MetricFrame {
     tmax: u32,
     dmax: u32,
     candidate: Option<Arc<MetricMeta>>,
+    /// The candidate's extra data block as raw bytes, when known.
+    candidate_raw: Option<Arc<[u8]>>,
     matched: usize,
     extra: Option<Vec<(Arc<str>, Arc<str>)>>,
 }
 
+/// One open element. Kept small because every element pushes and pops one: the open host and
+/// metric (at most one of each at a time) live in the builder's slots instead.
 #[derive(Debug)]
 enum Frame {
     Root,
-    Grid(Grid),
-    Cluster(Cluster),
-    Host(Host),
-    Metric(MetricFrame),
-    Summary(MetricFrame),
+    Grid(Box<Grid>),
+    Cluster(Box<Cluster>),
+    Host,
+    Metric,
+    Summary,
     ExtraData,
     ExtraElement,
     Hosts,
@@ -55,9 +59,9 @@ impl Frame {
             Frame::Root => "GANGLIA_XML",
             Frame::Grid(_) => "GRID",
             Frame::Cluster(_) => "CLUSTER",
-            Frame::Host(_) => "HOST",
-            Frame::Metric(_) => "METRIC",
-            Frame::Summary(_) => "METRICS",
+            Frame::Host => "HOST",
+            Frame::Metric => "METRIC",
+            Frame::Summary => "METRICS",
             Frame::ExtraData => "EXTRA_DATA",
             Frame::ExtraElement => "EXTRA_ELEMENT",
             Frame::Hosts => "HOSTS",
@@ -70,8 +74,14 @@ impl Frame {
 pub(crate) struct TreeBuilder<'i> {
     interner: &'i mut Interner,
     stack: Vec<Frame>,
+    /// The open `HOST` (valid while a `Frame::Host` is on the stack).
+    host: Host,
+    /// The open `METRIC` or `METRICS` (valid while its frame is on the stack).
+    metric: MetricFrame,
     doc: Document,
     skipping: usize,
+    /// Metadata of the `METRIC` that ended last, if it was attached to a host.
+    last_attached: Option<Arc<MetricMeta>>,
     pub(crate) damage: DamageLog,
 }
 
@@ -80,8 +90,11 @@ impl<'i> TreeBuilder<'i> {
         Self {
             interner,
             stack: Vec::with_capacity(8),
+            host: Host::default(),
+            metric: MetricFrame::default(),
             doc: Document::default(),
             skipping: 0,
+            last_attached: None,
             damage: DamageLog::default(),
         }
     }
@@ -91,10 +104,10 @@ impl<'i> TreeBuilder<'i> {
         let mut parts = Vec::new();
         for f in self.stack.iter().rev() {
             match f {
-                Frame::Host(h) => parts.push(format!("HOST '{}'", h.name)),
+                Frame::Host => parts.push(format!("HOST '{}'", self.host.name)),
                 Frame::Cluster(c) => parts.push(format!("CLUSTER '{}'", c.name)),
                 Frame::Grid(g) => parts.push(format!("GRID '{}'", g.name)),
-                Frame::Metric(m) => parts.push(format!("METRIC '{}'", m.name)),
+                Frame::Metric => parts.push(format!("METRIC '{}'", self.metric.name)),
                 _ => {}
             }
         }
@@ -124,8 +137,33 @@ impl<'i> TreeBuilder<'i> {
         v
     }
 
+    /// After a `METRIC` start tag: the exact bytes its extra data block had last time, if the
+    /// tokenizer may compare and skip them.
+    pub(crate) fn expected_extra(&self) -> Option<Arc<[u8]>> {
+        match self.stack.last() {
+            Some(Frame::Metric) if self.skipping == 0 => self.metric.candidate_raw.clone(),
+            _ => None,
+        }
+    }
+
+    /// The tokenizer skipped bytes equal to [`Self::expected_extra`]: the extra data is the
+    /// candidate's, in full.
+    pub(crate) fn extra_skipped(&mut self) {
+        if let Some(c) = &self.metric.candidate {
+            self.metric.matched = c.extra.len();
+        }
+    }
+
+    /// Metadata of the metric that just ended, for remembering its raw extra data.
+    pub(crate) fn remember_raw_extra(&mut self, raw: &[u8]) {
+        if let Some(meta) = self.last_attached.take() {
+            self.interner.remember_raw_extra(&meta, raw);
+        }
+    }
+
     /// Handles a start tag (`empty` for `<X/>`).
     pub(crate) fn start(&mut self, name: &str, raw_attrs: &str, empty: bool, at: u64) {
+        self.last_attached = None;
         if self.skipping > 0 {
             if !empty {
                 self.skipping += 1;
@@ -133,10 +171,22 @@ impl<'i> TreeBuilder<'i> {
             }
             return;
         }
+        if empty && name == "EXTRA_ELEMENT" {
+            // The common case, handled without touching the stack.
+            self.read_extra_element(raw_attrs, at);
+            return;
+        }
         let frame = match name {
             "METRIC" => self.open_metric(raw_attrs, at, false),
-            "EXTRA_ELEMENT" => self.open_extra_element(raw_attrs, at),
-            "EXTRA_DATA" => self.open_under(at, name, |f| matches!(f, Frame::Metric(_) | Frame::Summary(_)), |_| Some(Frame::ExtraData)),
+            "EXTRA_ELEMENT" => self
+                .read_extra_element(raw_attrs, at)
+                .then_some(Frame::ExtraElement),
+            "EXTRA_DATA" => self.open_under(
+                at,
+                name,
+                |f| matches!(f, Frame::Metric | Frame::Summary),
+                |_| Some(Frame::ExtraData),
+            ),
             "HOST" => self.open_host(raw_attrs, at),
             "CLUSTER" => self.open_cluster(raw_attrs, at),
             "GRID" => self.open_grid(raw_attrs, at),
@@ -244,7 +294,7 @@ impl<'i> TreeBuilder<'i> {
         if name.is_none() {
             self.report(at, || "<GRID> without NAME".to_string());
         }
-        Some(Frame::Grid(g))
+        Some(Frame::Grid(Box::new(g)))
     }
 
     fn open_cluster(&mut self, raw: &str, at: u64) -> Option<Frame> {
@@ -283,7 +333,7 @@ impl<'i> TreeBuilder<'i> {
         c.owner = owner.map(|v| self.value("CLUSTER", "OWNER", v, at).into());
         c.latlong = latlong.map(|v| self.value("CLUSTER", "LATLONG", v, at).into());
         c.url = url.map(|v| self.value("CLUSTER", "URL", v, at).into());
-        Some(Frame::Cluster(c))
+        Some(Frame::Cluster(Box::new(c)))
     }
 
     fn open_host(&mut self, raw: &str, at: u64) -> Option<Frame> {
@@ -326,7 +376,8 @@ impl<'i> TreeBuilder<'i> {
         if reported.is_none() {
             self.report(at, || format!("<HOST '{name}'> without a readable REPORTED"));
         }
-        Some(Frame::Host(Host {
+        let metrics = std::mem::take(&mut self.host.metrics);
+        self.host = Host {
             ip: ip.as_ref().into(),
             tags: self.interner.string(&tags),
             location: self.interner.string(&location),
@@ -335,9 +386,14 @@ impl<'i> TreeBuilder<'i> {
             tmax: f[5].and_then(parse_u32).unwrap_or(0),
             dmax: f[6].and_then(parse_u32).unwrap_or(0),
             gmond_started: f[8].and_then(parse_u64).unwrap_or(0),
-            metrics: Vec::with_capacity(34),
+            metrics,
             name,
-        }))
+        };
+        self.host.metrics.clear();
+        if self.host.metrics.capacity() == 0 {
+            self.host.metrics.reserve(34);
+        }
+        Some(Frame::Host)
     }
 
     fn open_hosts(&mut self, raw: &str, at: u64) -> Option<Frame> {
@@ -377,7 +433,7 @@ impl<'i> TreeBuilder<'i> {
             if summary {
                 matches!(f, Frame::Grid(_) | Frame::Cluster(_))
             } else {
-                matches!(f, Frame::Host(_))
+                matches!(f, Frame::Host)
             }
         };
         // Fast path: the parent is right on top.
@@ -437,15 +493,18 @@ impl<'i> TreeBuilder<'i> {
         let slope = f[7].and_then(Slope::parse).unwrap_or_default();
         let tmax = f[5].and_then(parse_u32).unwrap_or(0);
         let dmax = f[6].and_then(parse_u32).unwrap_or(0);
-        let candidate = self.interner.candidate(&MetaProbe {
+        let (candidate, candidate_raw) = match self.interner.candidate(&MetaProbe {
             name: &name,
             kind,
             units: &units,
             slope,
             tmax,
             dmax,
-        });
-        let frame = MetricFrame {
+        }) {
+            Some((c, raw)) => (Some(c), raw),
+            None => (None, None),
+        };
+        self.metric = MetricFrame {
             num: f[8].and_then(parse_u32).unwrap_or(0),
             tn: f[4].and_then(parse_u32).unwrap_or(0),
             name,
@@ -456,20 +515,28 @@ impl<'i> TreeBuilder<'i> {
             tmax,
             dmax,
             candidate,
+            candidate_raw,
             matched: 0,
             extra: None,
         };
         Some(if summary {
-            Frame::Summary(frame)
+            Frame::Summary
         } else {
-            Frame::Metric(frame)
+            Frame::Metric
         })
     }
 
-    fn open_extra_element(&mut self, raw: &str, at: u64) -> Option<Frame> {
-        if !matches!(self.stack.last(), Some(Frame::ExtraData)) {
+    /// Reads an `EXTRA_ELEMENT` into the open metric; false when it is misplaced or unreadable.
+    fn read_extra_element(&mut self, raw: &str, at: u64) -> bool {
+        let depth = self.stack.len();
+        let in_metric = matches!(self.stack.last(), Some(Frame::ExtraData))
+            && matches!(
+                self.stack.get(depth.wrapping_sub(2)),
+                Some(Frame::Metric | Frame::Summary)
+            );
+        if !in_metric {
             self.report(at, || "<EXTRA_ELEMENT> outside EXTRA_DATA; skipped".to_string());
-            return None;
+            return false;
         }
         let mut name = None;
         let mut val = None;
@@ -481,36 +548,32 @@ impl<'i> TreeBuilder<'i> {
         self.attr_syntax(r, at, "EXTRA_ELEMENT");
         let (Some(name), Some(val)) = (name, val) else {
             self.report(at, || "<EXTRA_ELEMENT> without NAME and VAL; skipped".to_string());
-            return None;
+            return false;
         };
         let name = self.value("EXTRA_ELEMENT", "NAME", name, at);
         let val = self.value("EXTRA_ELEMENT", "VAL", val, at);
-        let depth = self.stack.len();
-        let Some(Frame::Metric(m) | Frame::Summary(m)) = self.stack.get_mut(depth.wrapping_sub(2))
-        else {
-            return None;
-        };
+        let m = &mut self.metric;
         if let Some(extra) = m.extra.as_mut() {
             extra.push((self.interner.string(&name), self.interner.string(&val)));
+            return true;
+        }
+        let known = m
+            .candidate
+            .as_ref()
+            .and_then(|c| c.extra.get(m.matched))
+            .is_some_and(|(k, v)| **k == *name && **v == *val);
+        if known {
+            m.matched += 1;
         } else {
-            let known = m
+            let mut extra: Vec<(Arc<str>, Arc<str>)> = m
                 .candidate
                 .as_ref()
-                .and_then(|c| c.extra.get(m.matched))
-                .is_some_and(|(k, v)| **k == *name && **v == *val);
-            if known {
-                m.matched += 1;
-            } else {
-                let mut extra: Vec<(Arc<str>, Arc<str>)> = m
-                    .candidate
-                    .as_ref()
-                    .map(|c| c.extra[..m.matched].to_vec())
-                    .unwrap_or_default();
-                extra.push((self.interner.string(&name), self.interner.string(&val)));
-                m.extra = Some(extra);
-            }
+                .map(|c| c.extra[..m.matched].to_vec())
+                .unwrap_or_default();
+            extra.push((self.interner.string(&name), self.interner.string(&val)));
+            m.extra = Some(extra);
         }
-        Some(Frame::ExtraElement)
+        true
     }
 
     /// Handles an end tag.
@@ -552,14 +615,15 @@ impl<'i> TreeBuilder<'i> {
         }
     }
 
-    fn finish_meta(&mut self, m: MetricFrame) -> Arc<MetricMeta> {
+    fn finish_meta(&mut self) -> Arc<MetricMeta> {
+        let m = &mut self.metric;
         if m.extra.is_none()
             && let Some(c) = &m.candidate
             && c.extra.len() == m.matched
         {
             return c.clone();
         }
-        let extra = match m.extra {
+        let extra = match m.extra.take() {
             Some(e) => e,
             None => m
                 .candidate
@@ -584,24 +648,26 @@ impl<'i> TreeBuilder<'i> {
             return;
         };
         match frame {
-            Frame::Metric(m) => {
-                let tn = m.tn;
-                let text = m.text.clone();
-                let num = if m.kind == MetricType::String {
+            Frame::Metric => {
+                let tn = self.metric.tn;
+                let text = std::mem::take(&mut self.metric.text);
+                let num = if self.metric.kind == MetricType::String {
                     f64::NAN
                 } else {
                     parse_number(&text)
                 };
-                let meta = self.finish_meta(m);
-                if let Some(Frame::Host(h)) = self.stack.last_mut() {
-                    h.metrics.push(Metric { meta, text, num, tn });
+                let meta = self.finish_meta();
+                if let Some(Frame::Host) = self.stack.last() {
+                    self.last_attached = Some(meta.clone());
+                    self.host.metrics.push(Metric { meta, text, num, tn });
                 }
             }
-            Frame::Summary(m) => {
-                let sum = parse_number(&m.text);
-                let num = m.num;
-                let decimals = decimals_of(&m.text);
-                let meta = self.finish_meta(m);
+            Frame::Summary => {
+                let text = std::mem::take(&mut self.metric.text);
+                let sum = parse_number(&text);
+                let num = self.metric.num;
+                let decimals = decimals_of(&text);
+                let meta = self.finish_meta();
                 let entry = MetricSummary {
                     meta,
                     sum: if sum.is_nan() { 0.0 } else { sum },
@@ -614,17 +680,21 @@ impl<'i> TreeBuilder<'i> {
                     _ => {}
                 }
             }
-            Frame::Host(h) => match self.stack.last_mut() {
-                Some(Frame::Cluster(c)) => c.hosts.push(h),
-                _ => self.doc.items.push(Item::Host(Arc::new(h))),
-            },
+            Frame::Host => {
+                let mut h = std::mem::take(&mut self.host);
+                h.metrics.shrink_to_fit();
+                match self.stack.last_mut() {
+                    Some(Frame::Cluster(c)) => c.hosts.push(h),
+                    _ => self.doc.items.push(Item::Host(Arc::new(h))),
+                }
+            }
             Frame::Cluster(c) => match self.stack.last_mut() {
-                Some(Frame::Grid(g)) => g.clusters.push(Arc::new(c)),
-                _ => self.doc.items.push(Item::Cluster(Arc::new(c))),
+                Some(Frame::Grid(g)) => g.clusters.push(Arc::new(*c)),
+                _ => self.doc.items.push(Item::Cluster(Arc::new(*c))),
             },
             Frame::Grid(g) => match self.stack.last_mut() {
-                Some(Frame::Grid(parent)) => parent.grids.push(Arc::new(g)),
-                _ => self.doc.items.push(Item::Grid(Arc::new(g))),
+                Some(Frame::Grid(parent)) => parent.grids.push(Arc::new(*g)),
+                _ => self.doc.items.push(Item::Grid(Arc::new(*g))),
             },
             Frame::Skip(_) => self.skipping = self.skipping.saturating_sub(1),
             Frame::Root
@@ -645,11 +715,9 @@ impl<'i> TreeBuilder<'i> {
         };
         while let Some(top) = self.stack.last() {
             match top {
-                Frame::Host(_) | Frame::Metric(_) | Frame::Summary(_) => {
+                Frame::Host | Frame::Metric | Frame::Summary => {
                     // Incomplete: drop it rather than show half a host.
-                    if let Some(Frame::Host(h)) = self.stack.pop() {
-                        tracing::debug!(host = %h.name, "dropping incomplete host");
-                    }
+                    self.stack.pop();
                 }
                 _ => self.pop_and_attach(),
             }

@@ -12,10 +12,18 @@ const VARIANTS_PER_NAME: usize = 8;
 /// Distinct short strings kept before the table is emptied (bounded memory against garbage).
 const MAX_STRINGS: usize = 200_000;
 
+/// One known metadata record, with the exact bytes of its `<EXTRA_DATA>` block as last read
+/// without damage: a later host sending the same bytes needs no tokenizing of them.
+#[derive(Debug, Clone)]
+struct Variant {
+    meta: Arc<MetricMeta>,
+    raw_extra: Option<Arc<[u8]>>,
+}
+
 /// Interning tables, owned by one source and reused across its polls.
 #[derive(Debug, Default)]
 pub struct Interner {
-    metas: FxHashMap<Box<str>, Vec<Arc<MetricMeta>>>,
+    metas: FxHashMap<Box<str>, Vec<Variant>>,
     strings: FxHashMap<Box<str>, Arc<str>>,
 }
 
@@ -33,9 +41,28 @@ impl Interner {
         a
     }
 
-    /// The most recently used metadata for `name` whose scalar fields equal `probe`'s.
-    pub fn candidate(&self, probe: &MetaProbe<'_>) -> Option<Arc<MetricMeta>> {
-        self.metas.get(probe.name)?.iter().find(|m| probe.matches(m)).cloned()
+    /// The most recently used metadata for `name` whose scalar fields equal `probe`'s, with
+    /// the raw bytes of its extra data block when known.
+    pub fn candidate(
+        &self,
+        probe: &MetaProbe<'_>,
+    ) -> Option<(Arc<MetricMeta>, Option<Arc<[u8]>>)> {
+        let v = self
+            .metas
+            .get(probe.name)?
+            .iter()
+            .find(|v| probe.matches(&v.meta))?;
+        Some((v.meta.clone(), v.raw_extra.clone()))
+    }
+
+    /// Remembers the exact bytes of `meta`'s extra data block (read without damage).
+    pub fn remember_raw_extra(&mut self, meta: &Arc<MetricMeta>, raw: &[u8]) {
+        if let Some(list) = self.metas.get_mut(&*meta.name)
+            && let Some(v) = list.iter_mut().find(|v| Arc::ptr_eq(&v.meta, meta))
+            && v.raw_extra.as_deref() != Some(raw)
+        {
+            v.raw_extra = Some(raw.into());
+        }
     }
 
     /// Records `meta` (or returns an equal one already known).
@@ -44,13 +71,20 @@ impl Interner {
             Some(l) => l,
             None => self.metas.entry(meta.name.as_ref().into()).or_default(),
         };
-        if let Some(pos) = list.iter().position(|m| **m == meta) {
+        if let Some(pos) = list.iter().position(|v| *v.meta == meta) {
             let found = list.remove(pos);
-            list.insert(0, found.clone());
-            return found;
+            let arc = found.meta.clone();
+            list.insert(0, found);
+            return arc;
         }
         let arc = Arc::new(meta);
-        list.insert(0, arc.clone());
+        list.insert(
+            0,
+            Variant {
+                meta: arc.clone(),
+                raw_extra: None,
+            },
+        );
         list.truncate(VARIANTS_PER_NAME);
         arc
     }
@@ -111,7 +145,7 @@ mod tests {
             tmax: 70,
             dmax: 0,
         };
-        assert!(Arc::ptr_eq(&i.candidate(&probe).unwrap(), &a));
+        assert!(Arc::ptr_eq(&i.candidate(&probe).unwrap().0, &a));
         assert!(Arc::ptr_eq(&i.string("x"), &i.string("x")));
     }
 }

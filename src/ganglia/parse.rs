@@ -423,10 +423,43 @@ impl<'i> XmlCore<'i> {
                 cfg.allow_unmatched_ends = true;
                 cfg.allow_dangling_amp = true;
             }
+            // Where the open METRIC's start tag ended and the damage count then, for
+            // remembering its extra data block's bytes.
+            let mut metric_body: Option<(usize, usize)> = None;
+            let mut extra_end: Option<usize> = None;
             loop {
                 let before = reader.buffer_position() as usize;
                 let at = start + before;
                 match reader.read_event() {
+                    Ok(Event::Start(e)) if e.name().as_ref() == "METRIC" => {
+                        let off = self.origin_of(at);
+                        self.builder.start("METRIC", e.attributes_raw(), false, off);
+                        let body = start + reader.buffer_position() as usize;
+                        if let Some(raw) = self.builder.expected_extra()
+                            && self.buf[body..].starts_with(&raw)
+                        {
+                            // Same bytes as last time: skip them without tokenizing.
+                            self.builder.extra_skipped();
+                            start = body + raw.len();
+                            continue 'outer;
+                        }
+                        metric_body = Some((body, self.builder.damage.total));
+                        extra_end = None;
+                    }
+                    Ok(Event::End(e)) if e.name().as_ref() == "EXTRA_DATA" => {
+                        let off = self.origin_of(at);
+                        self.builder.end("EXTRA_DATA", off);
+                        extra_end = Some(start + reader.buffer_position() as usize);
+                    }
+                    Ok(Event::End(e)) if e.name().as_ref() == "METRIC" => {
+                        let off = self.origin_of(at);
+                        self.builder.end("METRIC", off);
+                        if let (Some((body, damage)), Some(end)) = (metric_body.take(), extra_end)
+                            && damage == self.builder.damage.total
+                        {
+                            self.builder.remember_raw_extra(&self.buf[body..end]);
+                        }
+                    }
                     Ok(Event::Start(e) | Event::Empty(e)) if !plausible_name(e.name().as_ref()) => {
                         // Garbage glued onto the next tag: skip to the next line so that tag
                         // is still read.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use compact_str::CompactString;
 
 /// A metric's value type, as in the Ganglia DTD's `TYPE` attribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum MetricType {
     /// Free text.
+    #[default]
     String,
     /// Signed 8-bit integer.
     Int8,
