@@ -43,7 +43,12 @@ fn gmond_cluster_document() {
     assert_eq!(c.latlong.as_deref(), Some("N48.15 E11.58"));
     assert_eq!(c.hosts.len(), 4);
     for h in &c.hosts {
-        assert_eq!(h.metrics.len(), metric_count_in_text(&raw, &h.name), "{}", h.name);
+        assert_eq!(
+            h.metrics.len(),
+            metric_count_in_text(&raw, &h.name),
+            "{}",
+            h.name
+        );
     }
     let n1 = c.host("a-node01").unwrap();
     assert_eq!(&*n1.ip, "127.0.1.1");
@@ -72,7 +77,10 @@ fn gmond_cluster_document() {
         .iter()
         .find(|m| m.meta.groups().count() == 2)
         .expect("a metric in two groups");
-    assert_eq!(multi.meta.groups().collect::<Vec<_>>(), ["jobs", "scheduler"]);
+    assert_eq!(
+        multi.meta.groups().collect::<Vec<_>>(),
+        ["jobs", "scheduler"]
+    );
     assert!(multi.meta.extra.iter().any(|(k, _)| &**k == "SPOOF_HOST"));
     // The ghost host has no metrics at all.
     assert!(c.host("a-ghost01").unwrap().metrics.is_empty());
@@ -93,7 +101,9 @@ fn gmetad_full_dump() {
     assert!(p.is_clean(), "{:?}", p.damage);
     let doc = &p.document;
     assert_eq!(doc.origin, Origin::Gmetad);
-    let Item::Grid(g) = &doc.items[0] else { panic!("GRID at the root") };
+    let Item::Grid(g) = &doc.items[0] else {
+        panic!("GRID at the root")
+    };
     assert_eq!(&*g.name, "AcceptanceGrid");
     assert_eq!(&*g.authority, "http://127.0.0.1/ganglia/");
     assert_eq!(g.localtime, Some(1795354172));
@@ -113,7 +123,9 @@ fn gmetad_full_dump() {
 fn gmetad_remote_grid_keeps_only_summaries() {
     let p = parse(&fixture("ganglia/gmetad-top-8661-xml_port.xml"));
     assert!(p.is_clean(), "{:?}", p.damage);
-    let Item::Grid(top) = &p.document.items[0] else { panic!() };
+    let Item::Grid(top) = &p.document.items[0] else {
+        panic!()
+    };
     assert_eq!(&*top.name, "TopGrid");
     assert!(top.clusters.is_empty());
     let remote = top.grid("AcceptanceGrid").expect("nested grid");
@@ -130,7 +142,9 @@ fn interactive_answers() {
     // /?filter=summary: grid summary then clusters with only their summaries.
     let p = parse(&fixture("ganglia/gmetad-8652-root-summary.xml"));
     assert!(p.is_clean());
-    let Item::Grid(g) = &p.document.items[0] else { panic!() };
+    let Item::Grid(g) = &p.document.items[0] else {
+        panic!()
+    };
     let gs = g.summary.as_ref().unwrap();
     assert_eq!((gs.hosts_up, gs.hosts_down), (6, 0));
     assert_eq!(gs.metric("load_one").unwrap().sum, 3.35);
@@ -154,8 +168,13 @@ fn interactive_answers() {
     let p = parse(&raw);
     let c = p.document.clusters()[0].clone();
     assert_eq!(c.hosts.len(), 1);
-    assert_eq!(c.hosts[0].metrics.len(), metric_count_in_text(&raw, "a-node01"));
-    let p = parse(&fixture("ganglia/gmetad-8652-clusterA-a-node01-load_one.xml"));
+    assert_eq!(
+        c.hosts[0].metrics.len(),
+        metric_count_in_text(&raw, "a-node01")
+    );
+    let p = parse(&fixture(
+        "ganglia/gmetad-8652-clusterA-a-node01-load_one.xml",
+    ));
     let c = p.document.clusters()[0].clone();
     assert_eq!(c.hosts[0].metrics.len(), 1);
     assert_eq!(c.hosts[0].metrics[0].num, 0.67);
@@ -174,10 +193,17 @@ fn http_errors_and_empty_answers() {
         &mut Interner::default(),
         Limits::default(),
     );
-    assert_eq!(r, Err(ParseError::HttpStatus("HTTP/1.0 404 Not Found".into())));
+    assert_eq!(
+        r,
+        Err(ParseError::HttpStatus("HTTP/1.0 404 Not Found".into()))
+    );
     let r = parse_bytes(b"", &mut Interner::default(), Limits::default());
     assert_eq!(r, Err(ParseError::Empty));
-    let r = parse_bytes(b"{\"host\": 1}", &mut Interner::default(), Limits::default());
+    let r = parse_bytes(
+        b"{\"host\": 1}",
+        &mut Interner::default(),
+        Limits::default(),
+    );
     assert!(matches!(r, Err(ParseError::NotXml(_))), "{r:?}");
 }
 
@@ -204,7 +230,13 @@ fn gzip_is_detected_by_magic() {
 fn any_chunking_gives_the_same_document() {
     let raw = fixture("ganglia/gmetad-8651-xml_port.xml");
     let whole = parse(&raw).document;
-    for sizes in [&[1usize][..], &[2, 3, 5, 7], &[4096], &[65536, 1], &[100_000]] {
+    for sizes in [
+        &[1usize][..],
+        &[2, 3, 5, 7],
+        &[4096],
+        &[65536, 1],
+        &[100_000],
+    ] {
         let p = parse_in_chunks(&raw, sizes).unwrap();
         assert!(p.is_clean(), "{sizes:?}: {:?}", p.damage);
         assert_eq!(p.document, whole, "{sizes:?}");
@@ -219,14 +251,22 @@ fn cluster_of(doc: &Document) -> std::sync::Arc<gantry::model::Cluster> {
 fn unescaped_owner_keeps_every_host() {
     // gmond does not escape CLUSTER attributes: gmetad loses the whole cluster here.
     let raw = fixture("ganglia/gmond-8649-clusterA.xml");
-    let bad = replace_once(&raw, "OWNER=\"Acceptance Ops\"", b"OWNER=\"Ops <ops@x> & co\"");
+    let bad = replace_once(
+        &raw,
+        "OWNER=\"Acceptance Ops\"",
+        b"OWNER=\"Ops <ops@x> & co\"",
+    );
     let p = parse(&bad);
     let c = cluster_of(&p.document);
     assert_eq!(c.hosts.len(), 4);
     assert_eq!(c.owner.as_deref(), Some("Ops <ops@x> & co"));
     let at = find(&bad, "<CLUSTER").unwrap() as u64;
     assert_eq!(p.damage.entries[0].offset, at);
-    assert!(p.damage.entries[0].message.contains("OWNER of CLUSTER"), "{:?}", p.damage);
+    assert!(
+        p.damage.entries[0].message.contains("OWNER of CLUSTER"),
+        "{:?}",
+        p.damage
+    );
 }
 
 #[test]
@@ -250,7 +290,12 @@ fn unescaped_extra_element_keeps_every_host() {
     assert!(titles.contains(&"One Minute Load Average".to_string()));
     assert_eq!(p.damage.total, 1, "{:?}", p.damage);
     let msg = &p.damage.entries[0].message;
-    assert!(msg.starts_with("unescaped '&' and '<' in VAL of EXTRA_ELEMENT in METRIC 'load_one' in HOST 'a-node01'"), "{msg}");
+    assert!(
+        msg.starts_with(
+            "unescaped '&' and '<' in VAL of EXTRA_ELEMENT in METRIC 'load_one' in HOST 'a-node01'"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -332,7 +377,11 @@ fn endless_element_is_skipped() {
     doc.extend(std::iter::repeat_n(b'a', 3 * 1024 * 1024));
     doc.extend_from_slice(b"\n<HOST NAME=\"y\" IP=\"1\" REPORTED=\"1\" TN=\"1\" TMAX=\"20\">\n</HOST>\n</CLUSTER>\n</GANGLIA_XML>\n");
     let p = parse_in_chunks(&doc, &[65536]).unwrap();
-    assert!(p.damage.entries[0].message.contains("longer than"), "{:?}", p.damage);
+    assert!(
+        p.damage.entries[0].message.contains("longer than"),
+        "{:?}",
+        p.damage
+    );
     let c = cluster_of(&p.document);
     assert_eq!(c.hosts.len(), 1);
     assert_eq!(&*c.hosts[0].name, "y");

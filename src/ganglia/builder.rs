@@ -128,7 +128,13 @@ impl<'i> TreeBuilder<'i> {
     }
 
     /// Reads one attribute value, unescaping it and reporting unescaped characters.
-    fn value<'a>(&mut self, el: &str, attr: &str, raw: &'a str, at: u64) -> std::borrow::Cow<'a, str> {
+    fn value<'a>(
+        &mut self,
+        el: &str,
+        attr: &str,
+        raw: &'a str,
+        at: u64,
+    ) -> std::borrow::Cow<'a, str> {
         let (v, fault) = unescape_attr(raw);
         if let Some(f) = fault {
             let what = f.describe();
@@ -228,7 +234,11 @@ impl<'i> TreeBuilder<'i> {
 
     fn close_above(&mut self, pos: usize, at: u64, before: &str) {
         while self.stack.len() > pos + 1 {
-            let tag = self.stack.last().map(|f| f.tag().to_string()).unwrap_or_default();
+            let tag = self
+                .stack
+                .last()
+                .map(|f| f.tag().to_string())
+                .unwrap_or_default();
             if !matches!(self.stack.last(), Some(Frame::Unknown(_))) {
                 self.report(at, || format!("missing </{tag}> before <{before}>"));
             }
@@ -260,7 +270,9 @@ impl<'i> TreeBuilder<'i> {
 
     fn attr_syntax(&mut self, r: Result<(), usize>, at: u64, el: &str) {
         if let Err(pos) = r {
-            self.report(at + pos as u64, || format!("unreadable attributes in <{el}>"));
+            self.report(at + pos as u64, || {
+                format!("unreadable attributes in <{el}>")
+            });
         }
     }
 
@@ -286,7 +298,9 @@ impl<'i> TreeBuilder<'i> {
         });
         self.attr_syntax(r, at, "GRID");
         let [name, authority, localtime] = fields;
-        g.name = self.value("GRID", "NAME", name.as_deref().unwrap_or(""), at).into();
+        g.name = self
+            .value("GRID", "NAME", name.as_deref().unwrap_or(""), at)
+            .into();
         g.authority = self
             .value("GRID", "AUTHORITY", authority.as_deref().unwrap_or(""), at)
             .into();
@@ -299,7 +313,9 @@ impl<'i> TreeBuilder<'i> {
 
     fn open_cluster(&mut self, raw: &str, at: u64) -> Option<Frame> {
         if !self.stack.is_empty() && !self.stack.iter().any(Self::top_level_ok) {
-            self.report(at, || "<CLUSTER> where it cannot appear; skipped".to_string());
+            self.report(at, || {
+                "<CLUSTER> where it cannot appear; skipped".to_string()
+            });
             return None;
         }
         if let Some(pos) = self.stack.iter().rposition(Self::top_level_ok) {
@@ -374,7 +390,9 @@ impl<'i> TreeBuilder<'i> {
         let location = self.value("HOST", "LOCATION", f[7].unwrap_or("unspecified"), at);
         let reported = f[3].and_then(parse_u64);
         if reported.is_none() {
-            self.report(at, || format!("<HOST '{name}'> without a readable REPORTED"));
+            self.report(at, || {
+                format!("<HOST '{name}'> without a readable REPORTED")
+            });
         }
         let metrics = std::mem::take(&mut self.host.metrics);
         self.host = Host {
@@ -401,7 +419,9 @@ impl<'i> TreeBuilder<'i> {
         let pos = match self.stack.iter().rposition(parent) {
             Some(p) => p,
             None => {
-                self.report(at, || "<HOSTS> outside a GRID or CLUSTER; skipped".to_string());
+                self.report(at, || {
+                    "<HOSTS> outside a GRID or CLUSTER; skipped".to_string()
+                });
                 return None;
             }
         };
@@ -535,7 +555,9 @@ impl<'i> TreeBuilder<'i> {
                 Some(Frame::Metric | Frame::Summary)
             );
         if !in_metric {
-            self.report(at, || "<EXTRA_ELEMENT> outside EXTRA_DATA; skipped".to_string());
+            self.report(at, || {
+                "<EXTRA_ELEMENT> outside EXTRA_DATA; skipped".to_string()
+            });
             return false;
         }
         let mut name = None;
@@ -547,7 +569,9 @@ impl<'i> TreeBuilder<'i> {
         });
         self.attr_syntax(r, at, "EXTRA_ELEMENT");
         let (Some(name), Some(val)) = (name, val) else {
-            self.report(at, || "<EXTRA_ELEMENT> without NAME and VAL; skipped".to_string());
+            self.report(at, || {
+                "<EXTRA_ELEMENT> without NAME and VAL; skipped".to_string()
+            });
             return false;
         };
         let name = self.value("EXTRA_ELEMENT", "NAME", name, at);
@@ -605,7 +629,11 @@ impl<'i> TreeBuilder<'i> {
         match self.stack.iter().rposition(|f| f.tag() == name) {
             Some(pos) => {
                 while self.stack.len() > pos + 1 {
-                    let tag = self.stack.last().map(|f| f.tag().to_string()).unwrap_or_default();
+                    let tag = self
+                        .stack
+                        .last()
+                        .map(|f| f.tag().to_string())
+                        .unwrap_or_default();
                     self.report(at, || format!("missing </{tag}> before </{name}>"));
                     self.pop_and_attach();
                 }
@@ -659,7 +687,12 @@ impl<'i> TreeBuilder<'i> {
                 let meta = self.finish_meta();
                 if let Some(Frame::Host) = self.stack.last() {
                     self.last_attached = Some(meta.clone());
-                    self.host.metrics.push(Metric { meta, text, num, tn });
+                    self.host.metrics.push(Metric {
+                        meta,
+                        text,
+                        num,
+                        tn,
+                    });
                 }
             }
             Frame::Summary => {
@@ -675,8 +708,16 @@ impl<'i> TreeBuilder<'i> {
                     decimals,
                 };
                 match self.stack.last_mut() {
-                    Some(Frame::Grid(g)) => g.summary.get_or_insert_with(Summary::default).metrics.push(entry),
-                    Some(Frame::Cluster(c)) => c.summary.get_or_insert_with(Summary::default).metrics.push(entry),
+                    Some(Frame::Grid(g)) => g
+                        .summary
+                        .get_or_insert_with(Summary::default)
+                        .metrics
+                        .push(entry),
+                    Some(Frame::Cluster(c)) => c
+                        .summary
+                        .get_or_insert_with(Summary::default)
+                        .metrics
+                        .push(entry),
                     _ => {}
                 }
             }

@@ -43,10 +43,7 @@ impl Interner {
 
     /// The most recently used metadata for `name` whose scalar fields equal `probe`'s, with
     /// the raw bytes of its extra data block when known.
-    pub fn candidate(
-        &self,
-        probe: &MetaProbe<'_>,
-    ) -> Option<(Arc<MetricMeta>, Option<Arc<[u8]>>)> {
+    pub fn candidate(&self, probe: &MetaProbe<'_>) -> Option<(Arc<MetricMeta>, Option<Arc<[u8]>>)> {
         let v = self
             .metas
             .get(probe.name)?
@@ -131,10 +128,28 @@ mod tests {
     #[test]
     fn equal_metas_are_shared() {
         let mut i = Interner::default();
-        let a = i.meta(MetricMeta::new("load_one", MetricType::Float, " ", Slope::Both, 70));
-        let b = i.meta(MetricMeta::new("load_one", MetricType::Float, " ", Slope::Both, 70));
+        let a = i.meta(MetricMeta::new(
+            "load_one",
+            MetricType::Float,
+            " ",
+            Slope::Both,
+            70,
+        ));
+        let b = i.meta(MetricMeta::new(
+            "load_one",
+            MetricType::Float,
+            " ",
+            Slope::Both,
+            70,
+        ));
         assert!(Arc::ptr_eq(&a, &b));
-        let c = i.meta(MetricMeta::new("load_one", MetricType::Float, "x", Slope::Both, 70));
+        let c = i.meta(MetricMeta::new(
+            "load_one",
+            MetricType::Float,
+            "x",
+            Slope::Both,
+            70,
+        ));
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(i.meta_count(), 2);
         let probe = MetaProbe {

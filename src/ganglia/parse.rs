@@ -250,7 +250,10 @@ impl<'i> StreamParser<'i> {
     }
 
     fn xml(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
-        let room = self.limits.max_document_bytes.saturating_sub(self.core.total);
+        let room = self
+            .limits
+            .max_document_bytes
+            .saturating_sub(self.core.total);
         if bytes.len() as u64 > room {
             self.core.push(&bytes[..room as usize]);
             self.core.cut_off = Some(self.limits.max_document_bytes);
@@ -269,9 +272,7 @@ impl<'i> StreamParser<'i> {
                 self.fatal = self.start_body_or_http(&head).err();
             }
             Stage::Http(_) if self.fatal.is_none() => {
-                self.fatal = Some(ParseError::HttpStatus(
-                    "headers without a body".to_string(),
-                ));
+                self.fatal = Some(ParseError::HttpStatus("headers without a body".to_string()));
             }
             Stage::Gzip(dec) if self.fatal.is_none() => match dec.finish() {
                 Ok(rest) => {
@@ -370,9 +371,9 @@ fn is_unfinished(e: &XmlError) -> bool {
 /// Whether a tag name looks like an XML name (Ganglia uses A–Z and `_` only).
 fn plausible_name(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') || b >= 0x80)
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') || b >= 0x80
+        })
 }
 
 impl<'i> XmlCore<'i> {
@@ -392,7 +393,8 @@ impl<'i> XmlCore<'i> {
 
     fn push(&mut self, bytes: &[u8]) {
         self.total += bytes.len() as u64;
-        self.decoder.decode_into(bytes, &mut self.buf, &mut self.added);
+        self.decoder
+            .decode_into(bytes, &mut self.buf, &mut self.added);
         if self.buf.len() >= PARSE_BATCH {
             self.tokenize(false);
         }
@@ -413,7 +415,13 @@ impl<'i> XmlCore<'i> {
                         start += i + 1;
                         self.resync = false;
                     }
-                    None => break if last { self.buf.len() } else { self.buf.len().saturating_sub(1).max(start) },
+                    None => {
+                        break if last {
+                            self.buf.len()
+                        } else {
+                            self.buf.len().saturating_sub(1).max(start)
+                        };
+                    }
                 }
             }
             let mut reader = Reader::from_reader(&self.buf[start..]);
@@ -474,11 +482,13 @@ impl<'i> XmlCore<'i> {
                     }
                     Ok(Event::Start(e)) => {
                         let at = self.origin_of(at);
-                        self.builder.start(e.name().as_ref(), e.attributes_raw(), false, at);
+                        self.builder
+                            .start(e.name().as_ref(), e.attributes_raw(), false, at);
                     }
                     Ok(Event::Empty(e)) => {
                         let at = self.origin_of(at);
-                        self.builder.start(e.name().as_ref(), e.attributes_raw(), true, at);
+                        self.builder
+                            .start(e.name().as_ref(), e.attributes_raw(), true, at);
                     }
                     Ok(Event::End(e)) => {
                         let at = self.origin_of(at);
@@ -490,10 +500,9 @@ impl<'i> XmlCore<'i> {
                         if self.buf.len() - at > self.limits.max_element_bytes {
                             let off = self.origin_of(at);
                             let max = self.limits.max_element_bytes;
-                            self.builder.damage.push(
-                                off,
-                                format!("element longer than {max} bytes; skipped"),
-                            );
+                            self.builder
+                                .damage
+                                .push(off, format!("element longer than {max} bytes; skipped"));
                             start = at + 1;
                             self.resync = true;
                             continue 'outer;
@@ -506,9 +515,10 @@ impl<'i> XmlCore<'i> {
                             break 'outer self.buf.len();
                         }
                         let off = self.origin_of(at);
-                        self.builder
-                            .damage
-                            .push(off, format!("unreadable XML ({e}); skipped to the next line"));
+                        self.builder.damage.push(
+                            off,
+                            format!("unreadable XML ({e}); skipped to the next line"),
+                        );
                         start = at + 1;
                         self.resync = true;
                         continue 'outer;

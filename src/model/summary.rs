@@ -51,11 +51,7 @@ impl Summary {
         self.hosts_up += other.hosts_up;
         self.hosts_down += other.hosts_down;
         for m in &other.metrics {
-            match self
-                .metrics
-                .iter_mut()
-                .find(|x| x.meta.name == m.meta.name)
-            {
+            match self.metrics.iter_mut().find(|x| x.meta.name == m.meta.name) {
                 Some(x) => {
                     x.sum += m.sum;
                     x.num += m.num;

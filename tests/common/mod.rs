@@ -26,7 +26,8 @@ pub fn replace_once(doc: &[u8], from: &str, to: &[u8]) -> Vec<u8> {
 
 /// Position of `needle` in `doc`.
 pub fn find(doc: &[u8], needle: &str) -> Option<usize> {
-    doc.windows(needle.len()).position(|w| w == needle.as_bytes())
+    doc.windows(needle.len())
+        .position(|w| w == needle.as_bytes())
 }
 
 /// Counts `<METRIC ` tags inside the named host's element, straight from the text: an oracle
