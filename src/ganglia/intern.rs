@@ -20,6 +20,9 @@ struct Variant {
     raw_extra: Option<Arc<[u8]>>,
 }
 
+/// A known metadata record and, when known, the raw bytes of its extra data block.
+pub type Candidate = (Arc<MetricMeta>, Option<Arc<[u8]>>);
+
 /// Interning tables, owned by one source and reused across its polls.
 #[derive(Debug, Default)]
 pub struct Interner {
@@ -43,7 +46,7 @@ impl Interner {
 
     /// The most recently used metadata for `name` whose scalar fields equal `probe`'s, with
     /// the raw bytes of its extra data block when known.
-    pub fn candidate(&self, probe: &MetaProbe<'_>) -> Option<(Arc<MetricMeta>, Option<Arc<[u8]>>)> {
+    pub fn candidate(&self, probe: &MetaProbe<'_>) -> Option<Candidate> {
         let v = self
             .metas
             .get(probe.name)?
