@@ -1,0 +1,20 @@
+//! The embedded monitoring aggregator: a gmetad replacement that polls Ganglia sources with
+//! failover, keeps their last good data, computes summaries, judges liveness and staleness,
+//! records history, and publishes immutable snapshots.
+
+mod address;
+mod fetch;
+mod local;
+mod run;
+mod source;
+mod status;
+mod summary;
+mod view;
+
+pub use address::{AddressError, Endpoint, SourceAddress};
+pub use fetch::{Failure, FetchReport, FetchSettings, Fetched, fetch, plain_io};
+pub use run::{Aggregator, AggregatorConfig, now_epoch, poll_once};
+pub use source::{HistorySink, SourceConfig, SourceKind, SourceState};
+pub use status::{Health, SourceStatus};
+pub use summary::{summarize_cluster, summarize_grid};
+pub use view::{ClusterView, GridInfo, Snapshot, SourceView, Stale};

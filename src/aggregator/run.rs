@@ -1,0 +1,246 @@
+//! Running the aggregator: one task per source polls on its own step; a publisher assembles
+//! the sources' views into immutable snapshots and hands them out through a `watch` channel.
+//! All network and parsing work runs on tokio's blocking pool; nothing here blocks a reader.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::fetch::{FetchSettings, fetch};
+use super::local::LocalPoller;
+use super::source::{HistorySink, SourceConfig, SourceKind, SourceState};
+use super::status::Health;
+use super::view::{Snapshot, SourceView};
+use crate::model::Summary;
+
+/// Seconds since the epoch on the local clock.
+pub fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What the aggregator needs to run.
+#[derive(Clone)]
+pub struct AggregatorConfig {
+    /// Grid name, as gmetad's `gridname`.
+    pub grid_name: String,
+    /// Authority URL, as gmetad's `authority`.
+    pub authority: String,
+    /// The sources.
+    pub sources: Vec<SourceConfig>,
+    /// Timeouts and limits.
+    pub fetch: FetchSettings,
+    /// Where to record history, if anywhere.
+    pub history: Option<Arc<dyn HistorySink>>,
+}
+
+impl Default for AggregatorConfig {
+    fn default() -> Self {
+        Self {
+            grid_name: "unspecified".into(),
+            authority: "http://localhost/ganglia/".into(),
+            sources: Vec::new(),
+            fetch: FetchSettings::default(),
+            history: None,
+        }
+    }
+}
+
+/// A running aggregator.
+pub struct Aggregator {
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    refresh: Arc<Notify>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct Update {
+    index: usize,
+    view: Arc<SourceView>,
+}
+
+/// One poll of a source: the blocking part, run on the blocking pool.
+fn poll_blocking(
+    mut state: SourceState,
+    local: &mut Option<LocalPoller>,
+    settings: &FetchSettings,
+    history: Option<&dyn HistorySink>,
+) -> SourceState {
+    let report = match &state.config.kind {
+        SourceKind::Network(addresses) => {
+            fetch(addresses, state.last_good, settings, &mut state.interner)
+        }
+        SourceKind::Local => local
+            .get_or_insert_with(|| LocalPoller::new(&state.config.name))
+            .poll(),
+    };
+    state.apply(report, now_epoch(), history);
+    state
+}
+
+/// Polls every source once, concurrently, and returns the resulting snapshot (for one-shot
+/// commands such as `gantry status`).
+pub async fn poll_once(cfg: &AggregatorConfig) -> Snapshot {
+    let mut handles = Vec::new();
+    for sc in &cfg.sources {
+        let state = SourceState::new(Arc::new(sc.clone()));
+        let settings = cfg.fetch;
+        let history = cfg.history.clone();
+        handles.push(tokio::task::spawn_blocking(move || {
+            let mut local = None;
+            poll_blocking(state, &mut local, &settings, history.as_deref()).view
+        }));
+    }
+    let mut views = Vec::new();
+    for (h, sc) in handles.into_iter().zip(&cfg.sources) {
+        views.push(match h.await {
+            Ok(v) => v,
+            Err(e) => {
+                let mut v = SourceView::pending(&sc.name);
+                v.status.health = Health::Dead;
+                v.status.last_error = Some(format!("poll task failed: {e}"));
+                Arc::new(v)
+            }
+        });
+    }
+    assemble(cfg, views, 1)
+}
+
+/// Builds a snapshot from the sources' views; the root summary leaves dead sources out.
+fn assemble(cfg: &AggregatorConfig, sources: Vec<Arc<SourceView>>, generation: u64) -> Snapshot {
+    let mut summary = Summary::default();
+    for s in sources.iter().filter(|s| s.status.health != Health::Dead) {
+        summary.absorb(&s.summary);
+    }
+    Snapshot {
+        grid_name: cfg.grid_name.as_str().into(),
+        authority: cfg.authority.as_str().into(),
+        taken_at: now_epoch(),
+        generation,
+        sources,
+        summary,
+    }
+}
+
+/// `step` seconds ± 5 %, like gmetad, so sources started together drift apart.
+fn jittered(step: u32, salt: u64) -> Duration {
+    let base = f64::from(step.max(1));
+    // A cheap deterministic spread in [-1, 1) from the salt.
+    let x = (salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
+    Duration::from_secs_f64(base * (1.0 + 0.05 * (2.0 * x - 1.0)))
+}
+
+impl Aggregator {
+    /// Starts polling every source on the current tokio runtime.
+    pub fn start(cfg: AggregatorConfig) -> Self {
+        let pending: Vec<Arc<SourceView>> = cfg
+            .sources
+            .iter()
+            .map(|s| Arc::new(SourceView::pending(&s.name)))
+            .collect();
+        let (snap_tx, snapshots) = watch::channel(Arc::new(assemble(&cfg, pending.clone(), 0)));
+        let (tx, mut rx) = mpsc::channel::<Update>(64);
+        let refresh = Arc::new(Notify::new());
+        let mut tasks = Vec::new();
+        for (index, sc) in cfg.sources.iter().enumerate() {
+            let tx = tx.clone();
+            let refresh = refresh.clone();
+            let settings = cfg.fetch;
+            let history = cfg.history.clone();
+            let mut state = Some(SourceState::new(Arc::new(sc.clone())));
+            let step = sc.step;
+            tasks.push(tokio::spawn(async move {
+                let mut local: Option<LocalPoller> = None;
+                let mut round: u64 = index as u64;
+                loop {
+                    let started = tokio::time::Instant::now();
+                    let Some(st) = state.take() else { return };
+                    let history = history.clone();
+                    let mut l = local.take();
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let st = poll_blocking(st, &mut l, &settings, history.as_deref());
+                        (st, l)
+                    })
+                    .await;
+                    let Ok((st, l)) = joined else {
+                        tracing::error!("poll task panicked; source stops");
+                        return;
+                    };
+                    local = l;
+                    let view = st.view.clone();
+                    state = Some(st);
+                    if tx.send(Update { index, view }).await.is_err() {
+                        return;
+                    }
+                    round = round.wrapping_add(1);
+                    let wait = jittered(step, round);
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(started + wait) => {}
+                        _ = refresh.notified() => {}
+                    }
+                }
+            }));
+        }
+        drop(tx);
+        tasks.push(tokio::spawn(async move {
+            let mut views = pending;
+            let mut generation = 0;
+            while let Some(u) = rx.recv().await {
+                views[u.index] = u.view;
+                // Coalesce updates that arrived together into one snapshot.
+                while let Ok(u) = rx.try_recv() {
+                    views[u.index] = u.view;
+                }
+                generation += 1;
+                let snap = assemble(&cfg, views.clone(), generation);
+                if let Some(h) = &cfg.history {
+                    h.record_summary(
+                        &format!("grid:{}", snap.grid_name),
+                        snap.taken_at,
+                        &snap.summary,
+                    );
+                }
+                if snap_tx.send(Arc::new(snap)).is_err() {
+                    return;
+                }
+            }
+        }));
+        Self {
+            snapshots,
+            refresh,
+            tasks,
+        }
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshots.borrow().clone()
+    }
+
+    /// A receiver that wakes on every new snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.snapshots.clone()
+    }
+
+    /// Polls every source now instead of waiting for its step.
+    pub fn poll_now(&self) {
+        self.refresh.notify_waiters();
+    }
+
+    /// Stops every task.
+    pub fn stop(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Aggregator {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
