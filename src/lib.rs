@@ -2,5 +2,10 @@
 //! embedded Ganglia-compatible monitoring aggregator.
 
 pub mod aggregator;
+pub mod cli;
+pub mod config;
 pub mod ganglia;
+pub mod logging;
 pub mod model;
+pub mod server;
+pub mod units;

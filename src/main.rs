@@ -1,3 +1,92 @@
-fn main() {
-    println!("gantry");
+//! The `gantry` binary: parses the command line and hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gantry::cli;
+use gantry::config::{Config, Paths, parse_data_source};
+
+/// Gantry: a keyboard-driven operations console for compute clusters.
+#[derive(Debug, Parser)]
+#[command(name = "gantry", version, about, long_about = None)]
+struct Cli {
+    /// Configuration directory (default: $GANTRY_CONFIG_DIR, else the XDG config dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the headless aggregator: poll the sources, serve gmetad-compatible XML.
+    Aggregator(cli::aggregator::AggregatorArgs),
+    /// Poll every source once and print the grid: status, down hosts, most loaded hosts.
+    #[command(visible_alias = "hosts")]
+    Status(cli::status::StatusArgs),
+    /// Print every path Gantry resolved.
+    Info,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gantry: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let paths = Paths::resolve(cli.config_dir.as_deref())?;
+    if let Some(Command::Info) = cli.command {
+        cli::info::run(&paths)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A bad configuration stops here, before anything starts.
+    let config = Config::load(&paths.config_file)?;
+    let _log = gantry::logging::init(&paths.log_file);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Some(Command::Aggregator(args)) => {
+            runtime.block_on(cli::aggregator::run(args, config, &paths))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Status(args)) => {
+            let mut cfg = config.aggregator_config();
+            if !args.sources.is_empty() {
+                cfg.sources = args
+                    .sources
+                    .iter()
+                    .map(|s| {
+                        parse_data_source(s).map_err(|e| anyhow::anyhow!("--source {s:?}: {e}"))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            let snap = runtime.block_on(gantry::aggregator::poll_once(&cfg));
+            let now = gantry::aggregator::now_epoch();
+            let mut out = std::io::stdout().lock();
+            if args.json {
+                cli::status::write_json(&snap, now, args.top, &mut out)?;
+            } else {
+                cli::status::write_table(&snap, now, args.top, &mut out)?;
+            }
+            Ok(if cli::status::all_ok(&snap) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Some(Command::Info) | None => {
+            eprintln!(
+                "gantry: the console is not built yet; try `gantry status` or `gantry aggregator`"
+            );
+            Ok(ExitCode::from(2))
+        }
+    }
 }

@@ -1,0 +1,5 @@
+//! The command line: one file per subcommand.
+
+pub mod aggregator;
+pub mod info;
+pub mod status;

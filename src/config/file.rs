@@ -1,0 +1,443 @@
+//! The configuration file (`config.toml`) and its checks.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::ConfigError;
+use crate::aggregator::{AggregatorConfig, FetchSettings, SourceAddress, SourceConfig, SourceKind};
+use crate::ganglia::Limits;
+
+/// The whole file. Unknown keys are errors, so a typo is caught rather than ignored.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Grid name served to clients (gmetad's `gridname`).
+    #[serde(default = "default_grid_name")]
+    pub grid_name: String,
+    /// Authority URL served to clients (gmetad's `authority`).
+    #[serde(default = "default_authority")]
+    pub authority: String,
+    /// Polling and serving.
+    #[serde(default)]
+    pub aggregator: AggregatorSection,
+    /// Metric history.
+    #[serde(default)]
+    pub history: HistorySection,
+    /// Ganglia sources, like gmetad's `data_source` lines.
+    #[serde(default)]
+    pub source: Vec<SourceEntry>,
+}
+
+fn default_grid_name() -> String {
+    "unspecified".into()
+}
+
+fn default_authority() -> String {
+    "http://localhost/ganglia/".into()
+}
+
+/// `[aggregator]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AggregatorSection {
+    /// gmetad xml_port equivalent; "off" disables it.
+    pub xml_listen: String,
+    /// gmetad interactive_port equivalent; "off" disables it.
+    pub interactive_listen: String,
+    /// Seconds to wait for a TCP connect.
+    pub connect_timeout: u64,
+    /// Seconds without a byte before giving up on an address.
+    pub read_timeout: u64,
+    /// Seconds one address may take in all.
+    pub attempt_deadline: u64,
+    /// Largest document accepted, in MiB.
+    pub max_document_mib: u64,
+}
+
+impl Default for AggregatorSection {
+    fn default() -> Self {
+        Self {
+            xml_listen: "127.0.0.1:8651".into(),
+            interactive_listen: "127.0.0.1:8652".into(),
+            connect_timeout: 5,
+            read_timeout: 10,
+            attempt_deadline: 60,
+            max_document_mib: 512,
+        }
+    }
+}
+
+/// `[history]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistorySection {
+    /// Keep history at all.
+    pub enabled: bool,
+    /// Seconds between saves to the state directory.
+    pub save_interval: u64,
+    /// Forget hosts not seen for this many days.
+    pub forget_after_days: u64,
+}
+
+impl Default for HistorySection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            save_interval: 300,
+            forget_after_days: 14,
+        }
+    }
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEntry {
+    /// Name shown in status and used for history.
+    pub name: Spanned<String>,
+    /// Seconds between polls.
+    #[serde(default = "default_step")]
+    pub step: Spanned<u32>,
+    /// Addresses tried in order with failover.
+    #[serde(default)]
+    pub addresses: Vec<Spanned<String>>,
+    /// Read this machine from /proc instead.
+    #[serde(default)]
+    pub local: bool,
+}
+
+fn default_step() -> Spanned<u32> {
+    Spanned::new(0..0, 15)
+}
+
+/// A loaded, checked configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file as read.
+    pub file: ConfigFile,
+    /// Sources turned into aggregator terms.
+    pub sources: Vec<SourceConfig>,
+    /// Whether the file existed (without one, Gantry runs its embedded default).
+    pub from_file: bool,
+}
+
+impl Config {
+    /// The default when no file exists.
+    pub fn embedded_default() -> Self {
+        Self {
+            file: ConfigFile {
+                grid_name: default_grid_name(),
+                authority: default_authority(),
+                ..ConfigFile::default()
+            },
+            sources: Vec::new(),
+            from_file: false,
+        }
+    }
+
+    /// Reads `path`; a missing file gives the embedded default.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::embedded_default()),
+            Err(e) => Err(ConfigError::Read {
+                file: path.to_path_buf(),
+                reason: crate::aggregator::plain_io(&e),
+            }),
+        }
+    }
+
+    /// Parses and checks the text of `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
+        let err = |span: std::ops::Range<usize>, key: &str, msg: String| {
+            ConfigError::at(path, text, Some(span), Some(key.to_string()), msg)
+        };
+        let mut sources = Vec::new();
+        for s in &file.source {
+            let name = s.name.get_ref().trim();
+            if name.is_empty() {
+                return Err(err(s.name.span(), "name", "a source needs a name".into()));
+            }
+            if sources.iter().any(|x: &SourceConfig| x.name == name) {
+                return Err(err(
+                    s.name.span(),
+                    "name",
+                    format!("source '{name}' is defined twice"),
+                ));
+            }
+            let step = *s.step.get_ref();
+            if !(1..=3600).contains(&step) {
+                return Err(err(
+                    s.step.span(),
+                    "step",
+                    format!("step must be 1 to 3600 seconds, not {step}"),
+                ));
+            }
+            let kind = if s.local {
+                if !s.addresses.is_empty() {
+                    return Err(err(
+                        s.name.span(),
+                        "addresses",
+                        format!("source '{name}' is local and has addresses; choose one"),
+                    ));
+                }
+                SourceKind::Local
+            } else {
+                if s.addresses.is_empty() {
+                    return Err(err(
+                        s.name.span(),
+                        "addresses",
+                        format!("source '{name}' has no addresses (or set local = true)"),
+                    ));
+                }
+                let mut addrs = Vec::new();
+                for a in &s.addresses {
+                    let parsed: SourceAddress = a.get_ref().parse().map_err(|e| {
+                        err(a.span(), "addresses", format!("'{}': {e}", a.get_ref()))
+                    })?;
+                    addrs.push(parsed);
+                }
+                SourceKind::Network(addrs)
+            };
+            sources.push(SourceConfig {
+                name: name.to_string(),
+                step,
+                kind,
+            });
+        }
+        let ag = &file.aggregator;
+        for (key, v) in [
+            ("xml_listen", &ag.xml_listen),
+            ("interactive_listen", &ag.interactive_listen),
+        ] {
+            if v != "off" && v.parse::<std::net::SocketAddr>().is_err() {
+                let at = text.find(key).unwrap_or(0);
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    Some(at..at),
+                    Some(key.into()),
+                    format!("'{v}' is not an address like 127.0.0.1:8651 (or \"off\")"),
+                ));
+            }
+        }
+        for (key, v) in [
+            ("connect_timeout", ag.connect_timeout),
+            ("read_timeout", ag.read_timeout),
+            ("attempt_deadline", ag.attempt_deadline),
+            ("max_document_mib", ag.max_document_mib),
+        ] {
+            if v == 0 {
+                let at = text.find(key).unwrap_or(0);
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    Some(at..at),
+                    Some(key.into()),
+                    "must be greater than 0",
+                ));
+            }
+        }
+        Ok(Self {
+            file,
+            sources,
+            from_file: true,
+        })
+    }
+
+    /// Timeouts and limits for polling.
+    pub fn fetch_settings(&self) -> FetchSettings {
+        let a = &self.file.aggregator;
+        FetchSettings {
+            connect_timeout: Duration::from_secs(a.connect_timeout),
+            read_timeout: Duration::from_secs(a.read_timeout),
+            attempt_deadline: Duration::from_secs(a.attempt_deadline),
+            limits: Limits {
+                max_document_bytes: a.max_document_mib.saturating_mul(1024 * 1024),
+                ..Limits::default()
+            },
+        }
+    }
+
+    /// The aggregator's configuration; with no sources configured, this machine alone.
+    pub fn aggregator_config(&self) -> AggregatorConfig {
+        let sources = if self.sources.is_empty() {
+            vec![SourceConfig {
+                name: "localhost".into(),
+                step: 15,
+                kind: SourceKind::Local,
+            }]
+        } else {
+            self.sources.clone()
+        };
+        AggregatorConfig {
+            grid_name: self.file.grid_name.clone(),
+            authority: self.file.authority.clone(),
+            sources,
+            fetch: self.fetch_settings(),
+            history: None,
+        }
+    }
+}
+
+/// Parses a gmetad-style `data_source` line: `NAME [STEP] ADDR [ADDR…]`.
+pub fn parse_data_source(line: &str) -> Result<SourceConfig, String> {
+    let mut words = shell_words(line).into_iter();
+    let name = words
+        .next()
+        .ok_or("empty source: give NAME [STEP] ADDRESS…")?;
+    let mut rest: Vec<String> = words.collect();
+    let mut step = 15;
+    if let Some(first) = rest.first()
+        && let Ok(s) = first.parse::<u32>()
+    {
+        if !(1..=3600).contains(&s) {
+            return Err(format!("step must be 1 to 3600 seconds, not {s}"));
+        }
+        step = s;
+        rest.remove(0);
+    }
+    if rest.is_empty() {
+        return Err(format!("source '{name}' has no address"));
+    }
+    let kind = if rest.len() == 1 && rest[0] == "local" {
+        SourceKind::Local
+    } else {
+        let addrs = rest
+            .iter()
+            .map(|a| {
+                a.parse::<SourceAddress>()
+                    .map_err(|e| format!("'{a}': {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        SourceKind::Network(addrs)
+    };
+    Ok(SourceConfig { name, step, kind })
+}
+
+/// Splits on spaces, honouring double quotes (gmetad quotes names with spaces).
+fn shell_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in s.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("config.toml"), text)
+    }
+
+    #[test]
+    fn good_file() {
+        let c = parse(
+            r#"
+grid_name = "HPC"
+[aggregator]
+xml_listen = "off"
+[[source]]
+name = "alpha"
+step = 20
+addresses = ["node1", "node2:8659", "xml://head"]
+[[source]]
+name = "me"
+local = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.sources.len(), 2);
+        assert_eq!(c.sources[0].step, 20);
+        assert_eq!(c.sources[0].addresses().len(), 3);
+        assert_eq!(c.sources[1].kind, SourceKind::Local);
+        assert_eq!(c.file.grid_name, "HPC");
+        assert_eq!(c.file.aggregator.interactive_listen, "127.0.0.1:8652");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = parse("[[source]]\nname = \"a\"\nadresses = [\"x\"]\n").unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.starts_with("config.toml:3:1: key 'adresses': unknown field `adresses`"),
+            "{s}"
+        );
+
+        let e =
+            parse("[[source]]\nname = \"a\"\nstep = \"fast\"\naddresses = [\"x\"]\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config.toml:3:8: key 'step': invalid type"),
+            "{e}"
+        );
+
+        let e = parse("[[source]]\nname = \"a\"\naddresses = [\"x:0\"]\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.toml:3:14: key 'addresses': 'x:0': bad port '0'"
+        );
+
+        let e = parse("[[source]]\nname = \"a\"\nstep = 0\naddresses = [\"x\"]\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.toml:3:8: key 'step': step must be 1 to 3600 seconds, not 0"
+        );
+
+        let e = parse("[[source]]\nname = \"a\"\naddresses = [\"x\"]\n[[source]]\nname = \"a\"\naddresses = [\"y\"]\n").unwrap_err();
+        assert!(e.to_string().contains("source 'a' is defined twice"), "{e}");
+
+        let e = parse("[aggregator]\nxml_listen = \"everywhere\"\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config.toml:2:1: key 'xml_listen'"),
+            "{e}"
+        );
+
+        let e = parse("grid_name = \n").unwrap_err();
+        assert!(e.to_string().starts_with("config.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn data_source_lines() {
+        let s = parse_data_source("\"my cluster\" 30 127.0.0.1:8649 127.0.0.1:8659").unwrap();
+        assert_eq!((s.name.as_str(), s.step), ("my cluster", 30));
+        assert_eq!(s.addresses().len(), 2);
+        let s = parse_data_source("c node1").unwrap();
+        assert_eq!(s.step, 15);
+        assert_eq!(
+            parse_data_source("me local").unwrap().kind,
+            SourceKind::Local
+        );
+        assert!(parse_data_source("c").is_err());
+        assert!(parse_data_source("c 0 x").is_err());
+    }
+}

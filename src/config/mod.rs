@@ -1,0 +1,12 @@
+//! Configuration: where files live, what the config file may say, and errors that point at the
+//! file, line and key at fault.
+
+mod error;
+mod file;
+mod paths;
+
+pub use error::{ConfigError, line_col};
+pub use file::{
+    AggregatorSection, Config, ConfigFile, HistorySection, SourceEntry, parse_data_source,
+};
+pub use paths::{PathError, Paths};
