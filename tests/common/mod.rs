@@ -38,3 +38,4 @@ pub fn metric_count_in_text(doc: &[u8], host: &str) -> usize {
     let body = &doc[start..end];
     body.windows(8).filter(|w| w == b"<METRIC ").count()
 }
+pub mod gmond;
