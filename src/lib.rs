@@ -8,4 +8,5 @@ pub mod ganglia;
 pub mod logging;
 pub mod model;
 pub mod server;
+pub mod tui;
 pub mod units;

@@ -63,11 +63,21 @@ fn aggregator_reports_what_a_real_gmond_sends() {
     let cfg = SourceConfig::network("real", vec![collector.address().parse().unwrap()]);
     let mut state = SourceState::new(Arc::new(cfg.clone()));
     let before = naive(&collector.read_xml().unwrap());
-    let report = fetch(cfg.addresses(), None, &FetchSettings::default(), &mut state.interner);
+    let report = fetch(
+        cfg.addresses(),
+        None,
+        &FetchSettings::default(),
+        &mut state.interner,
+    );
     let after = naive(&collector.read_xml().unwrap());
     let view = state.apply(report, now_epoch(), None);
 
-    assert_eq!(view.status.health, Health::Ok, "{:?}", view.status.last_error);
+    assert_eq!(
+        view.status.health,
+        Health::Ok,
+        "{:?}",
+        view.status.last_error
+    );
     assert_eq!(view.clusters.len(), 1);
     let c = &view.clusters[0].cluster;
     assert_eq!(&*c.name, "gantry-real");
@@ -102,7 +112,12 @@ fn aggregator_reports_what_a_real_gmond_sends() {
             checked += 1;
         }
         let theirs = before.keys().filter(|(host, _)| **host == *h.name).count();
-        assert!(h.metrics.len() >= theirs.min(25), "{} metrics of {}", h.metrics.len(), h.name);
+        assert!(
+            h.metrics.len() >= theirs.min(25),
+            "{} metrics of {}",
+            h.metrics.len(),
+            h.name
+        );
     }
     assert!(checked >= 50, "only {checked} metrics compared");
     let summary = c.summary.as_ref().unwrap();
@@ -112,12 +127,21 @@ fn aggregator_reports_what_a_real_gmond_sends() {
     // The same through the real binary, end to end.
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["status", "--json", "--source", &format!("real {}", collector.address())])
+        .args([
+            "status",
+            "--json",
+            "--source",
+            &format!("real {}", collector.address()),
+        ])
         .env("GANTRY_CONFIG_DIR", home.path())
         .env("GANTRY_STATE_DIR", home.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["hosts"]["up"], 2);
     assert_eq!(v["sources"][0]["health"], "ok");
@@ -132,21 +156,33 @@ fn malformed_document_from_a_real_gmond_keeps_every_host() {
     }
     // gmond writes CLUSTER attributes unescaped: this owner makes its document malformed,
     // and gmetad would drop the whole cluster.
-    let mut collector = Gmond::collector("gantry-bad", "Ops <ops@example.com> & co").expect("start gmond");
+    let mut collector =
+        Gmond::collector("gantry-bad", "Ops <ops@example.com> & co").expect("start gmond");
     let _sender = Gmond::sender(&mut collector, "node02", "127.0.1.2").expect("start sender");
     let raw = collector
         .wait_for(2, 25, Duration::from_secs(90))
         .expect("gmond serves two hosts");
     let text = String::from_utf8_lossy(&raw);
-    assert!(text.contains("OWNER=\"Ops <ops@example.com> & co\""), "gmond really sends it unescaped");
+    assert!(
+        text.contains("OWNER=\"Ops <ops@example.com> & co\""),
+        "gmond really sends it unescaped"
+    );
 
     let cfg = SourceConfig::network("bad", vec![collector.address().parse().unwrap()]);
     let mut state = SourceState::new(Arc::new(cfg.clone()));
-    let report = fetch(cfg.addresses(), None, &FetchSettings::default(), &mut state.interner);
+    let report = fetch(
+        cfg.addresses(),
+        None,
+        &FetchSettings::default(),
+        &mut state.interner,
+    );
     let view = state.apply(report, now_epoch(), None);
     assert_eq!(view.status.health, Health::Degraded);
     let err = view.status.last_error.clone().unwrap();
-    assert!(err.contains("unescaped '&' and '<' in OWNER of CLUSTER"), "{err}");
+    assert!(
+        err.contains("unescaped '&' and '<' in OWNER of CLUSTER"),
+        "{err}"
+    );
     let c = &view.clusters[0].cluster;
     assert_eq!(c.hosts.len(), 2);
     assert_eq!(c.owner.as_deref(), Some("Ops <ops@example.com> & co"));

@@ -179,19 +179,26 @@ udp_send_channel {{
     /// Reads the XML once.
     pub fn read_xml(&self) -> Result<Vec<u8>, String> {
         let mut s = TcpStream::connect(self.address()).map_err(|e| e.to_string())?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         s.read_to_end(&mut out).map_err(|e| e.to_string())?;
         Ok(out)
     }
 
     /// Waits until the XML shows `hosts` hosts each with at least `metrics` metrics.
-    pub fn wait_for(&mut self, hosts: usize, metrics: usize, within: Duration) -> Result<Vec<u8>, String> {
+    pub fn wait_for(
+        &mut self,
+        hosts: usize,
+        metrics: usize,
+        within: Duration,
+    ) -> Result<Vec<u8>, String> {
         let deadline = Instant::now() + within;
         let mut last = String::from("no answer yet");
         while Instant::now() < deadline {
             if let Ok(Some(code)) = self.child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default();
                 return Err(format!("gmond exited with {code}: {log}"));
             }
             match self.read_xml() {
@@ -200,9 +207,17 @@ udp_send_channel {{
                     let counts: Vec<usize> = text
                         .split("<HOST ")
                         .skip(1)
-                        .map(|h| h.split("</HOST>").next().unwrap_or("").matches("<METRIC ").count())
+                        .map(|h| {
+                            h.split("</HOST>")
+                                .next()
+                                .unwrap_or("")
+                                .matches("<METRIC ")
+                                .count()
+                        })
                         .collect();
-                    if counts.len() >= hosts && counts.iter().filter(|c| **c >= metrics).count() >= hosts {
+                    if counts.len() >= hosts
+                        && counts.iter().filter(|c| **c >= metrics).count() >= hosts
+                    {
                         return Ok(xml);
                     }
                     last = format!("hosts with metric counts {counts:?}");
