@@ -5,6 +5,7 @@ pub mod aggregator;
 pub mod cli;
 pub mod config;
 pub mod ganglia;
+pub mod history;
 pub mod logging;
 pub mod model;
 pub mod server;
