@@ -83,10 +83,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Some(Command::Info) | None => {
-            eprintln!(
-                "gantry: the console is not built yet; try `gantry status` or `gantry aggregator`"
-            );
-            Ok(ExitCode::from(2))
+            let history = std::sync::Arc::new(gantry::history::HistoryStore::new());
+            let cfg = config.aggregator_config();
+            runtime.block_on(cli::console::run_console(&config, &paths, cfg, history))?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

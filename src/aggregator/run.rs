@@ -229,6 +229,12 @@ impl Aggregator {
         self.refresh.notify_waiters();
     }
 
+    /// A function that polls every source now, for code that does not hold the aggregator.
+    pub fn poll_trigger(&self) -> impl Fn() + Send + Sync + 'static {
+        let r = self.refresh.clone();
+        move || r.notify_waiters()
+    }
+
     /// Stops every task.
     pub fn stop(self) {
         for t in &self.tasks {

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand.
 
 pub mod aggregator;
+pub mod console;
 pub mod info;
 pub mod status;

@@ -26,6 +26,9 @@ pub struct ConfigFile {
     /// Metric history.
     #[serde(default)]
     pub history: HistorySection,
+    /// The console.
+    #[serde(default)]
+    pub ui: UiSection,
     /// Ganglia sources, like gmetad's `data_source` lines.
     #[serde(default)]
     pub source: Vec<SourceEntry>,
@@ -88,6 +91,37 @@ impl Default for HistorySection {
             enabled: true,
             save_interval: 300,
             forget_after_days: 14,
+        }
+    }
+}
+
+/// `[ui]`: the console.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSection {
+    /// Theme name: shipped (dark, light, high-contrast, colorblind) or a file in themes/.
+    pub theme: String,
+    /// Keymap the user's keymap.toml extends by default: "default" or "vim".
+    pub keymap: String,
+    /// Graph range at start: hour, day, week, month or year.
+    pub range: String,
+    /// Mouse support (click selects, double-click drills in).
+    pub mouse: bool,
+    /// Load band thresholds in percent of a host's CPUs (ganglia-web: 25, 50, 75, 100).
+    pub load_bands: [f64; 4],
+    /// Glyphs: "auto" (from the locale), "unicode" or "ascii".
+    pub glyphs: String,
+}
+
+impl Default for UiSection {
+    fn default() -> Self {
+        Self {
+            theme: "dark".into(),
+            keymap: "default".into(),
+            range: "hour".into(),
+            mouse: true,
+            load_bands: [25.0, 50.0, 75.0, 100.0],
+            glyphs: "auto".into(),
         }
     }
 }
@@ -242,6 +276,41 @@ impl Config {
                     "must be greater than 0",
                 ));
             }
+        }
+        let ui = &file.ui;
+        let at = |key: &str| {
+            let pos = text.find(&format!("\n{key}")).map_or(0, |p| p + 1);
+            Some(pos..pos)
+        };
+        if !ui.load_bands.windows(2).all(|w| w[0] < w[1]) || ui.load_bands[0] <= 0.0 {
+            return Err(ConfigError::at(
+                path,
+                text,
+                at("load_bands"),
+                Some("load_bands".into()),
+                "load_bands must be four increasing percentages above 0, like [25, 50, 75, 100]",
+            ));
+        }
+        if ui.range.parse::<crate::history::Range>().is_err() {
+            return Err(ConfigError::at(
+                path,
+                text,
+                at("range"),
+                Some("range".into()),
+                format!(
+                    "'{}' is not a range (hour, day, week, month, year)",
+                    ui.range
+                ),
+            ));
+        }
+        if !["auto", "unicode", "ascii"].contains(&ui.glyphs.as_str()) {
+            return Err(ConfigError::at(
+                path,
+                text,
+                at("glyphs"),
+                Some("glyphs".into()),
+                format!("'{}': glyphs are auto, unicode or ascii", ui.glyphs),
+            ));
         }
         Ok(Self {
             file,
@@ -424,6 +493,30 @@ local = true
 
         let e = parse("grid_name = \n").unwrap_err();
         assert!(e.to_string().starts_with("config.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn ui_section() {
+        let c = parse("[ui]\ntheme = \"light\"\nload_bands = [20, 40, 60, 90]\n").unwrap();
+        assert_eq!(c.file.ui.theme, "light");
+        let e = parse("[ui]\nload_bands = [50, 40, 60, 90]\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config.toml:2:1: key 'load_bands'"),
+            "{e}"
+        );
+        let e = parse("[ui]\nrange = \"fortnight\"\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config.toml:2:1: key 'range': 'fortnight' is not a range"),
+            "{e}"
+        );
+        let e = parse("[ui]\ncolour = true\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("config.toml:2:1: key 'colour': unknown field `colour`"),
+            "{e}"
+        );
     }
 
     #[test]

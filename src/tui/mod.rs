@@ -1,10 +1,19 @@
 //! The console: a full-screen terminal UI over the aggregator's snapshots.
 
 pub mod action;
+pub mod app;
 pub mod bands;
 pub mod command;
+pub mod export;
 pub mod filter;
+pub mod handle;
 pub mod keymap;
 pub mod keys;
 pub mod natural;
+pub mod overlays;
+pub mod run;
+pub mod state;
+pub mod terminal;
 pub mod theme;
+pub mod views;
+pub mod widgets;

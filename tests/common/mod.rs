@@ -39,3 +39,4 @@ pub fn metric_count_in_text(doc: &[u8], host: &str) -> usize {
     body.windows(8).filter(|w| w == b"<METRIC ").count()
 }
 pub mod gmond;
+pub mod tui;

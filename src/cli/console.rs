@@ -1,0 +1,93 @@
+//! `gantry` with no subcommand: the console, on the configured sources or, with no
+//! configuration, on the embedded default — this machine, plus a gmond on 127.0.0.1:8649 if one
+//! answers.
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::aggregator::{Aggregator, AggregatorConfig, SourceConfig};
+use crate::config::{Config, Paths};
+use crate::history::{HistoryStore, Range};
+use crate::tui::app::{AppSetup, Glyphs};
+use crate::tui::bands::LoadBands;
+use crate::tui::keymap::Keymap;
+use crate::tui::run::{Backend, run};
+use crate::tui::theme::{Theme, no_color_requested};
+
+/// Whether the locale says UTF-8.
+pub fn locale_is_utf8() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
+/// Everything the console needs from the configuration, checked before the screen opens.
+pub fn setup(
+    config: &Config,
+    paths: &Paths,
+    history: Arc<HistoryStore>,
+) -> anyhow::Result<AppSetup> {
+    let ui = &config.file.ui;
+    let theme = Theme::load(&ui.theme, &paths.themes_dir)?;
+    let theme = if no_color_requested() {
+        theme.without_color()
+    } else {
+        theme
+    };
+    let keymap = Keymap::load(&ui.keymap, &paths.keymap_file)?;
+    let unicode = match ui.glyphs.as_str() {
+        "unicode" => true,
+        "ascii" => false,
+        _ => locale_is_utf8(),
+    };
+    Ok(AppSetup {
+        theme,
+        keymap,
+        bands: LoadBands(ui.load_bands.map(|p| p / 100.0)),
+        glyphs: Glyphs { unicode },
+        range: ui.range.parse().unwrap_or(Range::Hour),
+        theme_dir: paths.themes_dir.clone(),
+        history,
+    })
+}
+
+/// The embedded default's extra source: a gmond on 127.0.0.1:8649, if one answers quickly.
+fn local_gmond() -> Option<SourceConfig> {
+    let addr: SocketAddr = "127.0.0.1:8649".parse().ok()?;
+    TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
+    Some(SourceConfig::network(
+        "gmond@127.0.0.1",
+        vec!["127.0.0.1:8649".parse().ok()?],
+    ))
+}
+
+/// Runs the console over `cfg`.
+pub async fn run_console(
+    config: &Config,
+    paths: &Paths,
+    mut cfg: AggregatorConfig,
+    history: Arc<HistoryStore>,
+) -> anyhow::Result<()> {
+    let setup = setup(config, paths, history)?;
+    if !config.from_file
+        && let Some(g) = tokio::task::spawn_blocking(local_gmond)
+            .await
+            .ok()
+            .flatten()
+    {
+        cfg.sources.push(g);
+    }
+    let agg = Aggregator::start(cfg);
+    let backend = Backend {
+        snapshots: agg.subscribe(),
+        poll_now: Box::new(agg.poll_trigger()),
+    };
+    let r = run(setup, backend, config.file.ui.mouse).await;
+    agg.stop();
+    r
+}

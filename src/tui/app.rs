@@ -1,0 +1,334 @@
+//! The console's model: what is shown and where the operator is. Updated by events (keys,
+//! mouse, snapshots, ticks); drawn by `draw(&App)` without changing it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::aggregator::Snapshot;
+use crate::history::{HistoryStore, Range};
+use crate::tui::bands::LoadBands;
+use crate::tui::filter::Filter;
+use crate::tui::keymap::Keymap;
+use crate::tui::state::{ClusterState, GridState, HostState};
+use crate::tui::theme::Theme;
+
+/// Which level is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Every cluster.
+    Grid = 0,
+    /// One cluster's hosts.
+    Cluster = 1,
+    /// One host's metrics.
+    Host = 2,
+}
+
+/// A line being typed at the bottom of the screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineInput {
+    /// The text so far.
+    pub text: String,
+    /// Completion alternatives to show.
+    pub alternatives: Vec<String>,
+}
+
+/// Input mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Keys go through the keymap.
+    Normal,
+    /// Typing a `:` command.
+    Command(LineInput),
+    /// Typing a `/` filter.
+    Filter(LineInput),
+}
+
+/// An overlay over the current view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// Every key, from the action table.
+    Help {
+        /// First visible line.
+        scroll: usize,
+    },
+    /// What colours and glyphs mean.
+    Legend,
+    /// Sources and their health.
+    Sources {
+        /// First visible line.
+        scroll: usize,
+    },
+}
+
+/// A message on the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The text.
+    pub text: String,
+    /// Shown as an error.
+    pub error: bool,
+}
+
+/// What the run loop must do after an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing visible changed.
+    None,
+    /// Draw again.
+    Redraw,
+    /// Leave.
+    Quit,
+    /// Poll every source now.
+    PollNow,
+    /// Export the current graphs.
+    Export,
+}
+
+/// Which glyphs the terminal can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Glyphs {
+    /// UTF-8 box drawing and symbols; otherwise ASCII only.
+    pub unicode: bool,
+}
+
+/// Everything the console needs to start.
+pub struct AppSetup {
+    /// Theme.
+    pub theme: Theme,
+    /// Keymap.
+    pub keymap: Keymap,
+    /// Load band thresholds.
+    pub bands: LoadBands,
+    /// Glyph capability.
+    pub glyphs: Glyphs,
+    /// Initial range.
+    pub range: Range,
+    /// Where user themes live (for `:theme`).
+    pub theme_dir: PathBuf,
+    /// History for graphs.
+    pub history: Arc<HistoryStore>,
+}
+
+/// The console's whole state.
+pub struct App {
+    /// The latest snapshot.
+    pub snap: Arc<Snapshot>,
+    /// History for graphs.
+    pub history: Arc<HistoryStore>,
+    /// The clock, epoch seconds (set by ticks, so drawing is deterministic).
+    pub now: u64,
+    /// Graph range.
+    pub range: Range,
+    /// Colours.
+    pub theme: Theme,
+    /// Keys.
+    pub keymap: Keymap,
+    /// Load bands.
+    pub bands: LoadBands,
+    /// Glyph capability.
+    pub glyphs: Glyphs,
+    /// Grid view state (always present: the bottom of the stack).
+    pub grid: GridState,
+    /// Cluster view state, when drilled in.
+    pub cluster: Option<ClusterState>,
+    /// Host view state, when drilled in.
+    pub host: Option<HostState>,
+    /// The filter of each level.
+    pub filters: [Option<Filter>; 3],
+    /// Input mode.
+    pub mode: Mode,
+    /// Open overlay.
+    pub overlay: Option<Overlay>,
+    /// Status line message.
+    pub message: Option<Message>,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    /// Where user themes live.
+    pub theme_dir: PathBuf,
+    /// What the status line showed last, to redraw ticks only when it changes.
+    pub tick_key: u64,
+    /// The last left click: when and where, for double-clicks.
+    pub last_click: Option<(std::time::Instant, u16, u16)>,
+    /// The filter text before `/` editing began, restored by Esc.
+    pub filter_before: Option<String>,
+}
+
+impl App {
+    /// A console over `snap`.
+    pub fn new(setup: AppSetup, snap: Arc<Snapshot>, now: u64, size: (u16, u16)) -> Self {
+        let mut app = Self {
+            snap,
+            history: setup.history,
+            now,
+            range: setup.range,
+            theme: setup.theme,
+            keymap: setup.keymap,
+            bands: setup.bands,
+            glyphs: setup.glyphs,
+            grid: GridState::default(),
+            cluster: None,
+            host: None,
+            filters: [None, None, None],
+            mode: Mode::Normal,
+            overlay: None,
+            message: None,
+            size,
+            theme_dir: setup.theme_dir,
+            tick_key: 0,
+            last_click: None,
+            filter_before: None,
+        };
+        app.rebuild();
+        app.tick_key = app.compute_tick_key();
+        app
+    }
+
+    /// The level showing.
+    pub fn level(&self) -> Level {
+        if self.host.is_some() {
+            Level::Host
+        } else if self.cluster.is_some() {
+            Level::Cluster
+        } else {
+            Level::Grid
+        }
+    }
+
+    /// The filter of the current level.
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filters[self.level() as usize].as_ref()
+    }
+
+    /// Recomputes derived view state from the snapshot.
+    pub fn rebuild(&mut self) {
+        self.grid
+            .rebuild(&self.snap, self.now, &self.bands, self.filters[0].as_ref());
+        if let Some(c) = &mut self.cluster {
+            c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
+        }
+    }
+
+    /// A new snapshot arrived.
+    pub fn on_snapshot(&mut self, snap: Arc<Snapshot>, now: u64) -> Effect {
+        self.snap = snap;
+        self.now = now;
+        self.rebuild();
+        self.tick_key = self.compute_tick_key();
+        Effect::Redraw
+    }
+
+    /// What the time-dependent parts of the screen show; they change in 5-second steps so an
+    /// idle console redraws rarely.
+    fn compute_tick_key(&self) -> u64 {
+        let bucket = self.now / 5;
+        let stale = self
+            .snap
+            .clusters()
+            .filter(|c| c.staleness(self.now).is_some())
+            .count() as u64;
+        bucket.wrapping_mul(1_000_003) ^ stale
+    }
+
+    /// The clock moved; redraw only when something on screen would change.
+    pub fn on_tick(&mut self, now: u64) -> Effect {
+        self.now = now;
+        let key = self.compute_tick_key();
+        if key == self.tick_key {
+            return Effect::None;
+        }
+        self.tick_key = key;
+        // Hosts go down as their TN grows even when no new data comes.
+        self.rebuild();
+        Effect::Redraw
+    }
+
+    /// The terminal was resized.
+    pub fn on_resize(&mut self, cols: u16, rows: u16) -> Effect {
+        self.size = (cols, rows);
+        Effect::Redraw
+    }
+
+    /// Says something on the status line.
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    /// Reports a problem on the status line.
+    pub fn complain(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    /// Opens a cluster by name.
+    pub fn open_cluster(&mut self, name: &str) -> bool {
+        if self.snap.cluster(name).is_none() {
+            return false;
+        }
+        let mut st = ClusterState::new(name);
+        st.rebuild(&self.snap, self.now, &self.bands, None);
+        self.cluster = Some(st);
+        self.host = None;
+        self.filters[1] = None;
+        self.filters[2] = None;
+        if let Some(pos) = self.grid.rows.iter().position(|r| r.name() == name) {
+            self.grid.selected = pos;
+        }
+        true
+    }
+
+    /// Opens a host: `cluster/host`, or a host name searched in every cluster.
+    pub fn open_host(&mut self, spec: &str) -> bool {
+        let found = match spec.split_once('/') {
+            Some((c, h)) => self
+                .snap
+                .cluster(c)
+                .and_then(|cv| cv.cluster.host(h).map(|_| (c.to_string(), h.to_string()))),
+            None => self.snap.clusters().find_map(|cv| {
+                cv.cluster
+                    .host(spec)
+                    .map(|_| (cv.cluster.name.to_string(), spec.to_string()))
+            }),
+        };
+        let Some((c, h)) = found else { return false };
+        if self.cluster.as_ref().is_none_or(|s| s.name != c) {
+            self.open_cluster(&c);
+        }
+        if let Some(cs) = &mut self.cluster
+            && let Some(cv) = self.snap.cluster(&c)
+            && let Some(pos) = cs
+                .tiles
+                .iter()
+                .position(|t| *cv.cluster.hosts[t.host as usize].name == *h)
+        {
+            cs.select(&self.snap, pos as isize);
+        }
+        self.host = Some(HostState::new(&c, &h));
+        self.filters[2] = None;
+        true
+    }
+
+    /// Back to the grid.
+    pub fn to_grid(&mut self) {
+        self.cluster = None;
+        self.host = None;
+        self.filters[1] = None;
+        self.filters[2] = None;
+    }
+
+    /// The breadcrumb's parts: `Grid`, cluster, host.
+    pub fn breadcrumb(&self) -> Vec<String> {
+        let mut parts = vec![format!("Grid {}", self.snap.grid_name)];
+        if let Some(c) = &self.cluster {
+            parts.push(c.name.clone());
+        }
+        if let Some(h) = &self.host {
+            parts.push(h.host.clone());
+        }
+        parts
+    }
+}

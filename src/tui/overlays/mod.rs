@@ -1,0 +1,215 @@
+//! Overlays drawn over the current view: help, legend, sources.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::aggregator::Health;
+use crate::tui::action::GROUPS;
+use crate::tui::app::{App, Overlay};
+use crate::tui::bands::TileState;
+use crate::tui::widgets::tiles;
+use crate::units::{human_bytes, human_secs};
+
+/// A centred box of at most `w`×`h` within `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// The help page's lines: every action of the table, grouped, with its current keys.
+pub fn help_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    for group in GROUPS {
+        lines.push(Line::from(Span::styled(
+            group.to_string(),
+            t.fg("title").add_modifier(Modifier::BOLD),
+        )));
+        for (def, keys) in app.keymap.entries().filter(|(d, _)| d.group == *group) {
+            let keys = if keys.is_empty() {
+                "(unbound)".to_string()
+            } else {
+                keys.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<18}"), t.fg("accent")),
+                Span::styled(def.description.to_string(), t.fg("text")),
+            ]));
+        }
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "keymap: {}   theme: {}   Esc closes",
+            app.keymap.name, app.theme.name
+        ),
+        t.fg("muted"),
+    )));
+    lines
+}
+
+fn legend_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let labels = app.bands.labels();
+    let mut lines = vec![
+        Line::from(Span::styled(
+            "Tiles: load = load_one ÷ cpu_num",
+            t.fg("title").add_modifier(Modifier::BOLD),
+        )),
+        Line::from(""),
+    ];
+    for (b, label) in labels.iter().enumerate() {
+        let s = TileState::Band(b as u8);
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {} ", tiles::glyph(s, app.glyphs.unicode).repeat(2)),
+                tiles::style(s, t),
+            ),
+            Span::styled(format!(" {label} of its CPUs"), t.fg("text")),
+        ]));
+    }
+    for (s, what) in [
+        (
+            TileState::Down,
+            "down: not heard from for 4 × TMAX (80 s with gmond's defaults)",
+        ),
+        (TileState::NoData, "up, but reports no load_one"),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {} ", tiles::glyph(s, app.glyphs.unicode).repeat(2)),
+                tiles::style(s, t),
+            ),
+            Span::styled(format!(" {what}"), t.fg("text")),
+        ]));
+    }
+    lines.extend([
+        Line::from(""),
+        Line::from(Span::styled(
+            "Down hosts are listed first. Glyph height grows with load,",
+            t.fg("muted"),
+        )),
+        Line::from(Span::styled(
+            "so tiles read without colour too (NO_COLOR, colour blindness).",
+            t.fg("muted"),
+        )),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled(
+                "  STALE ",
+                t.fg("stale")
+                    .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            ),
+            Span::styled(
+                " data stopped advancing for over two poll steps",
+                t.fg("text"),
+            ),
+        ]),
+    ]);
+    lines
+}
+
+fn source_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    for s in &app.snap.sources {
+        let st = &s.status;
+        let health_style = match st.health {
+            Health::Ok => t.fg("ok"),
+            Health::Degraded => t.fg("warn").add_modifier(Modifier::BOLD),
+            Health::Dead => t.fg("critical").add_modifier(Modifier::BOLD),
+            Health::Pending => t.fg("muted"),
+        };
+        let age = st.last_success.map_or_else(
+            || "never".to_string(),
+            |x| format!("{} ago", human_secs(app.now.saturating_sub(x))),
+        );
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<16} ", s.name),
+                t.fg("title").add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!("{:<9}", st.health.to_string()), health_style),
+            Span::styled(
+                format!(
+                    " {}  data {age}  {} ms  {}",
+                    st.active_address.as_deref().unwrap_or("-"),
+                    st.latency.as_millis(),
+                    human_bytes(st.wire_bytes)
+                ),
+                t.fg("text"),
+            ),
+        ]));
+        if let Some(e) = &st.last_error {
+            lines.push(Line::from(Span::styled(format!("    {e}"), health_style)));
+        }
+        for c in &s.clusters {
+            let stale = c
+                .staleness(app.now)
+                .map(|x| format!("  STALE: {x}"))
+                .unwrap_or_default();
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "    cluster {}  {} hosts  age {}{stale}",
+                    c.cluster.name,
+                    c.cluster.hosts.len(),
+                    human_secs(c.age(app.now))
+                ),
+                if stale.is_empty() {
+                    t.fg("muted")
+                } else {
+                    t.fg("stale")
+                },
+            )));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::from("no sources configured"));
+    }
+    lines
+}
+
+/// Draws the open overlay.
+pub fn draw(app: &App, f: &mut Frame<'_>, area: Rect) {
+    let Some(o) = app.overlay else { return };
+    let t = &app.theme;
+    let (title, lines, scroll, w) = match o {
+        Overlay::Help { scroll } => (" Help ", help_lines(app), scroll, 88),
+        Overlay::Legend => (" Legend ", legend_lines(app), 0, 72),
+        Overlay::Sources { scroll } => (" Sources ", source_lines(app), scroll, 110),
+    };
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(
+            title,
+            t.fg("title").add_modifier(Modifier::BOLD),
+        ))
+        .border_style(t.fg("dialog_border"))
+        .style(t.fg("text").bg(t.color("dialog")));
+    let block = if app.glyphs.unicode {
+        block
+    } else {
+        block.border_set(ratatui::symbols::border::PLAIN)
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((scroll as u16, 0)),
+        r,
+    );
+}

@@ -1,0 +1,88 @@
+//! The event loop: keys, mouse, resizes, new snapshots and a slow clock come in; the screen is
+//! redrawn only when one of them changed something.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use crate::aggregator::{Snapshot, now_epoch};
+use crate::tui::app::{App, AppSetup, Effect};
+use crate::tui::terminal::TerminalGuard;
+
+/// How the console reaches what runs behind it.
+pub struct Backend {
+    /// New snapshots.
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Asks every source to poll now.
+    pub poll_now: Box<dyn Fn() + Send>,
+}
+
+/// Runs the console until the operator quits or a signal arrives.
+pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::Result<()> {
+    let mut guard = TerminalGuard::enter(mouse)?;
+    let size = guard.terminal.size()?;
+    let snap = backend.snapshots.borrow_and_update().clone();
+    let mut app = App::new(setup, snap, now_epoch(), (size.width, size.height));
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let (note_tx, mut notes) = mpsc::channel::<(bool, String)>(8);
+    let mut dirty = true;
+    loop {
+        if dirty {
+            guard.terminal.draw(|f| crate::tui::views::draw(&app, f))?;
+            dirty = false;
+        }
+        let effect = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => app.on_key(k),
+                Some(Ok(Event::Mouse(m))) => app.on_mouse(m, Instant::now()),
+                Some(Ok(Event::Resize(c, r))) => {
+                    let _ = guard.terminal.autoresize();
+                    app.on_resize(c, r)
+                }
+                Some(Ok(_)) => Effect::None,
+                Some(Err(e)) => {
+                    tracing::error!("terminal input failed: {e}");
+                    Effect::Quit
+                }
+                None => Effect::Quit,
+            },
+            changed = backend.snapshots.changed() => match changed {
+                Ok(()) => {
+                    let s = backend.snapshots.borrow_and_update().clone();
+                    app.on_snapshot(s, now_epoch())
+                }
+                Err(_) => Effect::None,
+            },
+            _ = tick.tick() => app.on_tick(now_epoch()),
+            Some((error, text)) = notes.recv() => {
+                if error { app.complain(text) } else { app.say(text) }
+                Effect::Redraw
+            }
+            _ = term.recv() => Effect::Quit,
+            _ = hup.recv() => Effect::Quit,
+        };
+        match effect {
+            Effect::None => {}
+            Effect::Redraw => dirty = true,
+            Effect::Quit => break,
+            Effect::PollNow => {
+                (backend.poll_now)();
+                dirty = true;
+            }
+            Effect::Export => {
+                crate::tui::export::start(&app, note_tx.clone());
+                dirty = true;
+            }
+        }
+    }
+    drop(guard);
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Per-view state, derived from snapshots outside of drawing.
+
+pub mod cluster;
+pub mod grid;
+pub mod host;
+
+pub use cluster::{ClusterState, Sort, Tile};
+pub use grid::{GridRow, GridState};
+pub use host::{HostState, KEY_METRICS};

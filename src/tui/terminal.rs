@@ -1,0 +1,87 @@
+//! Owning the terminal: raw mode, alternate screen and mouse capture on the way in, and always
+//! restored on the way out — on return, on panic, and on SIGTERM or SIGHUP (the ssh
+//! connection dropped).
+
+use std::io::{Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back as it was. Safe to call more than once and from a panic hook.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = std::io::stdout();
+        let _ = execute!(
+            out,
+            DisableMouseCapture,
+            LeaveAlternateScreen,
+            crossterm::cursor::Show
+        );
+        let _ = disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+/// The terminal, restored when dropped.
+pub struct TerminalGuard {
+    /// The ratatui terminal.
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    /// Takes over the terminal.
+    pub fn enter(mouse: bool) -> std::io::Result<Self> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        let mut out = std::io::stdout();
+        let r = if mouse {
+            execute!(
+                out,
+                EnterAlternateScreen,
+                EnableMouseCapture,
+                crossterm::cursor::Hide
+            )
+        } else {
+            execute!(out, EnterAlternateScreen, crossterm::cursor::Hide)
+        };
+        if let Err(e) = r {
+            restore();
+            return Err(e);
+        }
+        match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // Restore first so the message is readable.
+            restore();
+            tracing::error!("panic: {info}");
+            previous(info);
+        }));
+    });
+}

@@ -1,0 +1,261 @@
+//! The cluster view: a summary line, the cluster's graphs, one tile per host (down hosts
+//! first), and the selected host's details.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::aggregator::ClusterView;
+use crate::history::SummaryValue;
+use crate::tui::app::App;
+use crate::tui::bands::TileState;
+use crate::tui::state::ClusterState;
+use crate::tui::views::common::{cluster_numbers, graph_panel, summary_series_points};
+use crate::tui::widgets::tiles::{self, TileGeometry};
+use crate::units::human_secs;
+
+/// Where the parts of the cluster view go.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts {
+    /// One summary line.
+    pub header: Rect,
+    /// The graphs strip (may be empty on small screens).
+    pub graphs: Rect,
+    /// The tile field.
+    pub tiles: Rect,
+    /// The selected host's line.
+    pub detail: Rect,
+}
+
+/// Splits the body.
+pub fn parts(body: Rect) -> Parts {
+    let graphs_h = match body.height {
+        0..=11 => 0,
+        12..=30 => 3,
+        _ => 6,
+    };
+    let header = Rect::new(body.x, body.y, body.width, body.height.min(1));
+    let graphs = Rect::new(
+        body.x,
+        body.y + 1,
+        body.width,
+        graphs_h.min(body.height.saturating_sub(1)),
+    );
+    let rest_y = graphs.y + graphs.height;
+    let rest_h = (body.y + body.height).saturating_sub(rest_y);
+    let tiles = Rect::new(body.x, rest_y, body.width, rest_h.saturating_sub(1));
+    let detail = Rect::new(
+        body.x,
+        rest_y + tiles.height,
+        body.width,
+        u16::from(rest_h > 0),
+    );
+    Parts {
+        header,
+        graphs,
+        tiles,
+        detail,
+    }
+}
+
+/// The tile geometry for the current state and body.
+pub fn geometry(app: &App, st: &ClusterState, body: Rect) -> TileGeometry {
+    let p = parts(body);
+    let longest = app.snap.cluster(&st.name).map_or(8, |cv| {
+        cv.cluster
+            .hosts
+            .iter()
+            .map(|h| h.name.chars().count())
+            .max()
+            .unwrap_or(8)
+    });
+    tiles::geometry(p.tiles.width, p.tiles.height, st.tiles.len(), longest)
+}
+
+/// Which tile is at a screen position.
+pub fn tile_at(app: &App, st: &ClusterState, body: Rect, x: u16, y: u16) -> Option<usize> {
+    let p = parts(body);
+    let g = geometry(app, st, body);
+    if !p.tiles.contains((x, y).into()) {
+        return None;
+    }
+    let col = ((x - p.tiles.x) / g.width) as usize;
+    let row = (y - p.tiles.y) as usize + st.scroll;
+    if col >= g.per_row {
+        return None;
+    }
+    let i = row * g.per_row + col;
+    (i < st.tiles.len()).then_some(i)
+}
+
+/// Draws the view.
+pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
+    let Some(st) = &app.cluster else { return };
+    let t = &app.theme;
+    let Some(cv) = st.view(&app.snap) else {
+        let msg = format!(" cluster '{}' is not in the latest data", st.name);
+        f.render_widget(Paragraph::new(msg).style(t.fg("warn")), body);
+        return;
+    };
+    let p = parts(body);
+    header(app, cv, f, p.header);
+    graphs(app, cv, f, p.graphs);
+    tile_field(app, st, cv, f, p.tiles);
+    detail(app, st, cv, f, p.detail);
+}
+
+fn header(app: &App, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let n = cluster_numbers(cv, app.now);
+    let mut spans = vec![
+        Span::styled(
+            format!(" {} ", cv.cluster.name),
+            t.fg("title").add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!(" {} up ", n.up), t.fg("ok")),
+        Span::styled(
+            format!("{} down ", n.down),
+            if n.down > 0 {
+                t.fg("critical").add_modifier(Modifier::BOLD)
+            } else {
+                t.fg("muted")
+            },
+        ),
+        Span::styled(format!(" {} CPUs ", n.cpus), t.fg("text")),
+    ];
+    if let Some(l) = n.load_pct {
+        spans.push(Span::styled(
+            format!(" load {l:.0}% ({:.1}) ", n.load_sum),
+            t.fg("text"),
+        ));
+    }
+    if let Some(m) = n.mem_pct {
+        spans.push(Span::styled(format!(" mem {m:.0}% used ",), t.fg("text")));
+    }
+    spans.push(Span::styled(format!(" via {} ", cv.source), t.fg("muted")));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}
+
+fn graphs(app: &App, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let scope = format!("cluster:{}", cv.cluster.name);
+    let panels: [(&str, &str, SummaryValue, &str); 4] = [
+        ("load_one", "load (sum)", SummaryValue::Sum, ""),
+        ("cpu_user", "CPU user", SummaryValue::Mean, "%"),
+        ("cpu_system", "CPU system", SummaryValue::Mean, "%"),
+        ("mem_free", "mem free (sum)", SummaryValue::Sum, "KB"),
+    ];
+    let w = area.width / panels.len() as u16;
+    for (i, (metric, label, value, units)) in panels.iter().enumerate() {
+        let r = Rect::new(area.x + i as u16 * w, area.y, w, area.height);
+        let pts = summary_series_points(app, &scope, metric, *value);
+        graph_panel(app, f, r, label, units, pts.as_deref());
+    }
+}
+
+fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    if st.tiles.is_empty() {
+        let msg = if app.filter().is_some() {
+            " no host matches the filter"
+        } else {
+            " no hosts reported"
+        };
+        f.render_widget(Paragraph::new(msg).style(t.fg("muted")), area);
+        return;
+    }
+    let g = tiles::geometry(
+        area.width,
+        area.height,
+        st.tiles.len(),
+        cv.cluster
+            .hosts
+            .iter()
+            .map(|h| h.name.chars().count())
+            .max()
+            .unwrap_or(8),
+    );
+    let buf = f.buffer_mut();
+    let first = st.scroll * g.per_row;
+    for (i, tile) in st.tiles.iter().enumerate().skip(first) {
+        let row = (i - first) / g.per_row;
+        if row >= g.rows {
+            break;
+        }
+        let col = (i - first) % g.per_row;
+        let x = area.x + col as u16 * g.width;
+        let y = area.y + row as u16;
+        let glyph = tiles::glyph(tile.state, app.glyphs.unicode);
+        let mut style = tiles::style(tile.state, t);
+        if i == st.selected {
+            style = t.selection();
+        }
+        if g.labeled {
+            let h = &cv.cluster.hosts[tile.host as usize];
+            let load = match tile.state {
+                TileState::Down => "down".to_string(),
+                TileState::NoData => "  ? ".to_string(),
+                TileState::Band(_) => format!("{:>3.0}%", tile.load * 100.0),
+            };
+            let name_w = g.width as usize - 8;
+            let name: String = h.name.chars().take(name_w).collect();
+            let text = format!("{glyph} {name:<name_w$} {load:>4} ");
+            let name_style = if i == st.selected {
+                style
+            } else {
+                t.fg("text")
+            };
+            buf.set_string(x, y, glyph, style);
+            buf.set_string(x + 1, y, &text[glyph.len()..], name_style);
+        } else {
+            let cell = match tile.state {
+                TileState::Band(_) | TileState::NoData => format!("{glyph}{glyph}"),
+                TileState::Down => format!("{glyph} "),
+            };
+            buf.set_string(x, y, cell, style);
+        }
+    }
+}
+
+fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let Some(tile) = st.tiles.get(st.selected) else {
+        return;
+    };
+    let h = &cv.cluster.hosts[tile.host as usize];
+    let heard = u64::from(h.tn) + cv.age(app.now);
+    let mut spans = vec![Span::styled(
+        format!(" {} ", h.name),
+        t.fg("title").add_modifier(Modifier::BOLD),
+    )];
+    match tile.state {
+        TileState::Down => spans.push(Span::styled(
+            format!(" DOWN — last heard {} ago ", human_secs(heard)),
+            t.fg("critical").add_modifier(Modifier::BOLD),
+        )),
+        _ => {
+            let cpus = h.value("cpu_num").map_or("?".into(), |c| format!("{c:.0}"));
+            let load = h
+                .value("load_one")
+                .map_or("?".into(), |l| format!("{l:.2}"));
+            spans.push(Span::styled(
+                format!(" load {load} on {cpus} CPUs ({:.0}%) ", tile.load * 100.0),
+                t.fg("text"),
+            ));
+            spans.push(Span::styled(
+                format!(" heard {} ago ", human_secs(heard)),
+                t.fg("muted"),
+            ));
+        }
+    }
+    spans.push(Span::styled(format!(" {} ", h.ip), t.fg("muted")));
+    spans.push(Span::styled(
+        format!(" {}/{} hosts ", st.selected + 1, st.tiles.len()),
+        t.fg("muted"),
+    ));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}

@@ -1,0 +1,157 @@
+//! Pieces the views share: cluster numbers, series lookups and graph panels.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::aggregator::ClusterView;
+use crate::history::{Point, SummaryValue};
+use crate::tui::app::App;
+
+/// What a cluster's summary line says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusterNumbers {
+    /// Hosts up now.
+    pub up: usize,
+    /// Hosts down now.
+    pub down: usize,
+    /// CPUs of up hosts.
+    pub cpus: u64,
+    /// Sum of load_one.
+    pub load_sum: f64,
+    /// load_one ÷ CPUs, in percent.
+    pub load_pct: Option<f64>,
+    /// Memory in use, in percent of mem_total.
+    pub mem_pct: Option<f64>,
+}
+
+/// The numbers of a cluster now.
+pub fn cluster_numbers(cv: &ClusterView, now: u64) -> ClusterNumbers {
+    let s = cv.summary();
+    let (up, down) = if cv.cluster.hosts.is_empty() {
+        (s.hosts_up as usize, s.hosts_down as usize)
+    } else {
+        cv.hosts_up_down(now)
+    };
+    let sum = |m: &str| s.sum(m);
+    let mem_pct = match (sum("mem_total"), sum("mem_free")) {
+        (Some(total), Some(free)) if total > 0.0 => {
+            let used =
+                total - free - sum("mem_buffers").unwrap_or(0.0) - sum("mem_cached").unwrap_or(0.0);
+            Some((used / total * 100.0).clamp(0.0, 100.0))
+        }
+        _ => None,
+    };
+    ClusterNumbers {
+        up,
+        down,
+        cpus: sum("cpu_num").unwrap_or(0.0) as u64,
+        load_sum: sum("load_one").unwrap_or(0.0),
+        load_pct: s.load_fraction().map(|l| l * 100.0),
+        mem_pct,
+    }
+}
+
+/// A summary series' points over the current range.
+pub fn summary_series_points(
+    app: &App,
+    scope: &str,
+    metric: &str,
+    value: SummaryValue,
+) -> Option<Vec<Option<Point>>> {
+    app.history
+        .summary_series(scope, metric, value, app.range, app.now)
+        .map(|s| s.points)
+}
+
+/// A host series' points over the current range.
+pub fn host_series_points(
+    app: &App,
+    cluster: &str,
+    host: &str,
+    metric: &str,
+) -> Option<Vec<Option<Point>>> {
+    app.history
+        .host_series(cluster, host, metric, app.range, app.now)
+        .map(|s| s.points)
+}
+
+/// Formats a value compactly: `0.67`, `12.5`, `23.1M`.
+pub fn compact(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.1}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Draws a series' averages into `area`; gaps stay empty.
+pub fn draw_points(
+    app: &App,
+    f: &mut Frame<'_>,
+    area: Rect,
+    points: &[Option<Point>],
+    style: Style,
+) {
+    crate::tui::views::spark::draw(f.buffer_mut(), area, points, style, app.glyphs.unicode);
+}
+
+/// A titled graph panel: `label  last (min–max)` over the graph.
+pub fn graph_panel(
+    app: &App,
+    f: &mut Frame<'_>,
+    area: Rect,
+    label: &str,
+    units: &str,
+    points: Option<&[Option<Point>]>,
+) {
+    let t = &app.theme;
+    if area.height == 0 || area.width < 4 {
+        return;
+    }
+    let present: Vec<f64> = points
+        .unwrap_or(&[])
+        .iter()
+        .flatten()
+        .map(|p| p.avg)
+        .collect();
+    let stats = match (
+        present.last(),
+        present.iter().copied().reduce(f64::min),
+        present.iter().copied().reduce(f64::max),
+    ) {
+        (Some(last), Some(lo), Some(hi)) => format!(
+            " {}{units} ({}–{})",
+            compact(*last),
+            compact(lo),
+            compact(hi)
+        ),
+        _ => " no history yet".to_string(),
+    };
+    let title = Line::from(vec![
+        Span::styled(format!(" {label}"), t.fg("accent")),
+        Span::styled(stats, t.fg("muted")),
+    ]);
+    f.render_widget(
+        Paragraph::new(title),
+        Rect::new(area.x, area.y, area.width, 1),
+    );
+    if let Some(pts) = points {
+        let g = Rect::new(
+            area.x + 1,
+            area.y + 1,
+            area.width.saturating_sub(2),
+            area.height.saturating_sub(1),
+        );
+        draw_points(app, f, g, pts, t.fg("graph"));
+    }
+}

@@ -1,0 +1,273 @@
+//! The grid view: every cluster on one screen — hosts up and down, CPUs, load (sum and
+//! utilisation), memory in use, a sparkline of cluster load over the range, and a compact
+//! field of its node tiles (down first, then hottest first). Remote grids show their summary.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::history::{Point, SummaryValue};
+use crate::tui::app::App;
+use crate::tui::state::GridRow;
+use crate::tui::views::common::{ClusterNumbers, cluster_numbers, draw_points};
+use crate::tui::widgets::tiles;
+use crate::units::human_secs;
+
+/// Lines each row takes in a body of `height` lines for `rows` rows.
+pub fn lines_per_row(height: u16, rows: usize) -> u16 {
+    if rows > 0 && height as usize >= rows * 3 {
+        3
+    } else {
+        2
+    }
+}
+
+/// Which row is at screen line `y`.
+pub fn row_at(app: &App, body: Rect, y: u16) -> Option<usize> {
+    if y < body.y || y >= body.y + body.height {
+        return None;
+    }
+    let per = lines_per_row(body.height, app.grid.rows.len());
+    let i = app.grid.scroll + ((y - body.y) / per) as usize;
+    (i < app.grid.rows.len()).then_some(i)
+}
+
+/// Rows that fit in the body.
+pub fn visible_rows(app: &App, body: Rect) -> usize {
+    (body.height / lines_per_row(body.height, app.grid.rows.len())).max(1) as usize
+}
+
+/// Cluster load per CPU over the range, in percent.
+fn load_points(app: &App, name: &str) -> Option<Vec<Option<Point>>> {
+    let scope = format!("cluster:{name}");
+    let load =
+        app.history
+            .summary_series(&scope, "load_one", SummaryValue::Sum, app.range, app.now)?;
+    let cpus = app
+        .history
+        .summary_series(&scope, "cpu_num", SummaryValue::Sum, app.range, app.now);
+    let cpus = cpus.map(|c| c.points).unwrap_or_default();
+    Some(
+        load.points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let p = (*p)?;
+                let c = cpus
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map_or(1.0, |c| c.avg.max(1.0));
+                Some(Point {
+                    avg: p.avg / c * 100.0,
+                    min: p.min / c * 100.0,
+                    max: p.max / c * 100.0,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Draws the view.
+pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
+    let t = &app.theme;
+    if app.grid.rows.is_empty() {
+        let msg = if app.filter().is_some() {
+            " no cluster matches the filter".to_string()
+        } else if app
+            .snap
+            .sources
+            .iter()
+            .all(|s| s.status.last_attempt.is_none())
+        {
+            " polling the sources…".to_string()
+        } else {
+            " no cluster has answered yet — press s for the sources".to_string()
+        };
+        f.render_widget(Paragraph::new(msg).style(t.fg("muted")), body);
+        return;
+    }
+    let per = lines_per_row(body.height, app.grid.rows.len());
+    let visible = visible_rows(app, body);
+    for (slot, i) in (app.grid.scroll..app.grid.rows.len())
+        .take(visible)
+        .enumerate()
+    {
+        let area = Rect::new(
+            body.x,
+            body.y + slot as u16 * per,
+            body.width,
+            per.min(body.height),
+        );
+        match &app.grid.rows[i] {
+            GridRow::Cluster(name) => cluster_row(app, f, area, name, i),
+            GridRow::Remote(name) => remote_row(app, f, area, name, i),
+        }
+    }
+}
+
+fn marker(app: &App, i: usize) -> &'static str {
+    match (i == app.grid.selected, app.glyphs.unicode) {
+        (true, true) => "▶",
+        (true, false) => ">",
+        _ => " ",
+    }
+}
+
+fn stats_spans(app: &App, n: &ClusterNumbers) -> Vec<Span<'static>> {
+    let t = &app.theme;
+    let down_style = if n.down > 0 {
+        t.fg("critical").add_modifier(Modifier::BOLD)
+    } else {
+        t.fg("muted")
+    };
+    let mut spans = vec![
+        Span::styled(format!("{:>6} up", n.up), t.fg("ok")),
+        Span::styled(format!("{:>5} down", n.down), down_style),
+        Span::styled(format!("{:>7} CPUs", n.cpus), t.fg("text")),
+    ];
+    spans.push(match n.load_pct {
+        Some(l) => Span::styled(
+            format!("  load {l:>4.0}% {:>8.1}", n.load_sum),
+            t.fg("text"),
+        ),
+        None => Span::styled("  load     n/a         ".to_string(), t.fg("muted")),
+    });
+    spans.push(match n.mem_pct {
+        Some(m) => Span::styled(format!("  mem {m:>3.0}%"), t.fg("text")),
+        None => Span::styled("  mem  n/a".to_string(), t.fg("muted")),
+    });
+    spans
+}
+
+fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
+    let t = &app.theme;
+    let Some(cv) = app.snap.cluster(name) else {
+        return;
+    };
+    let n = cluster_numbers(cv, app.now);
+    let selected = i == app.grid.selected;
+    let name_style = if selected {
+        t.selection()
+    } else {
+        t.fg("title").add_modifier(Modifier::BOLD)
+    };
+    let mut spans = vec![
+        Span::styled(marker(app, i), t.fg("accent")),
+        Span::styled(format!(" {:<14.14}", name), name_style),
+    ];
+    spans.extend(stats_spans(app, &n));
+    let stale = cv.staleness(app.now);
+    let age = match stale {
+        Some(_) => Span::styled(
+            " STALE ",
+            t.fg("stale")
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ),
+        None => Span::styled(
+            format!(" {}", human_secs(cv.age(app.now) / 5 * 5)),
+            t.fg("muted"),
+        ),
+    };
+    let used: usize = spans.iter().map(Span::width).sum::<usize>() + age.width() + 2;
+    let spark_w = (area.width as usize).saturating_sub(used).min(40);
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(t.text()),
+        Rect::new(area.x, area.y, area.width, 1),
+    );
+    if spark_w >= 6 {
+        let x = area.x + (used - age.width() - 1) as u16;
+        if let Some(pts) = load_points(app, name) {
+            draw_points(
+                app,
+                f,
+                Rect::new(x, area.y, spark_w as u16, 1),
+                &pts,
+                t.fg("graph"),
+            );
+        }
+    }
+    let age_x = area.x + area.width.saturating_sub(age.width() as u16);
+    f.render_widget(
+        Paragraph::new(Line::from(age)),
+        Rect::new(age_x, area.y, area.width.min(age_x), 1),
+    );
+    // The tile field, one cell per host.
+    let field = app.grid.fields.get(i).map(Vec::as_slice).unwrap_or(&[]);
+    let lines = area.height.saturating_sub(1) as usize;
+    let width = (area.width as usize).saturating_sub(3);
+    let capacity = width * lines;
+    let buf = f.buffer_mut();
+    for (k, state) in field.iter().enumerate() {
+        if k >= capacity {
+            break;
+        }
+        let more = field.len() - k;
+        if k + 1 == capacity && more > 1 {
+            let label = format!("+{}", more);
+            let x = area.x + 2 + (width - label.len().min(width)) as u16;
+            buf.set_string(x, area.y + 1 + (k / width) as u16, label, t.fg("muted"));
+            break;
+        }
+        let x = area.x + 2 + (k % width) as u16;
+        let y = area.y + 1 + (k / width) as u16;
+        buf.set_string(
+            x,
+            y,
+            tiles::glyph(*state, app.glyphs.unicode),
+            tiles::style(*state, t),
+        );
+    }
+    if field.is_empty() && lines > 0 {
+        let total = (n.up + n.down) as u64;
+        let msg = if total == 0 {
+            "  (no hosts)"
+        } else {
+            "  (summary only)"
+        };
+        buf.set_string(area.x, area.y + 1, msg, t.fg("muted"));
+    }
+}
+
+fn remote_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
+    let t = &app.theme;
+    let Some(g) = app.snap.remote_grids().find(|g| &*g.name == name) else {
+        return;
+    };
+    let s = g.summary.clone().unwrap_or_default();
+    let n = ClusterNumbers {
+        up: s.hosts_up as usize,
+        down: s.hosts_down as usize,
+        cpus: s.sum("cpu_num").unwrap_or(0.0) as u64,
+        load_sum: s.sum("load_one").unwrap_or(0.0),
+        load_pct: s.load_fraction().map(|l| l * 100.0),
+        mem_pct: None,
+    };
+    let selected = i == app.grid.selected;
+    let name_style = if selected {
+        t.selection()
+    } else {
+        t.fg("title").add_modifier(Modifier::BOLD)
+    };
+    let mut spans = vec![
+        Span::styled(marker(app, i), t.fg("accent")),
+        Span::styled(format!(" {:<14.14}", name), name_style),
+    ];
+    spans.extend(stats_spans(app, &n));
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(t.text()),
+        Rect::new(area.x, area.y, area.width, 1),
+    );
+    if area.height > 1 {
+        let line = format!(
+            "  remote grid, known by its summary; full data at {}",
+            g.authority
+        );
+        f.render_widget(
+            Paragraph::new(line).style(t.fg("muted")),
+            Rect::new(area.x, area.y + 1, area.width, 1),
+        );
+    }
+}

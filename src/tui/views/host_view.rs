@@ -1,0 +1,197 @@
+//! The host view: the key metrics first (cpu_idle … proc_total) with value, units and a graph
+//! over the range, then every other metric — strings and constants included — with its age.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::model::{Host, Metric};
+use crate::tui::app::App;
+use crate::tui::state::KEY_METRICS;
+use crate::tui::views::common::{compact, draw_points, graph_panel, host_series_points};
+use crate::units::human_secs;
+
+/// Lines of the "other metrics" table that fit.
+pub fn table_rows(body: Rect) -> usize {
+    let (_, _, table) = split(body);
+    table.height.saturating_sub(1) as usize
+}
+
+fn split(body: Rect) -> (Rect, Rect, Rect) {
+    let header = Rect::new(body.x, body.y, body.width, body.height.min(1));
+    let rest = body.height.saturating_sub(1);
+    let key_h = if rest >= 24 {
+        rest * 3 / 5
+    } else {
+        rest.min(KEY_METRICS.len() as u16).max(rest / 2)
+    };
+    let keys = Rect::new(body.x, body.y + 1, body.width, key_h);
+    let table = Rect::new(body.x, keys.y + key_h, body.width, rest - key_h);
+    (header, keys, table)
+}
+
+/// The other metrics in table order (by group, then name), after the host filter.
+pub fn other_metrics<'h>(app: &App, h: &'h Host) -> Vec<&'h Metric> {
+    let mut v: Vec<&Metric> = h
+        .metrics
+        .iter()
+        .filter(|m| !KEY_METRICS.contains(&&*m.meta.name))
+        .filter(|m| {
+            app.filters[2]
+                .as_ref()
+                .is_none_or(|f| f.keeps(&m.meta.name))
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        (a.meta.group().unwrap_or("~"), &a.meta.name)
+            .cmp(&(b.meta.group().unwrap_or("~"), &b.meta.name))
+    });
+    v
+}
+
+/// Draws the view.
+pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
+    let t = &app.theme;
+    let Some(st) = &app.host else { return };
+    let Some((cv, h)) = st.find(&app.snap) else {
+        let msg = format!(
+            " host '{}' is not in the latest data of '{}'",
+            st.host, st.cluster
+        );
+        f.render_widget(Paragraph::new(msg).style(t.fg("warn")), body);
+        return;
+    };
+    let (header, keys, table) = split(body);
+    let age = cv.age(app.now);
+    let up = cv.host_is_up(h, app.now);
+    let heard = u64::from(h.tn) + age;
+    let mut spans = vec![Span::styled(
+        format!(" {} ", h.name),
+        t.fg("title").add_modifier(Modifier::BOLD),
+    )];
+    spans.push(if up {
+        Span::styled(" up ", t.fg("ok"))
+    } else {
+        Span::styled(
+            " DOWN ",
+            t.fg("critical")
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )
+    });
+    spans.push(Span::styled(
+        format!(" heard {} ago ", human_secs(heard)),
+        t.fg("muted"),
+    ));
+    let text = |m: &str| h.metric(m).map(|x| x.text.to_string());
+    if let Some(c) = text("cpu_num") {
+        spans.push(Span::styled(format!(" {c} CPUs "), t.fg("text")));
+    }
+    if let (Some(os), Some(rel)) = (text("os_name"), text("os_release")) {
+        spans.push(Span::styled(format!(" {os} {rel} "), t.fg("text")));
+    }
+    if let Some(boot) = h.value("boottime") {
+        let up_for = app.now.saturating_sub(boot as u64);
+        spans.push(Span::styled(
+            format!(" up {} ", human_secs(up_for)),
+            t.fg("muted"),
+        ));
+    }
+    spans.push(Span::styled(
+        format!(" {} loc {} ", h.ip, h.location),
+        t.fg("muted"),
+    ));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), header);
+
+    // Key metrics: two columns when wide.
+    let shown: Vec<&str> = KEY_METRICS
+        .iter()
+        .copied()
+        .filter(|m| h.metric(m).is_some())
+        .collect();
+    let cols: u16 = if keys.width >= 120 { 2 } else { 1 };
+    let per_col = shown.len().div_ceil(cols as usize).max(1);
+    let panel_h = (keys.height / per_col as u16).max(1);
+    for (i, name) in shown.iter().enumerate() {
+        let col = (i / per_col) as u16;
+        let row = (i % per_col) as u16;
+        if (row + 1) * panel_h > keys.height {
+            continue;
+        }
+        let w = keys.width / cols;
+        let r = Rect::new(keys.x + col * w, keys.y + row * panel_h, w, panel_h);
+        let Some(m) = h.metric(name) else { continue };
+        let units = m.meta.units.trim();
+        let pts = host_series_points(app, &cv.cluster.name, &h.name, name);
+        if panel_h == 1 {
+            let label = format!(" {:<13}{:>10} {:<11}", name, m.text, units);
+            f.render_widget(Paragraph::new(label.clone()).style(t.fg("text")), r);
+            let gx = r.x + label.chars().count() as u16;
+            if let Some(p) = &pts {
+                draw_points(
+                    app,
+                    f,
+                    Rect::new(gx, r.y, r.width.saturating_sub(gx - r.x + 1), 1),
+                    p,
+                    t.fg("graph"),
+                );
+            } else {
+                f.render_widget(
+                    Paragraph::new("no history yet").style(t.fg("muted")),
+                    Rect::new(gx, r.y, r.width.saturating_sub(gx - r.x), 1),
+                );
+            }
+        } else {
+            let label = format!("{name} = {} {units}", m.text);
+            graph_panel(app, f, r, &label, "", pts.as_deref());
+        }
+    }
+
+    // Every other metric.
+    if table.height == 0 {
+        return;
+    }
+    let others = other_metrics(app, h);
+    let head = format!(
+        " {:<22} {:>18} {:<12} {:>8}  {}",
+        "metric", "value", "units", "age", "group"
+    );
+    f.render_widget(
+        Paragraph::new(head).style(t.fg("muted").add_modifier(Modifier::BOLD)),
+        Rect::new(table.x, table.y, table.width, 1),
+    );
+    for (k, m) in others
+        .iter()
+        .skip(st.scroll)
+        .take(table.height.saturating_sub(1) as usize)
+        .enumerate()
+    {
+        let age = u64::from(m.tn) + age;
+        let expired = m.is_expired(age);
+        let value: String = if m.meta.kind.is_numeric() && m.text.len() > 18 {
+            m.value().map_or_else(|| m.text.to_string(), compact)
+        } else {
+            m.text.chars().take(18).collect()
+        };
+        let line = format!(
+            " {:<22.22} {:>18} {:<12.12} {:>8}  {}",
+            m.meta.name,
+            value,
+            m.meta.units.trim(),
+            human_secs(age),
+            m.meta.group().unwrap_or("")
+        );
+        let style = if expired { t.fg("muted") } else { t.fg("text") };
+        f.render_widget(
+            Paragraph::new(line).style(style),
+            Rect::new(table.x, table.y + 1 + k as u16, table.width, 1),
+        );
+    }
+    if others.is_empty() {
+        f.render_widget(
+            Paragraph::new(" no other metrics").style(t.fg("muted")),
+            Rect::new(table.x, table.y + 1, table.width, 1),
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! The frame around every view: breadcrumb on top, status line and hint bar (or the line
+//! being typed) at the bottom.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::aggregator::Health;
+use crate::tui::action::{ACTIONS, Action};
+use crate::tui::app::{App, Level, Mode};
+use crate::units::human_secs;
+
+/// The screen split into its fixed parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Screen {
+    /// Breadcrumb line.
+    pub top: Rect,
+    /// The view.
+    pub body: Rect,
+    /// Status line.
+    pub status: Rect,
+    /// Hint bar or input line.
+    pub bottom: Rect,
+}
+
+/// Splits the terminal area.
+pub fn screen(area: Rect) -> Screen {
+    let h = area.height;
+    let line = |y: u16| {
+        Rect::new(
+            area.x,
+            area.y + y.min(h.saturating_sub(1)),
+            area.width,
+            u16::from(h > 0),
+        )
+    };
+    Screen {
+        top: line(0),
+        body: Rect::new(area.x, area.y + 1, area.width, h.saturating_sub(3)),
+        status: line(h.saturating_sub(2)),
+        bottom: line(h.saturating_sub(1)),
+    }
+}
+
+/// The separator between breadcrumb parts.
+pub fn sep(app: &App) -> &'static str {
+    if app.glyphs.unicode { " › " } else { " > " }
+}
+
+/// `Grid › clusterA › node017`.
+pub fn breadcrumb(app: &App, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let parts = app.breadcrumb();
+    let mut spans = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(sep(app), t.fg("muted")));
+        }
+        let last = i + 1 == parts.len();
+        let style = if last {
+            t.fg("title").add_modifier(Modifier::BOLD)
+        } else {
+            t.fg("accent")
+        };
+        spans.push(Span::styled(p.clone(), style));
+    }
+    let right = format!("range: {}  ", app.range.as_str());
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + right.len());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(right, t.fg("muted")));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}
+
+/// The age of what the current level shows, and whether it is stale.
+fn data_age(app: &App) -> (Option<u64>, Vec<String>) {
+    let now = app.now;
+    let stale_of = |name: &str| {
+        app.snap
+            .cluster(name)
+            .and_then(|c| c.staleness(now).map(|s| format!("{name}: {s}")))
+    };
+    match app.level() {
+        Level::Grid => {
+            let age = app.snap.clusters().map(|c| c.age(now)).max();
+            let stale = app
+                .snap
+                .clusters()
+                .filter_map(|c| c.staleness(now).map(|s| format!("{}: {s}", c.cluster.name)))
+                .collect();
+            (age, stale)
+        }
+        Level::Cluster | Level::Host => {
+            let name = app.cluster.as_ref().map(|c| c.name.as_str()).unwrap_or("");
+            let age = app.snap.cluster(name).map(|c| c.age(now));
+            (age, stale_of(name).into_iter().collect())
+        }
+    }
+}
+
+/// Data age, STALE mark, source health, and the latest message.
+pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    let (age, stale) = data_age(app);
+    match age {
+        Some(a) => spans.push(Span::styled(
+            format!(" data age {} ", human_secs(a / 5 * 5)),
+            t.fg("muted"),
+        )),
+        None => spans.push(Span::styled(" no data yet ", t.fg("warn"))),
+    }
+    if !stale.is_empty() {
+        let style = if t.monochrome {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::new()
+                .fg(t.color("dialog"))
+                .bg(t.color("stale"))
+                .add_modifier(Modifier::BOLD)
+        };
+        spans.push(Span::styled(" STALE ", style));
+        spans.push(Span::styled(
+            format!(" {} ", stale.join("; ")),
+            t.fg("stale"),
+        ));
+    }
+    let (mut ok, mut bad) = (0, 0);
+    for s in &app.snap.sources {
+        match s.status.health {
+            Health::Ok => ok += 1,
+            Health::Pending => {}
+            Health::Degraded | Health::Dead => bad += 1,
+        }
+    }
+    let n = app.snap.sources.len();
+    if bad > 0 {
+        spans.push(Span::styled(
+            format!(" {bad} of {n} sources failing "),
+            t.fg("critical").add_modifier(Modifier::BOLD),
+        ));
+    } else if ok < n {
+        spans.push(Span::styled(" polling… ", t.fg("muted")));
+    }
+    if let Some(c) = app
+        .cluster
+        .as_ref()
+        .filter(|_| app.level() == Level::Cluster)
+    {
+        spans.push(Span::styled(
+            format!(" sort: {} ", c.sort.label()),
+            t.fg("muted"),
+        ));
+    }
+    if let Some(filt) = app.filter() {
+        spans.push(Span::styled(
+            format!(" filter: /{} ", filt.text),
+            t.fg("accent"),
+        ));
+    }
+    if let Some(m) = &app.message {
+        let style = if m.error {
+            t.fg("critical")
+        } else {
+            t.fg("text")
+        };
+        spans.push(Span::styled(format!(" {}", m.text), style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}
+
+/// Actions worth a hint at each level, in order.
+fn hinted(level: Level) -> &'static [Action] {
+    match level {
+        Level::Grid => &[
+            Action::Drill,
+            Action::Filter,
+            Action::Command,
+            Action::RangeDay,
+            Action::Refresh,
+            Action::Legend,
+            Action::Sources,
+            Action::Help,
+            Action::Quit,
+        ],
+        Level::Cluster => &[
+            Action::Drill,
+            Action::Back,
+            Action::Sort,
+            Action::Filter,
+            Action::Command,
+            Action::RangeDay,
+            Action::ExportGraph,
+            Action::Legend,
+            Action::Help,
+            Action::Quit,
+        ],
+        Level::Host => &[
+            Action::Back,
+            Action::Filter,
+            Action::RangeDay,
+            Action::ExportGraph,
+            Action::Refresh,
+            Action::Command,
+            Action::Help,
+            Action::Quit,
+        ],
+    }
+}
+
+/// The hint bar: `key label` pairs from the action table and the loaded keymap.
+pub fn hint_bar(app: &App, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    let mut width = 0usize;
+    for a in hinted(app.level()) {
+        let Some(def) = ACTIONS.iter().find(|d| d.action == *a) else {
+            continue;
+        };
+        let (key, label) = if *a == Action::RangeDay {
+            // The five range keys share one hint.
+            let first = app.keymap.first_key(Action::RangeHour);
+            let last = app.keymap.first_key(Action::RangeYear);
+            match (first, last) {
+                (Some(x), Some(y)) => (format!("{x}-{y}"), "range"),
+                _ => continue,
+            }
+        } else {
+            match app.keymap.first_key(*a) {
+                Some(k) => (k, def.hint),
+                None => continue,
+            }
+        };
+        let piece = key.len() + label.len() + 3;
+        if width + piece > area.width as usize {
+            break;
+        }
+        width += piece;
+        spans.push(Span::styled(
+            format!(" {key}"),
+            t.fg("accent").add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!(" {label} "), t.fg("muted")));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}
+
+/// The line being typed, with completion alternatives.
+pub fn input_line(app: &App, f: &mut Frame<'_>, area: Rect) {
+    let t = &app.theme;
+    let (prompt, input) = match &app.mode {
+        Mode::Command(i) => (":", i),
+        Mode::Filter(i) => ("/", i),
+        Mode::Normal => return,
+    };
+    let mut spans = vec![
+        Span::styled(prompt, t.fg("accent").add_modifier(Modifier::BOLD)),
+        Span::styled(input.text.clone(), t.fg("text")),
+        Span::styled(if app.glyphs.unicode { "▏" } else { "_" }, t.fg("accent")),
+    ];
+    if !input.alternatives.is_empty() {
+        let shown: Vec<&str> = input
+            .alternatives
+            .iter()
+            .take(8)
+            .map(String::as_str)
+            .collect();
+        let more = input.alternatives.len().saturating_sub(8);
+        let tail = if more > 0 {
+            format!(" (+{more})")
+        } else {
+            String::new()
+        };
+        spans.push(Span::styled(
+            format!("   {}{tail}", shown.join("  ")),
+            t.fg("muted"),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}

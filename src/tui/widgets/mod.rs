@@ -1,0 +1,4 @@
+//! Widgets shared by the views.
+
+pub mod chrome;
+pub mod tiles;

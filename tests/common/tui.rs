@@ -1,0 +1,82 @@
+//! Builds consoles over fixture data and renders them to text for snapshot tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gantry::aggregator::{FetchReport, Fetched, Snapshot, SourceConfig, SourceState};
+use gantry::ganglia::parse_bytes;
+use gantry::history::{HistoryStore, Range};
+use gantry::tui::app::{App, AppSetup, Glyphs};
+use gantry::tui::bands::LoadBands;
+use gantry::tui::keymap::Keymap;
+use gantry::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// The poll time used for fixture data.
+pub const POLLED_AT: u64 = 1_795_354_180;
+
+/// A snapshot made from real documents, one source per document.
+pub fn snapshot_from(docs: &[(&str, Vec<u8>)], now: u64) -> Snapshot {
+    let mut sources = Vec::new();
+    let mut summary = gantry::model::Summary::default();
+    for (name, bytes) in docs {
+        let cfg = SourceConfig::network(name, vec!["127.0.0.1:1".parse().unwrap()]);
+        let mut st = SourceState::new(Arc::new(cfg));
+        let parsed = parse_bytes(bytes, &mut st.interner, Default::default()).unwrap();
+        let report = FetchReport {
+            fetched: Some(Fetched {
+                parsed,
+                address: 0,
+                latency: Duration::from_millis(4),
+                incomplete: None,
+            }),
+            failures: vec![],
+        };
+        let v = st.apply(report, now, None);
+        summary.absorb(&v.summary);
+        sources.push(v);
+    }
+    Snapshot {
+        grid_name: "TestGrid".into(),
+        authority: "http://localhost/".into(),
+        taken_at: now,
+        generation: 1,
+        sources,
+        summary,
+    }
+}
+
+/// A console over `snap` with the dark theme (or none) and default keys.
+pub fn app(snap: Snapshot, now: u64, size: (u16, u16), color: bool, unicode: bool) -> App {
+    let theme = Theme::load("dark", &PathBuf::from("/nonexistent")).unwrap();
+    let setup = AppSetup {
+        theme: if color { theme } else { theme.without_color() },
+        keymap: Keymap::shipped("default").unwrap(),
+        bands: LoadBands::default(),
+        glyphs: Glyphs { unicode },
+        range: Range::Hour,
+        theme_dir: PathBuf::from("/nonexistent"),
+        history: Arc::new(HistoryStore::new()),
+    };
+    App::new(setup, Arc::new(snap), now, size)
+}
+
+/// The screen as text, one line per row.
+pub fn render(app: &App) -> String {
+    let mut term = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    term.draw(|f| gantry::tui::views::draw(app, f)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
