@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::aggregator::Health;
 use crate::tui::action::GROUPS;
@@ -186,7 +186,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, area: Rect) {
     let Some(o) = app.overlay else { return };
     let t = &app.theme;
     let (title, lines, scroll, w) = match o {
-        Overlay::Help { scroll } => (" Help ", help_lines(app), scroll, 88),
+        Overlay::Help { scroll } => (" Help ", help_lines(app), scroll, 112),
         Overlay::Legend => (" Legend ", legend_lines(app), 0, 72),
         Overlay::Sources { scroll } => (" Sources ", source_lines(app), scroll, 110),
     };

@@ -135,7 +135,8 @@ pub fn graph_panel(
             compact(lo),
             compact(hi)
         ),
-        _ => " no history yet".to_string(),
+        _ if area.width >= 34 => " no history yet".to_string(),
+        _ => " –".to_string(),
     };
     let title = Line::from(vec![
         Span::styled(format!(" {label}"), t.fg("accent")),

@@ -116,24 +116,33 @@ fn marker(app: &App, i: usize) -> &'static str {
     }
 }
 
-fn stats_spans(app: &App, n: &ClusterNumbers) -> Vec<Span<'static>> {
+fn stats_spans(app: &App, n: &ClusterNumbers, wide: bool) -> Vec<Span<'static>> {
     let t = &app.theme;
     let down_style = if n.down > 0 {
         t.fg("critical").add_modifier(Modifier::BOLD)
     } else {
         t.fg("muted")
     };
+    let (up_word, down_word) = match (wide, app.glyphs.unicode) {
+        (true, _) => (" up", " down"),
+        (false, true) => ("↑", "↓"),
+        (false, false) => ("u", "d"),
+    };
     let mut spans = vec![
-        Span::styled(format!("{:>6} up", n.up), t.fg("ok")),
-        Span::styled(format!("{:>5} down", n.down), down_style),
-        Span::styled(format!("{:>7} CPUs", n.cpus), t.fg("text")),
+        Span::styled(format!("{:>6}{up_word}", n.up), t.fg("ok")),
+        Span::styled(format!("{:>5}{down_word}", n.down), down_style),
+        Span::styled(
+            format!("{:>7} CPU{}", n.cpus, if wide { "s" } else { "" }),
+            t.fg("text"),
+        ),
     ];
-    spans.push(match n.load_pct {
-        Some(l) => Span::styled(
+    spans.push(match (n.load_pct, wide) {
+        (Some(l), true) => Span::styled(
             format!("  load {l:>4.0}% {:>8.1}", n.load_sum),
             t.fg("text"),
         ),
-        None => Span::styled("  load     n/a         ".to_string(), t.fg("muted")),
+        (Some(l), false) => Span::styled(format!("  load {l:>3.0}%"), t.fg("text")),
+        (None, _) => Span::styled("  load  n/a".to_string(), t.fg("muted")),
     });
     spans.push(match n.mem_pct {
         Some(m) => Span::styled(format!("  mem {m:>3.0}%"), t.fg("text")),
@@ -158,7 +167,7 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
         Span::styled(marker(app, i), t.fg("accent")),
         Span::styled(format!(" {:<14.14}", name), name_style),
     ];
-    spans.extend(stats_spans(app, &n));
+    spans.extend(stats_spans(app, &n, area.width >= 120));
     let stale = cv.staleness(app.now);
     let age = match stale {
         Some(_) => Span::styled(
@@ -255,7 +264,7 @@ fn remote_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
         Span::styled(marker(app, i), t.fg("accent")),
         Span::styled(format!(" {:<14.14}", name), name_style),
     ];
-    spans.extend(stats_spans(app, &n));
+    spans.extend(stats_spans(app, &n, area.width >= 120));
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(t.text()),
         Rect::new(area.x, area.y, area.width, 1),

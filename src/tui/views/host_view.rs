@@ -125,7 +125,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         let units = m.meta.units.trim();
         let pts = host_series_points(app, &cv.cluster.name, &h.name, name);
         if panel_h == 1 {
-            let label = format!(" {:<13}{:>10} {:<11}", name, m.text, units);
+            let label = format!(" {:<13}{:>11} {:<12} ", name, m.text, units);
             f.render_widget(Paragraph::new(label.clone()).style(t.fg("text")), r);
             let gx = r.x + label.chars().count() as u16;
             if let Some(p) = &pts {

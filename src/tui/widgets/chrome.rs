@@ -173,39 +173,33 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
 
 /// Actions worth a hint at each level, in order.
 fn hinted(level: Level) -> &'static [Action] {
+    use Action::*;
+    // Help and quit first, so a narrow terminal still shows them.
     match level {
         Level::Grid => &[
-            Action::Drill,
-            Action::Filter,
-            Action::Command,
-            Action::RangeDay,
-            Action::Refresh,
-            Action::Legend,
-            Action::Sources,
-            Action::Help,
-            Action::Quit,
+            Help, Quit, Drill, Filter, Command, RangeDay, Refresh, Legend, Sources,
         ],
         Level::Cluster => &[
-            Action::Drill,
-            Action::Back,
-            Action::Sort,
-            Action::Filter,
-            Action::Command,
-            Action::RangeDay,
-            Action::ExportGraph,
-            Action::Legend,
-            Action::Help,
-            Action::Quit,
+            Help,
+            Quit,
+            Drill,
+            Back,
+            Sort,
+            Filter,
+            Command,
+            RangeDay,
+            ExportGraph,
+            Legend,
         ],
         Level::Host => &[
-            Action::Back,
-            Action::Filter,
-            Action::RangeDay,
-            Action::ExportGraph,
-            Action::Refresh,
-            Action::Command,
-            Action::Help,
-            Action::Quit,
+            Help,
+            Quit,
+            Back,
+            Filter,
+            RangeDay,
+            ExportGraph,
+            Refresh,
+            Command,
         ],
     }
 }

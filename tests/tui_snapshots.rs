@@ -1,0 +1,145 @@
+//! Every view and overlay at 80×24 and 200×60, in colour and with NO_COLOR, over real
+//! gmond/gmetad documents.
+
+mod common;
+
+use common::fixture;
+use common::tui::{POLLED_AT, app, render, snapshot_from};
+use gantry::tui::action::Action;
+use gantry::tui::app::App;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+fn console(size: (u16, u16), color: bool, unicode: bool) -> App {
+    let snap = snapshot_from(
+        &[
+            ("A", fixture("ganglia/gmond-8649-clusterA.xml")),
+            ("B", fixture("ganglia/gmond-8659-clusterB.xml")),
+            ("top", fixture("ganglia/gmetad-top-8661-xml_port.xml")),
+        ],
+        POLLED_AT,
+    );
+    app(snap, POLLED_AT + 7, size, color, unicode)
+}
+
+/// Each screen worth a snapshot: a name and the actions that lead there.
+const SCREENS: &[(&str, &[Action])] = &[
+    ("grid", &[]),
+    ("cluster", &[Action::Drill]),
+    ("host", &[Action::Drill, Action::Drill]),
+    ("help", &[Action::Help]),
+    ("legend", &[Action::Legend]),
+    ("sources", &[Action::Sources]),
+    (
+        "cluster_sorted_by_name",
+        &[Action::Drill, Action::Sort, Action::Sort],
+    ),
+];
+
+fn screen(size: (u16, u16), color: bool, unicode: bool, actions: &[Action]) -> App {
+    let mut a = console(size, color, unicode);
+    for act in actions {
+        a.act(*act);
+    }
+    a
+}
+
+#[test]
+fn views_at_80x24_and_200x60() {
+    for (w, h) in [(80u16, 24u16), (200, 60)] {
+        for (name, actions) in SCREENS {
+            let a = screen((w, h), true, true, actions);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(&a));
+        }
+    }
+}
+
+#[test]
+fn command_and_filter_lines() {
+    let mut a = console((80, 24), true, true);
+    a.run_command("cluster clusterB");
+    a.act(Action::Command);
+    for c in "ho".chars() {
+        a.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char(c),
+        ));
+    }
+    a.on_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Tab,
+    ));
+    insta::assert_snapshot!("command_line_completion", render(&a));
+    let mut a = console((80, 24), true, true);
+    a.act(Action::Drill);
+    a.act(Action::Filter);
+    for c in "!ghost".chars() {
+        a.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char(c),
+        ));
+    }
+    insta::assert_snapshot!("filter_inverted", render(&a));
+}
+
+fn colors_used(a: &App) -> Vec<Color> {
+    let mut term = Terminal::new(TestBackend::new(a.size.0, a.size.1)).unwrap();
+    term.draw(|f| gantry::tui::views::draw(a, f)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut v: Vec<Color> = buf
+        .content
+        .iter()
+        .flat_map(|c| [c.fg, c.bg])
+        .filter(|c| *c != Color::Reset)
+        .collect();
+    v.dedup();
+    v
+}
+
+#[test]
+fn no_color_means_no_colour_anywhere() {
+    for (w, h) in [(80u16, 24u16), (200, 60)] {
+        for (name, actions) in SCREENS {
+            let a = screen((w, h), false, true, actions);
+            assert_eq!(colors_used(&a), Vec::<Color>::new(), "{name} {w}x{h}");
+        }
+    }
+    // The colour theme does use colour (so the assertion above can fail).
+    assert!(!colors_used(&screen((80, 24), true, true, &[Action::Drill])).is_empty());
+    // Without colour and without UTF-8, meaning is in the glyphs.
+    for (name, actions) in SCREENS {
+        let a = screen((80, 24), false, false, actions);
+        insta::assert_snapshot!(format!("{name}_no_color_ascii"), render(&a));
+    }
+}
+
+#[test]
+fn hint_bar_and_help_follow_the_keymap() {
+    use gantry::tui::action::ACTIONS;
+    let a = console((200, 60), true, true);
+    let mut a2 = console((200, 60), true, true);
+    a2.act(Action::Help);
+    let help = render(&a2);
+    for d in ACTIONS {
+        assert!(help.contains(d.description), "help lists {}", d.id);
+        for k in a.keymap.keys_for(d.action) {
+            assert!(
+                help.contains(&k.to_string()),
+                "help shows key {k} of {}",
+                d.id
+            );
+        }
+    }
+    // A user keymap changes what both say.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keymap.toml");
+    std::fs::write(&file, "[keys]\nhelp = [\"f1\"]\nlegend = []\n").unwrap();
+    let mut b = console((200, 60), true, true);
+    b.keymap = gantry::tui::keymap::Keymap::load("default", &file).unwrap();
+    let screen_text = render(&b);
+    let hints = screen_text.lines().last().unwrap();
+    assert!(hints.contains("f1 help"), "{hints}");
+    assert!(!hints.contains("legend"), "{hints}");
+    b.act(Action::Help);
+    let help = render(&b);
+    assert!(help.contains("(unbound)"));
+    assert!(help.contains("f1"));
+}
