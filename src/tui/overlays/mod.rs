@@ -209,6 +209,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, area: Rect) {
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
+            .wrap(Wrap { trim: false })
             .scroll((scroll as u16, 0)),
         r,
     );
