@@ -42,7 +42,8 @@ pub async fn run(args: AggregatorArgs, config: Config, _paths: &Paths) -> anyhow
         .interactive_listen
         .unwrap_or_else(|| config.file.aggregator.interactive_listen.clone());
     let agg = Aggregator::start(cfg.clone());
-    let servers = crate::server::serve(listen(&xml), listen(&interactive), agg.subscribe()).await?;
+    let servers =
+        crate::server::serve(listen(&xml), listen(&interactive), agg.subscribe(), None).await?;
     for s in &cfg.sources {
         let what: Vec<String> = s.addresses().iter().map(ToString::to_string).collect();
         let what = if what.is_empty() {

@@ -2,6 +2,7 @@
 //! interactive port (one query line, one answer), so ganglia-web, gstat or a parent gmetad
 //! can read Gantry as they read gmetad. Bound to 127.0.0.1 unless configured otherwise.
 
+mod history_json;
 mod query;
 mod render;
 mod status;
@@ -16,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::aggregator::{Snapshot, now_epoch};
+use crate::history::HistoryStore;
 pub use query::{MAX_REQUEST, Query, parse_request};
 pub use render::{Out, render};
 
@@ -45,6 +47,7 @@ impl Drop for Servers {
 #[derive(Clone)]
 struct Shared {
     snapshots: watch::Receiver<Arc<Snapshot>>,
+    history: Option<Arc<HistoryStore>>,
     started: Instant,
 }
 
@@ -53,9 +56,11 @@ pub async fn serve(
     xml: Option<&str>,
     interactive: Option<&str>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
+    history: Option<Arc<HistoryStore>>,
 ) -> std::io::Result<Servers> {
     let shared = Shared {
         snapshots,
+        history,
         started: Instant::now(),
     };
     let mut servers = Servers {
@@ -163,6 +168,12 @@ async fn handle_interactive(mut stream: TcpStream, shared: &Shared) -> std::io::
         tracing::debug!("malformed request {line:?}; closed without an answer, as gmetad does");
         return Ok(());
     };
+    if q.history.is_some() {
+        let snap = shared.snapshots.borrow().clone();
+        let (_, body) =
+            history_json::answer(&q, shared.history.as_deref(), &snap.grid_name, now_epoch());
+        return write_simple(&mut stream, "application/json", body.as_bytes()).await;
+    }
     if q.status {
         let snap = shared.snapshots.borrow().clone();
         let body = status::status_json(&snap, shared.started.elapsed());
