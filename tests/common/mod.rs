@@ -39,4 +39,6 @@ pub fn metric_count_in_text(doc: &[u8], host: &str) -> usize {
     body.windows(8).filter(|w| w == b"<METRIC ").count()
 }
 pub mod gmond;
+pub mod pty;
+pub mod replay;
 pub mod tui;

@@ -1,0 +1,120 @@
+//! The real binary in a pseudo-terminal: start, navigate, quit, and the terminal is restored.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::PtyApp;
+use common::replay::Replay;
+
+#[test]
+fn console_starts_navigates_and_restores_the_terminal() {
+    let a = Replay::serve(common::fixture("ganglia/gmond-8649-clusterA.xml"));
+    let home = tempfile::tempdir().unwrap();
+    let conf = format!("[[source]]\nname = \"A\"\naddresses = [\"{}\"]\n", a.addr);
+    std::fs::write(home.path().join("config.toml"), conf).unwrap();
+    let dir = home.path().to_str().unwrap();
+    let mut app = PtyApp::spawn(
+        env!("CARGO_BIN_EXE_gantry"),
+        &[],
+        &[
+            ("GANTRY_CONFIG_DIR", dir),
+            ("GANTRY_STATE_DIR", dir),
+            ("LANG", "C.UTF-8"),
+            ("TERM", "xterm-256color"),
+        ],
+        100,
+        30,
+    );
+    let s = app.wait_for("clusterA", Duration::from_secs(10)).unwrap();
+    assert!(s.contains("Grid unspecified"), "{s}");
+    assert_eq!(app.modes(), (true, true), "alternate screen, cursor hidden");
+    app.send("\r");
+    app.wait_for("Grid unspecified › clusterA", Duration::from_secs(5))
+        .unwrap();
+    app.send("\r");
+    let s = app.wait_for("cpu_idle", Duration::from_secs(5)).unwrap();
+    assert!(s.contains("› a-node01"), "{s}");
+    app.send("2");
+    app.wait_for("graphs over the last day", Duration::from_secs(5))
+        .unwrap();
+    app.send("/");
+    app.send("mem");
+    let s = app
+        .wait_for("filter: /mem", Duration::from_secs(5))
+        .unwrap();
+    assert!(!s.contains("cpu_speed"), "{s}");
+    app.send("\r");
+    app.send("q");
+    let out = app.wait_exit(Duration::from_secs(10)).unwrap();
+    assert!(out.contains("__EXIT 0"), "{out}");
+    assert_eq!(
+        app.modes(),
+        (false, false),
+        "left the alternate screen, cursor shown"
+    );
+    let stty = out.split("__EXIT 0").nth(1).unwrap();
+    assert!(
+        stty.contains(" icanon") && stty.contains(" echo "),
+        "cooked mode restored: {stty}"
+    );
+}
+
+fn started(home: &tempfile::TempDir, src: &Replay) -> PtyApp {
+    let conf = format!("[[source]]\nname = \"A\"\naddresses = [\"{}\"]\n", src.addr);
+    std::fs::write(home.path().join("config.toml"), conf).unwrap();
+    let dir = home.path().to_str().unwrap();
+    let app = PtyApp::spawn(
+        env!("CARGO_BIN_EXE_gantry"),
+        &[],
+        &[
+            ("GANTRY_CONFIG_DIR", dir),
+            ("GANTRY_STATE_DIR", dir),
+            ("LANG", "C.UTF-8"),
+        ],
+        80,
+        24,
+    );
+    app.wait_for("clusterA", Duration::from_secs(10)).unwrap();
+    app
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    let src = Replay::serve(common::fixture("ganglia/gmond-8649-clusterA.xml"));
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let home = tempfile::tempdir().unwrap();
+        let mut app = started(&home, &src);
+        assert!(app.signal(sig), "signal delivered");
+        let out = app.wait_exit(Duration::from_secs(10)).unwrap();
+        assert_eq!(app.modes(), (false, false), "signal {sig}: screen restored");
+        let stty = out.rsplit("__EXIT").next().unwrap();
+        assert!(
+            stty.contains(" icanon") && stty.contains(" echo "),
+            "signal {sig}: {stty}"
+        );
+    }
+}
+
+#[test]
+fn invalid_config_stops_before_the_screen_opens() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[[source]]\nname = \"A\"\nadresses = [\"x\"]\n",
+    )
+    .unwrap();
+    let dir = home.path().to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .env("GANTRY_CONFIG_DIR", dir)
+        .env("GANTRY_STATE_DIR", dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.toml:3:1: key 'adresses': unknown field `adresses`"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing drawn");
+}
