@@ -118,3 +118,39 @@ fn invalid_config_stops_before_the_screen_opens() {
     );
     assert!(out.stdout.is_empty(), "nothing drawn");
 }
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().to_str().unwrap();
+    let mut app = PtyApp::spawn(
+        env!("CARGO_BIN_EXE_gantry"),
+        &[],
+        &[
+            ("GANTRY_CONFIG_DIR", dir),
+            ("GANTRY_STATE_DIR", dir),
+            ("GANTRY_DEBUG_PANIC", "1"),
+        ],
+        80,
+        24,
+    );
+    let out = app.wait_exit(Duration::from_secs(10)).unwrap();
+    assert!(
+        out.contains("GANTRY_DEBUG_PANIC is set"),
+        "the panic message is shown: {out}"
+    );
+    assert!(
+        out.contains("__EXIT 101"),
+        "exit status 101 from the panic: {out}"
+    );
+    assert_eq!(
+        app.modes(),
+        (false, false),
+        "screen restored after the panic"
+    );
+    let stty = out.rsplit("__EXIT").next().unwrap();
+    assert!(
+        stty.contains(" icanon") && stty.contains(" echo "),
+        "{stty}"
+    );
+}

@@ -38,6 +38,10 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
         if dirty {
             guard.terminal.draw(|f| crate::tui::views::draw(&app, f))?;
             dirty = false;
+            // Test hook, debug builds only: proves a panic restores the terminal.
+            if cfg!(debug_assertions) && std::env::var_os("GANTRY_DEBUG_PANIC").is_some() {
+                panic!("GANTRY_DEBUG_PANIC is set");
+            }
         }
         let effect = tokio::select! {
             ev = events.next() => match ev {
