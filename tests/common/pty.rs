@@ -38,7 +38,7 @@ impl PtyApp {
         cmd.args([
             "-c",
             &format!(
-                "{}; echo; echo __EXIT $?; stty -a; echo __END",
+                "{}; code=$?; echo; echo __EXIT $code; stty -a; echo __END",
                 quoted.join(" ")
             ),
         ]);
