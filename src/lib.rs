@@ -3,6 +3,7 @@
 
 pub mod aggregator;
 pub mod cli;
+pub mod cm;
 pub mod config;
 pub mod ganglia;
 pub mod history;
