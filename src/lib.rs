@@ -4,6 +4,7 @@
 pub mod aggregator;
 pub mod cli;
 pub mod cm;
+pub mod collector;
 pub mod config;
 pub mod ganglia;
 pub mod history;

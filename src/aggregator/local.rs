@@ -3,20 +3,21 @@
 use std::time::Instant;
 
 use super::fetch::{Failure, FetchReport, Fetched};
+use crate::collector::LocalCollector;
 use crate::ganglia::{DamageLog, Parsed};
 use crate::model::{Cluster, Document, Item, Origin};
 use std::sync::Arc;
 
 /// Polls the local collector.
 pub struct LocalPoller {
-    cluster_name: String,
+    collector: LocalCollector,
 }
 
 impl LocalPoller {
     /// A poller reporting this machine under `cluster_name`.
     pub fn new(cluster_name: &str) -> Self {
         Self {
-            cluster_name: cluster_name.to_string(),
+            collector: LocalCollector::new(cluster_name),
         }
     }
 
@@ -55,9 +56,6 @@ impl LocalPoller {
     }
 
     fn collect(&mut self) -> Result<Cluster, String> {
-        Err(format!(
-            "the local collector for '{}' is not available yet",
-            self.cluster_name
-        ))
+        self.collector.collect().map_err(|e| e.to_string())
     }
 }
