@@ -11,5 +11,6 @@ pub mod history;
 pub mod logging;
 pub mod model;
 pub mod server;
+pub mod sim;
 pub mod tui;
 pub mod units;

@@ -25,6 +25,8 @@ enum Command {
     /// Poll every source once and print the grid: status, down hosts, most loaded hosts.
     #[command(visible_alias = "hosts")]
     Status(cli::status::StatusArgs),
+    /// Serve synthetic clusters in gmond's format (for demos, tests and benchmarks).
+    Sim(gantry::sim::SimArgs),
     /// Print every path Gantry resolved.
     Info,
 }
@@ -53,6 +55,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     match cli.command {
+        Some(Command::Sim(args)) => {
+            runtime.block_on(gantry::sim::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Aggregator(args)) => {
             runtime.block_on(cli::aggregator::run(args, config, &paths))?;
             Ok(ExitCode::SUCCESS)

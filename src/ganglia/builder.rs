@@ -346,9 +346,10 @@ impl<'i> TreeBuilder<'i> {
         if localtime.and_then(parse_u64).is_none() {
             self.report(at, || "<CLUSTER> without a readable LOCALTIME".to_string());
         }
-        c.owner = owner.map(|v| self.value("CLUSTER", "OWNER", v, at).into());
-        c.latlong = latlong.map(|v| self.value("CLUSTER", "LATLONG", v, at).into());
-        c.url = url.map(|v| self.value("CLUSTER", "URL", v, at).into());
+        let el = format!("CLUSTER '{}'", c.name);
+        c.owner = owner.map(|v| self.value(&el, "OWNER", v, at).into());
+        c.latlong = latlong.map(|v| self.value(&el, "LATLONG", v, at).into());
+        c.url = url.map(|v| self.value(&el, "URL", v, at).into());
         Some(Frame::Cluster(Box::new(c)))
     }
 
@@ -385,9 +386,10 @@ impl<'i> TreeBuilder<'i> {
             return None;
         };
         let name: Arc<str> = self.value("HOST", "NAME", name, at).into();
-        let ip = self.value("HOST", "IP", f[1].unwrap_or(""), at);
-        let tags = self.value("HOST", "TAGS", f[2].unwrap_or(""), at);
-        let location = self.value("HOST", "LOCATION", f[7].unwrap_or("unspecified"), at);
+        let el = format!("HOST '{name}'");
+        let ip = self.value(&el, "IP", f[1].unwrap_or(""), at);
+        let tags = self.value(&el, "TAGS", f[2].unwrap_or(""), at);
+        let location = self.value(&el, "LOCATION", f[7].unwrap_or("unspecified"), at);
         let reported = f[3].and_then(parse_u64);
         if reported.is_none() {
             self.report(at, || {
