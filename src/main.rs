@@ -25,6 +25,8 @@ enum Command {
     /// Poll every source once and print the grid: status, down hosts, most loaded hosts.
     #[command(visible_alias = "hosts")]
     Status(cli::status::StatusArgs),
+    /// The console on a simulated grid: several clusters, hundreds of hosts, on this machine.
+    Demo,
     /// Serve synthetic clusters in gmond's format (for demos, tests and benchmarks).
     Sim(gantry::sim::SimArgs),
     /// Print every path Gantry resolved.
@@ -55,6 +57,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     match cli.command {
+        Some(Command::Demo) => {
+            runtime.block_on(cli::demo::run(&config, &paths))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Sim(args)) => {
             runtime.block_on(gantry::sim::run(args))?;
             Ok(ExitCode::SUCCESS)
@@ -91,7 +97,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Info) | None => {
             let history = std::sync::Arc::new(gantry::history::HistoryStore::new());
             let cfg = config.aggregator_config();
-            runtime.block_on(cli::console::run_console(&config, &paths, cfg, history))?;
+            runtime.block_on(cli::console::run_console(
+                &config,
+                &paths,
+                cfg,
+                history,
+                !config.from_file,
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -66,15 +66,17 @@ fn local_gmond() -> Option<SourceConfig> {
     ))
 }
 
-/// Runs the console over `cfg`.
+/// Runs the console over `cfg`; `probe_gmond` adds a gmond on 127.0.0.1:8649 if one answers
+/// (the embedded default does, a configured or demo grid does not).
 pub async fn run_console(
     config: &Config,
     paths: &Paths,
     mut cfg: AggregatorConfig,
     history: Arc<HistoryStore>,
+    probe_gmond: bool,
 ) -> anyhow::Result<()> {
     let setup = setup(config, paths, history)?;
-    if !config.from_file
+    if probe_gmond
         && let Some(g) = tokio::task::spawn_blocking(local_gmond)
             .await
             .ok()

@@ -2,5 +2,6 @@
 
 pub mod aggregator;
 pub mod console;
+pub mod demo;
 pub mod info;
 pub mod status;

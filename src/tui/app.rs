@@ -277,6 +277,7 @@ impl App {
         self.filters[2] = None;
         if let Some(pos) = self.grid.rows.iter().position(|r| r.name() == name) {
             self.grid.selected = pos;
+            self.grid.moved = true;
         }
         true
     }

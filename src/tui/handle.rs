@@ -209,6 +209,7 @@ impl App {
                     _ => sel,
                 };
                 self.grid.selected = target.clamp(0, n as isize - 1) as usize;
+                self.grid.moved = true;
                 if self.grid.selected < self.grid.scroll {
                     self.grid.scroll = self.grid.selected;
                 } else if self.grid.selected >= self.grid.scroll + page {
@@ -445,6 +446,7 @@ impl App {
             Level::Grid => match grid_view::row_at(self, body, m.row) {
                 Some(i) => {
                     self.grid.selected = i;
+                    self.grid.moved = true;
                     true
                 }
                 None => false,

@@ -32,6 +32,8 @@ pub struct GridState {
     pub selected: usize,
     /// First visible row.
     pub scroll: usize,
+    /// The operator moved the selection: keep it on the same cluster as rows change.
+    pub moved: bool,
     /// Each row's tile field: down hosts first, then most loaded first.
     pub fields: Vec<Vec<TileState>>,
 }
@@ -61,7 +63,7 @@ impl GridState {
             })
             .filter(|r| filter.is_none_or(|f| f.keeps(r.name())))
             .collect();
-        if let Some(k) = keep
+        if let Some(k) = keep.filter(|_| self.moved)
             && let Some(pos) = self.rows.iter().position(|r| *r == k)
         {
             self.selected = pos;

@@ -127,21 +127,28 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
             t.fg("stale"),
         ));
     }
-    let (mut ok, mut bad) = (0, 0);
-    for s in &app.snap.sources {
-        match s.status.health {
-            Health::Ok => ok += 1,
-            Health::Pending => {}
-            Health::Degraded | Health::Dead => bad += 1,
-        }
-    }
+    let count = |h: Health| {
+        app.snap
+            .sources
+            .iter()
+            .filter(|s| s.status.health == h)
+            .count()
+    };
+    let (dead, degraded, pending) = (
+        count(Health::Dead),
+        count(Health::Degraded),
+        count(Health::Pending),
+    );
     let n = app.snap.sources.len();
-    if bad > 0 {
-        spans.push(Span::styled(
-            format!(" {bad} of {n} sources failing "),
-            t.fg("critical").add_modifier(Modifier::BOLD),
-        ));
-    } else if ok < n {
+    if dead > 0 {
+        let style = t.fg("critical").add_modifier(Modifier::BOLD);
+        spans.push(Span::styled(format!(" {dead} of {n} sources dead "), style));
+    }
+    if degraded > 0 {
+        let style = t.fg("warn").add_modifier(Modifier::BOLD);
+        spans.push(Span::styled(format!(" {degraded} of {n} degraded "), style));
+    }
+    if pending > 0 {
         spans.push(Span::styled(" polling… ", t.fg("muted")));
     }
     if let Some(c) = app
