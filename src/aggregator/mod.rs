@@ -4,6 +4,7 @@
 
 mod address;
 mod fetch;
+mod history_sink;
 mod local;
 mod run;
 mod source;

@@ -20,7 +20,7 @@ pub fn scan<'a>(raw: &'a str, mut f: impl FnMut(&'a str, &'a str, usize)) -> Res
         let Some(eq) = b[i..].iter().position(|&c| c == b'=') else {
             return Err(name_start);
         };
-        let name = raw[name_start..i + eq].trim_end();
+        let name = raw[name_start..i + eq].trim_ascii_end();
         if name.is_empty() || name.bytes().any(|c| c.is_ascii_whitespace() || c == b'"') {
             return Err(name_start);
         }
@@ -39,6 +39,35 @@ pub fn scan<'a>(raw: &'a str, mut f: impl FnMut(&'a str, &'a str, usize)) -> Res
         f(name, &raw[value_start..value_start + len], value_start);
         i = value_start + len + 1;
     }
+}
+
+/// Reads attributes written in a known order (`NAME="…" VAL="…" …`, as gmond and gmetad always
+/// write them) into `out`, returning the rest of the text; `None` when the text is not in that
+/// exact shape, so the caller falls back to [`scan`].
+pub fn in_order<'a, const N: usize>(
+    raw: &'a str,
+    keys: [&str; N],
+    out: &mut [Option<&'a str>; N],
+) -> Option<&'a str> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    for (k, slot) in keys.iter().zip(out.iter_mut()) {
+        if b.get(i) != Some(&b' ') {
+            return None;
+        }
+        i += 1;
+        let kb = k.as_bytes();
+        if b.get(i..i + kb.len()) != Some(kb)
+            || b.get(i + kb.len()..i + kb.len() + 2) != Some(b"=\"")
+        {
+            return None;
+        }
+        i += kb.len() + 2;
+        let len = memchr::memchr(b'"', &b[i..])?;
+        *slot = Some(&raw[i..i + len]);
+        i += len + 1;
+    }
+    Some(&raw[i..])
 }
 
 /// Parses an unsigned decimal quickly; `None` for anything else (leading/trailing spaces are

@@ -82,6 +82,8 @@ pub(crate) struct TreeBuilder<'i> {
     skipping: usize,
     /// Metadata of the `METRIC` that ended last, if it was attached to a host.
     last_attached: Option<Arc<MetricMeta>>,
+    /// The tag being read has no `&` or `<` at all, so its values need no unescaping.
+    tag_clean: bool,
     pub(crate) damage: DamageLog,
 }
 
@@ -95,6 +97,7 @@ impl<'i> TreeBuilder<'i> {
             doc: Document::default(),
             skipping: 0,
             last_attached: None,
+            tag_clean: false,
             damage: DamageLog::default(),
         }
     }
@@ -135,6 +138,9 @@ impl<'i> TreeBuilder<'i> {
         raw: &'a str,
         at: u64,
     ) -> std::borrow::Cow<'a, str> {
+        if self.tag_clean {
+            return std::borrow::Cow::Borrowed(raw);
+        }
         let (v, fault) = unescape_attr(raw);
         if let Some(f) = fault {
             let what = f.describe();
@@ -170,6 +176,8 @@ impl<'i> TreeBuilder<'i> {
     /// Handles a start tag (`empty` for `<X/>`).
     pub(crate) fn start(&mut self, name: &str, raw_attrs: &str, empty: bool, at: u64) {
         self.last_attached = None;
+        // One vectorised scan of the whole tag instead of one per attribute value.
+        self.tag_clean = memchr::memchr2(b'&', b'<', raw_attrs.as_bytes()).is_none();
         if self.skipping > 0 {
             if !empty {
                 self.skipping += 1;
@@ -469,33 +477,55 @@ impl<'i> TreeBuilder<'i> {
             }
         }
         let mut f: [Option<&str>; 9] = Default::default();
-        let r = attrs::scan(raw, |n, v, _| {
-            let i = match n {
-                "NAME" => 0,
-                "VAL" | "SUM" => 1,
-                "TYPE" => 2,
-                "UNITS" => 3,
-                "TN" => 4,
-                "TMAX" => 5,
-                "DMAX" => 6,
-                "SLOPE" => 7,
-                "NUM" => 8,
-                _ => return,
-            };
-            f[i] = Some(v);
-        });
+        let pick = |n: &str| match n {
+            "NAME" => Some(0),
+            "VAL" | "SUM" => Some(1),
+            "TYPE" => Some(2),
+            "UNITS" => Some(3),
+            "TN" => Some(4),
+            "TMAX" => Some(5),
+            "DMAX" => Some(6),
+            "SLOPE" => Some(7),
+            "NUM" => Some(8),
+            _ => None,
+        };
+        // Fast path: the order gmond and gmetad always write; anything else is read generically.
+        let mut fixed: [Option<&str>; 8] = Default::default();
+        const ORDER: [&str; 8] = [
+            "NAME", "VAL", "TYPE", "UNITS", "TN", "TMAX", "DMAX", "SLOPE",
+        ];
+        let rest = if summary {
+            None
+        } else {
+            attrs::in_order(raw, ORDER, &mut fixed)
+        };
+        let r = match rest {
+            Some(rest) => {
+                f[..8].copy_from_slice(&fixed);
+                attrs::scan(rest, |n, v, _| {
+                    if let Some(i) = pick(n) {
+                        f[i] = Some(v);
+                    }
+                })
+            }
+            None => attrs::scan(raw, |n, v, _| {
+                if let Some(i) = pick(n) {
+                    f[i] = Some(v);
+                }
+            }),
+        };
         self.attr_syntax(r, at, el);
         let Some(name) = f[0].filter(|n| !n.is_empty()) else {
             self.report(at, || format!("<{el}> without NAME; skipped"));
             return None;
         };
-        let name = CompactString::from(self.value(el, "NAME", name, at));
+        let name = CompactString::new(self.value(el, "NAME", name, at));
         let Some(val) = f[1] else {
             let what = if summary { "SUM" } else { "VAL" };
             self.report(at, || format!("<{el} '{name}'> without {what}; skipped"));
             return None;
         };
-        let text = CompactString::from(self.value(el, "VAL", val, at));
+        let text = CompactString::new(self.value(el, "VAL", val, at));
         let kind = match f[2].map(MetricType::parse) {
             Some(Some(k)) => k,
             other => {
@@ -511,7 +541,7 @@ impl<'i> TreeBuilder<'i> {
                 MetricType::String
             }
         };
-        let units = CompactString::from(self.value(el, "UNITS", f[3].unwrap_or(""), at));
+        let units = CompactString::new(self.value(el, "UNITS", f[3].unwrap_or(""), at));
         let slope = f[7].and_then(Slope::parse).unwrap_or_default();
         let tmax = f[5].and_then(parse_u32).unwrap_or(0);
         let dmax = f[6].and_then(parse_u32).unwrap_or(0);

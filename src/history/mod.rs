@@ -127,3 +127,27 @@ impl HistoryStore {
         None
     }
 }
+
+/// One host of one poll, as the store records it.
+#[derive(Debug, Clone, Copy)]
+pub struct HostSample<'a> {
+    /// Host name.
+    pub host: &'a str,
+    /// Up by gmetad's rule.
+    pub up: bool,
+    /// Its metrics.
+    pub metrics: &'a [crate::model::Metric],
+}
+
+impl HistoryStore {
+    /// Records one poll of a cluster (placeholder: keeps nothing).
+    pub fn record_cluster<'a>(
+        &self,
+        _cluster: &str,
+        _t: u64,
+        _hosts: impl IntoIterator<Item = HostSample<'a>>,
+    ) {
+    }
+    /// Records a summary (placeholder: keeps nothing).
+    pub fn record_summary(&self, _scope: &str, _t: u64, _summary: &crate::model::Summary) {}
+}
