@@ -95,15 +95,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Some(Command::Info) | None => {
-            let history = std::sync::Arc::new(gantry::history::HistoryStore::new());
             let cfg = config.aggregator_config();
-            runtime.block_on(cli::console::run_console(
-                &config,
-                &paths,
-                cfg,
-                history,
-                !config.from_file,
-            ))?;
+            runtime.block_on(async {
+                let history = cli::history_file::PersistentHistory::open(
+                    config
+                        .file
+                        .history
+                        .enabled
+                        .then(|| paths.history_file.clone()),
+                    &config.file.history,
+                )
+                .await;
+                cli::console::run_console(&config, &paths, cfg, history, !config.from_file).await
+            })?;
             Ok(ExitCode::SUCCESS)
         }
     }

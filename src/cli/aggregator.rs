@@ -2,6 +2,7 @@
 //! it knows in gmetad's format until SIGINT or SIGTERM.
 
 use crate::aggregator::Aggregator;
+use crate::cli::history_file::PersistentHistory;
 use crate::config::{Config, Paths, parse_data_source};
 
 /// Options of `gantry aggregator`.
@@ -26,7 +27,7 @@ fn listen(v: &str) -> Option<&str> {
 }
 
 /// Runs until a termination signal.
-pub async fn run(args: AggregatorArgs, config: Config, _paths: &Paths) -> anyhow::Result<()> {
+pub async fn run(args: AggregatorArgs, config: Config, paths: &Paths) -> anyhow::Result<()> {
     let mut cfg = config.aggregator_config();
     if !args.sources.is_empty() {
         cfg.sources = args
@@ -41,9 +42,28 @@ pub async fn run(args: AggregatorArgs, config: Config, _paths: &Paths) -> anyhow
     let interactive = args
         .interactive_listen
         .unwrap_or_else(|| config.file.aggregator.interactive_listen.clone());
+    let keep = config.file.history.enabled && !args.no_history;
+    let mut history = PersistentHistory::open(
+        keep.then(|| paths.history_file.clone()),
+        &config.file.history,
+    )
+    .await;
+    if let Some(n) = history.notice.take() {
+        eprintln!("gantry: {n}");
+    }
+    if keep {
+        cfg.history = Some(history.store.clone());
+        history.start_saving();
+    }
     let agg = Aggregator::start(cfg.clone());
-    let servers =
-        crate::server::serve(listen(&xml), listen(&interactive), agg.subscribe(), None).await?;
+    let served_history = keep.then(|| history.store.clone());
+    let servers = crate::server::serve(
+        listen(&xml),
+        listen(&interactive),
+        agg.subscribe(),
+        served_history,
+    )
+    .await?;
     for s in &cfg.sources {
         let what: Vec<String> = s.addresses().iter().map(ToString::to_string).collect();
         let what = if what.is_empty() {
@@ -63,6 +83,7 @@ pub async fn run(args: AggregatorArgs, config: Config, _paths: &Paths) -> anyhow
     tracing::info!("stopping");
     drop(servers);
     agg.stop();
+    history.finish().await;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::aggregator::{Aggregator, AggregatorConfig, SourceConfig};
+use crate::cli::history_file::PersistentHistory;
 use crate::config::{Config, Paths};
 use crate::history::{HistoryStore, Range};
 use crate::tui::app::{AppSetup, Glyphs};
@@ -53,6 +54,7 @@ pub fn setup(
         range: ui.range.parse().unwrap_or(Range::Hour),
         theme_dir: paths.themes_dir.clone(),
         history,
+        notice: None,
     })
 }
 
@@ -72,10 +74,13 @@ pub async fn run_console(
     config: &Config,
     paths: &Paths,
     mut cfg: AggregatorConfig,
-    history: Arc<HistoryStore>,
+    mut history: PersistentHistory,
     probe_gmond: bool,
 ) -> anyhow::Result<()> {
-    let setup = setup(config, paths, history)?;
+    let mut setup = setup(config, paths, history.store.clone())?;
+    setup.notice = history.notice.take();
+    cfg.history = Some(history.store.clone());
+    history.start_saving();
     if probe_gmond
         && let Some(g) = tokio::task::spawn_blocking(local_gmond)
             .await
@@ -91,5 +96,6 @@ pub async fn run_console(
     };
     let r = run(setup, backend, config.file.ui.mouse).await;
     agg.stop();
+    history.finish().await;
     r
 }

@@ -1,11 +1,9 @@
 //! `gantry demo`: the console on a simulated grid — several clusters and hundreds of hosts from
 //! `gantry sim`, in-process and on 127.0.0.1 — so a newcomer sees every view at once.
 
-use std::sync::Arc;
-
 use crate::aggregator::{AggregatorConfig, SourceConfig};
+use crate::cli::history_file::PersistentHistory;
 use crate::config::{Config, Paths};
-use crate::history::HistoryStore;
 use crate::sim::{ClusterSpec, Fault, SimHandle, SimOptions};
 
 /// The demo grid.
@@ -57,7 +55,7 @@ pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
         fetch: config.fetch_settings(),
         ..AggregatorConfig::default()
     };
-    let history = Arc::new(HistoryStore::new());
+    let history = PersistentHistory::open(None, &config.file.history).await;
     let r = crate::cli::console::run_console(config, paths, cfg, history, false).await;
     drop(sim);
     r

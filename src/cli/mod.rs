@@ -3,5 +3,6 @@
 pub mod aggregator;
 pub mod console;
 pub mod demo;
+pub mod history_file;
 pub mod info;
 pub mod status;

@@ -1,4 +1,20 @@
-//! Placeholder for the history store (being built on the `history` branch); same public API.
+//! Metric history: every numeric metric of every host, and every cluster and grid summary,
+//! consolidated per range (hour, day, week, month, year) as average, minimum and maximum, with
+//! gaps kept as gaps. See [`table`] for the layout and [`pack`] for the encoding; memory is
+//! stated in docs/aggregator.md and measured by `cargo bench --bench history`.
+
+mod pack;
+mod persist;
+mod table;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use persist::HistoryFileError;
+use table::{BIN_SECS, BINS, Table, level_of};
 
 use std::str::FromStr;
 
@@ -95,59 +111,253 @@ pub enum SummaryValue {
     Mean,
 }
 
-/// The store (placeholder: keeps nothing).
-#[derive(Debug, Default)]
-pub struct HistoryStore;
-
-impl HistoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self
-    }
-    /// A host metric's series.
-    pub fn host_series(
-        &self,
-        _c: &str,
-        _h: &str,
-        _m: &str,
-        _r: Range,
-        _now: u64,
-    ) -> Option<Series> {
-        None
-    }
-    /// A summary series.
-    pub fn summary_series(
-        &self,
-        _s: &str,
-        _m: &str,
-        _v: SummaryValue,
-        _r: Range,
-        _now: u64,
-    ) -> Option<Series> {
-        None
-    }
-}
-
 /// One host of one poll, as the store records it.
 #[derive(Debug, Clone, Copy)]
 pub struct HostSample<'a> {
     /// Host name.
     pub host: &'a str,
-    /// Up by gmetad's rule.
+    /// Up by gmetad's rule; a down host's values are frozen, so they are recorded as gaps.
     pub up: bool,
     /// Its metrics.
     pub metrics: &'a [crate::model::Metric],
 }
 
+/// What the store holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryStats {
+    /// Tables (clusters and summary scopes).
+    pub tables: usize,
+    /// Series (host metrics and summary values).
+    pub series: usize,
+    /// Bytes held.
+    pub bytes: usize,
+}
+
+/// The history store, shared by the aggregator (writer) and the console and server (readers).
+/// Each table has its own lock, so recording one cluster never waits on another.
+#[derive(Debug, Default)]
+pub struct HistoryStore {
+    tables: RwLock<HashMap<String, Arc<Mutex<Table>>>>,
+}
+
+fn cluster_key(cluster: &str) -> String {
+    format!("c/{cluster}")
+}
+
+fn summary_key(scope: &str) -> String {
+    format!("s/{scope}")
+}
+
 impl HistoryStore {
-    /// Records one poll of a cluster (placeholder: keeps nothing).
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn table(&self, key: String, precise: bool) -> Arc<Mutex<Table>> {
+        if let Some(t) = self.tables.read().get(&key) {
+            return t.clone();
+        }
+        self.tables
+            .write()
+            .entry(key)
+            .or_insert_with(|| Arc::new(Mutex::new(Table::new(precise))))
+            .clone()
+    }
+
+    fn existing(&self, key: &str) -> Option<Arc<Mutex<Table>>> {
+        self.tables.read().get(key).cloned()
+    }
+
+    /// Records one poll of a cluster at epoch `t`: every numeric metric of every up host.
     pub fn record_cluster<'a>(
         &self,
-        _cluster: &str,
-        _t: u64,
-        _hosts: impl IntoIterator<Item = HostSample<'a>>,
+        cluster: &str,
+        t: u64,
+        hosts: impl IntoIterator<Item = HostSample<'a>>,
     ) {
+        let table = self.table(cluster_key(cluster), false);
+        let mut table = table.lock();
+        table.begin(t);
+        for h in hosts {
+            if !h.up {
+                continue;
+            }
+            let mut hint = 0;
+            for m in h.metrics {
+                if m.meta.kind.is_numeric() && m.num.is_finite() {
+                    let c = table.column(h.host, &m.meta.name, &mut hint, t);
+                    table.add(c, m.num);
+                }
+            }
+        }
     }
-    /// Records a summary (placeholder: keeps nothing).
-    pub fn record_summary(&self, _scope: &str, _t: u64, _summary: &crate::model::Summary) {}
+
+    /// Records a summary (`scope` is `cluster:NAME` or `grid:NAME`) at epoch `t`: each metric's
+    /// sum and count, and the up and down host counts (as sums).
+    pub fn record_summary(&self, scope: &str, t: u64, summary: &crate::model::Summary) {
+        let table = self.table(summary_key(scope), true);
+        let mut table = table.lock();
+        table.begin(t);
+        let (mut hs, mut hn) = (0, 0);
+        for m in &summary.metrics {
+            let c = table.column("sum", &m.meta.name, &mut hs, t);
+            table.add(c, m.sum);
+            let c = table.column("num", &m.meta.name, &mut hn, t);
+            table.add(c, f64::from(m.num));
+        }
+        let c = table.column("sum", "hosts_up", &mut hs, t);
+        table.add(c, f64::from(summary.hosts_up));
+        let c = table.column("sum", "hosts_down", &mut hs, t);
+        table.add(c, f64::from(summary.hosts_down));
+    }
+
+    fn series(table: &Table, col: usize, range: Range, now: u64) -> Series {
+        let level = level_of(range);
+        let (start, points) = table.points(col, level, now);
+        Series {
+            range,
+            start,
+            step: BIN_SECS[level] as u32,
+            points,
+        }
+    }
+
+    /// A host metric's series over `range` ending at `now`; `None` when never recorded.
+    pub fn host_series(
+        &self,
+        cluster: &str,
+        host: &str,
+        metric: &str,
+        range: Range,
+        now: u64,
+    ) -> Option<Series> {
+        let t = self.existing(&cluster_key(cluster))?;
+        let t = t.lock();
+        let col = t.find(host, metric)?;
+        Some(Self::series(&t, col, range, now))
+    }
+
+    /// A summary series; `Mean` is sum over count, point by point.
+    pub fn summary_series(
+        &self,
+        scope: &str,
+        metric: &str,
+        value: SummaryValue,
+        range: Range,
+        now: u64,
+    ) -> Option<Series> {
+        let t = self.existing(&summary_key(scope))?;
+        let t = t.lock();
+        let get = |group| {
+            t.find(group, metric)
+                .map(|c| Self::series(&t, c, range, now))
+        };
+        match value {
+            SummaryValue::Sum => get("sum"),
+            SummaryValue::Num => get("num"),
+            SummaryValue::Mean => {
+                let mut sum = get("sum")?;
+                let num = get("num")?;
+                for (s, n) in sum.points.iter_mut().zip(&num.points) {
+                    *s = match (*s, n) {
+                        (Some(s), Some(n)) if n.avg > 0.0 => Some(Point {
+                            avg: s.avg / n.avg,
+                            min: s.min / n.max.max(1.0),
+                            max: s.max / n.min.max(1.0),
+                        }),
+                        _ => None,
+                    };
+                }
+                Some(sum)
+            }
+        }
+    }
+
+    /// The metrics recorded for a host, in first-seen order.
+    pub fn host_metrics(&self, cluster: &str, host: &str) -> Vec<String> {
+        let Some(t) = self.existing(&cluster_key(cluster)) else {
+            return Vec::new();
+        };
+        let t = t.lock();
+        t.groups
+            .get(host)
+            .map(|g| g.names.iter().map(|(n, _)| n.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets hosts (and summary values) not seen since `before`; returns how many.
+    pub fn forget(&self, before: u64) -> usize {
+        let tables: Vec<_> = self.tables.read().values().cloned().collect();
+        tables.iter().map(|t| t.lock().forget(before)).sum()
+    }
+
+    /// What is held.
+    pub fn stats(&self) -> HistoryStats {
+        let tables = self.tables.read();
+        let mut s = HistoryStats {
+            tables: tables.len(),
+            ..Default::default()
+        };
+        for t in tables.values() {
+            let t = t.lock();
+            s.series += t.series();
+            s.bytes += t.bytes();
+        }
+        s
+    }
+
+    /// Saves everything to `path` atomically; returns the file's size.
+    pub fn save(&self, path: &Path) -> Result<u64, HistoryFileError> {
+        let tables: Vec<(String, Arc<Mutex<Table>>)> = self
+            .tables
+            .read()
+            .iter()
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect();
+        persist::save(path, tables.len(), |write| {
+            for (k, t) in &tables {
+                write(k, &t.lock())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Loads a saved store; a missing file gives an empty store.
+    pub fn load(path: &Path) -> Result<Self, HistoryFileError> {
+        let store = Self::new();
+        if let Some(tables) = persist::load(path)? {
+            let mut map = store.tables.write();
+            for (k, t) in tables {
+                map.insert(k.to_string(), Arc::new(Mutex::new(t)));
+            }
+        }
+        Ok(store)
+    }
+
+    /// Loads `path`; when it is damaged, moves it aside and starts empty. The message says what
+    /// happened, for the log and the screen.
+    pub fn load_or_set_aside(path: &Path, now: u64) -> (Self, Option<String>) {
+        match Self::load(path) {
+            Ok(s) => (s, None),
+            Err(e @ HistoryFileError::Damaged { .. }) => {
+                let note = match persist::set_aside(path, now) {
+                    Ok(to) => format!("{e}; moved aside to {} and starting empty", to.display()),
+                    Err(m) => format!("{e}; could not move it aside ({m}); starting empty"),
+                };
+                (Self::new(), Some(note))
+            }
+            Err(e) => (
+                Self::new(),
+                Some(format!("{e}; starting with empty history")),
+            ),
+        }
+    }
 }
+
+/// Bytes one host series takes at most, with every level full.
+pub const MAX_BYTES_PER_HOST_SERIES: usize =
+    2 * BINS[0] as usize + 6 * (BINS[1] + BINS[2] + BINS[3] + BINS[4]) as usize;
+
+#[cfg(test)]
+mod tests;

@@ -16,7 +16,8 @@ fn points(s: &Series) -> Value {
         .map(|(i, p)| {
             let t = s.start + i as u64 * u64::from(s.step);
             match p {
-                Some(p) => json!([t, p.avg, p.min, p.max]),
+                // f32 is what is stored; printing it as such gives the shortest exact text.
+                Some(p) => json!([t, p.avg as f32, p.min as f32, p.max as f32]),
                 None => json!([t, null, null, null]),
             }
         })

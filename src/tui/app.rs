@@ -107,6 +107,8 @@ pub struct AppSetup {
     pub theme_dir: PathBuf,
     /// History for graphs.
     pub history: Arc<HistoryStore>,
+    /// Shown on the status line at start (for example, a damaged history file set aside).
+    pub notice: Option<String>,
 }
 
 /// The console's whole state.
@@ -171,7 +173,7 @@ impl App {
             filters: [None, None, None],
             mode: Mode::Normal,
             overlay: None,
-            message: None,
+            message: setup.notice.map(|text| Message { text, error: true }),
             size,
             theme_dir: setup.theme_dir,
             tick_key: 0,

@@ -53,6 +53,7 @@ pub fn snapshot_from(docs: &[(&str, Vec<u8>)], now: u64) -> Snapshot {
 pub fn app(snap: Snapshot, now: u64, size: (u16, u16), color: bool, unicode: bool) -> App {
     let theme = Theme::load("dark", &PathBuf::from("/nonexistent")).unwrap();
     let setup = AppSetup {
+        notice: None,
         theme: if color { theme } else { theme.without_color() },
         keymap: Keymap::shipped("default").unwrap(),
         bands: LoadBands::default(),
