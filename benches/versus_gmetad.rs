@@ -335,6 +335,48 @@ fn main() -> anyhow::Result<()> {
     );
     drop(st);
 
+    // 2b. A full day of history for this source, saved where the daemon will load it, so its
+    // resident memory below is measured with a day of history held.
+    let parsed = gantry::ganglia::parse_bytes(&doc, &mut Interner::default(), Limits::default())?;
+    let cluster = parsed.document.clusters()[0].clone();
+    let day = gantry::history::HistoryStore::new();
+    let now = now_epoch();
+    let mut records = Vec::new();
+    for m in 0..1440u64 {
+        let t = Instant::now();
+        gantry::aggregator::HistorySink::record_cluster(&day, &cluster, now - 86_400 + m * 60);
+        records.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    put(
+        "history record ms per poll (median)",
+        ((median(records) * 100.0).round() / 100.0).into(),
+    );
+    let st = day.stats();
+    put("history series", st.series.into());
+    put(
+        "history MB held, full day",
+        ((st.bytes as f64 / 1e6).round()).into(),
+    );
+    let t = Instant::now();
+    let file_bytes = day.save(&tmp.path().join("history.bin"))?;
+    put(
+        "history save s, full day",
+        ((t.elapsed().as_secs_f64() * 100.0).round() / 100.0).into(),
+    );
+    put(
+        "history file MB, full day",
+        ((file_bytes as f64 / 1e6).round()).into(),
+    );
+    drop(day);
+    let t = Instant::now();
+    let back = gantry::history::HistoryStore::load(&tmp.path().join("history.bin"))?;
+    put(
+        "history load s, full day",
+        ((t.elapsed().as_secs_f64() * 100.0).round() / 100.0).into(),
+    );
+    drop(back);
+    drop(parsed);
+
     // 3. The two daemons side by side.
     let (gx, gi, mx, mi) = (free_port(), free_port(), free_port(), free_port());
     let gantry = start_gantry(bin, tmp.path(), &format!("bench {} {src}", o.step), gx, gi)?;
