@@ -229,17 +229,18 @@ async fn malformed_gzip_and_garbage() {
 async fn a_slow_drip_is_cut_off_by_the_deadline() {
     let s = sim(vec![spec("slow", 20)], false).await;
     s.set_fault("slow", Fault::Slow(20_000)).await.unwrap();
+    // The read timeout is longer than the deadline, so only the deadline can cut it off even
+    // when a busy machine delays the drip.
     let settings = FetchSettings {
         attempt_deadline: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(10),
         ..quick()
     };
-    let started = Instant::now();
     let v = poll(
         &mut source(&[s.addr("slow").unwrap().to_string()]),
         settings,
     )
     .await;
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(v.status.health, Health::Degraded);
     assert!(
         v.status

@@ -428,6 +428,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_is_valid() {
+        let c = parse(include_str!("../../assets/config.example.toml")).unwrap();
+        assert_eq!(c.sources.len(), 3);
+        assert_eq!(c.file.grid_name, "Production");
+    }
+
+    #[test]
     fn good_file() {
         let c = parse(
             r#"
