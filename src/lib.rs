@@ -7,6 +7,7 @@ pub mod cm;
 pub mod collector;
 pub mod config;
 pub mod ganglia;
+pub mod graph;
 pub mod history;
 pub mod logging;
 pub mod model;

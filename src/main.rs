@@ -29,6 +29,8 @@ enum Command {
     Demo,
     /// Serve synthetic clusters in gmond's format (for demos, tests and benchmarks).
     Sim(gantry::sim::SimArgs),
+    /// Write a cluster's or host's graphs for a range as PNG and SVG, from the saved history.
+    Graph(cli::graph::GraphArgs),
     /// Print every path Gantry resolved.
     Info,
 }
@@ -49,6 +51,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Info) = cli.command {
         cli::info::run(&paths)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(Command::Graph(args)) = &cli.command {
+        return Ok(if cli::graph::run(args, &paths)? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
     // A bad configuration stops here, before anything starts.
     let config = Config::load(&paths.config_file)?;
@@ -94,7 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Some(Command::Info) | None => {
+        Some(Command::Info | Command::Graph(_)) | None => {
             let cfg = config.aggregator_config();
             runtime.block_on(async {
                 let history = cli::history_file::PersistentHistory::open(

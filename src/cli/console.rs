@@ -3,6 +3,7 @@
 //! answers.
 
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +56,11 @@ pub fn setup(
         theme_dir: paths.themes_dir.clone(),
         history,
         notice: None,
+        export_dir: if ui.export_dir.is_empty() {
+            std::env::current_dir().unwrap_or_else(|_| paths.state_dir.clone())
+        } else {
+            PathBuf::from(&ui.export_dir)
+        },
     })
 }
 

@@ -3,6 +3,7 @@
 pub mod aggregator;
 pub mod console;
 pub mod demo;
+pub mod graph;
 pub mod history_file;
 pub mod info;
 pub mod status;

@@ -111,6 +111,8 @@ pub struct UiSection {
     pub load_bands: [f64; 4],
     /// Glyphs: "auto" (from the locale), "unicode" or "ascii".
     pub glyphs: String,
+    /// Where graph exports go; empty means the current directory.
+    pub export_dir: String,
 }
 
 impl Default for UiSection {
@@ -122,6 +124,7 @@ impl Default for UiSection {
             mouse: true,
             load_bands: [25.0, 50.0, 75.0, 100.0],
             glyphs: "auto".into(),
+            export_dir: String::new(),
         }
     }
 }

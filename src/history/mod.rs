@@ -286,6 +286,18 @@ impl HistoryStore {
             .unwrap_or_default()
     }
 
+    /// Names of the clusters with host history, sorted.
+    pub fn clusters(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tables
+            .read()
+            .keys()
+            .filter_map(|k| k.strip_prefix("c/").map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Forgets hosts (and summary values) not seen since `before`; returns how many.
     pub fn forget(&self, before: u64) -> usize {
         let tables: Vec<_> = self.tables.read().values().cloned().collect();

@@ -109,6 +109,8 @@ pub struct AppSetup {
     pub history: Arc<HistoryStore>,
     /// Shown on the status line at start (for example, a damaged history file set aside).
     pub notice: Option<String>,
+    /// Where graph exports are written.
+    pub export_dir: PathBuf,
 }
 
 /// The console's whole state.
@@ -153,6 +155,8 @@ pub struct App {
     pub last_click: Option<(std::time::Instant, u16, u16)>,
     /// The filter text before `/` editing began, restored by Esc.
     pub filter_before: Option<String>,
+    /// Where graph exports are written.
+    pub export_dir: PathBuf,
 }
 
 impl App {
@@ -179,6 +183,7 @@ impl App {
             tick_key: 0,
             last_click: None,
             filter_before: None,
+            export_dir: setup.export_dir,
         };
         app.rebuild();
         app.tick_key = app.compute_tick_key();

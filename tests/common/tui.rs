@@ -49,18 +49,70 @@ pub fn snapshot_from(docs: &[(&str, Vec<u8>)], now: u64) -> Snapshot {
     }
 }
 
+/// Three hours of made-up history for every host and cluster of `snap`, ending at `now`: values
+/// swing around the snapshot's, and minutes 40–45 before `now` are a gap (the aggregator was
+/// down), so graphs and their gaps show in snapshots.
+pub fn history_for(snap: &Snapshot, now: u64) -> HistoryStore {
+    let h = HistoryStore::new();
+    for m in (0..180u64).rev() {
+        if (40..46).contains(&m) {
+            continue;
+        }
+        let t = now - m * 60;
+        let wave = |i: usize| 1.0 + 0.35 * ((m as f64 / 9.0) + i as f64).sin();
+        for src in &snap.sources {
+            for cv in &src.clusters {
+                let c = &cv.cluster;
+                let hosts: Vec<(usize, Vec<gantry::model::Metric>)> = c
+                    .hosts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, host)| {
+                        let ms = host
+                            .metrics
+                            .iter()
+                            .map(|mt| {
+                                let mut mt = mt.clone();
+                                mt.num *= wave(i);
+                                mt
+                            })
+                            .collect();
+                        (i, ms)
+                    })
+                    .collect();
+                h.record_cluster(
+                    &c.name,
+                    t,
+                    hosts.iter().map(|(i, ms)| gantry::history::HostSample {
+                        host: &c.hosts[*i].name,
+                        up: c.hosts[*i].is_up(c.localtime, 0),
+                        metrics: ms,
+                    }),
+                );
+                let mut s = cv.summary().clone();
+                for ms in s.metrics.iter_mut().filter(|m| &*m.meta.name != "cpu_num") {
+                    ms.sum *= wave(0);
+                }
+                h.record_summary(&format!("cluster:{}", c.name), t, &s);
+            }
+        }
+    }
+    h
+}
+
 /// A console over `snap` with the dark theme (or none) and default keys.
 pub fn app(snap: Snapshot, now: u64, size: (u16, u16), color: bool, unicode: bool) -> App {
     let theme = Theme::load("dark", &PathBuf::from("/nonexistent")).unwrap();
     let setup = AppSetup {
         notice: None,
+        export_dir: std::env::temp_dir(),
         theme: if color { theme } else { theme.without_color() },
         keymap: Keymap::shipped("default").unwrap(),
         bands: LoadBands::default(),
         glyphs: Glyphs { unicode },
         range: Range::Hour,
         theme_dir: PathBuf::from("/nonexistent"),
-        history: Arc::new(HistoryStore::new()),
+        history: Arc::new(history_for(&snap, now)),
     };
     App::new(setup, Arc::new(snap), now, size)
 }

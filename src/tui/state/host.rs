@@ -4,19 +4,7 @@ use crate::aggregator::{ClusterView, Snapshot};
 use crate::model::Host;
 
 /// The metrics shown first, with graphs (KCMS's host screen).
-pub const KEY_METRICS: &[&str] = &[
-    "cpu_idle",
-    "cpu_system",
-    "cpu_user",
-    "load_one",
-    "load_five",
-    "load_fifteen",
-    "mem_buffers",
-    "mem_free",
-    "pkts_in",
-    "pkts_out",
-    "proc_total",
-];
+pub const KEY_METRICS: &[&str] = &crate::graph::HOST_KEY_METRICS;
 
 /// The host view's state.
 #[derive(Debug, Clone)]

@@ -8,7 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::aggregator::ClusterView;
-use crate::history::SummaryValue;
 use crate::tui::app::App;
 use crate::tui::bands::TileState;
 use crate::tui::state::ClusterState;
@@ -143,17 +142,12 @@ fn graphs(app: &App, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
         return;
     }
     let scope = format!("cluster:{}", cv.cluster.name);
-    let panels: [(&str, &str, SummaryValue, &str); 4] = [
-        ("load_one", "load (sum)", SummaryValue::Sum, ""),
-        ("cpu_user", "CPU user", SummaryValue::Mean, "%"),
-        ("cpu_system", "CPU system", SummaryValue::Mean, "%"),
-        ("mem_free", "mem free (sum)", SummaryValue::Sum, "KB"),
-    ];
+    let panels = &crate::graph::CLUSTER_GRAPHS;
     let w = area.width / panels.len() as u16;
     for (i, (metric, label, value, units)) in panels.iter().enumerate() {
         let r = Rect::new(area.x + i as u16 * w, area.y, w, area.height);
         let pts = summary_series_points(app, &scope, metric, *value);
-        graph_panel(app, f, r, label, units, pts.as_deref());
+        graph_panel(app, f, r, label, units, pts.as_deref(), false);
     }
 }
 

@@ -80,18 +80,7 @@ pub fn host_series_points(
 
 /// Formats a value compactly: `0.67`, `12.5`, `23.1M`.
 pub fn compact(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e9 {
-        format!("{:.1}G", v / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.1}k", v / 1e3)
-    } else if a >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.2}")
-    }
+    crate::units::compact_number(v)
 }
 
 /// Draws a series' averages into `area`; gaps stay empty.
@@ -102,10 +91,28 @@ pub fn draw_points(
     points: &[Option<Point>],
     style: Style,
 ) {
-    crate::tui::views::spark::draw(f.buffer_mut(), area, points, style, app.glyphs.unicode);
+    use crate::tui::widgets::graph::{GraphMode, draw};
+    draw(
+        f.buffer_mut(),
+        area,
+        points,
+        style,
+        GraphMode::pick(app.glyphs.unicode, area.height),
+    );
 }
 
-/// A titled graph panel: `label  last (min–max)` over the graph.
+/// A value with its units, compactly; kilobytes (gmond's memory unit) as bytes with a suffix.
+pub fn with_units(v: f64, units: &str) -> String {
+    match units {
+        "KB" if v >= 0.0 => crate::units::human_bytes((v * 1024.0) as u64),
+        "%" => format!("{}%", compact(v)),
+        "" => compact(v),
+        u => format!("{} {u}", compact(v)),
+    }
+}
+
+/// A titled graph panel over the graph: `label last (min–max)`, or, when the label already
+/// carries the current value, `label  hour min–max`.
 pub fn graph_panel(
     app: &App,
     f: &mut Frame<'_>,
@@ -113,6 +120,7 @@ pub fn graph_panel(
     label: &str,
     units: &str,
     points: Option<&[Option<Point>]>,
+    label_has_value: bool,
 ) {
     let t = &app.theme;
     if area.height == 0 || area.width < 4 {
@@ -129,11 +137,17 @@ pub fn graph_panel(
         present.iter().copied().reduce(f64::min),
         present.iter().copied().reduce(f64::max),
     ) {
+        (Some(_), Some(lo), Some(hi)) if label_has_value => format!(
+            "  {} {}–{}",
+            app.range.as_str(),
+            with_units(lo, units),
+            with_units(hi, units)
+        ),
         (Some(last), Some(lo), Some(hi)) => format!(
-            " {}{units} ({}–{})",
-            compact(*last),
-            compact(lo),
-            compact(hi)
+            " {} ({}–{})",
+            with_units(*last, units),
+            with_units(lo, units),
+            with_units(hi, units)
         ),
         _ if area.width >= 34 => " no history yet".to_string(),
         _ => " –".to_string(),

@@ -144,7 +144,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
             }
         } else {
             let label = format!("{name} = {} {units}", m.text);
-            graph_panel(app, f, r, &label, "", pts.as_deref());
+            graph_panel(app, f, r, &label, "", pts.as_deref(), true);
         }
     }
 

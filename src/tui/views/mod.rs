@@ -4,7 +4,6 @@ pub mod cluster_view;
 pub mod common;
 pub mod grid_view;
 pub mod host_view;
-pub mod spark;
 
 use ratatui::Frame;
 

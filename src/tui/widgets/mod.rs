@@ -1,4 +1,5 @@
 //! Widgets shared by the views.
 
 pub mod chrome;
+pub mod graph;
 pub mod tiles;

@@ -1,0 +1,141 @@
+//! Graphs as data, shared by the console and the exporters: which graphs a host and a cluster
+//! have, and each one's points over a range from the history store.
+
+mod export;
+mod font;
+mod svg_text;
+
+use crate::history::{HistoryStore, Point, Range, SummaryValue};
+
+pub use export::{ExportError, Exported, export};
+
+/// The host metrics shown first, with graphs, in this order.
+pub const HOST_KEY_METRICS: [&str; 11] = [
+    "cpu_idle",
+    "cpu_system",
+    "cpu_user",
+    "load_one",
+    "load_five",
+    "load_fifteen",
+    "mem_buffers",
+    "mem_free",
+    "pkts_in",
+    "pkts_out",
+    "proc_total",
+];
+
+/// A cluster's graphs: metric, label, which summary value, units.
+pub const CLUSTER_GRAPHS: [(&str, &str, SummaryValue, &str); 5] = [
+    ("load_one", "load (sum)", SummaryValue::Sum, ""),
+    ("cpu_user", "CPU user", SummaryValue::Mean, "%"),
+    ("cpu_system", "CPU system", SummaryValue::Mean, "%"),
+    ("cpu_idle", "CPU idle", SummaryValue::Mean, "%"),
+    ("mem_free", "memory free (sum)", SummaryValue::Sum, "KB"),
+];
+
+/// One graph: a titled series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphData {
+    /// What it shows.
+    pub title: String,
+    /// Units of its values.
+    pub units: String,
+    /// Epoch of the first point.
+    pub start: u64,
+    /// Seconds per point.
+    pub step: u32,
+    /// Points, oldest first; `None` is a gap.
+    pub points: Vec<Option<Point>>,
+}
+
+impl GraphData {
+    /// Whether any point holds a value.
+    pub fn has_data(&self) -> bool {
+        self.points.iter().any(Option::is_some)
+    }
+}
+
+/// What is graphed: a cluster or one of its hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphTarget {
+    /// The cluster.
+    pub cluster: String,
+    /// The host, for a host's graphs.
+    pub host: Option<String>,
+}
+
+impl GraphTarget {
+    /// A name for files: `cluster` or `cluster_host`, with anything odd replaced.
+    pub fn file_stem(&self) -> String {
+        let raw = match &self.host {
+            Some(h) => format!("{}_{h}", self.cluster),
+            None => self.cluster.clone(),
+        };
+        raw.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
+    /// How it reads in a title: `cluster` or `cluster › host`.
+    pub fn label(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{} › {h}", self.cluster),
+            None => self.cluster.clone(),
+        }
+    }
+}
+
+/// The graphs of a target over `range` ending at `now`, with units looked up by `units_of`
+/// (host metrics); only series that were ever recorded are returned.
+pub fn graphs(
+    history: &HistoryStore,
+    target: &GraphTarget,
+    range: Range,
+    now: u64,
+    units_of: impl Fn(&str) -> String,
+) -> Vec<GraphData> {
+    match &target.host {
+        Some(host) => HOST_KEY_METRICS
+            .iter()
+            .filter_map(|m| {
+                let s = history.host_series(&target.cluster, host, m, range, now)?;
+                Some(GraphData {
+                    title: (*m).to_string(),
+                    units: units_of(m),
+                    start: s.start,
+                    step: s.step,
+                    points: s.points,
+                })
+            })
+            .collect(),
+        None => {
+            let scope = format!("cluster:{}", target.cluster);
+            CLUSTER_GRAPHS
+                .iter()
+                .filter_map(|(m, label, value, units)| {
+                    let s = history.summary_series(&scope, m, *value, range, now)?;
+                    Some(GraphData {
+                        title: (*label).to_string(),
+                        units: (*units).to_string(),
+                        start: s.start,
+                        step: s.step,
+                        points: s.points,
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// Units gmond uses for the key host metrics, for when no live document is at hand.
+pub fn default_units(metric: &str) -> String {
+    crate::collector::catalog::metric_def(metric)
+        .map(|d| d.units.trim().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,207 @@
+//! The console's graph: a series drawn into a rectangle of cells — braille lines (2×4 dots a
+//! cell) on UTF-8 terminals, eighth-block columns for one-row sparklines, ASCII otherwise. A
+//! missing sample is left blank, never drawn as zero.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use crate::history::Point;
+
+/// How the graph is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphMode {
+    /// Braille dots: a line, 2 dots across and 4 down per cell.
+    Braille,
+    /// Eighth blocks: filled columns, 8 levels per cell.
+    Block,
+    /// Filled columns in eight ASCII steps (`_` … `#`).
+    Ascii,
+}
+
+impl GraphMode {
+    /// The mode for a capability and a height: blocks read better than braille in one row.
+    pub fn pick(unicode: bool, height: u16) -> Self {
+        match (unicode, height) {
+            (false, _) => GraphMode::Ascii,
+            (true, 1) => GraphMode::Block,
+            (true, _) => GraphMode::Braille,
+        }
+    }
+}
+
+/// Averages of the points falling in each of `n` columns; `None` where all are gaps.
+fn resample(points: &[Option<Point>], n: usize) -> Vec<Option<f64>> {
+    let len = points.len();
+    (0..n)
+        .map(|c| {
+            let a = c * len / n;
+            let b = ((c + 1) * len / n).max(a + 1).min(len);
+            let (mut sum, mut k) = (0.0, 0u32);
+            for p in points.get(a..b).unwrap_or(&[]).iter().flatten() {
+                if p.avg.is_finite() {
+                    sum += p.avg;
+                    k += 1;
+                }
+            }
+            (k > 0).then(|| sum / f64::from(k))
+        })
+        .collect()
+}
+
+/// The value range drawn: from zero for non-negative data.
+pub fn bounds(vals: &[Option<f64>]) -> (f64, f64) {
+    let lo = vals.iter().flatten().copied().fold(0.0_f64, f64::min);
+    let hi = vals
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let hi = if hi > lo { hi } else { lo + 1.0 };
+    (lo, hi)
+}
+
+/// Draws `points` into `area`.
+pub fn draw(buf: &mut Buffer, area: Rect, points: &[Option<Point>], style: Style, mode: GraphMode) {
+    if area.width == 0 || area.height == 0 || points.is_empty() {
+        return;
+    }
+    match mode {
+        GraphMode::Braille => braille(buf, area, points, style),
+        GraphMode::Block | GraphMode::Ascii => columns(buf, area, points, style, mode),
+    }
+}
+
+const BRAILLE_BITS: [[u8; 4]; 2] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]];
+
+fn braille(buf: &mut Buffer, area: Rect, points: &[Option<Point>], style: Style) {
+    let (w, h) = (area.width as usize * 2, area.height as usize * 4);
+    let vals = resample(points, w);
+    let (lo, hi) = bounds(&vals);
+    let level = |v: f64| {
+        let f = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
+        // 0 is the bottom dot row.
+        (f * (h as f64 - 1.0)).round() as usize
+    };
+    let mut cells = vec![0u8; area.width as usize * area.height as usize];
+    let mut prev: Option<usize> = None;
+    for (x, v) in vals.iter().enumerate() {
+        let Some(v) = v else {
+            prev = None;
+            continue;
+        };
+        let y = level(*v);
+        // Join to the previous dot column so steep changes stay a line.
+        let (from, to) = match prev {
+            Some(p) if p < y => (p + 1, y),
+            Some(p) if p > y => (y, p - 1),
+            _ => (y, y),
+        };
+        for yy in from..=to.max(from) {
+            let row_from_top = h - 1 - yy;
+            let (cx, cy) = (x / 2, row_from_top / 4);
+            cells[cy * area.width as usize + cx] |= BRAILLE_BITS[x % 2][row_from_top % 4];
+        }
+        prev = Some(y);
+    }
+    for (i, bits) in cells.iter().enumerate() {
+        if *bits == 0 {
+            continue;
+        }
+        let (cx, cy) = (i % area.width as usize, i / area.width as usize);
+        if let Some(ch) = char::from_u32(0x2800 + u32::from(*bits)) {
+            buf[(area.x + cx as u16, area.y + cy as u16)]
+                .set_char(ch)
+                .set_style(style);
+        }
+    }
+}
+
+fn columns(buf: &mut Buffer, area: Rect, points: &[Option<Point>], style: Style, mode: GraphMode) {
+    let vals = resample(points, area.width as usize);
+    let (lo, hi) = bounds(&vals);
+    let levels = area.height as usize * 8;
+    const EIGHTHS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    // The same eight steps in ASCII, so a one-row sparkline still shows its shape.
+    const ASCII: [char; 8] = ['_', '.', ':', '-', '=', '+', '*', '#'];
+    for (c, v) in vals.iter().enumerate() {
+        let Some(v) = v else { continue };
+        let filled =
+            (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * (levels as f64 - 1.0)).round() as usize + 1;
+        for row in 0..area.height as usize {
+            let from_bottom = row * 8;
+            if filled <= from_bottom {
+                break;
+            }
+            let n = (filled - from_bottom).min(8);
+            let ch = match mode {
+                GraphMode::Ascii => ASCII[n - 1],
+                _ => EIGHTHS[n - 1],
+            };
+            let y = area.y + area.height - 1 - row as u16;
+            buf[(area.x + c as u16, y)].set_char(ch).set_style(style);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[Option<f64>]) -> Vec<Option<Point>> {
+        v.iter()
+            .map(|v| {
+                v.map(|v| Point {
+                    avg: v,
+                    min: v,
+                    max: v,
+                })
+            })
+            .collect()
+    }
+
+    fn render(points: &[Option<Point>], w: u16, h: u16, mode: GraphMode) -> Vec<String> {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        draw(&mut buf, area, points, Style::default(), mode);
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn gaps_stay_blank_in_every_mode() {
+        let p = pts(&[Some(1.0), Some(1.0), None, None, Some(0.0), Some(1.0)]);
+        for mode in [GraphMode::Braille, GraphMode::Block, GraphMode::Ascii] {
+            let w = if mode == GraphMode::Braille { 3 } else { 6 };
+            let rows = render(&p, w, 2, mode);
+            let gap_col = if mode == GraphMode::Braille { 1 } else { 2 };
+            for r in &rows {
+                assert_eq!(r.chars().nth(gap_col), Some(' '), "{mode:?}: {rows:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn zero_is_drawn_at_the_bottom_not_left_out() {
+        let rows = render(&pts(&[Some(0.0), Some(4.0)]), 2, 1, GraphMode::Block);
+        assert_eq!(rows, vec!["▁█"]);
+        let rows = render(&pts(&[Some(0.0), Some(4.0)]), 2, 1, GraphMode::Ascii);
+        assert_eq!(rows, vec!["_#"]);
+    }
+
+    #[test]
+    fn braille_joins_a_rising_line() {
+        // Two dot columns in one cell: bottom-left, then top-right with the rise joined.
+        let rows = render(&pts(&[Some(0.0), Some(3.0)]), 1, 1, GraphMode::Braille);
+        let ch = rows[0].chars().next().unwrap() as u32 - 0x2800;
+        assert_eq!(ch, 0x40 | 0x20 | 0x10 | 0x08);
+    }
+
+    #[test]
+    fn mode_follows_capability_and_height() {
+        assert_eq!(GraphMode::pick(true, 4), GraphMode::Braille);
+        assert_eq!(GraphMode::pick(true, 1), GraphMode::Block);
+        assert_eq!(GraphMode::pick(false, 4), GraphMode::Ascii);
+    }
+}
