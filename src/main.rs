@@ -29,6 +29,10 @@ enum Command {
     Demo,
     /// Serve synthetic clusters in gmond's format (for demos, tests and benchmarks).
     Sim(gantry::sim::SimArgs),
+    /// Run the reference central manager (job control for clusters without Slurm).
+    Cm(cli::cm::CmArgs),
+    /// Run a node agent for a central manager.
+    Agent(gantry::cm::agent::AgentArgs),
     /// Write a cluster's or host's graphs for a range as PNG and SVG, from the saved history.
     Graph(cli::graph::GraphArgs),
     /// Print every path Gantry resolved.
@@ -68,6 +72,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Demo) => {
             runtime.block_on(cli::demo::run(&config, &paths))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Cm(args)) => {
+            runtime.block_on(cli::cm::run_cm(args, &config, &paths))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Agent(args)) => {
+            runtime.block_on(cli::cm::run_agent(args, &paths))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Sim(args)) => {

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand.
 
 pub mod aggregator;
+pub mod cm;
 pub mod console;
 pub mod demo;
 pub mod graph;

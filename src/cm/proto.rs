@@ -223,6 +223,8 @@ pub enum Request {
         task: String,
         /// Job id.
         job: u64,
+        /// The job's owner (the process runs as this user where the agent can arrange it).
+        user: String,
         /// What to run.
         spec: JobSpec,
         /// Checkpoint directory.
@@ -532,12 +534,14 @@ impl Request {
             Request::Run {
                 task,
                 job,
+                user,
                 spec,
                 checkpoint_dir,
             } => {
                 let mut f = vec![s("RUN"), task.clone(), job.to_string()];
                 f.extend(spec.to_fields());
                 f.push(format!("checkpoint_dir={checkpoint_dir}"));
+                f.push(format!("user={user}"));
                 Frame::new(f)
             }
             Request::Signal { pid, signal } => {
@@ -696,10 +700,16 @@ impl Request {
                 let (cp, rest): (Vec<&String>, Vec<&String>) = h[3..]
                     .iter()
                     .partition(|x| x.starts_with("checkpoint_dir="));
+                let (owner, rest): (Vec<&String>, Vec<&String>) =
+                    rest.into_iter().partition(|x| x.starts_with("user="));
                 let rest: Vec<String> = rest.into_iter().cloned().collect();
                 Request::Run {
                     task: s(field(1)),
                     job: num("job id", field(2))?,
+                    user: owner
+                        .first()
+                        .map(|u| s(&u["user=".len()..]))
+                        .unwrap_or_default(),
                     spec: JobSpec::from_fields(&rest).map_err(BadMessage)?,
                     checkpoint_dir: cp
                         .first()

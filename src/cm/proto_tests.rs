@@ -158,6 +158,7 @@ fn request() -> impl Strategy<Value = Request> {
             Request::Run {
                 task,
                 job,
+                user: "alice".into(),
                 spec,
                 checkpoint_dir,
             }

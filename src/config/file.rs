@@ -29,6 +29,9 @@ pub struct ConfigFile {
     /// The console.
     #[serde(default)]
     pub ui: UiSection,
+    /// The central manager (`gantry cm`).
+    #[serde(default)]
+    pub cm: CmSection,
     /// Ganglia sources, like gmetad's `data_source` lines.
     #[serde(default)]
     pub source: Vec<SourceEntry>,
@@ -91,6 +94,37 @@ impl Default for HistorySection {
             enabled: true,
             save_interval: 300,
             forget_after_days: 14,
+        }
+    }
+}
+
+/// `[cm]`: the reference central manager.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CmSection {
+    /// Address to listen on (clients and agents).
+    pub listen: String,
+    /// htpasswd file with bcrypt hashes; empty: users.htpasswd in the config directory.
+    pub users_file: String,
+    /// Users who, like root, see and control everyone's processes and jobs.
+    pub admins: Vec<String>,
+    /// Accept KCMS's REQ, MIG and KIL without a login (acting as root).
+    pub legacy_unauthenticated: bool,
+    /// Seconds between agent heartbeats (three missed mark a node down).
+    pub heartbeat: u32,
+    /// Seconds between SIGTERM and SIGKILL when stopping a task to migrate it.
+    pub stop_grace: u32,
+}
+
+impl Default for CmSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8660".into(),
+            users_file: String::new(),
+            admins: Vec::new(),
+            legacy_unauthenticated: false,
+            heartbeat: 5,
+            stop_grace: 10,
         }
     }
 }

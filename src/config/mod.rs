@@ -7,6 +7,7 @@ mod paths;
 
 pub use error::{ConfigError, line_col};
 pub use file::{
-    AggregatorSection, Config, ConfigFile, HistorySection, SourceEntry, parse_data_source,
+    AggregatorSection, CmSection, Config, ConfigFile, HistorySection, SourceEntry,
+    parse_data_source,
 };
 pub use paths::{PathError, Paths};

@@ -1,0 +1,110 @@
+//! A client of the central manager: one connection, one request at a time. The console's job
+//! control and the tests use it.
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::codec::{Item, MAX_REPLY_LINE};
+use super::link::{LineReader, request_line};
+use super::proto::{Reply, Request};
+
+/// What went wrong talking to the manager.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Connecting, reading or writing failed.
+    #[error("central manager at {addr}: {what}")]
+    Link {
+        /// The manager's address.
+        addr: String,
+        /// What failed.
+        what: String,
+    },
+    /// The manager answered with an error.
+    #[error("central manager: {code} {message}")]
+    Refused {
+        /// Error code.
+        code: u16,
+        /// In words.
+        message: String,
+    },
+}
+
+/// A connection to a manager.
+pub struct CmClient {
+    addr: String,
+    reader: LineReader<OwnedReadHalf>,
+    w: OwnedWriteHalf,
+}
+
+impl CmClient {
+    /// Connects.
+    pub async fn connect(addr: &str) -> Result<Self, ClientError> {
+        let s = TcpStream::connect(addr)
+            .await
+            .map_err(|e| ClientError::Link {
+                addr: addr.to_string(),
+                what: e.to_string(),
+            })?;
+        let _ = s.set_nodelay(true);
+        let (r, w) = s.into_split();
+        Ok(Self {
+            addr: addr.to_string(),
+            reader: LineReader::new(r, MAX_REPLY_LINE),
+            w,
+        })
+    }
+
+    /// Connects and logs in.
+    pub async fn login(addr: &str, user: &str, password: &str) -> Result<Self, ClientError> {
+        let mut c = Self::connect(addr).await?;
+        c.ok(&Request::Login {
+            user: user.into(),
+            password: password.into(),
+        })
+        .await?;
+        Ok(c)
+    }
+
+    fn link(&self, what: impl ToString) -> ClientError {
+        ClientError::Link {
+            addr: self.addr.clone(),
+            what: what.to_string(),
+        }
+    }
+
+    /// Sends a request and reads its reply (errors are replies here).
+    pub async fn call(&mut self, req: &Request) -> Result<Reply, ClientError> {
+        self.w
+            .write_all(request_line(None, req).as_bytes())
+            .await
+            .map_err(|e| self.link(e))?;
+        let line = match self.reader.next().await.map_err(|e| self.link(e))? {
+            Some(Item::Line(l)) => l,
+            Some(Item::TooLong) => return Err(self.link("reply too long")),
+            None => return Err(self.link("connection closed")),
+        };
+        let legacy = matches!(req, Request::Req { .. });
+        Reply::decode_line(&line, legacy)
+            .map(|(_, r)| r)
+            .map_err(|e| self.link(format!("bad reply: {e}")))
+    }
+
+    /// Like [`call`](Self::call), with error replies turned into `Err`.
+    pub async fn ok(&mut self, req: &Request) -> Result<Reply, ClientError> {
+        match self.call(req).await? {
+            Reply::Error { code, message } => Err(ClientError::Refused { code, message }),
+            r => Ok(r),
+        }
+    }
+
+    /// Sends raw bytes and reads one reply line as text (for protocol tests).
+    pub async fn raw(&mut self, bytes: &[u8]) -> Result<String, ClientError> {
+        self.w.write_all(bytes).await.map_err(|e| self.link(e))?;
+        match self.reader.next().await.map_err(|e| self.link(e))? {
+            Some(Item::Line(l)) => Ok(String::from_utf8_lossy(&l).into_owned()),
+            Some(Item::TooLong) => Err(self.link("reply too long")),
+            None => Err(self.link("connection closed")),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The manager's side of an agent link: registration, heartbeats and process reports, task
+//! lists after a reconnect, and task exits.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+use super::state::{AgentHandle, Node, job_of_task};
+use super::{Manager, now};
+use crate::cm::codec::{Item, MAX_FIELD};
+use crate::cm::link::{Incoming, LineReader, incoming, reply_line};
+use crate::cm::proto::{Reply, Request};
+use crate::cm::store::{JobState, Write};
+
+fn same_secret(a: &str, b: &str) -> bool {
+    // Constant time in the secret's length.
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Serves an agent connection whose first request was `AGENT`.
+pub async fn run(
+    m: Arc<Manager>,
+    conn: u64,
+    hello: Request,
+    tag: Option<u64>,
+    mut reader: LineReader<OwnedReadHalf>,
+    mut w: OwnedWriteHalf,
+) {
+    let Request::Agent {
+        name,
+        version,
+        cpus,
+        mem_total_kb,
+        secret,
+    } = hello
+    else {
+        return;
+    };
+    let refuse = if !same_secret(&secret, &m.settings.agent_secret) {
+        Some(Reply::error(401, "wrong agent secret"))
+    } else if version < 1 {
+        Some(Reply::error(
+            400,
+            format!("protocol version {version} is not spoken here (1)"),
+        ))
+    } else if name.is_empty() || name.contains([',', ' ']) {
+        Some(Reply::error(
+            400,
+            format!("'{name}' is not a usable node name"),
+        ))
+    } else {
+        None
+    };
+    if let Some(r) = refuse {
+        tracing::warn!("agent '{name}' refused: {r:?}");
+        let _ = w.write_all(reply_line(tag, &r).as_bytes()).await;
+        return;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let handle = AgentHandle::new(conn, tx);
+    {
+        let mut st = m.st.lock();
+        let n = st.nodes.entry(name.clone()).or_insert_with(|| Node {
+            name: name.clone(),
+            up: true,
+            cpus,
+            mem_total_kb,
+            mem_free_kb: mem_total_kb,
+            load1: 0.0,
+            runqueue: 0,
+            procs_count: 0,
+            procs: Vec::new(),
+            heard: Instant::now(),
+            agent: None,
+            placed: 0.0,
+        });
+        n.up = true;
+        n.cpus = cpus;
+        n.mem_total_kb = mem_total_kb;
+        n.heard = Instant::now();
+        n.agent = Some(handle.clone());
+    }
+    tracing::info!("agent {name} connected ({cpus} CPUs, {mem_total_kb} KiB), version {version}");
+    let welcome = Reply::Welcome {
+        heartbeat_secs: m.settings.heartbeat_secs,
+    };
+    if w.write_all(reply_line(tag, &welcome).as_bytes())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            if w.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    m.wake.notify_one();
+    loop {
+        let line = match reader.next().await {
+            Ok(Some(Item::Line(l))) => l,
+            Ok(Some(Item::TooLong)) => {
+                handle.send(reply_line(None, &Reply::error(413, "line too long")));
+                continue;
+            }
+            Ok(None) | Err(_) => break,
+        };
+        match incoming(&line, MAX_FIELD) {
+            Ok(Incoming::Reply(Some(t), r)) => handle.answer(t, r),
+            Ok(Incoming::Reply(None, _)) => {}
+            Ok(Incoming::Request(t, req)) => {
+                let reply = on_request(&m, &name, *req);
+                handle.send(reply_line(t, &reply));
+            }
+            Err((t, e)) => handle.send(reply_line(t, &Reply::error(400, e.0))),
+        }
+    }
+    writer.abort();
+    let mut st = m.st.lock();
+    if let Some(n) = st.nodes.get_mut(&name)
+        && n.agent.as_ref().is_some_and(|a| a.conn == conn)
+    {
+        n.up = false;
+        n.agent = None;
+        tracing::warn!("agent {name} disconnected; node down");
+    }
+}
+
+fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
+    let mut st = m.st.lock();
+    if let Some(n) = st.nodes.get_mut(node) {
+        n.heard = Instant::now();
+        n.up = n.agent.is_some();
+    }
+    match req {
+        Request::Heartbeat {
+            load1,
+            runqueue,
+            mem_free_kb,
+            procs,
+        } => {
+            if let Some(n) = st.nodes.get_mut(node) {
+                n.load1 = load1;
+                n.runqueue = runqueue;
+                n.mem_free_kb = mem_free_kb;
+                n.procs_count = procs;
+                n.placed = 0.0;
+            }
+            m.wake.notify_one();
+            Reply::Done("HB".into())
+        }
+        Request::Procs(list) => {
+            if let Some(n) = st.nodes.get_mut(node) {
+                n.procs = list;
+            }
+            Reply::Done("PROCS".into())
+        }
+        Request::Tasks(list) => {
+            // Tasks the store says run here but the agent does not know ended while nobody
+            // watched; an EXITED resent by the agent may still correct this.
+            let t = now();
+            let mut writes = Vec::new();
+            let here: Vec<String> = st
+                .tasks
+                .values()
+                .filter(|x| x.node == node && x.state == "running")
+                .map(|x| x.id.clone())
+                .collect();
+            for id in here {
+                let reported = list.iter().find(|(task, _)| *task == id);
+                if let Some(task) = st.tasks.get_mut(&id) {
+                    match reported {
+                        Some((_, pid)) => task.pid = *pid,
+                        None => {
+                            task.state = "lost".into();
+                            writes.push(Write::Task(task.clone()));
+                            writes.push(Write::Event(
+                                task.job,
+                                t,
+                                format!("task {id} lost on {node}"),
+                            ));
+                        }
+                    }
+                }
+            }
+            writes.extend(settle_jobs(&mut st, t));
+            m.store.write(writes);
+            Reply::Done("TASKS".into())
+        }
+        Request::Exited { task, pid, status } => {
+            let t = now();
+            let mut writes = Vec::new();
+            // pid 0: the exit overtook the answer to RUN.
+            let mut ended_job = None;
+            if let Some(rec) = st.tasks.get_mut(&task)
+                && (rec.pid == pid || rec.pid == 0)
+                && rec.node == node
+            {
+                rec.pid = pid;
+                rec.state = "exited".into();
+                rec.exit = Some(status);
+                writes.push(Write::Task(rec.clone()));
+                writes.push(Write::Event(
+                    rec.job,
+                    t,
+                    format!("task {task} (pid {pid}) on {node} exited with {status}"),
+                ));
+                ended_job = Some(rec.job);
+            }
+            if let Some(job) = ended_job {
+                let name = st
+                    .jobs
+                    .get(&job)
+                    .map(|j| j.spec.name.clone())
+                    .unwrap_or_default();
+                let user = st
+                    .jobs
+                    .get(&job)
+                    .map(|j| j.user.clone())
+                    .unwrap_or_default();
+                // A task given up as lost has turned up after all: judge the job again.
+                if let Some(j) = st.jobs.get_mut(&job)
+                    && j.state == JobState::Lost
+                {
+                    j.state = JobState::Running;
+                }
+                st.ended
+                    .push((node.to_string(), pid, name, user, Instant::now()));
+            }
+            writes.extend(settle_jobs(&mut st, t));
+            m.store.write(writes);
+            m.wake.notify_one();
+            Reply::Done("EXITED".into())
+        }
+        Request::Ping => Reply::Pong(now()),
+        other => Reply::error(400, format!("an agent may not send {}", other.verb())),
+    }
+}
+
+/// Ends running jobs whose tasks have all ended; returns the writes.
+pub fn settle_jobs(st: &mut super::state::State, t: u64) -> Vec<Write> {
+    let mut writes = Vec::new();
+    let running: Vec<u64> = st
+        .jobs
+        .values()
+        .filter(|j| j.state == JobState::Running)
+        .map(|j| j.id)
+        .collect();
+    for id in running {
+        let tasks: Vec<_> = st
+            .tasks
+            .values()
+            .filter(|x| job_of_task(&x.id) == Some(id) && x.state != "migrated")
+            .collect();
+        if tasks.is_empty() || tasks.iter().any(|x| x.state == "running") {
+            continue;
+        }
+        let lost = tasks.iter().any(|x| x.state == "lost");
+        let exit = tasks
+            .iter()
+            .filter_map(|x| x.exit)
+            .find(|e| *e != 0)
+            .or_else(|| (!lost).then_some(0));
+        let killed = st.killing.remove(&id);
+        if let Some(j) = st.jobs.get_mut(&id) {
+            j.state = if killed {
+                JobState::Killed
+            } else if lost {
+                JobState::Lost
+            } else if exit == Some(0) {
+                JobState::Done
+            } else {
+                JobState::Failed
+            };
+            j.ended = Some(t);
+            j.exit = exit;
+            writes.push(Write::Job(Box::new(j.clone())));
+            writes.push(Write::Event(id, t, format!("job {}", j.state.as_str())));
+        }
+    }
+    writes
+}

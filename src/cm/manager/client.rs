@@ -1,0 +1,664 @@
+//! Client requests: sessions, KCMS's REQ/MIG/KIL, and the extensions (nodes, processes,
+//! signals, submission, jobs, output tails). Every request is checked against the caller's
+//! role before anything is done, and nothing is left half done on error.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::state::{Session, job_of_task};
+use super::{Manager, now, random_token};
+use crate::cm::job::{JobSpec, Signal};
+use crate::cm::proto::{JobSummary, LegacyProc, NodeInfo, NodeProcs, ProcInfo, Reply, Request};
+use crate::cm::store::{JobRecord, JobState, Write};
+use crate::cm::users::Role;
+
+/// One client connection's session state.
+pub struct Client {
+    peer: String,
+    /// Logged-in user and role.
+    pub user: Option<(String, Role)>,
+    token: Option<String>,
+}
+
+fn err(code: u16, msg: impl Into<String>) -> Reply {
+    Reply::error(code, msg)
+}
+
+const LOGIN_FAILED: &str = "invalid user name or password";
+
+impl Client {
+    /// A fresh connection from `peer`.
+    pub fn new(peer: String) -> Self {
+        Self {
+            peer,
+            user: None,
+            token: None,
+        }
+    }
+
+    /// Answers one request.
+    pub async fn handle(&mut self, m: &Arc<Manager>, req: Request) -> Reply {
+        match req {
+            Request::Hello { version, .. } => {
+                return Reply::Hello {
+                    version: version.min(crate::cm::proto::VERSION),
+                    server: format!("gantry-cm/{}", env!("CARGO_PKG_VERSION")),
+                    features: ["login", "submit", "jobs", "tail", "nodes", "ps", "sig"]
+                        .map(String::from)
+                        .to_vec(),
+                };
+            }
+            Request::Login { user, password } => return self.login(m, user, password).await,
+            Request::Resume { token } => {
+                let mut st = m.st.lock();
+                return match st.sessions.get_mut(&token) {
+                    Some(s) => {
+                        s.used = Instant::now();
+                        self.user = Some((s.user.clone(), s.role));
+                        self.token = Some(token);
+                        Reply::Resumed {
+                            user: s.user.clone(),
+                            role: s.role.as_str().into(),
+                        }
+                    }
+                    None => err(401, "unknown or expired session; log in again"),
+                };
+            }
+            Request::Logout => {
+                if let Some(t) = self.token.take() {
+                    m.st.lock().sessions.remove(&t);
+                }
+                self.user = None;
+                return Reply::Done("LOGOUT".into());
+            }
+            Request::Bye => return Reply::Done("BYE".into()),
+            Request::Ping => return Reply::Pong(now()),
+            _ => {}
+        }
+        let legacy = matches!(
+            req,
+            Request::Req { .. } | Request::Mig { .. } | Request::Kil { .. }
+        );
+        let (user, role) = match (&self.user, legacy && m.settings.legacy_unauthenticated) {
+            (Some((u, r)), _) => (u.clone(), *r),
+            // KCMS had no logins: with the legacy option its requests act as root.
+            (None, true) => ("root".to_string(), Role::Admin),
+            (None, false) => return err(401, "not logged in; send LOGIN|user|password first"),
+        };
+        if let Some(t) = &self.token
+            && let Some(s) = m.st.lock().sessions.get_mut(t)
+        {
+            s.used = Instant::now();
+        }
+        let me = Caller { user, role };
+        match req {
+            Request::Req { user } => me.req(m, &user),
+            Request::Ps { user } => me.ps(m, &user),
+            Request::Nodes => nodes(m),
+            Request::Kil { pid, node } => me
+                .signal(m, pid, &node, Signal::Kill)
+                .await
+                .map_or_else(|e| e, |(node, pid)| Reply::Killed { node, pid }),
+            Request::Sig { pid, node, signal } => me
+                .signal(m, pid, &node, signal)
+                .await
+                .map_or_else(|e| e, |(node, pid)| Reply::Signalled { node, pid, signal }),
+            Request::Mig { pid, from, to } => me.migrate(m, pid, &from, &to).await,
+            Request::Submit(spec) => me.submit(m, spec).await,
+            Request::Jobs { user } => me.jobs(m, &user),
+            Request::Job { id } => me.job(m, id),
+            Request::Tail {
+                id,
+                stream,
+                offset,
+                max,
+            } => me.tail(m, id, &stream, offset, max).await,
+            other => err(400, format!("{} is not a client request", other.verb())),
+        }
+    }
+
+    async fn login(&mut self, m: &Arc<Manager>, user: String, password: String) -> Reply {
+        let ip = self
+            .peer
+            .rsplit_once(':')
+            .map_or(self.peer.as_str(), |(h, _)| h)
+            .to_string();
+        let keys = [ip.as_str(), user.as_str()];
+        if let Some(wait) = m.limiter.blocked(&keys) {
+            return err(
+                429,
+                format!("too many failed logins; try again in {wait} s"),
+            );
+        }
+        let m2 = m.clone();
+        let u = user.clone();
+        // bcrypt is slow on purpose: off the I/O threads.
+        let ok = tokio::task::spawn_blocking(move || m2.settings.users.check(&u, &password))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            m.limiter.failed(&keys);
+            tracing::info!("failed login for '{user}' from {}", self.peer);
+            return err(401, LOGIN_FAILED);
+        }
+        let role = m.settings.users.role(&user);
+        let token = random_token();
+        m.st.lock().sessions.insert(
+            token.clone(),
+            Session {
+                user: user.clone(),
+                role,
+                used: Instant::now(),
+            },
+        );
+        tracing::info!("{user} logged in from {}", self.peer);
+        self.user = Some((user.clone(), role));
+        self.token = Some(token.clone());
+        Reply::LoggedIn {
+            token,
+            user,
+            role: role.as_str().into(),
+        }
+    }
+}
+
+struct Caller {
+    user: String,
+    role: Role,
+}
+
+fn nodes(m: &Manager) -> Reply {
+    let st = m.st.lock();
+    Reply::Nodes(
+        st.nodes
+            .values()
+            .map(|n| NodeInfo {
+                name: n.name.clone(),
+                up: n.up,
+                cpus: n.cpus,
+                load1: n.load1,
+                runqueue: n.runqueue,
+                mem_total_kb: n.mem_total_kb,
+                mem_free_kb: n.mem_free_kb,
+                procs: n.procs_count,
+            })
+            .collect(),
+    )
+}
+
+impl Caller {
+    fn admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Whose processes a listing for `asked` shows: `None` for everyone's.
+    fn scope(&self, asked: &str) -> Result<Option<String>, Reply> {
+        match (self.admin(), asked) {
+            (true, "" | "*" | "root") => Ok(None),
+            (true, u) => Ok(Some(u.to_string())),
+            (false, "") => Ok(Some(self.user.clone())),
+            (false, u) if u == self.user => Ok(Some(self.user.clone())),
+            (false, u) => Err(err(
+                403,
+                format!("{} may not list {u}'s processes", self.user),
+            )),
+        }
+    }
+
+    fn req(&self, m: &Manager, asked: &str) -> Reply {
+        let who = match self.scope(asked) {
+            Ok(w) => w,
+            Err(e) => return e,
+        };
+        let st = m.st.lock();
+        let mut out = Vec::new();
+        for n in st.nodes.values() {
+            let mut procs: Vec<LegacyProc> = n
+                .procs
+                .iter()
+                .filter(|p| who.as_ref().is_none_or(|w| st.owner(&n.name, p) == *w))
+                .map(|p| LegacyProc {
+                    pid: p.pid,
+                    name: p.name.clone(),
+                    terminated: matches!(p.state, 'Z' | 'X'),
+                })
+                .collect();
+            for (node, pid, name, user, _) in &st.ended {
+                if *node == n.name
+                    && who.as_ref().is_none_or(|w| w == user)
+                    && !procs.iter().any(|p| p.pid == *pid)
+                {
+                    procs.push(LegacyProc {
+                        pid: *pid,
+                        name: name.clone(),
+                        terminated: true,
+                    });
+                }
+            }
+            out.push(NodeProcs {
+                node: n.name.clone(),
+                procs,
+            });
+        }
+        Reply::ProcessList(out)
+    }
+
+    fn ps(&self, m: &Manager, asked: &str) -> Reply {
+        let who = match self.scope(asked) {
+            Ok(w) => w,
+            Err(e) => return e,
+        };
+        let st = m.st.lock();
+        let mut out = Vec::new();
+        for n in st.nodes.values() {
+            for p in &n.procs {
+                let owner = st.owner(&n.name, p);
+                if who.as_ref().is_some_and(|w| *w != owner) {
+                    continue;
+                }
+                let job = job_of_task(&p.job)
+                    .or_else(|| st.task_by_pid(&n.name, p.pid).map(|t| t.job))
+                    .map(|j| j.to_string())
+                    .unwrap_or_default();
+                out.push(ProcInfo {
+                    node: n.name.clone(),
+                    user: owner,
+                    job,
+                    ..p.clone()
+                });
+            }
+        }
+        Reply::Ps(out)
+    }
+
+    /// Checks that the caller may act on `pid` on `node`: (owner, managed task id).
+    fn check_process(
+        &self,
+        m: &Manager,
+        pid: u32,
+        node: &str,
+    ) -> Result<(String, Option<String>), Reply> {
+        let st = m.st.lock();
+        let Some(n) = st.nodes.get(node) else {
+            return Err(err(404, format!("no node '{node}'")));
+        };
+        if !n.up || n.agent.is_none() {
+            return Err(err(503, format!("node {node} is down")));
+        }
+        let task = st.task_by_pid(node, pid).map(|t| t.id.clone());
+        let owner = match (&task, n.procs.iter().find(|p| p.pid == pid)) {
+            (Some(t), _) => job_of_task(t)
+                .and_then(|j| st.jobs.get(&j))
+                .map(|j| j.user.clone())
+                .unwrap_or_default(),
+            (None, Some(p)) => st.owner(node, p),
+            (None, None) => return Err(err(404, format!("no process {pid} on {node}"))),
+        };
+        if !self.admin() && owner != self.user {
+            return Err(err(
+                403,
+                format!(
+                    "process {pid} on {node} belongs to {owner}, not {}",
+                    self.user
+                ),
+            ));
+        }
+        Ok((owner, task))
+    }
+
+    async fn signal(
+        &self,
+        m: &Manager,
+        pid: u32,
+        node: &str,
+        signal: Signal,
+    ) -> Result<(String, u32), Reply> {
+        let (_, task) = self.check_process(m, pid, node)?;
+        let agent = m.st.lock().nodes.get(node).and_then(|n| n.agent.clone());
+        let Some(agent) = agent else {
+            return Err(err(503, format!("node {node} is down")));
+        };
+        let is_kill = matches!(
+            signal,
+            Signal::Kill | Signal::Term | Signal::Int | Signal::Hup
+        );
+        if is_kill && let Some(j) = task.as_deref().and_then(job_of_task) {
+            m.st.lock().killing.insert(j);
+        }
+        match agent
+            .call(&Request::Signal { pid, signal }, Duration::from_secs(10))
+            .await
+        {
+            Ok(Reply::Done(_)) => {
+                tracing::info!("{} sent {signal} to {pid} on {node}", self.user);
+                Ok((node.to_string(), pid))
+            }
+            Ok(Reply::Error { code, message }) => {
+                if let Some(j) = task.as_deref().and_then(job_of_task) {
+                    m.st.lock().killing.remove(&j);
+                }
+                Err(err(code, message))
+            }
+            Ok(other) => Err(err(
+                500,
+                format!("unexpected answer from {node}: {other:?}"),
+            )),
+            Err(e) => Err(err(503, format!("{node}: {e}"))),
+        }
+    }
+
+    async fn migrate(&self, m: &Manager, pid: u32, from: &str, to: &str) -> Reply {
+        let (_, task) = match self.check_process(m, pid, from) {
+            Ok(x) => x,
+            Err(e) => return e,
+        };
+        let Some(task) = task else {
+            return err(
+                409,
+                format!(
+                    "process {pid} on {from} was not started by the manager; only managed jobs can be migrated"
+                ),
+            );
+        };
+        if from == to {
+            return err(409, format!("process {pid} is already on {to}"));
+        }
+        let (src, dst, job) = {
+            let st = m.st.lock();
+            let dst = match st.nodes.get(to) {
+                Some(n) if n.up && n.agent.is_some() => n.agent.clone(),
+                Some(_) => return err(503, format!("node {to} is down")),
+                None => return err(404, format!("no node '{to}'")),
+            };
+            let src = st.nodes.get(from).and_then(|n| n.agent.clone());
+            let job = job_of_task(&task).and_then(|j| st.jobs.get(&j).cloned());
+            (src, dst, job)
+        };
+        let (Some(src), Some(dst), Some(mut job)) = (src, dst, job) else {
+            return err(503, "a node needed for the migration is not connected");
+        };
+        let t = now();
+        job.state = JobState::Migrated;
+        if let Err(e) = m
+            .store
+            .commit(vec![
+                Write::Job(Box::new(job.clone())),
+                Write::Event(
+                    job.id,
+                    t,
+                    format!("migrating task {task} from {from} to {to}"),
+                ),
+            ])
+            .await
+        {
+            return err(500, format!("job store: {e}; nothing was changed"));
+        }
+        m.st.lock().jobs.insert(job.id, job.clone());
+        let grace = m.settings.stop_grace_secs;
+        let stop = src
+            .call(
+                &Request::Stop {
+                    task: task.clone(),
+                    grace_secs: grace,
+                },
+                Duration::from_secs(u64::from(grace) + 20),
+            )
+            .await;
+        if !matches!(stop, Ok(Reply::Stopped(_))) {
+            // Still running where it was: undo the state change.
+            job.state = JobState::Running;
+            m.st.lock().jobs.insert(job.id, job.clone());
+            m.store.write(vec![Write::Job(Box::new(job))]);
+            return err(
+                503,
+                format!("could not stop process {pid} on {from}: {stop:?}; it keeps running there"),
+            );
+        }
+        let mut spec: JobSpec = job.spec.clone();
+        spec.restart = true;
+        let run_req = Request::Run {
+            task: task.clone(),
+            job: job.id,
+            user: job.user.clone(),
+            spec: spec.clone(),
+            checkpoint_dir: job.checkpoint_dir.clone(),
+        };
+        let (node, started) = match dst.call(&run_req, Duration::from_secs(30)).await {
+            Ok(Reply::Started(p)) => (to.to_string(), Ok(p)),
+            first => {
+                // Put it back where it was rather than leave it nowhere.
+                match src.call(&run_req, Duration::from_secs(30)).await {
+                    Ok(Reply::Started(p)) => (from.to_string(), Err((p, format!("{first:?}")))),
+                    second => {
+                        let mut st = m.st.lock();
+                        if let Some(rec) = st.tasks.get_mut(&task) {
+                            rec.state = "lost".into();
+                            m.store.write(vec![Write::Task(rec.clone())]);
+                        }
+                        let w = super::agents::settle_jobs(&mut st, t);
+                        m.store.write(w);
+                        return err(
+                            500,
+                            format!(
+                                "job {} could not be restarted on {to} ({first:?}) nor on {from} ({second:?}); it is lost",
+                                job.id
+                            ),
+                        );
+                    }
+                }
+            }
+        };
+        let new_pid = match &started {
+            Ok(p) | Err((p, _)) => *p,
+        };
+        let mut writes = Vec::new();
+        {
+            let mut st = m.st.lock();
+            if let Some(rec) = st.tasks.get_mut(&task) {
+                rec.node = node.clone();
+                rec.pid = new_pid;
+                rec.state = "running".into();
+                writes.push(Write::Task(rec.clone()));
+            }
+            let pids: Vec<(String, u32)> = st
+                .tasks
+                .values()
+                .filter(|x| x.job == job.id && x.state == "running")
+                .map(|x| (x.node.clone(), x.pid))
+                .collect();
+            if let Some(j) = st.jobs.get_mut(&job.id) {
+                j.state = JobState::Running;
+                j.nodes = pids.iter().map(|p| p.0.clone()).collect();
+                j.nodes.dedup();
+                j.pids = pids.iter().map(|p| p.1).collect();
+                j.spec.restart = true;
+                writes.push(Write::Job(Box::new(j.clone())));
+            }
+            writes.push(Write::Event(
+                job.id,
+                now(),
+                format!("task {task} now on {node} as pid {new_pid}"),
+            ));
+        }
+        let _ = m.store.commit(writes).await;
+        match started {
+            Ok(p) => {
+                tracing::info!("{} migrated {pid} from {from} to {to} (pid {p})", self.user);
+                Reply::Migrated { node, pid: p }
+            }
+            Err((p, why)) => err(
+                503,
+                format!("{to} could not start it ({why}); restarted on {from} as pid {p}"),
+            ),
+        }
+    }
+
+    async fn submit(&self, m: &Manager, spec: JobSpec) -> Reply {
+        if spec.exec.trim().is_empty() {
+            return err(400, "exec (Executing File) is required");
+        }
+        if spec.total_tasks == 0 || spec.tasks_per_node == 0 {
+            return err(400, "total_tasks and tasks_per_node must be at least 1");
+        }
+        let t = now();
+        let job = {
+            let mut st = m.st.lock();
+            let id = st.next_job;
+            st.next_job += 1;
+            JobRecord {
+                id,
+                user: self.user.clone(),
+                checkpoint_dir: m
+                    .settings
+                    .state_dir
+                    .join("checkpoints")
+                    .join(id.to_string())
+                    .display()
+                    .to_string(),
+                spec,
+                state: JobState::Queued,
+                submitted: t,
+                started: None,
+                ended: None,
+                nodes: Vec::new(),
+                pids: Vec::new(),
+                exit: None,
+            }
+        };
+        let id = job.id;
+        // Acknowledged only once committed.
+        if let Err(e) = m
+            .store
+            .commit(vec![
+                Write::Job(Box::new(job.clone())),
+                Write::Event(id, t, format!("submitted by {}", self.user)),
+            ])
+            .await
+        {
+            return err(500, format!("job store: {e}; the job was not accepted"));
+        }
+        m.st.lock().jobs.insert(id, job);
+        m.wake.notify_one();
+        Reply::Submitted(id)
+    }
+
+    fn visible(&self, j: &JobRecord) -> bool {
+        self.admin() || j.user == self.user
+    }
+
+    fn jobs(&self, m: &Manager, asked: &str) -> Reply {
+        let filter: Option<String> = match (self.admin(), asked) {
+            (true, "*") => None,
+            (_, "") => Some(self.user.clone()),
+            (false, "*") => return err(403, "only administrators may list everyone's jobs"),
+            (true, u) => Some(u.to_string()),
+            (false, u) if u == self.user => Some(u.to_string()),
+            (false, u) => return err(403, format!("{} may not list {u}'s jobs", self.user)),
+        };
+        let st = m.st.lock();
+        Reply::Jobs(
+            st.jobs
+                .values()
+                .filter(|j| filter.as_ref().is_none_or(|u| j.user == *u))
+                .map(|j| JobSummary {
+                    id: j.id,
+                    name: j.spec.name.clone(),
+                    user: j.user.clone(),
+                    state: j.state.as_str().into(),
+                    nodes: j.nodes.join(","),
+                    submitted: j.submitted,
+                    started: j.started,
+                    ended: j.ended,
+                    exit: j.exit,
+                })
+                .collect(),
+        )
+    }
+
+    fn job(&self, m: &Manager, id: u64) -> Reply {
+        let st = m.st.lock();
+        let Some(j) = st.jobs.get(&id) else {
+            return err(404, format!("no job {id}"));
+        };
+        if !self.visible(j) {
+            return err(403, format!("job {id} belongs to {}", j.user));
+        }
+        let mut kv: Vec<(String, String)> = vec![
+            ("id".into(), j.id.to_string()),
+            ("user".into(), j.user.clone()),
+            ("state".into(), j.state.as_str().into()),
+            ("submitted".into(), j.submitted.to_string()),
+            (
+                "started".into(),
+                j.started.map(|v| v.to_string()).unwrap_or_default(),
+            ),
+            (
+                "ended".into(),
+                j.ended.map(|v| v.to_string()).unwrap_or_default(),
+            ),
+            ("nodes".into(), j.nodes.join(",")),
+            (
+                "pids".into(),
+                j.pids
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            (
+                "exit".into(),
+                j.exit.map(|v| v.to_string()).unwrap_or_default(),
+            ),
+            ("checkpoint_dir".into(), j.checkpoint_dir.clone()),
+        ];
+        for f in j.spec.to_fields() {
+            if let Some((k, v)) = f.split_once('=') {
+                kv.push((k.to_string(), v.to_string()));
+            }
+        }
+        Reply::Job(kv)
+    }
+
+    async fn tail(&self, m: &Manager, id: u64, stream: &str, offset: u64, max: u32) -> Reply {
+        let path = {
+            let st = m.st.lock();
+            let Some(j) = st.jobs.get(&id) else {
+                return err(404, format!("no job {id}"));
+            };
+            if !self.visible(j) {
+                return err(403, format!("job {id} belongs to {}", j.user));
+            }
+            match stream {
+                "out" => j.spec.output.clone(),
+                "err" => j.spec.error.clone(),
+                other => return err(400, format!("stream '{other}' is not out or err")),
+            }
+        };
+        let Some(path) = path else {
+            return err(404, format!("job {id} has no {stream} file"));
+        };
+        let max = u64::from(max.min(1 << 20));
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>)> {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut f = std::fs::File::open(&path)?;
+            let size = f.metadata()?.len();
+            f.seek(SeekFrom::Start(offset.min(size)))?;
+            let mut buf = Vec::new();
+            f.take(max).read_to_end(&mut buf)?;
+            Ok((size, buf))
+        })
+        .await;
+        match read {
+            Ok(Ok((size, data))) => {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                Reply::Tail {
+                    next: offset.min(size) + data.len() as u64,
+                    size,
+                    data: text,
+                }
+            }
+            Ok(Err(e)) => err(404, format!("job {id}'s {stream} file: {e}")),
+            Err(_) => err(500, "reading the file failed"),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! `gantry cm`: the reference central manager. One port serves clients (the console, KCMS-style
+//! tools) and node agents alike; the first line of a connection says which it is. State lives
+//! in memory, mirrored to the SQLite store; a restarted manager reloads its jobs and rebuilds
+//! what runs where from the agents as they reconnect.
+
+mod agents;
+mod client;
+mod sched;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+use super::codec::{Item, MAX_FIELD, MAX_REQUEST_LINE};
+use super::link::{LineReader, reply_line};
+use super::proto::{Reply, Request};
+use super::store::{JobState, Store, StoreWriter, Write};
+use super::users::{LoginLimiter, Users};
+use state::State;
+
+/// How the manager runs.
+#[derive(Debug, Clone)]
+pub struct CmSettings {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the store, lock, secret and checkpoints live.
+    pub state_dir: PathBuf,
+    /// Users and roles.
+    pub users: Users,
+    /// Accept REQ, MIG and KIL without a session (as KCMS did), as an administrator.
+    pub legacy_unauthenticated: bool,
+    /// Seconds between agent heartbeats; three missed mark a node down.
+    pub heartbeat_secs: u32,
+    /// Secret agents must present.
+    pub agent_secret: String,
+    /// Seconds between TERM and KILL when a task is stopped for migration.
+    pub stop_grace_secs: u32,
+}
+
+/// The running manager.
+pub struct Manager {
+    settings: CmSettings,
+    limiter: LoginLimiter,
+    store: StoreWriter,
+    st: Mutex<State>,
+    wake: Notify,
+    conns: AtomicU64,
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    crate::aggregator::now_epoch()
+}
+
+impl Manager {
+    /// Opens the store (taking its lock) and reloads every job.
+    pub fn open(settings: CmSettings) -> anyhow::Result<Arc<Self>> {
+        let store = Store::open(&settings.state_dir)?;
+        let jobs = store.jobs()?;
+        let tasks = store.running_tasks()?;
+        let mut st = State {
+            next_job: jobs.iter().map(|j| j.id).max().unwrap_or(0) + 1,
+            ..State::default()
+        };
+        let mut fixes = Vec::new();
+        for mut j in jobs {
+            // A restart interrupted a migration: the job is lost unless its agent reports it.
+            if j.state == JobState::Migrated {
+                j.state = JobState::Running;
+                fixes.push(Write::Job(Box::new(j.clone())));
+            }
+            st.jobs.insert(j.id, j);
+        }
+        for t in tasks {
+            st.tasks.insert(t.id.clone(), t);
+        }
+        tracing::info!(
+            "job store: {} jobs ({} not finished), {} running tasks",
+            st.jobs.len(),
+            st.jobs.values().filter(|j| !j.state.is_final()).count(),
+            st.tasks.len()
+        );
+        let store = StoreWriter::spawn(store);
+        if !fixes.is_empty() {
+            store.write(fixes);
+        }
+        Ok(Arc::new(Self {
+            settings,
+            limiter: LoginLimiter::new(5, Duration::from_secs(60)),
+            store,
+            st: Mutex::new(st),
+            wake: Notify::new(),
+            conns: AtomicU64::new(0),
+        }))
+    }
+
+    /// Serves until the future `stop` resolves; returns the bound address through `bound`.
+    pub async fn serve(
+        self: &Arc<Self>,
+        listener: TcpListener,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let sched = tokio::spawn(sched::run(self.clone()));
+        let watch = tokio::spawn(self.clone().watchdog());
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                a = listener.accept() => match a {
+                    Ok((sock, peer)) => {
+                        let m = self.clone();
+                        tokio::spawn(async move { m.connection(sock, peer.to_string()).await });
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                _ = &mut stop => break,
+            }
+        }
+        sched.abort();
+        watch.abort();
+        Ok(())
+    }
+
+    /// Marks nodes down when three heartbeats were missed; expires idle sessions.
+    async fn watchdog(self: Arc<Self>) {
+        let hb = Duration::from_secs(u64::from(self.settings.heartbeat_secs.max(1)));
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let mut st = self.st.lock();
+            for n in st.nodes.values_mut() {
+                if n.up && n.heard.elapsed() > hb * 3 {
+                    n.up = false;
+                    tracing::warn!("node {} is down: no heartbeat for {:?}", n.name, hb * 3);
+                }
+            }
+            st.sessions
+                .retain(|_, s| s.used.elapsed() < Duration::from_secs(24 * 3600));
+            st.ended
+                .retain(|e| e.4.elapsed() < Duration::from_secs(600));
+        }
+    }
+
+    async fn connection(self: Arc<Self>, sock: TcpStream, peer: String) {
+        let _ = sock.set_nodelay(true);
+        let conn = self.conns.fetch_add(1, Ordering::Relaxed) + 1;
+        let (r, mut w) = sock.into_split();
+        let mut reader = LineReader::new(r, MAX_REQUEST_LINE);
+        let mut client = client::Client::new(peer.clone());
+        loop {
+            let line = match reader.next().await {
+                Ok(Some(Item::Line(l))) => l,
+                Ok(Some(Item::TooLong)) => {
+                    let e =
+                        Reply::error(413, format!("request longer than {MAX_REQUEST_LINE} bytes"));
+                    if w.write_all(reply_line(None, &e).as_bytes()).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(None) | Err(_) => return,
+            };
+            let (tag, req) = match decode_request(&line) {
+                Ok(x) => x,
+                Err((tag, reply)) => {
+                    if w.write_all(reply_line(tag, &reply).as_bytes())
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if let Request::Agent { .. } = req {
+                if client.user.is_some() {
+                    let e = Reply::error(400, "a logged-in connection cannot become an agent");
+                    let _ = w.write_all(reply_line(tag, &e).as_bytes()).await;
+                    continue;
+                }
+                agents::run(self, conn, req, tag, reader, w).await;
+                return;
+            }
+            let bye = matches!(req, Request::Bye);
+            let legacy_list = matches!(req, Request::Req { .. });
+            let reply = client.handle(&self, req).await;
+            let text = if legacy_list && matches!(&reply, Reply::ProcessList(v) if v.is_empty()) {
+                "\n".to_string()
+            } else {
+                reply_line(tag, &reply)
+            };
+            if w.write_all(text.as_bytes()).await.is_err() || bye {
+                return;
+            }
+        }
+    }
+}
+
+/// Decodes a request line; a bad one becomes the error reply to send.
+fn decode_request(line: &[u8]) -> Result<(Option<u64>, Request), (Option<u64>, Reply)> {
+    use super::codec::{CodecError, decode};
+    let f = decode(line, MAX_FIELD).map_err(|e| {
+        let code = if matches!(e, CodecError::TooLong { .. }) {
+            413
+        } else {
+            400
+        };
+        (None, Reply::error(code, e.to_string()))
+    })?;
+    Request::from_frame(&f)
+        .map(|r| (f.tag, r))
+        .map_err(|e| (f.tag, Reply::error(400, e.0)))
+}
+
+/// A random hex token.
+pub fn random_token() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 24];
+    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if ok.is_err() {
+        // Not expected on Linux; fall back on time and address entropy.
+        let t = Instant::now();
+        let seed = format!("{:?}{:p}{}", t, &b, std::process::id());
+        for (i, c) in seed.bytes().enumerate() {
+            b[i % b.len()] ^= c;
+        }
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Runs `gantry cm` until SIGINT/SIGTERM.
+pub async fn run(settings: CmSettings) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+    let m = Manager::open(settings)?;
+    println!("central manager listening on {}", listener.local_addr()?);
+    m.serve(listener, crate::cli::aggregator::wait_for_termination())
+        .await
+}

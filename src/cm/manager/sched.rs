@@ -1,0 +1,172 @@
+//! Placement: queued jobs by priority (then age) go to the least-loaded up nodes by their Load
+//! Metric that have the job's Memory Size free; Batch and Parallel jobs spread Total Tasks at
+//! Tasks per Node. A job that does not fit waits; smaller ones behind it may still start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::state::AgentHandle;
+use super::{Manager, now};
+use crate::cm::job::JobClass;
+use crate::cm::proto::{Reply, Request};
+use crate::cm::store::{JobRecord, JobState, TaskRecord, Write};
+
+/// A job placed, ready to start: (task id, node, agent).
+struct Placed {
+    job: JobRecord,
+    tasks: Vec<(String, String, AgentHandle)>,
+}
+
+/// Runs the scheduler until aborted.
+pub async fn run(m: Arc<Manager>) {
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(1), m.wake.notified()).await;
+        for p in place(&m) {
+            let m = m.clone();
+            tokio::spawn(async move { start(&m, p).await });
+        }
+    }
+}
+
+/// Picks nodes for every queued job that fits now; marks them running in memory.
+fn place(m: &Manager) -> Vec<Placed> {
+    let mut st = m.st.lock();
+    let mut queued: Vec<(i32, u64)> = st
+        .jobs
+        .values()
+        .filter(|j| j.state == JobState::Queued)
+        .map(|j| (j.spec.priority, j.id))
+        .collect();
+    queued.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out = Vec::new();
+    for (_, id) in queued {
+        let Some(job) = st.jobs.get(&id).cloned() else {
+            continue;
+        };
+        let spec = &job.spec;
+        let (total, per_node) = match spec.class {
+            JobClass::Single => (1, 1),
+            JobClass::Batch | JobClass::Parallel => {
+                (spec.total_tasks.max(1), spec.tasks_per_node.max(1))
+            }
+        };
+        let nodes_needed = total.div_ceil(per_node) as usize;
+        let mut candidates: Vec<(f64, String)> = st
+            .nodes
+            .values()
+            .filter(|n| {
+                n.up && n.agent.is_some() && n.mem_free_kb.saturating_mul(1024) >= spec.memory
+            })
+            .map(|n| (n.load_by(spec.load_metric), n.name.clone()))
+            .collect();
+        if candidates.len() < nodes_needed {
+            continue;
+        }
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let mut tasks = Vec::new();
+        for i in 0..total {
+            let node = &candidates[(i / per_node) as usize].1;
+            let Some(n) = st.nodes.get_mut(node) else {
+                continue;
+            };
+            n.placed += 1.0;
+            n.mem_free_kb = n.mem_free_kb.saturating_sub(spec.memory / 1024);
+            if let Some(a) = &n.agent {
+                tasks.push((format!("{id}.{i}"), node.clone(), a.clone()));
+            }
+        }
+        if let Some(j) = st.jobs.get_mut(&id) {
+            j.state = JobState::Running;
+            j.started = Some(now());
+            j.nodes = tasks.iter().map(|t| t.1.clone()).collect();
+            j.nodes.dedup();
+            out.push(Placed {
+                job: j.clone(),
+                tasks,
+            });
+        }
+    }
+    out
+}
+
+/// Starts a placed job's tasks. The intent (tasks without pids) is committed first, so a crash
+/// between here and the agents' answers cannot start the job twice.
+async fn start(m: &Manager, p: Placed) {
+    let t = now();
+    let id = p.job.id;
+    let mut writes = vec![Write::Job(Box::new(p.job.clone()))];
+    {
+        let mut st = m.st.lock();
+        for (task, node, _) in &p.tasks {
+            let rec = TaskRecord {
+                id: task.clone(),
+                job: id,
+                node: node.clone(),
+                pid: 0,
+                state: "running".into(),
+                exit: None,
+            };
+            st.tasks.insert(task.clone(), rec.clone());
+            writes.push(Write::Task(rec));
+        }
+    }
+    if let Err(e) = m.store.commit(writes).await {
+        tracing::error!("job {id} not started: {e}");
+        return;
+    }
+    let mut writes = Vec::new();
+    for (task, node, agent) in &p.tasks {
+        let req = Request::Run {
+            task: task.clone(),
+            job: id,
+            user: p.job.user.clone(),
+            spec: p.job.spec.clone(),
+            checkpoint_dir: p.job.checkpoint_dir.clone(),
+        };
+        let r = agent.call(&req, Duration::from_secs(30)).await;
+        let mut st = m.st.lock();
+        match r {
+            Ok(Reply::Started(pid)) => {
+                if let Some(rec) = st.tasks.get_mut(task) {
+                    rec.pid = pid;
+                    writes.push(Write::Task(rec.clone()));
+                }
+                writes.push(Write::Event(
+                    id,
+                    t,
+                    format!("task {task} started on {node} as pid {pid}"),
+                ));
+            }
+            other => {
+                let why = match other {
+                    Ok(Reply::Error { message, .. }) => message,
+                    Ok(r) => format!("unexpected answer {r:?}"),
+                    Err(e) => e,
+                };
+                tracing::warn!("job {id}: task {task} on {node} did not start: {why}");
+                if let Some(rec) = st.tasks.get_mut(task) {
+                    rec.state = "exited".into();
+                    rec.exit = Some(127);
+                    writes.push(Write::Task(rec.clone()));
+                }
+                writes.push(Write::Event(
+                    id,
+                    t,
+                    format!("task {task} on {node} did not start: {why}"),
+                ));
+            }
+        }
+    }
+    let mut st = m.st.lock();
+    let pids: Vec<u32> = p
+        .tasks
+        .iter()
+        .filter_map(|(task, _, _)| st.tasks.get(task).map(|r| r.pid))
+        .collect();
+    if let Some(j) = st.jobs.get_mut(&id) {
+        j.pids = pids;
+        writes.push(Write::Job(Box::new(j.clone())));
+    }
+    writes.extend(super::agents::settle_jobs(&mut st, t));
+    m.store.write(writes);
+}

@@ -1,0 +1,171 @@
+//! What the manager knows: nodes (fed by their agents), jobs and tasks (mirrored in the store),
+//! and sessions.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::cm::job::LoadMetric;
+use crate::cm::link::request_line;
+use crate::cm::proto::{ProcInfo, Reply, Request};
+use crate::cm::store::{JobRecord, TaskRecord};
+use crate::cm::users::Role;
+
+/// The manager's end of an agent's connection.
+#[derive(Clone, Debug)]
+pub struct AgentHandle {
+    /// Which connection (a reconnect replaces the handle).
+    pub conn: u64,
+    tx: mpsc::UnboundedSender<String>,
+    pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
+    next: Arc<AtomicU64>,
+}
+
+impl AgentHandle {
+    /// A handle writing to `tx`.
+    pub fn new(conn: u64, tx: mpsc::UnboundedSender<String>) -> Self {
+        Self {
+            conn,
+            tx,
+            pending: Arc::default(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// Sends a request and waits for its reply.
+    pub async fn call(&self, req: &Request, timeout: Duration) -> Result<Reply, String> {
+        let tag = self.next.fetch_add(1, Ordering::Relaxed) + 1_000_000;
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().insert(tag, tx);
+        if self.tx.send(request_line(Some(tag), req)).is_err() {
+            self.pending.lock().remove(&tag);
+            return Err("the node's agent is not connected".into());
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(_)) => Err("the node's agent disconnected".into()),
+            Err(_) => {
+                self.pending.lock().remove(&tag);
+                Err(format!(
+                    "the node's agent did not answer within {timeout:?}"
+                ))
+            }
+        }
+    }
+
+    /// Delivers a reply to whoever waits for `tag`.
+    pub fn answer(&self, tag: u64, reply: Reply) {
+        if let Some(tx) = self.pending.lock().remove(&tag) {
+            let _ = tx.send(reply);
+        }
+    }
+
+    /// Sends a line as it is.
+    pub fn send(&self, line: String) {
+        let _ = self.tx.send(line);
+    }
+}
+
+/// One node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Name.
+    pub name: String,
+    /// Connected and heard from recently.
+    pub up: bool,
+    /// CPUs.
+    pub cpus: u32,
+    /// KiB.
+    pub mem_total_kb: u64,
+    /// KiB.
+    pub mem_free_kb: u64,
+    /// One-minute load.
+    pub load1: f32,
+    /// Runnable tasks.
+    pub runqueue: u32,
+    /// Process count.
+    pub procs_count: u32,
+    /// Its processes, as last reported.
+    pub procs: Vec<ProcInfo>,
+    /// Last message.
+    pub heard: Instant,
+    /// Its agent, when connected.
+    pub agent: Option<AgentHandle>,
+    /// Tasks placed since the last heartbeat (not yet in its load).
+    pub placed: f32,
+}
+
+impl Node {
+    /// How loaded the node is by a job's metric, counting tasks placed since its last report.
+    pub fn load_by(&self, metric: LoadMetric) -> f64 {
+        let cpus = f64::from(self.cpus.max(1));
+        let load = f64::from(self.load1) + f64::from(self.placed);
+        match metric {
+            LoadMetric::Load => load / cpus,
+            LoadMetric::RunQueue => f64::from(self.runqueue) + f64::from(self.placed),
+            LoadMetric::LoadMem => {
+                let used = if self.mem_total_kb > 0 {
+                    1.0 - self.mem_free_kb as f64 / self.mem_total_kb as f64
+                } else {
+                    0.0
+                };
+                load / cpus + used
+            }
+        }
+    }
+}
+
+/// A login.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// User.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+    /// Last use, for expiry.
+    pub used: Instant,
+}
+
+/// Everything the manager tracks.
+#[derive(Debug, Default)]
+pub struct State {
+    /// By name.
+    pub nodes: BTreeMap<String, Node>,
+    /// By id.
+    pub jobs: BTreeMap<u64, JobRecord>,
+    /// By task id.
+    pub tasks: HashMap<String, TaskRecord>,
+    /// Next job id.
+    pub next_job: u64,
+    /// By token.
+    pub sessions: HashMap<String, Session>,
+    /// Jobs whose kill was asked for (their end counts as killed).
+    pub killing: HashSet<u64>,
+    /// Tasks ended recently: (node, pid, name, user, when), for REQ's terminated entries.
+    pub ended: Vec<(String, u32, String, String, Instant)>,
+}
+
+impl State {
+    /// The job a process belongs to, if the manager started it.
+    pub fn task_by_pid(&self, node: &str, pid: u32) -> Option<&TaskRecord> {
+        self.tasks
+            .values()
+            .find(|t| t.node == node && t.pid == pid && t.state == "running")
+    }
+
+    /// Who owns a process: the job's user for managed ones, else the process's.
+    pub fn owner(&self, node: &str, p: &ProcInfo) -> String {
+        let job = job_of_task(&p.job).or_else(|| self.task_by_pid(node, p.pid).map(|t| t.job));
+        job.and_then(|j| self.jobs.get(&j))
+            .map_or_else(|| p.user.clone(), |j| j.user.clone())
+    }
+}
+
+/// The job id of a task id (`JOB.N`).
+pub fn job_of_task(task: &str) -> Option<u64> {
+    task.split('.').next()?.parse().ok()
+}

@@ -1,0 +1,479 @@
+//! The durable job store: SQLite (WAL, synchronous=FULL) under the state directory, written by
+//! one thread that commits whatever is pending in one transaction and only then acknowledges —
+//! so a submission is answered only once it is on disk, and a burst costs few fsyncs. A lock
+//! file keeps a second manager from opening the same store.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::{self, Frame};
+use super::job::JobSpec;
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("{path}: {source}")]
+    Sql {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The lock is held.
+    #[error("{path} is in use by another gantry cm{holder}; only one manager may use a store")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// " (pid N)" when known.
+        holder: String,
+    },
+    /// A file could not be created or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The writer thread is gone.
+    #[error("the job store's writer stopped")]
+    Gone,
+}
+
+/// A job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for a node.
+    Queued,
+    /// Its tasks run.
+    Running,
+    /// Every task exited 0.
+    Done,
+    /// A task exited non-zero.
+    Failed,
+    /// Killed on request.
+    Killed,
+    /// Being moved to another node (between stop and restart).
+    Migrated,
+    /// Its node lost track of it.
+    Lost,
+}
+
+impl JobState {
+    /// The stored and protocol spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Killed => "killed",
+            JobState::Migrated => "migrated",
+            JobState::Lost => "lost",
+        }
+    }
+
+    /// Reads the spelling back.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            "killed" => JobState::Killed,
+            "migrated" => JobState::Migrated,
+            "lost" => JobState::Lost,
+            _ => return None,
+        })
+    }
+
+    /// Whether the job has ended.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Done | JobState::Failed | JobState::Killed | JobState::Lost
+        )
+    }
+}
+
+/// One job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    /// Id.
+    pub id: u64,
+    /// Owner.
+    pub user: String,
+    /// What was asked for.
+    pub spec: JobSpec,
+    /// State.
+    pub state: JobState,
+    /// Epoch seconds.
+    pub submitted: u64,
+    /// Epoch seconds.
+    pub started: Option<u64>,
+    /// Epoch seconds.
+    pub ended: Option<u64>,
+    /// Nodes of its tasks.
+    pub nodes: Vec<String>,
+    /// Pids of its tasks.
+    pub pids: Vec<u32>,
+    /// Exit status (the first non-zero of its tasks, else 0).
+    pub exit: Option<i32>,
+    /// Where its tasks keep checkpoints.
+    pub checkpoint_dir: String,
+}
+
+/// One task (a process of a job on a node) as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    /// `JOB.N`.
+    pub id: String,
+    /// Job id.
+    pub job: u64,
+    /// Node.
+    pub node: String,
+    /// Pid on that node.
+    pub pid: u32,
+    /// running, exited, migrated (moved away), lost.
+    pub state: String,
+    /// Exit status.
+    pub exit: Option<i32>,
+}
+
+fn encode_spec(s: &JobSpec) -> String {
+    codec::encode(&Frame::new(s.to_fields()))
+}
+
+fn decode_spec(text: &str) -> Result<JobSpec, String> {
+    let f = codec::decode(text.as_bytes(), usize::MAX).map_err(|e| e.to_string())?;
+    JobSpec::from_fields(f.head())
+}
+
+fn join<T: ToString>(v: &[T]) -> String {
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A write for the store thread.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Insert or replace a job.
+    Job(Box<JobRecord>),
+    /// Insert or replace a task.
+    Task(TaskRecord),
+    /// Append to a job's history.
+    Event(u64, u64, String),
+}
+
+/// The database, opened and locked.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    _lock: File,
+}
+
+fn lock(path: &Path) -> Result<File, StoreError> {
+    use std::io::{Read, Seek, Write as _};
+    use std::os::fd::AsRawFd;
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
+    // SAFETY: flock on a file descriptor we own; it is released when the file is closed.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        let mut holder = String::new();
+        let _ = f.read_to_string(&mut holder);
+        let holder = holder.trim();
+        return Err(StoreError::Locked {
+            path: path.to_path_buf(),
+            holder: if holder.is_empty() {
+                String::new()
+            } else {
+                format!(" (pid {holder})")
+            },
+        });
+    }
+    f.set_len(0).map_err(io)?;
+    f.rewind().map_err(io)?;
+    write!(f, "{}", std::process::id()).map_err(io)?;
+    Ok(f)
+}
+
+impl Store {
+    /// Opens (creating) `DIR/jobs.sqlite`, holding `DIR/cm.lock`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let lock = lock(&dir.join("cm.lock"))?;
+        let path = dir.join("jobs.sqlite");
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=FULL;
+             CREATE TABLE IF NOT EXISTS jobs(
+                id INTEGER PRIMARY KEY, user TEXT NOT NULL, spec TEXT NOT NULL,
+                state TEXT NOT NULL, submitted INTEGER NOT NULL, started INTEGER, ended INTEGER,
+                nodes TEXT NOT NULL, pids TEXT NOT NULL, exit INTEGER, checkpoint_dir TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS tasks(
+                id TEXT PRIMARY KEY, job INTEGER NOT NULL, node TEXT NOT NULL, pid INTEGER NOT NULL,
+                state TEXT NOT NULL, exit INTEGER);
+             CREATE TABLE IF NOT EXISTS events(job INTEGER NOT NULL, t INTEGER NOT NULL, what TEXT NOT NULL);",
+        )
+        .map_err(sql)?;
+        Ok(Self {
+            conn,
+            path,
+            _lock: lock,
+        })
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Applies writes in one transaction.
+    pub fn apply(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        for w in writes {
+            match w {
+                Write::Job(j) => tx.execute(
+                    "INSERT OR REPLACE INTO jobs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                    params![
+                        j.id as i64,
+                        j.user,
+                        encode_spec(&j.spec),
+                        j.state.as_str(),
+                        j.submitted as i64,
+                        j.started.map(|v| v as i64),
+                        j.ended.map(|v| v as i64),
+                        join(&j.nodes),
+                        join(&j.pids),
+                        j.exit,
+                        j.checkpoint_dir
+                    ],
+                ),
+                Write::Task(t) => tx.execute(
+                    "INSERT OR REPLACE INTO tasks VALUES (?1,?2,?3,?4,?5,?6)",
+                    params![t.id, t.job as i64, t.node, t.pid, t.state, t.exit],
+                ),
+                Write::Event(job, t, what) => tx.execute(
+                    "INSERT INTO events VALUES (?1,?2,?3)",
+                    params![*job as i64, *t as i64, what],
+                ),
+            }
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Every job, oldest first.
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id,user,spec,state,submitted,started,ended,nodes,pids,exit,checkpoint_dir FROM jobs ORDER BY id")
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, Option<i32>>(9)?,
+                    r.get::<_, String>(10)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, user, spec, state, sub, st, en, nodes, pids, exit, ck) =
+                row.map_err(|e| self.sql(e))?;
+            let (Ok(spec), Some(state)) = (decode_spec(&spec), JobState::parse(&state)) else {
+                tracing::error!("job {id} in {} is unreadable; skipped", self.path.display());
+                continue;
+            };
+            out.push(JobRecord {
+                id: id as u64,
+                user,
+                spec,
+                state,
+                submitted: sub as u64,
+                started: st.map(|v| v as u64),
+                ended: en.map(|v| v as u64),
+                nodes: split(&nodes),
+                pids: split(&pids).iter().filter_map(|p| p.parse().ok()).collect(),
+                exit,
+                checkpoint_dir: ck,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every task not yet ended.
+    pub fn running_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id,job,node,pid,state,exit FROM tasks WHERE state='running'")
+            .map_err(|e| self.sql(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(TaskRecord {
+                    id: r.get(0)?,
+                    job: r.get::<_, i64>(1)? as u64,
+                    node: r.get(2)?,
+                    pid: r.get(3)?,
+                    state: r.get(4)?,
+                    exit: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+}
+
+/// Writes and, for a commit, who waits for it.
+type Batch = (Vec<Write>, Option<oneshot::Sender<Result<(), String>>>);
+
+/// Handle to the writer thread.
+#[derive(Clone)]
+pub struct StoreWriter {
+    tx: mpsc::UnboundedSender<Batch>,
+}
+
+impl StoreWriter {
+    /// Moves the store to its own thread.
+    pub fn spawn(mut store: Store) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Batch>();
+        std::thread::Builder::new()
+            .name("job-store".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    // Everything already waiting goes into the same transaction.
+                    let mut batch = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        batch.push(more);
+                    }
+                    let writes: Vec<Write> =
+                        batch.iter().flat_map(|(w, _)| w.iter().cloned()).collect();
+                    let r = store.apply(&writes).map_err(|e| e.to_string());
+                    if let Err(e) = &r {
+                        tracing::error!("job store: {e}");
+                    }
+                    for (_, ack) in batch {
+                        if let Some(ack) = ack {
+                            let _ = ack.send(r.clone());
+                        }
+                    }
+                }
+            })
+            .ok();
+        Self { tx }
+    }
+
+    /// Writes and waits until committed.
+    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send((writes, Some(tx)))
+            .map_err(|_| StoreError::Gone.to_string())?;
+        rx.await.map_err(|_| StoreError::Gone.to_string())?
+    }
+
+    /// Writes without waiting (state changes that need no acknowledgement).
+    pub fn write(&self, writes: Vec<Write>) {
+        let _ = self.tx.send((writes, None));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u64) -> JobRecord {
+        JobRecord {
+            id,
+            user: "alice".into(),
+            spec: JobSpec {
+                name: "n|a&me".into(),
+                exec: "/bin/true".into(),
+                args: vec!["a b".into(), "x=y".into()],
+                tasks_per_node: 1,
+                total_tasks: 2,
+                ..JobSpec::default()
+            },
+            state: JobState::Running,
+            submitted: 10,
+            started: Some(11),
+            ended: None,
+            nodes: vec!["n1".into(), "n2".into()],
+            pids: vec![5, 6],
+            exit: None,
+            checkpoint_dir: "/tmp/ck".into(),
+        }
+    }
+
+    #[test]
+    fn jobs_round_trip_and_a_second_opener_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        s.apply(&[
+            Write::Job(Box::new(job(1))),
+            Write::Task(TaskRecord {
+                id: "1.0".into(),
+                job: 1,
+                node: "n1".into(),
+                pid: 5,
+                state: "running".into(),
+                exit: None,
+            }),
+            Write::Event(1, 11, "started".into()),
+        ])
+        .unwrap();
+        assert_eq!(s.jobs().unwrap(), vec![job(1)]);
+        assert_eq!(s.running_tasks().unwrap().len(), 1);
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("in use by another gantry cm (pid "), "{e}");
+        drop(s);
+        assert_eq!(Store::open(dir.path()).unwrap().jobs().unwrap().len(), 1);
+    }
+}

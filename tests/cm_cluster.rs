@@ -1,0 +1,464 @@
+//! The reference central manager with three real agents on loopback, running real processes:
+//! placement on the least-loaded node, REQ, KIL, MIG with checkpoint resume, permissions, a dead
+//! agent marked down, and no acknowledged job lost when the manager is SIGKILLed mid-burst.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gantry::cm::client::{ClientError, CmClient};
+use gantry::cm::job::{JobClass, JobSpec};
+use gantry::cm::proto::{Reply, Request};
+
+/// A process we started, killed by its pid when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    addr: String,
+    cm: Option<Proc>,
+    agents: Vec<(String, Proc)>,
+}
+
+fn gantry(dir: &Path, args: &[&str]) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(args)
+        .env("GANTRY_CONFIG_DIR", dir)
+        .env("GANTRY_STATE_DIR", dir)
+        .env_remove("GANTRY_CM_SECRET")
+        .stdout(if args[0] == "cm" {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(format!("{}.stderr", args[0])))
+                .unwrap(),
+        ))
+        .spawn()
+        .expect("gantry starts");
+    Proc(child)
+}
+
+fn wait_port(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "{addr} never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Cluster {
+    fn start(nodes: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut users = String::new();
+        for (u, p) in [("root", "rootpw"), ("alice", "alicepw"), ("bob", "bobpw")] {
+            let h = bcrypt::hash(p, 4).unwrap().replacen("$2b$", "$2y$", 1);
+            users.push_str(&format!("{u}:{h}\n"));
+        }
+        std::fs::write(dir.path().join("users.htpasswd"), users).unwrap();
+        // Port 0: the manager picks a free port and says which; a restart reuses it.
+        let addr = "127.0.0.1:0".to_string();
+        let mut c = Cluster {
+            dir,
+            addr,
+            cm: None,
+            agents: Vec::new(),
+        };
+        c.start_cm();
+        for n in nodes {
+            c.start_agent(n);
+        }
+        c
+    }
+
+    fn start_cm(&mut self) {
+        use std::io::BufRead;
+        let mut p = gantry(
+            self.dir.path(),
+            &["cm", "--listen", &self.addr, "--heartbeat", "1"],
+        );
+        let out = p.0.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(out).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("central manager listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "manager did not start: {line:?}; {}",
+                    std::fs::read_to_string(self.path("cm.stderr")).unwrap_or_default()
+                )
+            });
+        self.addr = addr.to_string();
+        self.cm = Some(p);
+        wait_port(&self.addr);
+    }
+
+    fn start_agent(&mut self, name: &str) {
+        let p = gantry(
+            self.dir.path(),
+            &[
+                "agent", "--name", name, "--cm", &self.addr, "--scope", "tasks",
+            ],
+        );
+        self.agents.push((name.to_string(), p));
+    }
+
+    fn path(&self, f: &str) -> PathBuf {
+        self.dir.path().join(f)
+    }
+}
+
+async fn login(c: &Cluster, user: &str) -> CmClient {
+    match CmClient::login(&c.addr, user, &format!("{user}pw")).await {
+        Ok(cl) => cl,
+        Err(e) => panic!(
+            "login: {e}; manager said: {}",
+            std::fs::read_to_string(c.path("cm.stderr")).unwrap_or_default()
+        ),
+    }
+}
+
+/// Asks until `ok` holds or 30 s pass.
+async fn until<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn nodes_up(cl: &mut CmClient) -> Vec<(String, bool, f32)> {
+    match cl.ok(&Request::Nodes).await.unwrap() {
+        Reply::Nodes(n) => n.into_iter().map(|n| (n.name, n.up, n.load1)).collect(),
+        r => panic!("{r:?}"),
+    }
+}
+
+async fn job_field(cl: &mut CmClient, id: u64, key: &str) -> String {
+    match cl.ok(&Request::Job { id }).await.unwrap() {
+        Reply::Job(kv) => kv
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .unwrap_or_default(),
+        r => panic!("{r:?}"),
+    }
+}
+
+fn shell(script: &str, out: &Path) -> JobSpec {
+    JobSpec {
+        name: "t".into(),
+        exec: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into()],
+        class: JobClass::Single,
+        output: Some(out.display().to_string()),
+        tasks_per_node: 1,
+        total_tasks: 1,
+        ..JobSpec::default()
+    }
+}
+
+async fn submit(cl: &mut CmClient, spec: JobSpec) -> u64 {
+    match cl.ok(&Request::Submit(spec)).await.unwrap() {
+        Reply::Submitted(id) => id,
+        r => panic!("{r:?}"),
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    !stat.is_empty() && !stat.contains(") Z")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_land_least_loaded_list_kill_migrate_and_respect_owners() {
+    let c = Cluster::start(&["n1", "n2", "n3"]);
+    let mut alice = login(&c, "alice").await;
+    let mut bob = login(&c, "bob").await;
+    until("three nodes up", async || {
+        let n = nodes_up(&mut alice).await;
+        (n.len() == 3 && n.iter().all(|x| x.1)).then_some(())
+    })
+    .await;
+
+    // A CPU-bound job, then a second: the second avoids the busy node.
+    let busy = submit(
+        &mut alice,
+        shell("while :; do :; done", &c.path("busy.out")),
+    )
+    .await;
+    let busy_node = until("busy job placed", async || {
+        let n = job_field(&mut alice, busy, "nodes").await;
+        (!n.is_empty() && job_field(&mut alice, busy, "pids").await != "0").then_some(n)
+    })
+    .await;
+    until("busy node loaded", async || {
+        let n = nodes_up(&mut alice).await;
+        n.iter()
+            .any(|x| x.0 == busy_node && x.2 > 0.3)
+            .then_some(())
+    })
+    .await;
+    let second = submit(&mut alice, shell("sleep 30", &c.path("second.out"))).await;
+    let second_node = until("second job placed", async || {
+        let n = job_field(&mut alice, second, "nodes").await;
+        (!n.is_empty()).then_some(n)
+    })
+    .await;
+    assert_ne!(second_node, busy_node, "placed on the least-loaded node");
+
+    // REQ lists alice's processes, KCMS format; bob may not list or touch them.
+    let pid: u32 = job_field(&mut alice, busy, "pids").await.parse().unwrap();
+    let listed = until("REQ shows the busy process", async || {
+        match alice
+            .ok(&Request::Req {
+                user: "alice".into(),
+            })
+            .await
+            .unwrap()
+        {
+            Reply::ProcessList(nodes) => nodes
+                .iter()
+                .find(|n| n.node == busy_node)
+                .and_then(|n| n.procs.iter().find(|p| p.pid == pid).cloned()),
+            r => panic!("{r:?}"),
+        }
+    })
+    .await;
+    assert!(!listed.terminated);
+    let raw = alice.raw(b"REQ|alice\n").await.unwrap();
+    assert!(raw.contains(&format!("|{pid}|sh|0&")), "{raw}");
+    for req in [
+        Request::Req {
+            user: "alice".into(),
+        },
+        Request::Kil {
+            pid,
+            node: busy_node.clone(),
+        },
+        Request::Mig {
+            pid,
+            from: busy_node.clone(),
+            to: second_node.clone(),
+        },
+    ] {
+        match bob.call(&req).await.unwrap() {
+            Reply::Error { code: 403, .. } => {}
+            r => panic!("bob got {r:?} for {req:?}"),
+        }
+    }
+    assert!(alive(pid), "bob's attempts changed nothing");
+
+    // KIL kills the real process; the job ends as killed.
+    match alice
+        .ok(&Request::Kil {
+            pid,
+            node: busy_node.clone(),
+        })
+        .await
+        .unwrap()
+    {
+        Reply::Killed { node, pid: p } => assert_eq!((node.as_str(), p), (busy_node.as_str(), pid)),
+        r => panic!("{r:?}"),
+    }
+    until("busy job killed", async || {
+        (job_field(&mut alice, busy, "state").await == "killed").then_some(())
+    })
+    .await;
+    assert!(!alive(pid), "process {pid} is gone");
+
+    // MIG: a checkpointing job moves and resumes from its checkpoint.
+    let script = r#"ck="$GANTRY_CHECKPOINT_DIR/count"; n=$(cat "$ck" 2>/dev/null || echo 0); echo "start at $n on restart=$GANTRY_RESTART"; while [ "$n" -lt 400 ]; do n=$((n+1)); echo "$n" > "$ck"; sleep 0.05; done; echo done"#;
+    let ck = submit(&mut alice, shell(script, &c.path("ck.out"))).await;
+    let (ck_node, ck_pid) = until("checkpoint job running", async || {
+        let n = job_field(&mut alice, ck, "nodes").await;
+        let p: u32 = job_field(&mut alice, ck, "pids").await.parse().unwrap_or(0);
+        (p > 0 && !n.is_empty()).then_some((n, p))
+    })
+    .await;
+    let ck_dir = PathBuf::from(job_field(&mut alice, ck, "checkpoint_dir").await);
+    until("some progress", async || {
+        let n: u32 = std::fs::read_to_string(ck_dir.join("count"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        (n >= 10).then_some(())
+    })
+    .await;
+    // Migrating a process the manager did not start is refused.
+    let me = std::process::id();
+    match alice
+        .call(&Request::Mig {
+            pid: me,
+            from: ck_node.clone(),
+            to: "n3".into(),
+        })
+        .await
+        .unwrap()
+    {
+        Reply::Error { code, .. } => assert!(code == 404 || code == 409, "{code}"),
+        r => panic!("{r:?}"),
+    }
+    let target = ["n1", "n2", "n3"]
+        .into_iter()
+        .find(|n| *n != ck_node)
+        .unwrap();
+    let (new_node, new_pid) = match alice
+        .ok(&Request::Mig {
+            pid: ck_pid,
+            from: ck_node.clone(),
+            to: target.into(),
+        })
+        .await
+        .unwrap()
+    {
+        Reply::Migrated { node, pid } => (node, pid),
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(new_node, target);
+    assert!(!alive(ck_pid), "stopped on the old node");
+    until("resumed from its checkpoint", async || {
+        let out = std::fs::read_to_string(c.path("ck.out")).ok()?;
+        out.lines()
+            .filter_map(|l| l.strip_prefix("start at "))
+            .map(|l| {
+                l.split(' ')
+                    .next()
+                    .unwrap_or("0")
+                    .parse::<u32>()
+                    .unwrap_or(0)
+            })
+            .any(|n| n >= 10)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(job_field(&mut alice, ck, "nodes").await, target);
+    assert_eq!(job_field(&mut alice, ck, "pids").await, new_pid.to_string());
+    let _ = alice
+        .call(&Request::Kil {
+            pid: new_pid,
+            node: target.into(),
+        })
+        .await;
+
+    // Garbage gets an error and the connection stays usable.
+    let e = alice.raw(b"NOPE|x\n").await.unwrap();
+    assert!(e.starts_with("ERR|400|"), "{e}");
+    let e = alice.raw(b"KIL|notanumber|n1\n").await.unwrap();
+    assert!(e.starts_with("ERR|400|"), "{e}");
+    assert!(matches!(
+        alice.ok(&Request::Ping).await.unwrap(),
+        Reply::Pong(_)
+    ));
+
+    // Wrong passwords: one generic error.
+    match CmClient::login(&c.addr, "alice", "nope").await {
+        Err(ClientError::Refused { code: 401, message }) => {
+            assert_eq!(message, "invalid user name or password")
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("logged in with a wrong password"),
+    }
+    match CmClient::login(&c.addr, "mallory", "x").await {
+        Err(ClientError::Refused { code: 401, message }) => {
+            assert_eq!(message, "invalid user name or password")
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("logged in as nobody"),
+    }
+
+    // An agent that dies: its node is marked down.
+    let mut c = c;
+    let (dead, p) = c.agents.remove(2);
+    drop(p);
+    until("dead agent's node down", async || {
+        let n = nodes_up(&mut alice).await;
+        n.iter().any(|x| x.0 == dead && !x.1).then_some(())
+    })
+    .await;
+    let _ = alice
+        .call(&Request::Kil {
+            pid: 0,
+            node: second_node.clone(),
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sigkilled_manager_loses_no_acknowledged_job() {
+    let mut c = Cluster::start(&[]);
+    let mut acked = Vec::new();
+    let mut alice = login(&c, "alice").await;
+    let addr = c.addr.clone();
+    let cm_pid = c.cm.as_ref().unwrap().0.id() as i32;
+    let killer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        unsafe { libc::kill(cm_pid, libc::SIGKILL) };
+    });
+    for i in 0..100_000u32 {
+        let spec = shell(&format!("echo {i}"), Path::new("/dev/null"));
+        match alice.call(&Request::Submit(spec)).await {
+            Ok(Reply::Submitted(id)) => acked.push(id),
+            Ok(r) => panic!("{r:?}"),
+            Err(_) => break,
+        }
+    }
+    killer.await.unwrap();
+    eprintln!(
+        "{} submissions acknowledged before the SIGKILL",
+        acked.len()
+    );
+    assert!(
+        acked.len() > 5,
+        "the burst got going ({} acknowledged)",
+        acked.len()
+    );
+    drop(c.cm.take());
+    c.start_cm();
+    let _ = addr;
+    let mut root = login(&c, "root").await;
+    let listed = match root.ok(&Request::Jobs { user: "*".into() }).await.unwrap() {
+        Reply::Jobs(j) => j
+            .into_iter()
+            .map(|j| j.id)
+            .collect::<std::collections::HashSet<_>>(),
+        r => panic!("{r:?}"),
+    };
+    for id in &acked {
+        assert!(listed.contains(id), "acknowledged job {id} survived");
+    }
+    // Only one manager per store.
+    let second = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["cm", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env("GANTRY_CONFIG_DIR", c.dir.path())
+        .env("GANTRY_STATE_DIR", c.dir.path())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("in use by another gantry cm"), "{err}");
+}
