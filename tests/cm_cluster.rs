@@ -462,3 +462,140 @@ async fn a_sigkilled_manager_loses_no_acknowledged_job() {
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("in use by another gantry cm"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_manager_rebuilds_what_runs_from_its_agents() {
+    let mut c = Cluster::start(&["a1", "a2"]);
+    let mut alice = login(&c, "alice").await;
+    until("two nodes up", async || {
+        let n = nodes_up(&mut alice).await;
+        (n.len() == 2 && n.iter().all(|x| x.1)).then_some(())
+    })
+    .await;
+    let id = submit(
+        &mut alice,
+        shell("sleep 3; echo finished", &c.path("r.out")),
+    )
+    .await;
+    let pid: u32 = until("running", async || {
+        let p: u32 = job_field(&mut alice, id, "pids").await.parse().unwrap_or(0);
+        (p > 0).then_some(p)
+    })
+    .await;
+    // Kill the manager outright and start it again on the same port.
+    let cm_pid = c.cm.as_ref().unwrap().0.id() as i32;
+    unsafe { libc::kill(cm_pid, libc::SIGKILL) };
+    drop(c.cm.take());
+    c.start_cm();
+    let mut alice = login(&c, "alice").await;
+    assert_eq!(job_field(&mut alice, id, "state").await, "running");
+    until("agents back", async || {
+        let n = nodes_up(&mut alice).await;
+        (n.len() == 2 && n.iter().all(|x| x.1)).then_some(())
+    })
+    .await;
+    let node = job_field(&mut alice, id, "nodes").await;
+    until("REQ shows the job's process again", async || {
+        match alice
+            .ok(&Request::Req {
+                user: String::new(),
+            })
+            .await
+            .ok()?
+        {
+            Reply::ProcessList(nodes) => nodes
+                .iter()
+                .any(|n| n.node == node && n.procs.iter().any(|p| p.pid == pid))
+                .then_some(()),
+            _ => None,
+        }
+    })
+    .await;
+    // Its end, seen by the agent across the restart, reaches the new manager.
+    until("the job finished", async || {
+        (job_field(&mut alice, id, "state").await == "done").then_some(())
+    })
+    .await;
+    assert_eq!(job_field(&mut alice, id, "exit").await, "0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn placement_spreads_tasks_waits_for_memory_and_bad_input_is_answered() {
+    let c = Cluster::start(&["p1", "p2", "p3"]);
+    let mut alice = login(&c, "alice").await;
+    until("three nodes up", async || {
+        let n = nodes_up(&mut alice).await;
+        (n.len() == 3 && n.iter().all(|x| x.1)).then_some(())
+    })
+    .await;
+    // Batch: 4 tasks at 2 per node → 2 nodes.
+    let mut batch = shell("sleep 1", Path::new("/dev/null"));
+    batch.class = JobClass::Batch;
+    batch.total_tasks = 4;
+    batch.tasks_per_node = 2;
+    let b = submit(&mut alice, batch).await;
+    let nodes = until("batch started", async || {
+        let n = job_field(&mut alice, b, "nodes").await;
+        let pids = job_field(&mut alice, b, "pids").await;
+        (pids
+            .split(',')
+            .filter(|p| !p.is_empty() && *p != "0")
+            .count()
+            == 4)
+            .then_some(n)
+    })
+    .await;
+    assert_eq!(nodes.split(',').count(), 2, "{nodes}");
+    // More memory than any node has: it waits.
+    let mut big = shell("true", Path::new("/dev/null"));
+    big.memory = 1 << 60;
+    let g = submit(&mut alice, big).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(job_field(&mut alice, g, "state").await, "queued");
+    until("batch done", async || {
+        (job_field(&mut alice, b, "state").await == "done").then_some(())
+    })
+    .await;
+
+    // An over-long line: 413, and the connection still answers.
+    let mut long = vec![b'x'; 70 * 1024];
+    long.push(b'\n');
+    let e = alice.raw(&long).await.unwrap();
+    assert!(e.starts_with("ERR|413|"), "{e}");
+    assert!(matches!(
+        alice.ok(&Request::Ping).await.unwrap(),
+        Reply::Pong(_)
+    ));
+    // Not logged in: KCMS requests need a session unless the legacy option is on.
+    let mut anon = CmClient::connect(&c.addr).await.unwrap();
+    match anon
+        .call(&Request::Req {
+            user: "root".into(),
+        })
+        .await
+        .unwrap()
+    {
+        Reply::Error { code: 401, .. } => {}
+        r => panic!("{r:?}"),
+    }
+    // Wrong passwords are rate-limited.
+    let mut last = None;
+    for _ in 0..7 {
+        last = Some(CmClient::login(&c.addr, "bob", "wrong").await.err());
+    }
+    match last.flatten() {
+        Some(ClientError::Refused { code: 429, message }) => {
+            assert!(message.starts_with("too many failed logins"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A non-admin may not list everyone's jobs.
+    match alice
+        .call(&Request::Jobs { user: "*".into() })
+        .await
+        .unwrap()
+    {
+        Reply::Error { code: 403, .. } => {}
+        r => panic!("{r:?}"),
+    }
+}
