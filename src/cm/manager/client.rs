@@ -79,18 +79,10 @@ impl Client {
             req,
             Request::Req { .. } | Request::Mig { .. } | Request::Kil { .. }
         );
-        let (user, role) = match (&self.user, legacy && m.settings.legacy_unauthenticated) {
-            (Some((u, r)), _) => (u.clone(), *r),
-            // KCMS had no logins: with the legacy option its requests act as root.
-            (None, true) => ("root".to_string(), Role::Admin),
-            (None, false) => return err(401, "not logged in; send LOGIN|user|password first"),
+        let me = match self.caller(m, legacy) {
+            Ok(c) => c,
+            Err(e) => return e,
         };
-        if let Some(t) = &self.token
-            && let Some(s) = m.st.lock().sessions.get_mut(t)
-        {
-            s.used = Instant::now();
-        }
-        let me = Caller { user, role };
         match req {
             Request::Req { user } => me.req(m, &user),
             Request::Ps { user } => me.ps(m, &user),
@@ -114,6 +106,32 @@ impl Client {
                 max,
             } => me.tail(m, id, &stream, offset, max).await,
             other => err(400, format!("{} is not a client request", other.verb())),
+        }
+    }
+
+    fn caller(&self, m: &Manager, legacy: bool) -> Result<Caller, Reply> {
+        let (user, role) = match (&self.user, legacy && m.settings.legacy_unauthenticated) {
+            (Some((u, r)), _) => (u.clone(), *r),
+            // KCMS had no logins: with the legacy option its requests act as root.
+            (None, true) => ("root".to_string(), Role::Admin),
+            (None, false) => return Err(err(401, "not logged in; send LOGIN|user|password first")),
+        };
+        if let Some(t) = &self.token
+            && let Some(s) = m.st.lock().sessions.get_mut(t)
+        {
+            s.used = Instant::now();
+        }
+        Ok(Caller { user, role })
+    }
+
+    /// REQ's answer as the line to send (REQ is answered without building a [`Reply`]).
+    pub fn req_line(&self, m: &Manager, asked: &str, tag: Option<u64>) -> String {
+        let r = self
+            .caller(m, true)
+            .and_then(|me| me.req_line(m, asked, tag));
+        match r {
+            Ok(line) => line,
+            Err(e) => crate::cm::link::reply_line(tag, &e),
         }
     }
 
@@ -203,6 +221,78 @@ impl Caller {
                 format!("{} may not list {u}'s processes", self.user),
             )),
         }
+    }
+
+    /// REQ's answer written straight into its line (the same bytes as encoding
+    /// [`Reply::ProcessList`]), without building 100,000 records first.
+    fn req_line(&self, m: &Manager, asked: &str, tag: Option<u64>) -> Result<String, Reply> {
+        use crate::cm::codec::escape_into;
+        use std::fmt::Write as _;
+        let who = self.scope(asked)?;
+        let st = m.st.lock();
+        // Owners of managed processes, looked up once.
+        let managed: std::collections::HashMap<(&str, u32), &str> = st
+            .tasks
+            .values()
+            .filter(|t| t.state == "running")
+            .filter_map(|t| Some(((t.node.as_str(), t.pid), st.jobs.get(&t.job)?.user.as_str())))
+            .collect();
+        let mut out = String::with_capacity(64 * 1024);
+        if let Some(t) = tag {
+            let _ = write!(out, "@{t}|");
+        }
+        let mut records = 0usize;
+        let mut itoa = itoa::Buffer::new();
+        for n in st.nodes.values() {
+            let mut node_written = false;
+            let mut record = |out: &mut String, pid: u32, name: &str, terminated: bool| {
+                if records > 0 {
+                    out.push('&');
+                }
+                records += 1;
+                if !node_written {
+                    escape_into(&n.name, out);
+                    out.push('|');
+                    node_written = true;
+                }
+                out.push_str(itoa.format(pid));
+                out.push('|');
+                escape_into(name, out);
+                out.push_str(if terminated { "|1" } else { "|0" });
+            };
+            for p in &n.procs {
+                let owner = job_of_task(&p.job)
+                    .and_then(|j| st.jobs.get(&j))
+                    .map(|j| j.user.as_str())
+                    .or_else(|| managed.get(&(n.name.as_str(), p.pid)).copied())
+                    .unwrap_or(p.user.as_str());
+                if who.as_deref().is_none_or(|w| w == owner) {
+                    record(&mut out, p.pid, &p.name, matches!(p.state, 'Z' | 'X'));
+                }
+            }
+            for (node, pid, name, user, _) in &st.ended {
+                if *node == n.name
+                    && who.as_deref().is_none_or(|w| w == user)
+                    && !n.procs.iter().any(|p| p.pid == *pid)
+                {
+                    record(&mut out, *pid, name, true);
+                }
+            }
+            if !node_written {
+                if records > 0 {
+                    out.push('&');
+                }
+                records += 1;
+                escape_into(&n.name, &mut out);
+                out.push('|');
+            }
+        }
+        if records == 0 {
+            // An empty listing is an empty line.
+            return Ok("\n".into());
+        }
+        out.push_str("&\n");
+        Ok(out)
     }
 
     fn req(&self, m: &Manager, asked: &str) -> Reply {
@@ -659,6 +749,86 @@ impl Caller {
             }
             Ok(Err(e)) => err(404, format!("job {id}'s {stream} file: {e}")),
             Err(_) => err(500, "reading the file failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cm::manager::CmSettings;
+    use crate::cm::manager::state::Node;
+    use crate::cm::users::Users;
+
+    fn manager(dir: &std::path::Path) -> Arc<Manager> {
+        Manager::open(CmSettings {
+            listen: "127.0.0.1:0".into(),
+            state_dir: dir.to_path_buf(),
+            users: Users::default(),
+            legacy_unauthenticated: true,
+            heartbeat_secs: 1,
+            agent_secret: "s".into(),
+            stop_grace_secs: 1,
+        })
+        .unwrap()
+    }
+
+    fn proc(pid: u32, name: &str, user: &str) -> ProcInfo {
+        ProcInfo {
+            node: String::new(),
+            pid,
+            state: 'S',
+            name: name.into(),
+            user: user.into(),
+            cpu_pct: 0.0,
+            rss_kb: 1,
+            job: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_fast_req_line_is_byte_for_byte_the_encoded_reply() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manager(dir.path());
+        {
+            let mut st = m.st.lock();
+            for (name, procs) in [
+                ("n1", vec![proc(1, "a|b&c", "alice"), proc(2, "x", "bob")]),
+                ("n2", vec![]),
+                ("n3", vec![proc(7, "y\\z", "alice")]),
+            ] {
+                st.nodes.insert(
+                    name.into(),
+                    Node {
+                        name: name.into(),
+                        up: true,
+                        cpus: 1,
+                        mem_total_kb: 1,
+                        mem_free_kb: 1,
+                        load1: 0.0,
+                        runqueue: 0,
+                        procs_count: 0,
+                        procs,
+                        heard: Instant::now(),
+                        agent: None,
+                        placed: 0.0,
+                    },
+                );
+            }
+        }
+        let me = Caller {
+            user: "root".into(),
+            role: Role::Admin,
+        };
+        for (asked, tag) in [("root", None), ("alice", Some(9)), ("nobody", None)] {
+            let fast = me.req_line(&m, asked, tag).unwrap();
+            let slow = match me.req(&m, asked) {
+                Reply::ProcessList(v) if v.iter().all(|n| n.procs.is_empty()) && v.is_empty() => {
+                    "\n".to_string()
+                }
+                r => crate::cm::link::reply_line(tag, &r),
+            };
+            assert_eq!(fast, slow, "{asked}");
         }
     }
 }

@@ -191,12 +191,9 @@ impl Manager {
                 return;
             }
             let bye = matches!(req, Request::Bye);
-            let legacy_list = matches!(req, Request::Req { .. });
-            let reply = client.handle(&self, req).await;
-            let text = if legacy_list && matches!(&reply, Reply::ProcessList(v) if v.is_empty()) {
-                "\n".to_string()
-            } else {
-                reply_line(tag, &reply)
+            let text = match &req {
+                Request::Req { user } => client.req_line(&self, user, tag),
+                _ => reply_line(tag, &client.handle(&self, req).await),
             };
             if w.write_all(text.as_bytes()).await.is_err() || bye {
                 return;
@@ -237,8 +234,24 @@ pub fn random_token() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Raises the open-file limit to its hard maximum: every agent and client is a socket.
+fn raise_nofile() {
+    // SAFETY: getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 /// Runs `gantry cm` until SIGINT/SIGTERM.
 pub async fn run(settings: CmSettings) -> anyhow::Result<()> {
+    raise_nofile();
     let listener = TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;

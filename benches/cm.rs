@@ -1,0 +1,251 @@
+//! The central manager's speed, against the real `gantry cm` process. Run with:
+//!
+//!     cargo bench --bench cm
+//!
+//! 1,000 nodes × 100 processes are registered over the agent protocol by synthetic agent
+//! connections (this program), then REQ is timed; 500 submissions are sent back to back and
+//! timed until every one is acknowledged (each only after its commit); 1,000 idle client
+//! connections are opened and the manager's resident memory is read. Results are printed and
+//! written to target/bench/cm.json.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gantry::cm::client::CmClient;
+use gantry::cm::codec::{Item, MAX_REPLY_LINE};
+use gantry::cm::job::JobSpec;
+use gantry::cm::link::{LineReader, request_line};
+use gantry::cm::proto::{ProcInfo, Reply, Request};
+use tokio::io::AsyncWriteExt;
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn round2(v: f64) -> serde_json::Value {
+    ((v * 100.0).round() / 100.0).into()
+}
+
+#[tokio::main]
+async fn main() {
+    // SAFETY: raising our own open-file limit.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 {
+            r.rlim_cur = r.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+    let mut report = serde_json::Map::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        println!("{k:<56} {v}");
+        report.insert(k.to_string(), v);
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = bcrypt::hash("rootpw", 4).expect("hash");
+    std::fs::write(dir.path().join("users.htpasswd"), format!("root:{h}\n")).expect("users");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["cm", "--listen", "127.0.0.1:0", "--heartbeat", "30"])
+        .env("GANTRY_CONFIG_DIR", dir.path())
+        .env("GANTRY_STATE_DIR", dir.path())
+        .env("GANTRY_CM_SECRET", "bench-secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gantry cm");
+    let mut line = String::new();
+    {
+        use std::io::BufRead;
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .expect("first line");
+    }
+    let cm = Proc(child);
+    let addr = line
+        .trim()
+        .trim_start_matches("central manager listening on ")
+        .to_string();
+    let pid = cm.0.id();
+    put("manager rss MB at start", round2(rss_mb(pid)));
+
+    // 1,000 synthetic agents, 100 processes each.
+    let mut agents = Vec::new();
+    for n in 0..1000u32 {
+        let s = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("agent connects");
+        let (r, mut w) = s.into_split();
+        let mut reader = LineReader::new(r, MAX_REPLY_LINE);
+        let hello = Request::Agent {
+            name: format!("node{n:04}"),
+            version: 1,
+            cpus: 16,
+            mem_total_kb: 64 << 20,
+            secret: "bench-secret".into(),
+        };
+        w.write_all(request_line(None, &hello).as_bytes())
+            .await
+            .expect("write");
+        let _ = reader.next().await;
+        let procs: Vec<ProcInfo> = (0..100u32)
+            .map(|i| ProcInfo {
+                node: String::new(),
+                pid: 1000 + i,
+                state: 'S',
+                name: format!("worker{i}"),
+                user: if i % 2 == 0 {
+                    "root".into()
+                } else {
+                    "alice".into()
+                },
+                cpu_pct: 1.5,
+                rss_kb: 10_240,
+                job: String::new(),
+            })
+            .collect();
+        let hb = Request::Heartbeat {
+            load1: (n % 7) as f32,
+            runqueue: 1,
+            mem_free_kb: 32 << 20,
+            procs: 100,
+        };
+        w.write_all(request_line(Some(1), &hb).as_bytes())
+            .await
+            .expect("write");
+        w.write_all(request_line(Some(2), &Request::Procs(procs)).as_bytes())
+            .await
+            .expect("write");
+        let _ = reader.next().await;
+        let _ = reader.next().await;
+        agents.push((reader, w));
+    }
+    put(
+        "manager rss MB with 1,000 agents x 100 processes",
+        round2(rss_mb(pid)),
+    );
+    let mut root = CmClient::login(&addr, "root", "rootpw")
+        .await
+        .expect("login");
+    let mut times = Vec::new();
+    let mut listed = 0;
+    for _ in 0..21 {
+        // From sending the request to holding the whole answer line.
+        let t = Instant::now();
+        let line = root.raw(b"REQ|root\n").await.expect("REQ");
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        listed = line.matches('&').count();
+    }
+    put("REQ processes listed", listed.into());
+    put(
+        "REQ answer bytes",
+        root.raw(b"REQ|root\n").await.map_or(0, |l| l.len()).into(),
+    );
+    put(
+        "REQ ms, 1,000 nodes x 100 processes (median of 21)",
+        round2(median(times)),
+    );
+    let t = Instant::now();
+    match root
+        .ok(&Request::Req {
+            user: "root".into(),
+        })
+        .await
+        .expect("REQ")
+    {
+        Reply::ProcessList(n) => {
+            assert_eq!(n.iter().map(|n| n.procs.len()).sum::<usize>(), 100_000)
+        }
+        r => panic!("{r:?}"),
+    }
+    put(
+        "REQ ms including the client's full decode",
+        round2(t.elapsed().as_secs_f64() * 1000.0),
+    );
+
+    // 500 submissions back to back on one connection, each acknowledged after its commit.
+    let spec = JobSpec {
+        name: "bench".into(),
+        exec: "/bin/true".into(),
+        tasks_per_node: 1,
+        total_tasks: 1,
+        memory: 1 << 60, // never placed: only the store is measured
+        ..JobSpec::default()
+    };
+    let t = Instant::now();
+    for _ in 0..500 {
+        match root.ok(&Request::Submit(spec.clone())).await {
+            Ok(Reply::Submitted(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    put(
+        "500 submissions acknowledged, one connection, s",
+        round2(t.elapsed().as_secs_f64()),
+    );
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (a, s) = (addr.clone(), spec.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut c = CmClient::login(&a, "root", "rootpw").await.expect("login");
+            for _ in 0..50 {
+                let _ = c.ok(&Request::Submit(s.clone())).await.expect("submit");
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    put(
+        "500 submissions acknowledged, 10 connections x 50, s",
+        round2(t.elapsed().as_secs_f64()),
+    );
+
+    // 1,000 idle clients.
+    let before = rss_mb(pid);
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        let mut c = CmClient::connect(&addr).await.expect("client");
+        let _ = c.ok(&Request::Ping).await;
+        idle.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_mb(pid);
+    put("manager rss MB with 1,000 idle clients too", round2(after));
+    put("rss MB added by 1,000 idle clients", round2(after - before));
+    drop(idle);
+    drop(agents);
+    let _ = Item::TooLong;
+
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::write(
+        out.join("cm.json"),
+        serde_json::to_string_pretty(&serde_json::Value::Object(report)).unwrap_or_default(),
+    );
+}
