@@ -33,6 +33,7 @@ struct Cluster {
     addr: String,
     cm: Option<Proc>,
     agents: Vec<(String, Proc)>,
+    cm_extra: Vec<&'static str>,
 }
 
 fn gantry(dir: &Path, args: &[&str]) -> Proc {
@@ -68,6 +69,10 @@ fn wait_port(addr: &str) {
 
 impl Cluster {
     fn start(nodes: &[&str]) -> Self {
+        Self::start_with(nodes, &[])
+    }
+
+    fn start_with(nodes: &[&str], cm_extra: &[&'static str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut users = String::new();
         for (u, p) in [("root", "rootpw"), ("alice", "alicepw"), ("bob", "bobpw")] {
@@ -82,6 +87,7 @@ impl Cluster {
             addr,
             cm: None,
             agents: Vec::new(),
+            cm_extra: cm_extra.to_vec(),
         };
         c.start_cm();
         for n in nodes {
@@ -92,10 +98,9 @@ impl Cluster {
 
     fn start_cm(&mut self) {
         use std::io::BufRead;
-        let mut p = gantry(
-            self.dir.path(),
-            &["cm", "--listen", &self.addr, "--heartbeat", "1"],
-        );
+        let mut args = vec!["cm", "--listen", &self.addr, "--heartbeat", "1"];
+        args.extend(self.cm_extra.iter().copied());
+        let mut p = gantry(self.dir.path(), &args);
         let out = p.0.stdout.take().unwrap();
         let mut line = String::new();
         std::io::BufReader::new(out).read_line(&mut line).unwrap();
@@ -598,4 +603,40 @@ async fn placement_spreads_tasks_waits_for_memory_and_bad_input_is_answered() {
         Reply::Error { code: 403, .. } => {}
         r => panic!("{r:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_legacy_option_accepts_kcms_requests_without_a_login() {
+    let c = Cluster::start_with(&["l1"], &["--legacy-unauthenticated"]);
+    let mut alice = login(&c, "alice").await;
+    until("node up", async || {
+        nodes_up(&mut alice).await.iter().any(|n| n.1).then_some(())
+    })
+    .await;
+    let id = submit(&mut alice, shell("sleep 30", Path::new("/dev/null"))).await;
+    let pid: u32 = until("running", async || {
+        let p: u32 = job_field(&mut alice, id, "pids").await.parse().unwrap_or(0);
+        (p > 0).then_some(p)
+    })
+    .await;
+    // A KCMS client: no HELLO, no LOGIN, the three requests byte for byte.
+    let mut kcms = CmClient::connect(&c.addr).await.unwrap();
+    let listed = until("REQ lists it", async || {
+        let l = kcms.raw(b"REQ|root\n").await.ok()?;
+        l.contains(&format!("|{pid}|sh|0&")).then_some(l)
+    })
+    .await;
+    assert!(listed.starts_with("l1|"), "{listed}");
+    let killed = kcms
+        .raw(format!("KIL|{pid}|l1\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(killed, format!("OK|KIL|l1|{pid}"));
+    // Everything else still needs a session.
+    let e = kcms.raw(b"JOBS|\n").await.unwrap();
+    assert!(e.starts_with("ERR|401|"), "{e}");
+    until("killed", async || {
+        (job_field(&mut alice, id, "state").await == "killed").then_some(())
+    })
+    .await;
 }
