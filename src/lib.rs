@@ -9,6 +9,7 @@ pub mod config;
 pub mod ganglia;
 pub mod graph;
 pub mod history;
+pub mod jobs;
 pub mod logging;
 pub mod model;
 pub mod server;

@@ -14,6 +14,9 @@ struct Cli {
     /// Configuration directory (default: $GANTRY_CONFIG_DIR, else the XDG config dir).
     #[arg(long, global = true, value_name = "DIR")]
     config_dir: Option<PathBuf>,
+    /// Read-only: no kill, migrate or submit anywhere (keys, hints and help included).
+    #[arg(long, global = true)]
+    read_only: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -127,7 +130,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     &config.file.history,
                 )
                 .await;
-                cli::console::run_console(&config, &paths, cfg, history, !config.from_file).await
+                let mut opts = cli::console::ConsoleOptions {
+                    probe_gmond: !config.from_file,
+                    read_only: cli.read_only,
+                    extra_managers: Vec::new(),
+                };
+                if !config.from_file && config.file.manager.is_empty() {
+                    // Job control on the first run: a manager and an agent for this machine,
+                    // the local user logged in by the kernel's word.
+                    let dir = paths.state_dir.join("local-cm");
+                    match cli::local_cm::start(
+                        &dir,
+                        gantry::cm::users::Users::default(),
+                        &[cli::local_cm::hostname()],
+                        gantry::cm::agent::Scope::Machine,
+                        None,
+                        false,
+                    )
+                    .await
+                    {
+                        Ok(m) => opts.extra_managers.push(m),
+                        Err(e) => tracing::warn!("local central manager not started: {e:#}"),
+                    }
+                }
+                cli::console::run_console(&config, &paths, cfg, history, opts).await
             })?;
             Ok(ExitCode::SUCCESS)
         }

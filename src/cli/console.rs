@@ -28,11 +28,23 @@ pub fn locale_is_utf8() -> bool {
         })
 }
 
+/// How the console was started.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleOptions {
+    /// Add a gmond on 127.0.0.1:8649 if one answers (the embedded default).
+    pub probe_gmond: bool,
+    /// No dangerous actions.
+    pub read_only: bool,
+    /// Managers run by the caller (the embedded default's, the demo's).
+    pub extra_managers: Vec<crate::jobs::ManagerConfig>,
+}
+
 /// Everything the console needs from the configuration, checked before the screen opens.
 pub fn setup(
     config: &Config,
     paths: &Paths,
     history: Arc<HistoryStore>,
+    read_only: bool,
 ) -> anyhow::Result<AppSetup> {
     let ui = &config.file.ui;
     let theme = Theme::load(&ui.theme, &paths.themes_dir)?;
@@ -42,6 +54,24 @@ pub fn setup(
         theme
     };
     let keymap = Keymap::load(&ui.keymap, &paths.keymap_file)?;
+    let read_only = ui.read_only || read_only;
+    let keymap = if read_only {
+        keymap.read_only()
+    } else {
+        keymap
+    };
+    let managers = config
+        .file
+        .manager
+        .iter()
+        .map(|m| crate::jobs::ManagerConfig {
+            cluster: m.cluster.clone(),
+            addresses: m.addresses.clone(),
+            user: m.user.clone(),
+            read_only: m.read_only,
+            login_hint: None,
+        })
+        .collect();
     let unicode = match ui.glyphs.as_str() {
         "unicode" => true,
         "ascii" => false,
@@ -56,6 +86,9 @@ pub fn setup(
         theme_dir: paths.themes_dir.clone(),
         history,
         notice: None,
+        managers,
+        read_only,
+        templates_dir: paths.config_dir.join("templates"),
         export_dir: if ui.export_dir.is_empty() {
             std::env::current_dir().unwrap_or_else(|_| paths.state_dir.clone())
         } else {
@@ -81,9 +114,11 @@ pub async fn run_console(
     paths: &Paths,
     mut cfg: AggregatorConfig,
     mut history: PersistentHistory,
-    probe_gmond: bool,
+    opts: ConsoleOptions,
 ) -> anyhow::Result<()> {
-    let mut setup = setup(config, paths, history.store.clone())?;
+    let probe_gmond = opts.probe_gmond;
+    let mut setup = setup(config, paths, history.store.clone(), opts.read_only)?;
+    setup.managers.extend(opts.extra_managers.clone());
     setup.notice = history.notice.take();
     cfg.history = Some(history.store.clone());
     history.start_saving();

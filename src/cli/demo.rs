@@ -24,6 +24,15 @@ pub fn demo_specs() -> Vec<ClusterSpec> {
     ]
 }
 
+/// A fresh scratch directory for the demo's manager under the state directory.
+fn tempfile_dir(paths: &Paths) -> anyhow::Result<std::path::PathBuf> {
+    let d = paths
+        .state_dir
+        .join(format!("demo-cm-{}", std::process::id()));
+    std::fs::create_dir_all(&d).map_err(|e| anyhow::anyhow!("{}: {e}", d.display()))?;
+    Ok(d)
+}
+
 /// Runs the demo until the operator quits.
 pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
     let step = 5;
@@ -56,7 +65,42 @@ pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
         ..AggregatorConfig::default()
     };
     let history = PersistentHistory::open(None, &config.file.history).await;
-    let r = crate::cli::console::run_console(config, paths, cfg, history, false).await;
+    // A central manager with three agents and a demo account, in a scratch directory.
+    let scratch = tempfile_dir(paths)?;
+    let hash = bcrypt::hash("demo", 5).map_err(|e| anyhow::anyhow!("bcrypt: {e}"))?;
+    let users = crate::cm::users::Users::parse(
+        std::path::Path::new("demo users"),
+        &format!("demo:{hash}\n"),
+        &[],
+    )?;
+    let agents: Vec<String> = ["compute-node0001", "compute-node0002", "gpu-node0001"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut managers = Vec::new();
+    match crate::cli::local_cm::start(
+        &scratch,
+        users,
+        &agents,
+        crate::cm::agent::Scope::Tasks,
+        Some("demo account: user demo, password demo".into()),
+        true,
+    )
+    .await
+    {
+        Ok(mut m) => {
+            m.user = Some("demo".into());
+            managers.push(m);
+        }
+        Err(e) => tracing::warn!("demo central manager not started: {e}"),
+    }
+    let opts = crate::cli::console::ConsoleOptions {
+        probe_gmond: false,
+        read_only: config.file.ui.read_only,
+        extra_managers: managers,
+    };
+    let r = crate::cli::console::run_console(config, paths, cfg, history, opts).await;
+    let _ = std::fs::remove_dir_all(&scratch);
     drop(sim);
     r
 }

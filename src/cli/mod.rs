@@ -7,4 +7,5 @@ pub mod demo;
 pub mod graph;
 pub mod history_file;
 pub mod info;
+pub mod local_cm;
 pub mod status;

@@ -137,6 +137,8 @@ pub enum Request {
     },
     /// End the session.
     Logout,
+    /// Who this connection is logged in as (answered like RESUME).
+    Whoami,
     /// Close the connection.
     Bye,
     /// Link check.
@@ -416,6 +418,7 @@ impl Request {
             Request::Login { .. } => "LOGIN",
             Request::Resume { .. } => "RESUME",
             Request::Logout => "LOGOUT",
+            Request::Whoami => "WHOAMI",
             Request::Bye => "BYE",
             Request::Ping => "PING",
             Request::Nodes => "NODES",
@@ -451,6 +454,7 @@ impl Request {
             Request::Login { user, password } => v(&[s("LOGIN"), user.clone(), password.clone()]),
             Request::Resume { token } => v(&[s("RESUME"), token.clone()]),
             Request::Logout => v(&[s("LOGOUT")]),
+            Request::Whoami => v(&[s("WHOAMI")]),
             Request::Bye => v(&[s("BYE")]),
             Request::Ping => v(&[s("PING")]),
             Request::Nodes => v(&[s("NODES")]),
@@ -600,6 +604,7 @@ impl Request {
                 Request::Resume { token: s(field(1)) }
             }
             "LOGOUT" => Request::Logout,
+            "WHOAMI" => Request::Whoami,
             "BYE" => Request::Bye,
             "PING" => Request::Ping,
             "NODES" => Request::Nodes,

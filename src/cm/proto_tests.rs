@@ -106,6 +106,7 @@ fn request() -> impl Strategy<Value = Request> {
         (name(), text()).prop_map(|(user, password)| Request::Login { user, password }),
         name().prop_map(|token| Request::Resume { token }),
         Just(Request::Logout),
+        Just(Request::Whoami),
         Just(Request::Bye),
         Just(Request::Ping),
         Just(Request::Nodes),

@@ -35,6 +35,30 @@ pub struct ConfigFile {
     /// Ganglia sources, like gmetad's `data_source` lines.
     #[serde(default)]
     pub source: Vec<SourceEntry>,
+    /// Central managers for job control.
+    #[serde(default)]
+    pub manager: Vec<ManagerEntry>,
+}
+
+/// One `[[manager]]`: where a cluster's central manager is.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ManagerEntry {
+    /// The cluster it manages; `*` (the default) for every cluster.
+    #[serde(default = "any_cluster")]
+    pub cluster: String,
+    /// Primary address, then shadows: `host:port` or `unix:/path`.
+    pub addresses: Vec<String>,
+    /// User name offered at login (and looked up in the keyring).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// No dangerous actions for this cluster.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+fn any_cluster() -> String {
+    "*".into()
 }
 
 fn default_grid_name() -> String {
@@ -147,6 +171,8 @@ pub struct UiSection {
     pub glyphs: String,
     /// Where graph exports go; empty means the current directory.
     pub export_dir: String,
+    /// No dangerous actions (kill, migrate, submit) anywhere.
+    pub read_only: bool,
 }
 
 impl Default for UiSection {
@@ -159,6 +185,7 @@ impl Default for UiSection {
             load_bands: [25.0, 50.0, 75.0, 100.0],
             glyphs: "auto".into(),
             export_dir: String::new(),
+            read_only: false,
         }
     }
 }

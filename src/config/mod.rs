@@ -7,7 +7,7 @@ mod paths;
 
 pub use error::{ConfigError, line_col};
 pub use file::{
-    AggregatorSection, CmSection, Config, ConfigFile, HistorySection, SourceEntry,
+    AggregatorSection, CmSection, Config, ConfigFile, HistorySection, ManagerEntry, SourceEntry,
     parse_data_source,
 };
 pub use paths::{PathError, Paths};

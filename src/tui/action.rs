@@ -55,6 +55,18 @@ pub enum Action {
     Sources,
     /// Write the current graphs as PNG and SVG.
     ExportGraph,
+    /// The cluster's processes (job control).
+    Processes,
+    /// The cluster's jobs and their results.
+    JobResults,
+    /// Tag or untag the selected process.
+    Tag,
+    /// Signal the selected or tagged processes.
+    Kill,
+    /// Move the selected process to another node.
+    Migrate,
+    /// Submit a job.
+    Submit,
 }
 
 /// What the help page and hint bar know about an action.
@@ -92,6 +104,13 @@ const fn def(
         hint,
         group,
         dangerous: false,
+    }
+}
+
+const fn danger(d: ActionDef) -> ActionDef {
+    ActionDef {
+        dangerous: true,
+        ..d
     }
 }
 
@@ -297,6 +316,54 @@ pub const ACTIONS: &[ActionDef] = &[
         "Data",
         "Write the current graphs as PNG and SVG",
     ),
+    def(
+        Action::Processes,
+        "processes",
+        &["p"],
+        "procs",
+        "Jobs",
+        "Process monitor of the cluster's central manager",
+    ),
+    def(
+        Action::JobResults,
+        "job_results",
+        &["J"],
+        "jobs",
+        "Jobs",
+        "Jobs and their results; Enter reads a job's output",
+    ),
+    def(
+        Action::Tag,
+        "tag",
+        &["space"],
+        "tag",
+        "Jobs",
+        "Tag or untag the selected process (across nodes)",
+    ),
+    danger(def(
+        Action::Kill,
+        "kill",
+        &["k"],
+        "kill",
+        "Jobs",
+        "Signal the selected or tagged processes (asks first)",
+    )),
+    danger(def(
+        Action::Migrate,
+        "migrate",
+        &["M"],
+        "migrate",
+        "Jobs",
+        "Move the selected managed process to another node (asks first)",
+    )),
+    danger(def(
+        Action::Submit,
+        "submit",
+        &["n"],
+        "submit",
+        "Jobs",
+        "Submit a job",
+    )),
 ];
 
 /// The table entry of an action.
@@ -313,7 +380,7 @@ pub fn action_by_id(id: &str) -> Option<Action> {
 }
 
 /// The help page's section order.
-pub const GROUPS: &[&str] = &["Navigation", "Time range", "Data", "General"];
+pub const GROUPS: &[&str] = &["Navigation", "Time range", "Data", "Jobs", "General"];
 
 #[cfg(test)]
 mod tests {

@@ -111,6 +111,12 @@ pub struct AppSetup {
     pub notice: Option<String>,
     /// Where graph exports are written.
     pub export_dir: PathBuf,
+    /// Central managers, for job control.
+    pub managers: Vec<crate::jobs::ManagerConfig>,
+    /// No dangerous actions anywhere (already taken out of the keymap).
+    pub read_only: bool,
+    /// Where job templates live.
+    pub templates_dir: PathBuf,
 }
 
 /// The console's whole state.
@@ -157,6 +163,12 @@ pub struct App {
     pub filter_before: Option<String>,
     /// Where graph exports are written.
     pub export_dir: PathBuf,
+    /// Job control, one per central manager.
+    pub jobs: Vec<crate::tui::jobs::JobsUi>,
+    /// The job control showing, if any.
+    pub jobs_open: Option<usize>,
+    /// Read-only console.
+    pub read_only: bool,
 }
 
 impl App {
@@ -184,6 +196,22 @@ impl App {
             last_click: None,
             filter_before: None,
             export_dir: setup.export_dir,
+            jobs: setup
+                .managers
+                .iter()
+                .map(|m| {
+                    crate::tui::jobs::JobsUi::new(
+                        &m.cluster,
+                        m.clone(),
+                        None,
+                        crate::tui::jobs::JobScreen::Processes,
+                        setup.read_only,
+                        setup.templates_dir.clone(),
+                    )
+                })
+                .collect(),
+            jobs_open: None,
+            read_only: setup.read_only,
         };
         app.rebuild();
         app.tick_key = app.compute_tick_key();
@@ -236,9 +264,35 @@ impl App {
         bucket.wrapping_mul(1_000_003) ^ stale
     }
 
+    /// The job control showing.
+    pub fn open_jobs(&self) -> Option<&crate::tui::jobs::JobsUi> {
+        self.jobs_open.and_then(|i| self.jobs.get(i))
+    }
+
+    /// An event from a central manager's link.
+    pub fn on_job_event(&mut self, cluster: &str, ev: crate::jobs::JobEvent) -> Effect {
+        let Some(j) = self.jobs.iter_mut().find(|j| j.cluster == cluster) else {
+            return Effect::None;
+        };
+        if let Some((error, text)) = j.on_event(ev) {
+            if error {
+                self.complain(text);
+            } else {
+                self.say(text);
+            }
+        }
+        Effect::Redraw
+    }
+
     /// The clock moved; redraw only when something on screen would change.
     pub fn on_tick(&mut self, now: u64) -> Effect {
         self.now = now;
+        if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get(i))
+            && j.screen == crate::tui::jobs::JobScreen::Pager
+            && j.pager.follow
+        {
+            j.poll_pager();
+        }
         let key = self.compute_tick_key();
         if key == self.tick_key {
             return Effect::None;

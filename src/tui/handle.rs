@@ -34,7 +34,30 @@ impl App {
             Mode::Filter(_) => return self.filter_key(key),
             Mode::Normal => {}
         }
-        let Some(action) = self.keymap.action_for(&key) else {
+        let action = self.keymap.action_for(&key);
+        if self.overlay.is_none()
+            && let Some(i) = self.jobs_open
+            && let Some(j) = self.jobs.get_mut(i)
+        {
+            use crate::tui::jobs::keys::Outcome;
+            match j.on_key(key, action) {
+                Outcome::Handled => return Effect::Redraw,
+                Outcome::Close => {
+                    self.jobs_open = None;
+                    return Effect::Redraw;
+                }
+                Outcome::Say(error, text) => {
+                    if error {
+                        self.complain(text);
+                    } else {
+                        self.say(text);
+                    }
+                    return Effect::Redraw;
+                }
+                Outcome::Pass => {}
+            }
+        }
+        let Some(action) = action else {
             return Effect::None;
         };
         self.message = None;
@@ -119,6 +142,10 @@ impl App {
                 }
                 _ => self.complain("sorting applies to a cluster's hosts"),
             },
+            Action::Processes | Action::JobResults | Action::Submit => self.start_jobs(a),
+            Action::Tag | Action::Kill | Action::Migrate => {
+                self.complain("open the process monitor (p) first");
+            }
             Action::Up
             | Action::Down
             | Action::Left
@@ -131,6 +158,49 @@ impl App {
             }
         }
         Effect::Redraw
+    }
+
+    /// Opens job control for the cluster in view (or the selected one on the grid).
+    fn start_jobs(&mut self, a: Action) {
+        use crate::tui::jobs::JobScreen;
+        let cluster = match (&self.cluster, self.grid.current()) {
+            (Some(c), _) => Some(c.name.clone()),
+            (None, Some(GridRow::Cluster(n))) => Some(n.clone()),
+            _ => None,
+        };
+        let found = self
+            .jobs
+            .iter()
+            .position(|j| cluster.as_deref().is_some_and(|c| j.cluster == c));
+        let found = found.or_else(|| self.jobs.iter().position(|j| j.cluster == "*"));
+        let Some(i) = found else {
+            self.complain(match cluster {
+                Some(c) => {
+                    format!("no central manager is configured for {c} ([[manager]] in config.toml)")
+                }
+                None => "no central manager is configured ([[manager]] in config.toml)".into(),
+            });
+            return;
+        };
+        self.jobs_open = Some(i);
+        let j = &mut self.jobs[i];
+        j.screen = if a == Action::JobResults {
+            JobScreen::Results
+        } else {
+            JobScreen::Processes
+        };
+        j.selected = 0;
+        j.scroll = 0;
+        if j.login.is_none() && j.modal.is_none() {
+            j.open_login();
+        }
+        if a == Action::Submit && j.login.is_some() {
+            let _ = j.on_key(
+                crossterm::event::KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE),
+                Some(Action::Submit),
+            );
+        }
+        j.send(crate::jobs::JobCommand::Refresh);
     }
 
     fn set_range(&mut self, r: Range) {

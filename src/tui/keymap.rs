@@ -34,6 +34,8 @@ pub struct Keymap {
     pub name: String,
     by_key: HashMap<KeySpec, Action>,
     by_action: BTreeMap<Action, Vec<KeySpec>>,
+    /// Dangerous actions were removed.
+    pub read_only: bool,
 }
 
 impl Keymap {
@@ -168,6 +170,7 @@ impl Keymap {
             name: base_name.unwrap_or("custom").to_string(),
             by_key,
             by_action,
+            read_only: false,
         })
     }
 
@@ -186,9 +189,26 @@ impl Keymap {
         self.keys_for(a).first().map(ToString::to_string)
     }
 
-    /// Every action of the table with its keys, in table order.
+    /// Every action of the table with its keys, in table order (actions removed by
+    /// [`read_only`](Self::read_only) are left out).
     pub fn entries(&self) -> impl Iterator<Item = (&'static super::action::ActionDef, &[KeySpec])> {
-        ACTIONS.iter().map(|d| (d, self.keys_for(d.action)))
+        ACTIONS
+            .iter()
+            .filter(|d| !(self.read_only && d.dangerous))
+            .map(|d| (d, self.keys_for(d.action)))
+    }
+
+    /// Removes every dangerous action: no key triggers it, and hints and help leave it out.
+    pub fn read_only(mut self) -> Self {
+        for d in ACTIONS.iter().filter(|d| d.dangerous) {
+            if let Some(keys) = self.by_action.remove(&d.action) {
+                for k in keys {
+                    self.by_key.remove(&k);
+                }
+            }
+        }
+        self.read_only = true;
+        self
     }
 }
 

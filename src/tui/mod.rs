@@ -7,6 +7,7 @@ pub mod command;
 pub mod export;
 pub mod filter;
 pub mod handle;
+pub mod jobs;
 pub mod keymap;
 pub mod keys;
 pub mod natural;

@@ -33,6 +33,15 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let (note_tx, mut notes) = mpsc::channel::<(bool, String)>(8);
+    // One link per central manager; their events come back here.
+    let (job_tx, mut job_events) = mpsc::unbounded_channel();
+    for j in &mut app.jobs {
+        let link = crate::jobs::link::spawn(j.manager.clone(), job_tx.clone());
+        if let Some(user) = &j.manager.user {
+            link.send(crate::jobs::JobCommand::LoginFromKeyring { user: user.clone() });
+        }
+        j.link = Some(link);
+    }
     let mut dirty = true;
     loop {
         if dirty {
@@ -66,6 +75,7 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
                 Err(_) => Effect::None,
             },
             _ = tick.tick() => app.on_tick(now_epoch()),
+            Some((cluster, ev)) = job_events.recv() => app.on_job_event(&cluster, ev),
             Some((error, text)) = notes.recv() => {
                 if error { app.complain(text) } else { app.say(text) }
                 Effect::Redraw

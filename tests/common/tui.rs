@@ -105,6 +105,9 @@ pub fn app(snap: Snapshot, now: u64, size: (u16, u16), color: bool, unicode: boo
     let theme = Theme::load("dark", &PathBuf::from("/nonexistent")).unwrap();
     let setup = AppSetup {
         notice: None,
+        managers: Vec::new(),
+        read_only: false,
+        templates_dir: std::env::temp_dir(),
         export_dir: std::env::temp_dir(),
         theme: if color { theme } else { theme.without_color() },
         keymap: Keymap::shipped("default").unwrap(),

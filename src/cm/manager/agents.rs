@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::state::{AgentHandle, Node, job_of_task};
@@ -25,14 +24,17 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// Serves an agent connection whose first request was `AGENT`.
-pub async fn run(
+pub async fn run<R, W>(
     m: Arc<Manager>,
     conn: u64,
     hello: Request,
     tag: Option<u64>,
-    mut reader: LineReader<OwnedReadHalf>,
-    mut w: OwnedWriteHalf,
-) {
+    mut reader: LineReader<R>,
+    mut w: W,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let Request::Agent {
         name,
         version,

@@ -72,6 +72,15 @@ impl Client {
                 return Reply::Done("LOGOUT".into());
             }
             Request::Bye => return Reply::Done("BYE".into()),
+            Request::Whoami => {
+                return match &self.user {
+                    Some((user, role)) => Reply::Resumed {
+                        user: user.clone(),
+                        role: role.as_str().into(),
+                    },
+                    None => err(401, "not logged in"),
+                };
+            }
             Request::Ping => return Reply::Pong(now()),
             _ => {}
         }
@@ -443,6 +452,23 @@ impl Caller {
             Err(e) => return e,
         };
         let Some(task) = task else {
+            let part_of = {
+                let st = m.st.lock();
+                st.nodes.get(from).and_then(|n| {
+                    let p = n.procs.iter().find(|p| p.pid == pid)?;
+                    let job = job_of_task(&p.job)?;
+                    let root = st.tasks.values().find(|t| t.job == job && t.node == from)?;
+                    Some((job, root.pid))
+                })
+            };
+            if let Some((job, root)) = part_of {
+                return err(
+                    409,
+                    format!(
+                        "process {pid} on {from} belongs to job {job} but is not its main process; migrate pid {root}"
+                    ),
+                );
+            }
             return err(
                 409,
                 format!(

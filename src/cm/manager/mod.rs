@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use super::codec::{Item, MAX_FIELD, MAX_REQUEST_LINE};
@@ -115,7 +115,9 @@ impl Manager {
                 a = listener.accept() => match a {
                     Ok((sock, peer)) => {
                         let m = self.clone();
-                        tokio::spawn(async move { m.connection(sock, peer.to_string()).await });
+                        let _ = sock.set_nodelay(true);
+                        let (r, w) = sock.into_split();
+                        tokio::spawn(async move { m.connection(r, w, peer.to_string(), None).await });
                     }
                     Err(e) => {
                         tracing::warn!("accept: {e}");
@@ -150,12 +152,46 @@ impl Manager {
         }
     }
 
-    async fn connection(self: Arc<Self>, sock: TcpStream, peer: String) {
-        let _ = sock.set_nodelay(true);
+    /// Serves local users on a Unix socket: the kernel says who is connecting (peer
+    /// credentials), so they are logged in as themselves without a password.
+    pub async fn serve_unix(self: &Arc<Self>, path: &std::path::Path) -> anyhow::Result<()> {
+        let _ = std::fs::remove_file(path);
+        let listener = tokio::net::UnixListener::bind(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let who = sock.peer_cred().ok().and_then(|c| user_name(c.uid()));
+            let m = self.clone();
+            let (r, w) = sock.into_split();
+            tokio::spawn(async move {
+                match who {
+                    Some(user) => {
+                        let role = m.settings.users.role(&user);
+                        let peer = format!("unix:{user}");
+                        m.connection(r, w, peer, Some((user, role))).await;
+                    }
+                    None => tracing::warn!("unix connection from an unknown uid refused"),
+                }
+            });
+        }
+    }
+
+    async fn connection<R, W>(
+        self: Arc<Self>,
+        r: R,
+        mut w: W,
+        peer: String,
+        preauth: Option<(String, super::users::Role)>,
+    ) where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let conn = self.conns.fetch_add(1, Ordering::Relaxed) + 1;
-        let (r, mut w) = sock.into_split();
         let mut reader = LineReader::new(r, MAX_REQUEST_LINE);
         let mut client = client::Client::new(peer.clone());
+        client.user = preauth;
         loop {
             let line = match reader.next().await {
                 Ok(Some(Item::Line(l))) => l,
@@ -216,6 +252,17 @@ fn decode_request(line: &[u8]) -> Result<(Option<u64>, Request), (Option<u64>, R
     Request::from_frame(&f)
         .map(|r| (f.tag, r))
         .map_err(|e| (f.tag, Reply::error(400, e.0)))
+}
+
+/// The name of a local user id, from /etc/passwd.
+pub fn user_name(uid: u32) -> Option<String> {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.get(2)?.parse::<u32>().ok()? == uid).then(|| f[0].to_string())
+        })
 }
 
 /// A random hex token.

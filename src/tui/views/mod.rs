@@ -19,14 +19,19 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     );
     let s = chrome::screen(area);
     chrome::breadcrumb(app, f, s.top);
-    match app.level() {
-        Level::Grid => grid_view::draw(app, f, s.body),
-        Level::Cluster => cluster_view::draw(app, f, s.body),
-        Level::Host => host_view::draw(app, f, s.body),
+    let jobs = app.open_jobs();
+    match (jobs, app.level()) {
+        (Some(j), _) => crate::tui::jobs::draw::draw(app, j, f, s.body),
+        (None, Level::Grid) => grid_view::draw(app, f, s.body),
+        (None, Level::Cluster) => cluster_view::draw(app, f, s.body),
+        (None, Level::Host) => host_view::draw(app, f, s.body),
     }
     chrome::status_line(app, f, s.status);
-    match app.mode {
-        Mode::Normal => chrome::hint_bar(app, f, s.bottom),
+    match (&app.mode, jobs) {
+        (Mode::Normal, Some(j)) => {
+            chrome::hints_line(app, f, s.bottom, &crate::tui::jobs::draw::hints(app, j))
+        }
+        (Mode::Normal, None) => chrome::hint_bar(app, f, s.bottom),
         _ => chrome::input_line(app, f, s.bottom),
     }
     crate::tui::overlays::draw(app, f, s.body);

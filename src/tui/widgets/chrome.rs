@@ -184,7 +184,7 @@ fn hinted(level: Level) -> &'static [Action] {
     // Help and quit first, so a narrow terminal still shows them.
     match level {
         Level::Grid => &[
-            Help, Quit, Drill, Filter, Command, RangeDay, Refresh, Legend, Sources,
+            Help, Quit, Drill, Filter, Command, RangeDay, Refresh, Processes, Legend, Sources,
         ],
         Level::Cluster => &[
             Help,
@@ -234,6 +234,26 @@ pub fn hint_bar(app: &App, f: &mut Frame<'_>, area: Rect) {
                 None => continue,
             }
         };
+        let piece = key.len() + label.len() + 3;
+        if width + piece > area.width as usize {
+            break;
+        }
+        width += piece;
+        spans.push(Span::styled(
+            format!(" {key}"),
+            t.fg("accent").add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(format!(" {label} "), t.fg("muted")));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}
+
+/// A hint bar from (key, label) pairs, as many as fit.
+pub fn hints_line(app: &App, f: &mut Frame<'_>, area: Rect, hints: &[(String, &str)]) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    let mut width = 0usize;
+    for (key, label) in hints {
         let piece = key.len() + label.len() + 3;
         if width + piece > area.width as usize {
             break;

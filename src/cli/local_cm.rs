@@ -1,0 +1,77 @@
+//! A central manager and agents run inside the console: the embedded default (this machine,
+//! the local user logged in by the kernel's word over a Unix socket) and the demo (several
+//! agents and a demo account).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cm::agent::{AgentArgs, Scope};
+use crate::cm::manager::{CmSettings, Manager, random_token};
+use crate::cm::users::Users;
+use crate::jobs::ManagerConfig;
+
+/// Starts a manager on 127.0.0.1 (for the agents and password logins) and on a Unix socket
+/// (for local users), plus one agent per name; returns how the console reaches it.
+pub async fn start(
+    state_dir: &Path,
+    users: Users,
+    agents: &[String],
+    scope: Scope,
+    login_hint: Option<String>,
+    by_password: bool,
+) -> anyhow::Result<ManagerConfig> {
+    let secret = random_token();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?.to_string();
+    let m: Arc<Manager> = Manager::open(CmSettings {
+        listen: addr.clone(),
+        state_dir: state_dir.to_path_buf(),
+        users,
+        legacy_unauthenticated: false,
+        heartbeat_secs: 2,
+        agent_secret: secret.clone(),
+        stop_grace_secs: 5,
+    })?;
+    let sock = state_dir.join("cm.sock");
+    let (m1, m2, sock2) = (m.clone(), m.clone(), sock.clone());
+    tokio::spawn(async move {
+        let _ = m1.serve(listener, std::future::pending::<()>()).await;
+    });
+    tokio::spawn(async move {
+        if let Err(e) = m2.serve_unix(&sock2).await {
+            tracing::warn!("local manager socket: {e}");
+        }
+    });
+    for name in agents {
+        let args = AgentArgs {
+            name: name.clone(),
+            cm: addr.clone(),
+            secret_file: None,
+            scope,
+        };
+        let s = secret.clone();
+        tokio::spawn(async move {
+            let _ = crate::cm::agent::run(args, s).await;
+        });
+    }
+    Ok(ManagerConfig {
+        cluster: "*".into(),
+        addresses: vec![if by_password {
+            addr
+        } else {
+            format!("unix:{}", sock.display())
+        }],
+        user: None,
+        read_only: false,
+        login_hint,
+    })
+}
+
+/// This machine's name.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}

@@ -1,0 +1,389 @@
+//! One central manager, as the console sees it: a task holding one connection (TCP or a Unix
+//! socket), logging in again after a reconnect, trying the primary address and then its
+//! shadows with backoff, answering the UI's commands with events, and refreshing the process,
+//! node and job lists every two seconds. Every request has a timeout.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use super::{JobCommand, JobEvent, LinkState, ManagerConfig, secrets};
+use crate::cm::codec::{Item, MAX_REPLY_LINE};
+use crate::cm::link::{LineReader, request_line};
+use crate::cm::proto::{Reply, Request, VERSION};
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Sends commands to a link.
+#[derive(Debug, Clone)]
+pub struct LinkHandle {
+    tx: mpsc::UnboundedSender<JobCommand>,
+}
+
+impl LinkHandle {
+    /// Queues a command; the answer comes back as an event.
+    pub fn send(&self, c: JobCommand) {
+        let _ = self.tx.send(c);
+    }
+}
+
+/// Events carry the cluster they are about.
+pub type Events = mpsc::UnboundedSender<(String, JobEvent)>;
+
+/// Starts a link for `cfg`.
+pub fn spawn(cfg: ManagerConfig, events: Events) -> LinkHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(cfg, rx, events));
+    LinkHandle { tx }
+}
+
+struct Conn {
+    reader: LineReader<tokio::io::ReadHalf<Box<dyn Io>>>,
+    writer: tokio::io::WriteHalf<Box<dyn Io>>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Conn {
+    async fn open(addr: &str) -> Result<Self, String> {
+        let io: Box<dyn Io> = match addr.strip_prefix("unix:") {
+            Some(path) => Box::new(
+                tokio::time::timeout(TIMEOUT, tokio::net::UnixStream::connect(path))
+                    .await
+                    .map_err(|_| "connect timed out".to_string())?
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => {
+                let s = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| "connect timed out".to_string())?
+                    .map_err(|e| e.to_string())?;
+                let _ = s.set_nodelay(true);
+                Box::new(s)
+            }
+        };
+        let (r, w) = tokio::io::split(io);
+        Ok(Self {
+            reader: LineReader::new(r, MAX_REPLY_LINE),
+            writer: w,
+        })
+    }
+
+    /// A request and its reply; `Err` only when the link itself failed.
+    async fn call(&mut self, req: &Request, timeout: Duration) -> Result<Reply, String> {
+        let line = request_line(None, req);
+        let exchange = async {
+            self.writer
+                .write_all(line.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            match self.reader.next().await.map_err(|e| e.to_string())? {
+                Some(Item::Line(l)) => Reply::decode_line(&l, matches!(req, Request::Req { .. }))
+                    .map(|(_, r)| r)
+                    .map_err(|e| format!("bad reply: {e}")),
+                Some(Item::TooLong) => Err("reply too long".into()),
+                None => Err("the manager closed the connection".into()),
+            }
+        };
+        tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+            format!(
+                "{} got no answer within {} s",
+                req.verb(),
+                timeout.as_secs()
+            )
+        })?
+    }
+}
+
+fn refused(r: Reply) -> String {
+    match r {
+        Reply::Error { code, message } => format!("{message} ({code})"),
+        other => format!("unexpected answer: {other:?}"),
+    }
+}
+
+async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, events: Events) {
+    let emit = |e: JobEvent| {
+        let _ = events.send((cfg.cluster.clone(), e));
+    };
+    let mut creds: Option<(String, String)> = None;
+    let mut preferred = 0usize;
+    let mut backoff = Duration::from_secs(1);
+    let key = cfg.addresses.first().cloned().unwrap_or_default();
+    loop {
+        // The last good address first, then the list in order.
+        let mut order: Vec<usize> = (0..cfg.addresses.len()).collect();
+        order.sort_by_key(|i| *i != preferred);
+        let mut conn = None;
+        let mut last_err = String::from("no address configured");
+        for i in order {
+            let addr = &cfg.addresses[i];
+            emit(JobEvent::State(LinkState::Connecting(addr.clone())));
+            match Conn::open(addr).await {
+                Ok(c) => {
+                    conn = Some((i, c));
+                    break;
+                }
+                Err(e) => last_err = format!("{addr}: {e}"),
+            }
+        }
+        let Some((i, mut c)) = conn else {
+            emit(JobEvent::State(LinkState::Down(last_err.clone())));
+            // Commands while down get a plain answer instead of waiting.
+            let pause = tokio::time::sleep(backoff);
+            tokio::pin!(pause);
+            loop {
+                tokio::select! {
+                    _ = &mut pause => break,
+                    cmd = cmds.recv() => match cmd {
+                        None => return,
+                        Some(JobCommand::Login { user, password, .. }) => {
+                            creds = Some((user, password));
+                            emit(JobEvent::LoginFailed(format!("not connected: {last_err}; will log in when it answers")));
+                        }
+                        Some(_) => emit(JobEvent::Note(format!("central manager unreachable: {last_err}"))),
+                    }
+                }
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+            continue;
+        };
+        preferred = i;
+        backoff = Duration::from_secs(1);
+        let addr = cfg.addresses[i].clone();
+        let hello = Request::Hello {
+            version: VERSION,
+            client: "gantry-console".into(),
+        };
+        if c.call(&hello, TIMEOUT).await.is_err() {
+            continue;
+        }
+        emit(JobEvent::State(LinkState::Connected(addr.clone())));
+        let mut role = String::new();
+        // A local Unix socket logs us in by who we are.
+        if creds.as_ref().is_none_or(|(_, p)| p.is_empty())
+            && let Ok(Reply::Resumed { user, role: r }) = c.call(&Request::Whoami, TIMEOUT).await
+        {
+            role = r.clone();
+            creds = Some((user.clone(), String::new()));
+            emit(JobEvent::State(LinkState::LoggedIn(addr.clone(), user, r)));
+        }
+        if let Some((u, p)) = creds.clone().filter(|(_, p)| !p.is_empty()) {
+            match c
+                .call(
+                    &Request::Login {
+                        user: u,
+                        password: p,
+                    },
+                    TIMEOUT,
+                )
+                .await
+            {
+                Ok(Reply::LoggedIn { user, role: r, .. }) => {
+                    role = r.clone();
+                    emit(JobEvent::State(LinkState::LoggedIn(addr.clone(), user, r)));
+                }
+                Ok(r) => {
+                    creds = None;
+                    emit(JobEvent::LoginFailed(refused(r)));
+                }
+                Err(_) => continue,
+            }
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let broken = loop {
+            tokio::select! {
+                cmd = cmds.recv() => {
+                    let Some(cmd) = cmd else { return };
+                    match command(&mut c, cmd, &mut creds, &mut role, &addr, &key, &emit).await {
+                        Ok(()) => {}
+                        Err(e) => break e,
+                    }
+                }
+                _ = tick.tick() => {
+                    if creds.is_some() && !role.is_empty()
+                        && let Err(e) = refresh(&mut c, &role, &emit).await
+                    {
+                        break e;
+                    }
+                }
+            }
+        };
+        emit(JobEvent::State(LinkState::Down(format!(
+            "{addr}: {broken}"
+        ))));
+    }
+}
+
+async fn refresh(c: &mut Conn, role: &str, emit: &impl Fn(JobEvent)) -> Result<(), String> {
+    let all = if role == "admin" { "*" } else { "" };
+    let procs = match c
+        .call(
+            &Request::Ps {
+                user: String::new(),
+            },
+            TIMEOUT,
+        )
+        .await?
+    {
+        Reply::Ps(p) => p,
+        _ => Vec::new(),
+    };
+    let nodes = match c.call(&Request::Nodes, TIMEOUT).await? {
+        Reply::Nodes(n) => n,
+        _ => Vec::new(),
+    };
+    let jobs = match c.call(&Request::Jobs { user: all.into() }, TIMEOUT).await? {
+        Reply::Jobs(j) => j,
+        _ => Vec::new(),
+    };
+    emit(JobEvent::Lists { procs, nodes, jobs });
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn command(
+    c: &mut Conn,
+    cmd: JobCommand,
+    creds: &mut Option<(String, String)>,
+    role: &mut String,
+    addr: &str,
+    key: &str,
+    emit: &impl Fn(JobEvent),
+) -> Result<(), String> {
+    match cmd {
+        JobCommand::LoginFromKeyring { user } => {
+            let (k, u) = (key.to_string(), user.clone());
+            let saved = tokio::task::spawn_blocking(move || secrets::load(&k, &u))
+                .await
+                .map_err(|e| e.to_string())?;
+            match saved {
+                Ok(Some(password)) => {
+                    login(c, user, password, false, creds, role, addr, key, emit).await?;
+                }
+                Ok(None) => emit(JobEvent::Note(format!("no saved password for {user}"))),
+                Err(e) => emit(JobEvent::Note(e.to_string())),
+            }
+        }
+        JobCommand::Login {
+            user,
+            password,
+            remember,
+        } => login(c, user, password, remember, creds, role, addr, key, emit).await?,
+        JobCommand::Logout => {
+            c.call(&Request::Logout, TIMEOUT).await?;
+            *creds = None;
+            role.clear();
+            emit(JobEvent::State(LinkState::Connected(addr.to_string())));
+        }
+        JobCommand::Refresh => {
+            if !role.is_empty() {
+                refresh(c, role, emit).await?;
+            }
+        }
+        JobCommand::Signal { targets, signal } => {
+            let mut out = Vec::new();
+            for t in targets {
+                let req = Request::Sig {
+                    pid: t.pid,
+                    node: t.node.clone(),
+                    signal,
+                };
+                let r = match c.call(&req, TIMEOUT).await? {
+                    Reply::Signalled { .. } => Ok(()),
+                    r => Err(refused(r)),
+                };
+                out.push((t, r));
+            }
+            emit(JobEvent::Signalled(out));
+            refresh(c, role, emit).await?;
+        }
+        JobCommand::Migrate { target, to } => {
+            let req = Request::Mig {
+                pid: target.pid,
+                from: target.node.clone(),
+                to,
+            };
+            let r = match c.call(&req, Duration::from_secs(90)).await? {
+                Reply::Migrated { node, pid } => Ok((node, pid)),
+                r => Err(refused(r)),
+            };
+            emit(JobEvent::Migrated(target, r));
+            refresh(c, role, emit).await?;
+        }
+        JobCommand::Submit(spec) => {
+            let r = match c.call(&Request::Submit(*spec), TIMEOUT).await? {
+                Reply::Submitted(id) => Ok(id),
+                r => Err(refused(r)),
+            };
+            emit(JobEvent::Submitted(r));
+            refresh(c, role, emit).await?;
+        }
+        JobCommand::Tail { id, stream, offset } => {
+            let req = Request::Tail {
+                id,
+                stream: stream.clone(),
+                offset,
+                max: 256 * 1024,
+            };
+            match c.call(&req, TIMEOUT).await? {
+                Reply::Tail { next, size, data } => emit(JobEvent::Tail {
+                    id,
+                    stream,
+                    offset,
+                    next,
+                    size,
+                    data,
+                }),
+                r => emit(JobEvent::TailFailed(refused(r))),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn login(
+    c: &mut Conn,
+    user: String,
+    password: String,
+    remember: bool,
+    creds: &mut Option<(String, String)>,
+    role: &mut String,
+    addr: &str,
+    key: &str,
+    emit: &impl Fn(JobEvent),
+) -> Result<(), String> {
+    let req = Request::Login {
+        user: user.clone(),
+        password: password.clone(),
+    };
+    match c.call(&req, TIMEOUT).await? {
+        Reply::LoggedIn { user, role: r, .. } => {
+            *role = r.clone();
+            if remember {
+                let (k, u, p) = (key.to_string(), user.clone(), password.clone());
+                let saved = tokio::task::spawn_blocking(move || secrets::save(&k, &u, &p)).await;
+                match saved {
+                    Ok(Ok(())) => emit(JobEvent::Note(format!(
+                        "password for {user} saved in the keyring"
+                    ))),
+                    Ok(Err(e)) => emit(JobEvent::Note(format!("not remembered: {e}"))),
+                    Err(e) => emit(JobEvent::Note(format!("not remembered: {e}"))),
+                }
+            }
+            *creds = Some((user.clone(), password));
+            emit(JobEvent::State(LinkState::LoggedIn(
+                addr.to_string(),
+                user,
+                r,
+            )));
+            refresh(c, role, emit).await?;
+        }
+        r => emit(JobEvent::LoginFailed(refused(r))),
+    }
+    Ok(())
+}

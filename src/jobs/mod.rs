@@ -1,0 +1,145 @@
+//! Job control for the console: one link per central manager (connection, login, heartbeats,
+//! reconnect with failover), commands from the UI and events back to it, and remembered
+//! passwords in the OS keyring. The UI never waits on any of it.
+
+pub mod link;
+pub mod secrets;
+
+use crate::cm::job::{JobSpec, Signal};
+use crate::cm::proto::{JobSummary, NodeInfo, ProcInfo};
+
+/// Where a cluster's central manager is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagerConfig {
+    /// The cluster it manages (`*`: every cluster).
+    pub cluster: String,
+    /// Addresses, primary first, then shadows: `host:port` or `unix:/path`.
+    pub addresses: Vec<String>,
+    /// User to log in as by default.
+    pub user: Option<String>,
+    /// No dangerous actions for this cluster.
+    pub read_only: bool,
+    /// A note for the login screen (the demo shows its account here).
+    pub login_hint: Option<String>,
+}
+
+/// A process to act on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// Node.
+    pub node: String,
+    /// Pid.
+    pub pid: u32,
+    /// Name, for messages.
+    pub name: String,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pid {} ({}) on {}", self.pid, self.name, self.node)
+    }
+}
+
+/// What the UI asks a link to do.
+#[derive(Debug, Clone)]
+pub enum JobCommand {
+    /// Log in; `remember` keeps the password in the keyring.
+    Login {
+        /// User.
+        user: String,
+        /// Password (kept in memory only to log in again after a reconnect).
+        password: String,
+        /// Save it in the keyring.
+        remember: bool,
+    },
+    /// Try the keyring for this user.
+    LoginFromKeyring {
+        /// User.
+        user: String,
+    },
+    /// Fetch processes, nodes and jobs now.
+    Refresh,
+    /// Signal processes.
+    Signal {
+        /// Which.
+        targets: Vec<Target>,
+        /// Signal.
+        signal: Signal,
+    },
+    /// Migrate a process.
+    Migrate {
+        /// Which.
+        target: Target,
+        /// To which node.
+        to: String,
+    },
+    /// Submit a job.
+    Submit(Box<JobSpec>),
+    /// Read part of a job's output or error file.
+    Tail {
+        /// Job.
+        id: u64,
+        /// `out` or `err`.
+        stream: String,
+        /// From this byte.
+        offset: u64,
+    },
+    /// Log out and forget nothing else.
+    Logout,
+}
+
+/// The link's state, for the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Trying to connect (attempt, address).
+    Connecting(String),
+    /// Connected, not logged in (address).
+    Connected(String),
+    /// Logged in (address, user, role).
+    LoggedIn(String, String, String),
+    /// Every address failed; retrying after a pause (the error).
+    Down(String),
+}
+
+/// What a link tells the UI.
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    /// The link's state changed.
+    State(LinkState),
+    /// A login failed (the manager's words).
+    LoginFailed(String),
+    /// Fresh lists.
+    Lists {
+        /// Processes.
+        procs: Vec<ProcInfo>,
+        /// Nodes.
+        nodes: Vec<NodeInfo>,
+        /// Jobs.
+        jobs: Vec<JobSummary>,
+    },
+    /// The outcome of a signal per target.
+    Signalled(Vec<(Target, Result<(), String>)>),
+    /// The outcome of a migration: new node and pid, or the error.
+    Migrated(Target, Result<(String, u32), String>),
+    /// The outcome of a submission.
+    Submitted(Result<u64, String>),
+    /// Part of a file.
+    Tail {
+        /// Job.
+        id: u64,
+        /// Stream.
+        stream: String,
+        /// Offset of `data`.
+        offset: u64,
+        /// Next offset.
+        next: u64,
+        /// File size.
+        size: u64,
+        /// Bytes.
+        data: String,
+    },
+    /// A tail failed.
+    TailFailed(String),
+    /// Something the keyring said, worth showing.
+    Note(String),
+}

@@ -1,0 +1,373 @@
+//! Job control in the console: the process monitor, job results and the output pager for one
+//! cluster's central manager, with the login, kill, migrate and submit dialogs over them.
+//! Fed by the manager link's events; keys become link commands. Nothing here waits.
+
+pub mod dialogs;
+pub mod draw;
+pub mod form;
+pub mod keys;
+
+use std::collections::BTreeSet;
+
+use crate::cm::proto::{JobSummary, NodeInfo, ProcInfo};
+use crate::jobs::link::LinkHandle;
+use crate::jobs::{JobEvent, LinkState, ManagerConfig, Target};
+use dialogs::{KillDialog, LoginDialog, MigrateDialog};
+use form::SubmitForm;
+
+/// Which list is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobScreen {
+    /// Processes on the cluster's nodes.
+    Processes,
+    /// Jobs and their results.
+    Results,
+    /// A job's output or error file.
+    Pager,
+}
+
+/// Process order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcSort {
+    /// CPU use, highest first.
+    #[default]
+    Cpu,
+    /// Memory, highest first.
+    Memory,
+    /// Node, then pid.
+    Node,
+}
+
+/// The pager over a job's file.
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    /// Job.
+    pub id: u64,
+    /// `out` or `err`.
+    pub stream: String,
+    /// Text so far.
+    pub text: String,
+    /// Next byte to ask for.
+    pub next: u64,
+    /// File size last seen.
+    pub size: u64,
+    /// Keep asking for more and stay at the end.
+    pub follow: bool,
+    /// First visible line.
+    pub scroll: usize,
+    /// Search text (typing while `searching`).
+    pub search: String,
+    /// Typing a search.
+    pub searching: bool,
+    /// A problem reading.
+    pub error: Option<String>,
+}
+
+/// A dialog over the lists.
+pub enum Modal {
+    /// Log in.
+    Login(Box<LoginDialog>),
+    /// Send a signal.
+    Kill(Box<KillDialog>),
+    /// Move a process.
+    Migrate(MigrateDialog),
+    /// Submit a job.
+    Submit(Box<SubmitForm>),
+}
+
+/// Job control for one cluster.
+pub struct JobsUi {
+    /// The cluster (as the manager link names it).
+    pub cluster: String,
+    /// Its manager.
+    pub manager: ManagerConfig,
+    /// The link, when running (tests draw without one).
+    pub link: Option<LinkHandle>,
+    /// Link state.
+    pub state: LinkState,
+    /// Logged in as (user, role).
+    pub login: Option<(String, String)>,
+    /// Showing.
+    pub screen: JobScreen,
+    /// Processes, as last fetched.
+    pub procs: Vec<ProcInfo>,
+    /// Nodes.
+    pub nodes: Vec<NodeInfo>,
+    /// Jobs.
+    pub jobs: Vec<JobSummary>,
+    /// Selected row of the list showing.
+    pub selected: usize,
+    /// First visible row.
+    pub scroll: usize,
+    /// Tagged processes (node, pid), across nodes.
+    pub tagged: BTreeSet<(String, u32)>,
+    /// Process order.
+    pub sort: ProcSort,
+    /// Regex filter over the rows (`!` inverts).
+    pub filter: Option<crate::tui::filter::Filter>,
+    /// The open dialog.
+    pub modal: Option<Modal>,
+    /// The pager.
+    pub pager: Pager,
+    /// No dangerous actions.
+    pub read_only: bool,
+    /// Where submit templates live.
+    pub templates: std::path::PathBuf,
+    /// The filter being typed.
+    pub filter_input: Option<String>,
+}
+
+impl JobsUi {
+    /// Job control for `manager`'s `cluster`, on `screen`.
+    pub fn new(
+        cluster: &str,
+        manager: ManagerConfig,
+        link: Option<LinkHandle>,
+        screen: JobScreen,
+        read_only: bool,
+        templates: std::path::PathBuf,
+    ) -> Self {
+        let read_only = read_only || manager.read_only;
+        Self {
+            cluster: cluster.to_string(),
+            manager,
+            link,
+            state: LinkState::Connecting(String::new()),
+            login: None,
+            screen,
+            procs: Vec::new(),
+            nodes: Vec::new(),
+            jobs: Vec::new(),
+            selected: 0,
+            scroll: 0,
+            tagged: BTreeSet::new(),
+            sort: ProcSort::default(),
+            filter: None,
+            modal: None,
+            pager: Pager::default(),
+            read_only,
+            templates,
+            filter_input: None,
+        }
+    }
+
+    /// Sends a command to the link.
+    pub fn send(&self, c: crate::jobs::JobCommand) {
+        if let Some(l) = &self.link {
+            l.send(c);
+        }
+    }
+
+    /// Processes in display order after the filter.
+    pub fn visible_procs(&self) -> Vec<&ProcInfo> {
+        let mut v: Vec<&ProcInfo> = self
+            .procs
+            .iter()
+            .filter(|p| {
+                self.filter.as_ref().is_none_or(|f| {
+                    f.keeps(&format!(
+                        "{} {} {} {} {}",
+                        p.node, p.pid, p.name, p.user, p.job
+                    ))
+                })
+            })
+            .collect();
+        match self.sort {
+            ProcSort::Cpu => {
+                v.sort_by(|a, b| b.cpu_pct.total_cmp(&a.cpu_pct).then(a.pid.cmp(&b.pid)))
+            }
+            ProcSort::Memory => v.sort_by(|a, b| b.rss_kb.cmp(&a.rss_kb).then(a.pid.cmp(&b.pid))),
+            ProcSort::Node => v.sort_by(|a, b| {
+                crate::tui::natural::natural_cmp(&a.node, &b.node).then(a.pid.cmp(&b.pid))
+            }),
+        }
+        v
+    }
+
+    /// Jobs in display order (newest first) after the filter.
+    pub fn visible_jobs(&self) -> Vec<&JobSummary> {
+        let mut v: Vec<&JobSummary> = self
+            .jobs
+            .iter()
+            .filter(|j| {
+                self.filter.as_ref().is_none_or(|f| {
+                    f.keeps(&format!(
+                        "{} {} {} {} {}",
+                        j.id, j.name, j.user, j.state, j.nodes
+                    ))
+                })
+            })
+            .collect();
+        v.sort_by_key(|j| std::cmp::Reverse(j.id));
+        v
+    }
+
+    /// Rows in the list showing.
+    pub fn rows(&self) -> usize {
+        match self.screen {
+            JobScreen::Processes => self.visible_procs().len(),
+            JobScreen::Results => self.visible_jobs().len(),
+            JobScreen::Pager => self.pager.text.lines().count(),
+        }
+    }
+
+    /// The selected process as a target.
+    pub fn selected_target(&self) -> Option<Target> {
+        self.visible_procs().get(self.selected).map(|p| Target {
+            node: p.node.clone(),
+            pid: p.pid,
+            name: p.name.clone(),
+        })
+    }
+
+    /// Tagged processes, or the selected one.
+    pub fn targets(&self) -> Vec<Target> {
+        if self.tagged.is_empty() {
+            return self.selected_target().into_iter().collect();
+        }
+        self.procs
+            .iter()
+            .filter(|p| self.tagged.contains(&(p.node.clone(), p.pid)))
+            .map(|p| Target {
+                node: p.node.clone(),
+                pid: p.pid,
+                name: p.name.clone(),
+            })
+            .collect()
+    }
+
+    /// Owners of the targets other than the operator.
+    pub fn foreign_owners(&self, targets: &[Target]) -> Vec<String> {
+        let me = self.login.as_ref().map(|l| l.0.as_str()).unwrap_or("");
+        let mut v: Vec<String> = targets
+            .iter()
+            .filter_map(|t| {
+                self.procs
+                    .iter()
+                    .find(|p| p.node == t.node && p.pid == t.pid)
+                    .map(|p| p.user.clone())
+            })
+            .filter(|u| u != me)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Takes in an event from the link; returns a status-line message, if any.
+    pub fn on_event(&mut self, ev: JobEvent) -> Option<(bool, String)> {
+        match ev {
+            JobEvent::State(s) => {
+                match &s {
+                    LinkState::LoggedIn(_, user, role) => {
+                        self.login = Some((user.clone(), role.clone()));
+                        if matches!(self.modal, Some(Modal::Login(_))) {
+                            self.modal = None;
+                        }
+                    }
+                    LinkState::Connected(_) => self.login = None,
+                    _ => {}
+                }
+                self.state = s;
+                None
+            }
+            JobEvent::LoginFailed(why) => {
+                if let Some(Modal::Login(d)) = &mut self.modal {
+                    d.pending = false;
+                    d.error = Some(why.clone());
+                    d.password = dialogs::field("password", "");
+                    d.password.set_mask_char('•');
+                    d.focus = 1;
+                }
+                Some((true, format!("login failed: {why}")))
+            }
+            JobEvent::Lists { procs, nodes, jobs } => {
+                self.procs = procs;
+                self.nodes = nodes;
+                self.jobs = jobs;
+                let live: BTreeSet<(String, u32)> =
+                    self.procs.iter().map(|p| (p.node.clone(), p.pid)).collect();
+                self.tagged.retain(|t| live.contains(t));
+                let n = self.rows();
+                if self.screen != JobScreen::Pager && self.selected >= n {
+                    self.selected = n.saturating_sub(1);
+                }
+                None
+            }
+            JobEvent::Signalled(results) => {
+                let failed = results.iter().filter(|r| r.1.is_err()).count();
+                let msg = format!("{} signalled, {failed} failed", results.len() - failed);
+                if let Some(Modal::Kill(d)) = &mut self.modal {
+                    d.results = Some(results);
+                }
+                self.tagged.clear();
+                Some((failed > 0, msg))
+            }
+            JobEvent::Migrated(t, r) => {
+                let msg = match &r {
+                    Ok((node, pid)) => (false, format!("{t} now runs on {node} as pid {pid}")),
+                    Err(e) => (true, format!("{t} not migrated: {e}")),
+                };
+                if let Some(Modal::Migrate(d)) = &mut self.modal {
+                    d.pending = false;
+                    d.result = Some(r);
+                }
+                Some(msg)
+            }
+            JobEvent::Submitted(r) => {
+                if let Some(Modal::Submit(f)) = &mut self.modal {
+                    f.pending = false;
+                    if r.is_ok() {
+                        self.modal = None;
+                        self.screen = JobScreen::Results;
+                        self.selected = 0;
+                    } else if let Err(e) = &r {
+                        f.note = Some(format!("not submitted: {e}"));
+                        f.preview = None;
+                    }
+                }
+                Some(match r {
+                    Ok(id) => (false, format!("job {id} submitted")),
+                    Err(e) => (true, format!("not submitted: {e}")),
+                })
+            }
+            JobEvent::Tail {
+                id,
+                stream,
+                offset,
+                next,
+                size,
+                data,
+            } => {
+                let p = &mut self.pager;
+                if p.id == id && p.stream == stream && offset == p.next {
+                    p.text.push_str(&data);
+                    p.next = next;
+                    p.size = size;
+                    p.error = None;
+                    if p.follow {
+                        let lines = p.text.lines().count();
+                        p.scroll = lines.saturating_sub(1);
+                    }
+                }
+                None
+            }
+            JobEvent::TailFailed(e) => {
+                self.pager.error = Some(e.clone());
+                Some((true, e))
+            }
+            JobEvent::Note(n) => Some((false, n)),
+        }
+    }
+
+    /// Asks for more of the pager's file (called on ticks while following, and on open).
+    pub fn poll_pager(&self) {
+        if self.screen == JobScreen::Pager {
+            self.send(crate::jobs::JobCommand::Tail {
+                id: self.pager.id,
+                stream: self.pager.stream.clone(),
+                offset: self.pager.next,
+            });
+        }
+    }
+}
