@@ -36,6 +36,8 @@ enum Command {
     Cm(cli::cm::CmArgs),
     /// Run a node agent for a central manager.
     Agent(gantry::cm::agent::AgentArgs),
+    /// Forget passwords remembered in the OS keyring.
+    Logout(cli::logout::LogoutArgs),
     /// Write a cluster's or host's graphs for a range as PNG and SVG, from the saved history.
     Graph(cli::graph::GraphArgs),
     /// Print every path Gantry resolved.
@@ -75,6 +77,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Demo) => {
             runtime.block_on(cli::demo::run(&config, &paths))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Logout(args)) => {
+            cli::logout::run(&args, &config)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Cm(args)) => {

@@ -8,4 +8,5 @@ pub mod graph;
 pub mod history_file;
 pub mod info;
 pub mod local_cm;
+pub mod logout;
 pub mod status;
