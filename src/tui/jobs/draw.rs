@@ -669,7 +669,7 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
             }
             _ => {
                 line(f, r, y, Line::from(label));
-                let w = 40.min(r.width.saturating_sub(27));
+                let w = 32.min(r.width.saturating_sub(27));
                 f.render_widget(&s.inputs[i], Rect::new(r.x + 27, r.y + y, w, 1));
                 let extra = match (s.error(i), i) {
                     (Some(e), _) => Span::styled(format!(" ✗ {e}"), t.fg("critical")),

@@ -50,6 +50,25 @@ pub const FIELDS: [(&str, Kind); 15] = [
     ),
 ];
 
+/// What an empty field says.
+const PLACEHOLDERS: [&str; 15] = [
+    "optional",
+    "path on the shared file system",
+    "e.g. -n 4 'input file'",
+    "",
+    "stdin (optional)",
+    "stdout file (optional)",
+    "stderr file (optional)",
+    "working directory (optional)",
+    "",
+    "bytes, or 512M, 2G",
+    "",
+    "",
+    "bytes, or 512M, 2G; 0 none",
+    "",
+    "",
+];
+
 /// The form.
 pub struct SubmitForm {
     /// Text fields (choices keep their index in `choice`).
@@ -130,10 +149,8 @@ impl SubmitForm {
             "", "", "", "", "", "", "", "", "0", "0", "1", "1", "0", "", "",
         ];
         Self {
-            inputs: FIELDS
-                .iter()
-                .zip(defaults)
-                .map(|((name, _), d)| field(name, d))
+            inputs: (0..FIELDS.len())
+                .map(|i| field(PLACEHOLDERS[i], defaults[i]))
                 .collect(),
             choice: vec![0; FIELDS.len()],
             focus: 0,
@@ -243,7 +260,7 @@ impl SubmitForm {
             String::new(),
         ];
         for (i, v) in vals.iter().enumerate() {
-            self.inputs[i] = field(FIELDS[i].0, v);
+            self.inputs[i] = field(PLACEHOLDERS[i], v);
         }
         self.choice[3] = match s.class {
             JobClass::Single => 0,
