@@ -14,5 +14,6 @@ pub mod logging;
 pub mod model;
 pub mod server;
 pub mod sim;
+pub mod slurm;
 pub mod tui;
 pub mod units;

@@ -64,6 +64,7 @@ fn console(size: (u16, u16), role: &str) -> App {
         user: Some("alice".into()),
         read_only: false,
         login_hint: Some("demo account: user demo, password demo".into()),
+        kind: Default::default(),
     };
     let mut j = JobsUi::new(
         "*",

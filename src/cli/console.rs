@@ -70,6 +70,14 @@ pub fn setup(
             user: m.user.clone(),
             read_only: m.read_only,
             login_hint: None,
+            kind: match m.kind.as_str() {
+                "slurm" => crate::jobs::BackendKind::Slurm {
+                    poll_secs: m.poll.max(1),
+                    conf: m.slurm_conf.clone(),
+                    bin_dir: m.slurm_bin.clone(),
+                },
+                _ => crate::jobs::BackendKind::CentralManager,
+            },
         })
         .collect();
     let unicode = match ui.glyphs.as_str() {

@@ -64,6 +64,7 @@ pub async fn start(
         user: None,
         read_only: false,
         login_hint,
+        kind: crate::jobs::BackendKind::CentralManager,
     })
 }
 

@@ -47,7 +47,8 @@ pub struct ManagerEntry {
     /// The cluster it manages; `*` (the default) for every cluster.
     #[serde(default = "any_cluster")]
     pub cluster: String,
-    /// Primary address, then shadows: `host:port` or `unix:/path`.
+    /// Primary address, then shadows: `host:port` or `unix:/path` (not used by Slurm).
+    #[serde(default)]
     pub addresses: Vec<String>,
     /// User name offered at login (and looked up in the keyring).
     #[serde(default)]
@@ -55,6 +56,26 @@ pub struct ManagerEntry {
     /// No dangerous actions for this cluster.
     #[serde(default)]
     pub read_only: bool,
+    /// `cm` (a central manager, the default) or `slurm`.
+    #[serde(default = "cm_kind")]
+    pub kind: String,
+    /// Slurm: seconds between polls of the controller.
+    #[serde(default = "slurm_poll")]
+    pub poll: u64,
+    /// Slurm: the `SLURM_CONF` its commands use, if not the default.
+    #[serde(default)]
+    pub slurm_conf: Option<String>,
+    /// Slurm: the directory of its commands, if not on PATH.
+    #[serde(default)]
+    pub slurm_bin: Option<String>,
+}
+
+fn cm_kind() -> String {
+    "cm".into()
+}
+
+fn slurm_poll() -> u64 {
+    5
 }
 
 fn any_cluster() -> String {
@@ -354,6 +375,22 @@ impl Config {
                 Some("load_bands".into()),
                 "load_bands must be four increasing percentages above 0, like [25, 50, 75, 100]",
             ));
+        }
+        for m in &file.manager {
+            let bad = match m.kind.as_str() {
+                "cm" if m.addresses.is_empty() => Some("a central manager needs addresses"),
+                "cm" | "slurm" => None,
+                _ => Some("kind must be \"cm\" or \"slurm\""),
+            };
+            if let Some(msg) = bad {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    at("kind"),
+                    Some("manager".into()),
+                    format!("[[manager]] for '{}': {msg}", m.cluster),
+                ));
+            }
         }
         if ui.range.parse::<crate::history::Range>().is_err() {
             return Err(ConfigError::at(

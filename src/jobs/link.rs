@@ -23,6 +23,11 @@ pub struct LinkHandle {
 }
 
 impl LinkHandle {
+    /// A handle over a command channel (for other backends).
+    pub fn new(tx: mpsc::UnboundedSender<JobCommand>) -> Self {
+        Self { tx }
+    }
+
     /// Queues a command; the answer comes back as an event.
     pub fn send(&self, c: JobCommand) {
         let _ = self.tx.send(c);

@@ -21,6 +21,25 @@ pub struct ManagerConfig {
     pub read_only: bool,
     /// A note for the login screen (the demo shows its account here).
     pub login_hint: Option<String>,
+    /// What answers: a central manager, or Slurm.
+    pub kind: BackendKind,
+}
+
+/// The job-control backend of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BackendKind {
+    /// A KCMS/Gantry central manager (`gantry cm`).
+    #[default]
+    CentralManager,
+    /// A Slurm controller, through its commands.
+    Slurm {
+        /// Seconds between polls.
+        poll_secs: u64,
+        /// `SLURM_CONF` for the commands, if not the default.
+        conf: Option<String>,
+        /// Where the commands are, if not on PATH.
+        bin_dir: Option<String>,
+    },
 }
 
 /// A process to act on.
@@ -142,4 +161,6 @@ pub enum JobEvent {
     TailFailed(String),
     /// Something the keyring said, worth showing.
     Note(String),
+    /// Scheduler node states (Slurm): name, state words, reason.
+    NodeStates(Vec<(String, String, String)>),
 }

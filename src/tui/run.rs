@@ -36,7 +36,24 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
     // One link per central manager; their events come back here.
     let (job_tx, mut job_events) = mpsc::unbounded_channel();
     for j in &mut app.jobs {
-        let link = crate::jobs::link::spawn(j.manager.clone(), job_tx.clone());
+        let link = match &j.manager.kind {
+            crate::jobs::BackendKind::Slurm {
+                poll_secs,
+                conf,
+                bin_dir,
+            } => crate::slurm::link::spawn(
+                j.manager.clone(),
+                crate::slurm::link::Runner {
+                    conf: conf.clone(),
+                    bin_dir: bin_dir.clone(),
+                },
+                Duration::from_secs(*poll_secs),
+                job_tx.clone(),
+            ),
+            crate::jobs::BackendKind::CentralManager => {
+                crate::jobs::link::spawn(j.manager.clone(), job_tx.clone())
+            }
+        };
         if let Some(user) = &j.manager.user {
             link.send(crate::jobs::JobCommand::LoginFromKeyring { user: user.clone() });
         }

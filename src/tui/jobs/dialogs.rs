@@ -134,6 +134,10 @@ pub struct MigrateDialog {
     pub pending: bool,
     /// The outcome.
     pub result: Option<Result<(String, u32), String>>,
+    /// Scheduler node states (Slurm): name, state words, reason.
+    pub states: Vec<(String, String, String)>,
+    /// Slurm: migration means requeue (said in the dialog).
+    pub requeue: bool,
 }
 
 /// Whether a node is too loaded to be a good target (load per CPU over 1).

@@ -558,8 +558,14 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
         } else {
             ""
         };
+        let sched = d
+            .states
+            .iter()
+            .find(|s| s.0 == n.name)
+            .map(|s| format!("  slurm: {}", s.1))
+            .unwrap_or_default();
         let text = format!(
-            " {band} {:<14.14} {:<5} {:>6.2} {:>5} {:>10}{note}",
+            " {band} {:<14.14} {:<5} {:>6.2} {:>5} {:>10}{note}{sched}",
             n.name,
             if n.up { "up" } else { "down" },
             n.load1,
@@ -579,6 +585,10 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
     }
     let y = 3 + d.nodes.len().min(12) as u16;
     let msg = match (&d.result, d.pending, d.confirming) {
+        (Some(Ok((node, 0))), _, _) => Span::styled(
+            format!(" requeued: it restarts on {node} (from the start, or its checkpoint)"),
+            t.fg("ok"),
+        ),
         (Some(Ok((node, pid))), _, _) => {
             Span::styled(format!(" done: now pid {pid} on {node}"), t.fg("ok"))
         }
@@ -597,6 +607,26 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
         _ => Span::styled(" ↑↓ choose a node · Enter · Esc cancels", t.fg("muted")),
     };
     line(f, r, y, Line::from(msg));
+    if d.requeue {
+        line(
+            f,
+            r,
+            y + 1,
+            Line::from(Span::styled(
+                " Slurm cannot move a running job: it is requeued and restarts on the chosen node",
+                t.fg("warn"),
+            )),
+        );
+        line(
+            f,
+            r,
+            y + 2,
+            Line::from(Span::styled(
+                " (from the start, unless it resumes from its own checkpoint).",
+                t.fg("warn"),
+            )),
+        );
+    }
 }
 
 fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect) {

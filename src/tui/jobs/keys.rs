@@ -199,6 +199,8 @@ impl JobsUi {
                     confirming: false,
                     pending: false,
                     result: None,
+                    states: self.node_states.clone(),
+                    requeue: matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. }),
                 }));
             }
             Action::Submit if !self.read_only => {
@@ -494,9 +496,14 @@ impl JobsUi {
             KeyCode::BackTab | KeyCode::Up => f.focus = (f.focus + n) % (n + 1),
             KeyCode::Enter if f.focus == n => match f.spec() {
                 Ok(spec) => {
-                    let line = crate::cm::codec::encode(
-                        &crate::cm::proto::Request::Submit(spec).to_frame(),
-                    );
+                    let line = match self.manager.kind {
+                        crate::jobs::BackendKind::Slurm { .. } => {
+                            crate::slurm::sbatch::sbatch_command(&spec)
+                        }
+                        _ => crate::cm::codec::encode(
+                            &crate::cm::proto::Request::Submit(spec).to_frame(),
+                        ),
+                    };
                     f.preview = Some(line);
                     f.note = None;
                 }

@@ -115,6 +115,8 @@ pub struct JobsUi {
     pub templates: std::path::PathBuf,
     /// The filter being typed.
     pub filter_input: Option<String>,
+    /// Scheduler node states (Slurm): name, state words, reason.
+    pub node_states: Vec<(String, String, String)>,
 }
 
 impl JobsUi {
@@ -148,6 +150,7 @@ impl JobsUi {
             read_only,
             templates,
             filter_input: None,
+            node_states: Vec::new(),
         }
     }
 
@@ -305,6 +308,7 @@ impl JobsUi {
             }
             JobEvent::Migrated(t, r) => {
                 let msg = match &r {
+                    Ok((node, 0)) => (false, format!("{t} requeued: it restarts on {node}")),
                     Ok((node, pid)) => (false, format!("{t} now runs on {node} as pid {pid}")),
                     Err(e) => (true, format!("{t} not migrated: {e}")),
                 };
@@ -357,6 +361,10 @@ impl JobsUi {
                 Some((true, e))
             }
             JobEvent::Note(n) => Some((false, n)),
+            JobEvent::NodeStates(s) => {
+                self.node_states = s;
+                None
+            }
         }
     }
 

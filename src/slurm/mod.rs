@@ -1,0 +1,7 @@
+//! Slurm as a job-control backend: the console's commands carried out with Slurm's own tools
+//! (`squeue --json`, `sinfo --json`, `scontrol`, `sbatch`, `scancel`, `sacct`), polled gently,
+//! filtered on our side where 22.05 ignores filters, and Slurm's own error text shown.
+
+pub mod link;
+pub mod parse;
+pub mod sbatch;

@@ -1,0 +1,420 @@
+//! Slurm's outputs, read defensively: `squeue --json` and `sinfo --json` (22.05's openapi
+//! v0.0.38 layout, and the newer shapes where numbers became `{"set","number"}` objects and
+//! states became lists), `scontrol -o show job`, `scontrol listpids` and `sacct -c -P`. Unknown
+//! fields are ignored; missing ones are reported by name; nothing panics.
+
+use serde_json::Value;
+
+/// A job as squeue or sacct reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SlurmJob {
+    /// Job id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Owner.
+    pub user: String,
+    /// State, upper case (RUNNING, PENDING, COMPLETED, CANCELLED, FAILED, …).
+    pub state: String,
+    /// Node list expression (`c[1-2]`).
+    pub nodes: String,
+    /// Epoch seconds.
+    pub submit: u64,
+    /// Epoch seconds (0: not started).
+    pub start: u64,
+    /// Epoch seconds (0: not ended).
+    pub end: u64,
+    /// Raw wait status.
+    pub exit_raw: Option<i64>,
+    /// Why it waits.
+    pub reason: String,
+}
+
+/// A node as sinfo reports it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SlurmNode {
+    /// Name.
+    pub name: String,
+    /// State, lower case (idle, allocated, mixed, down, …).
+    pub state: String,
+    /// Flags (DRAIN, NOT_RESPONDING, …).
+    pub flags: Vec<String>,
+    /// CPUs.
+    pub cpus: u32,
+    /// Load average.
+    pub load: f32,
+    /// MB.
+    pub real_memory: u64,
+    /// MB.
+    pub free_memory: u64,
+    /// Why drained or down.
+    pub reason: String,
+}
+
+impl SlurmNode {
+    /// How an operator says it: `idle`, `mixed+drain`, `down+not_responding`.
+    pub fn state_text(&self) -> String {
+        let mut s = self.state.clone();
+        for f in &self.flags {
+            s.push('+');
+            s.push_str(&f.to_lowercase());
+        }
+        s
+    }
+
+    /// Usable for new work.
+    pub fn usable(&self) -> bool {
+        self.state != "down"
+            && !self
+                .flags
+                .iter()
+                .any(|f| matches!(f.as_str(), "DRAIN" | "NOT_RESPONDING" | "DOWN" | "FAIL"))
+    }
+}
+
+/// A number that may be plain or wrapped as `{"set": true, "number": N}`.
+fn number(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::Object(o) => {
+            if o.get("set").and_then(Value::as_bool) == Some(false) {
+                return None;
+            }
+            number(o.get("number"))
+        }
+        _ => None,
+    }
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => String::new(),
+    }
+}
+
+/// The raw wait status, from 22.05's number or the newer `{status, return_code, signal}`.
+fn exit_status(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Object(o) if o.contains_key("return_code") || o.contains_key("signal") => {
+            let code = number(o.get("return_code")).unwrap_or(0);
+            let sig = o
+                .get("signal")
+                .and_then(|s| number(s.get("id")).or_else(|| number(Some(s))))
+                .unwrap_or(0);
+            Some(if sig > 0 { sig } else { code << 8 })
+        }
+        other => number(Some(other)),
+    }
+}
+
+fn top<'a>(doc: &'a Value, key: &str, what: &str) -> Result<&'a Vec<Value>, String> {
+    if let Some(errs) = doc.get("errors").and_then(Value::as_array)
+        && let Some(e) = errs.first()
+    {
+        let msg = e
+            .get("error")
+            .or_else(|| e.get("description"))
+            .and_then(Value::as_str)
+            .unwrap_or("error");
+        return Err(format!("{what}: {msg}"));
+    }
+    doc.get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{what}: no '{key}' list in its JSON"))
+}
+
+/// Reads `squeue --json`.
+pub fn squeue(json: &str) -> Result<Vec<SlurmJob>, String> {
+    let doc: Value = serde_json::from_str(json).map_err(|e| format!("squeue --json: {e}"))?;
+    let mut out = Vec::new();
+    for j in top(&doc, "jobs", "squeue --json")? {
+        let Some(id) = number(j.get("job_id")) else {
+            return Err("squeue --json: a job without job_id".into());
+        };
+        out.push(SlurmJob {
+            id: id as u64,
+            name: text(j.get("name")),
+            user: text(j.get("user_name")),
+            state: text(j.get("job_state")).to_uppercase(),
+            nodes: text(j.get("nodes")),
+            submit: number(j.get("submit_time")).unwrap_or(0).max(0) as u64,
+            start: number(j.get("start_time")).unwrap_or(0).max(0) as u64,
+            end: number(j.get("end_time")).unwrap_or(0).max(0) as u64,
+            exit_raw: exit_status(j.get("exit_code")),
+            reason: text(j.get("state_reason")),
+        });
+    }
+    Ok(out)
+}
+
+/// Reads `sinfo --json`.
+pub fn sinfo(json: &str) -> Result<Vec<SlurmNode>, String> {
+    let doc: Value = serde_json::from_str(json).map_err(|e| format!("sinfo --json: {e}"))?;
+    let mut out: Vec<SlurmNode> = Vec::new();
+    for n in top(&doc, "nodes", "sinfo --json")? {
+        let name = text(n.get("name"));
+        if name.is_empty() {
+            return Err("sinfo --json: a node without name".into());
+        }
+        // Newer releases put every state word in one list.
+        let (state, mut flags) = match n.get("state") {
+            Some(Value::Array(a)) => {
+                let words: Vec<String> = a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                let base = words.first().cloned().unwrap_or_default().to_lowercase();
+                (base, words.into_iter().skip(1).collect())
+            }
+            other => (text(other).to_lowercase(), Vec::new()),
+        };
+        if let Some(Value::Array(a)) = n.get("state_flags") {
+            flags.extend(a.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+        if out.iter().any(|o| o.name == name) {
+            continue; // sinfo repeats a node once per partition
+        }
+        out.push(SlurmNode {
+            name,
+            state,
+            flags,
+            cpus: number(n.get("cpus")).unwrap_or(0) as u32,
+            load: number(n.get("cpu_load")).unwrap_or(0) as f32 / 100.0,
+            real_memory: number(n.get("real_memory")).unwrap_or(0).max(0) as u64,
+            free_memory: number(n.get("free_memory")).unwrap_or(0).max(0) as u64,
+            reason: text(n.get("reason")),
+        });
+    }
+    Ok(out)
+}
+
+/// `Key=Value` pairs of one `scontrol -o show …` line (values may hold spaces only in the last
+/// field Slurm prints, which we do not need).
+pub fn scontrol_line(line: &str) -> Vec<(String, String)> {
+    line.split_whitespace()
+        .filter_map(|w| {
+            w.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Pids of `scontrol listpids`: (pid, step).
+pub fn listpids(out: &str) -> Vec<(u32, String)> {
+    out.lines()
+        .skip_while(|l| !l.starts_with("PID"))
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((
+                f.first()?.parse().ok()?,
+                f.get(2).unwrap_or(&"").to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Jobs of `sacct -c -P -o JobID,JobName,UID,Partition,NNodes,NodeList,State,ExitCode,Start,End`.
+pub fn sacct(out: &str, user_of: impl Fn(&str) -> String) -> Vec<SlurmJob> {
+    let mut lines = out.lines();
+    let Some(head) = lines.next() else {
+        return Vec::new();
+    };
+    let cols: Vec<&str> = head.split('|').collect();
+    let col = |row: &[&str], name: &str| -> String {
+        cols.iter()
+            .position(|c| *c == name)
+            .and_then(|i| row.get(i))
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    };
+    lines
+        .filter_map(|l| {
+            let row: Vec<&str> = l.split('|').collect();
+            let id: u64 = col(&row, "JobID").parse().ok()?;
+            let exit = col(&row, "ExitCode");
+            let (code, sig) = exit.split_once(':').unwrap_or((&exit, "0"));
+            let (code, sig): (i64, i64) = (code.parse().unwrap_or(0), sig.parse().unwrap_or(0));
+            Some(SlurmJob {
+                id,
+                name: col(&row, "JobName"),
+                user: user_of(&col(&row, "UID")),
+                state: col(&row, "State")
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                nodes: col(&row, "NodeList"),
+                submit: 0,
+                start: parse_time(&col(&row, "Start")),
+                end: parse_time(&col(&row, "End")),
+                exit_raw: Some(if sig > 0 { sig } else { code << 8 }),
+                reason: String::new(),
+            })
+        })
+        .collect()
+}
+
+/// `2026-11-22T13:28:13` (local time as Slurm prints it) as epoch seconds, treated as UTC.
+pub fn parse_time(s: &str) -> u64 {
+    let f: Vec<i64> = s
+        .split(['-', 'T', ':'])
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let [y, mo, d, h, mi, se] = f[..] else {
+        return 0;
+    };
+    // Days from civil (Howard Hinnant).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (days * 86_400 + h * 3600 + mi * 60 + se).max(0) as u64
+}
+
+/// A raw wait status as an exit code, or 128 + the signal that ended it.
+pub fn exit_code(raw: i64) -> i32 {
+    if raw & 0x7f == 0 {
+        ((raw >> 8) & 0xff) as i32
+    } else {
+        128 + (raw & 0x7f) as i32
+    }
+}
+
+/// Expands a Slurm host list: `c[1-3,5],gpu7` → c1 c2 c3 c5 gpu7.
+pub fn expand_hosts(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    let mut start = 0;
+    let bytes = list.as_bytes();
+    let mut parts = Vec::new();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'[' => depth += 1,
+            b']' => depth -= 1,
+            b',' if depth == 0 => {
+                parts.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&list[start..]);
+    for p in parts
+        .into_iter()
+        .filter(|p| !p.is_empty() && *p != "(null)")
+    {
+        match (p.find('['), p.rfind(']')) {
+            (Some(a), Some(b)) if a < b => {
+                let (prefix, suffix) = (&p[..a], &p[b + 1..]);
+                for r in p[a + 1..b].split(',') {
+                    match r.split_once('-') {
+                        Some((lo, hi)) => {
+                            let width = lo.len();
+                            if let (Ok(lo), Ok(hi)) = (lo.parse::<u64>(), hi.parse::<u64>()) {
+                                for n in lo..=hi.min(lo + 100_000) {
+                                    out.push(format!("{prefix}{n:0width$}{suffix}"));
+                                }
+                            }
+                        }
+                        None => out.push(format!("{prefix}{r}{suffix}")),
+                    }
+                }
+            }
+            _ => out.push(p.to_string()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/slurm")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn real_squeue_and_sinfo() {
+        let jobs = squeue(&fixture("squeue_multinode.json")).unwrap();
+        assert!(!jobs.is_empty());
+        let j = &jobs[0];
+        assert_eq!(
+            (j.id, j.name.as_str(), j.state.as_str()),
+            (1, "onc1", "CANCELLED")
+        );
+        assert_eq!(j.exit_raw, Some(15));
+        assert_eq!(exit_code(15), 143);
+        assert_eq!(exit_code(768), 3);
+        let nodes = sinfo(&fixture("sinfo_multinode_drain_down.json")).unwrap();
+        let c3 = nodes.iter().find(|n| n.name == "c3").unwrap();
+        assert_eq!(c3.state_text(), "mixed+drain");
+        assert!(!c3.usable());
+        assert_eq!(c3.reason, "maintenance test");
+        assert!(nodes.iter().find(|n| n.name == "c2").unwrap().usable());
+        assert!(squeue(&fixture("squeue.json")).is_ok());
+        assert!(sinfo(&fixture("sinfo.json")).is_ok());
+    }
+
+    #[test]
+    fn newer_layouts_and_damage_do_not_panic() {
+        let newer = r#"{"jobs":[{"job_id":7,"name":"x","user_name":"al","job_state":["RUNNING"],
+            "nodes":"c[1-2]","submit_time":{"set":true,"number":5},"start_time":{"set":true,"number":6},
+            "end_time":{"set":false,"number":0},"exit_code":{"status":["EXITED"],"return_code":{"set":true,"number":3}},
+            "brand_new_field":{"a":1}}]}"#;
+        let j = &squeue(newer).unwrap()[0];
+        assert_eq!((j.state.as_str(), j.submit, j.end), ("RUNNING", 5, 0));
+        assert_eq!(exit_code(j.exit_raw.unwrap()), 3);
+        assert_eq!(
+            squeue(r#"{"jobs":[{"name":"x"}]}"#).unwrap_err(),
+            "squeue --json: a job without job_id"
+        );
+        assert!(squeue("{").is_err());
+        assert!(
+            sinfo(r#"{"meta":{}}"#)
+                .unwrap_err()
+                .contains("no 'nodes' list")
+        );
+        let n = &sinfo(r#"{"nodes":[{"name":"c1","state":["IDLE","DRAIN"]}]}"#).unwrap()[0];
+        assert_eq!(n.state_text(), "idle+drain");
+    }
+
+    #[test]
+    fn scontrol_listpids_sacct_and_hostlists() {
+        let kv = scontrol_line(&fixture("scontrol_show_job_oneliner.txt"));
+        assert!(kv.iter().any(|(k, v)| k == "JobState" && v == "COMPLETED"));
+        assert_eq!(
+            listpids(&fixture("scontrol_listpids.txt")),
+            vec![(23861, "batch".into()), (23862, "batch".into())]
+        );
+        let jobs = sacct(&fixture("sacct_completion.txt"), |u| {
+            if u == "0" { "root".into() } else { u.into() }
+        });
+        assert_eq!(jobs[0].id, 1);
+        assert_eq!(jobs[0].user, "root");
+        assert_eq!(jobs[0].state, "COMPLETED");
+        assert_eq!(parse_time("1970-01-02T00:00:01"), 86_401);
+        assert_eq!(
+            expand_hosts("c[1-3,5],gpu7"),
+            vec!["c1", "c2", "c3", "c5", "gpu7"]
+        );
+        assert_eq!(expand_hosts("n[08-10]"), vec!["n08", "n09", "n10"]);
+        assert!(expand_hosts("").is_empty());
+    }
+}
