@@ -333,6 +333,19 @@ async fn command(
                     Ok(job) if done.contains(&job) => Ok(()),
                     Ok(job) => {
                         done.push(job);
+                        // scancel exits 0 for a job Slurm does not know: ask first.
+                        let known = r
+                            .run("scontrol", &[s("-o"), s("show"), s("job"), job.to_string()])
+                            .await;
+                        if let Ok(o) = &known
+                            && !o.ok
+                        {
+                            out.push((
+                                t,
+                                Err(format!("Slurm does not know job {job}: {}", o.stderr)),
+                            ));
+                            continue;
+                        }
                         let args = if signal == Signal::Kill {
                             vec![job.to_string()]
                         } else {

@@ -41,4 +41,5 @@ pub fn metric_count_in_text(doc: &[u8], host: &str) -> usize {
 pub mod gmond;
 pub mod pty;
 pub mod replay;
+pub mod slurm;
 pub mod tui;

@@ -1,0 +1,205 @@
+//! A real Slurm cluster on loopback for tests (../shared/notes/slurm.md): a private munged,
+//! one slurmctld and several slurmd "nodes" c1..cN, everything under a temp dir, every daemon
+//! in the foreground and killed by its pid.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running cluster.
+pub struct SlurmCluster {
+    /// Its directory.
+    pub dir: tempfile::TempDir,
+    /// slurm.conf.
+    pub conf: PathBuf,
+    /// Node names.
+    pub nodes: Vec<String>,
+    children: Vec<Child>,
+}
+
+impl Drop for SlurmCluster {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+fn have(bin: &str) -> bool {
+    ["/usr/sbin", "/usr/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(bin).exists())
+}
+
+/// Why a real cluster cannot run here, if it cannot.
+pub fn skip_reason() -> Option<String> {
+    for b in [
+        "slurmctld",
+        "slurmd",
+        "munged",
+        "mungekey",
+        "sbatch",
+        "squeue",
+    ] {
+        if !have(b) {
+            return Some(format!(
+                "{b} is not installed (apt-get install slurmctld slurmd slurm-client munge)"
+            ));
+        }
+    }
+    // SAFETY: geteuid is always safe.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("the test cluster runs its daemons as root".into());
+    }
+    None
+}
+
+impl SlurmCluster {
+    /// Starts munged, slurmctld and `n` slurmd; waits until every node is idle.
+    pub fn start(n: usize) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let d = dir.path().to_path_buf();
+        for sub in ["munge", "state", "run", "log"] {
+            std::fs::create_dir_all(d.join(sub)).map_err(|e| e.to_string())?;
+        }
+        let run = |cmd: &mut Command| -> Result<(), String> {
+            let o = cmd.output().map_err(|e| e.to_string())?;
+            if o.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&o.stderr).into_owned())
+            }
+        };
+        run(Command::new("chmod").arg("755").arg(&d))?;
+        run(Command::new("chown")
+            .arg("munge:munge")
+            .arg(d.join("munge")))?;
+        let key = d.join("munge/munge.key");
+        run(Command::new("setpriv")
+            .args([
+                "--reuid=munge",
+                "--regid=munge",
+                "--init-groups",
+                "mungekey",
+                "--create",
+            ])
+            .arg(format!("--keyfile={}", key.display())))?;
+        let sock = d.join("munge/munge.socket");
+        let mut cluster = SlurmCluster {
+            conf: d.join("slurm.conf"),
+            nodes: (1..=n).map(|i| format!("c{i}")).collect(),
+            children: Vec::new(),
+            dir,
+        };
+        let munged = Command::new("setpriv")
+            .args([
+                "--reuid=munge",
+                "--regid=munge",
+                "--init-groups",
+                "munged",
+                "--foreground",
+            ])
+            .arg(format!("--socket={}", sock.display()))
+            .arg(format!("--key-file={}", key.display()))
+            .arg(format!(
+                "--pid-file={}",
+                d.join("munge/munged.pid").display()
+            ))
+            .arg(format!(
+                "--seed-file={}",
+                d.join("munge/munge.seed").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("munged: {e}"))?;
+        cluster.children.push(munged);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !sock.exists() {
+            if Instant::now() > deadline {
+                return Err("munged did not create its socket".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let ctld_port = free_port();
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let mut conf = format!(
+            "ClusterName=gantrytest\nSlurmctldHost=localhost\nSlurmctldPort={ctld_port}\nSlurmUser=root\nSlurmdUser=root\n\
+AuthType=auth/munge\nCredType=cred/munge\nAuthInfo=socket={sock},cred_expire=10\n\
+StateSaveLocation={d}/state\nSlurmdSpoolDir={d}/spool/%n\nSlurmctldPidFile={d}/run/slurmctld.pid\n\
+SlurmdPidFile={d}/run/slurmd-%n.pid\nSlurmctldLogFile={d}/log/slurmctld.log\nSlurmdLogFile={d}/log/slurmd-%n.log\n\
+PlugStackConfig={d}/plugstack.conf\nMailProg=/bin/true\nProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n\
+JobAcctGatherType=jobacct_gather/linux\nAccountingStorageType=accounting_storage/none\nJobCompType=jobcomp/filetxt\n\
+JobCompLoc={d}/log/jobcomp.txt\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\nSchedulerType=sched/backfill\n\
+SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=2\nMpiDefault=none\nReturnToService=1\n\
+SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge=300\nWaittime=0\n",
+            sock = sock.display(),
+            d = d.display()
+        );
+        for (i, p) in ports.iter().enumerate() {
+            conf.push_str(&format!(
+                "NodeName=c{} NodeHostname=localhost NodeAddr=127.0.0.1 Port={p} CPUs=2 RealMemory=1000 State=UNKNOWN\n",
+                i + 1
+            ));
+        }
+        conf.push_str("PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n");
+        std::fs::write(&cluster.conf, conf).map_err(|e| e.to_string())?;
+        std::fs::write(d.join("plugstack.conf"), "").map_err(|e| e.to_string())?;
+        for node in &cluster.nodes {
+            std::fs::create_dir_all(d.join("spool").join(node)).map_err(|e| e.to_string())?;
+        }
+        let ctld = Command::new("slurmctld")
+            .args(["-D", "-i", "-f"])
+            .arg(&cluster.conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("slurmctld: {e}"))?;
+        cluster.children.push(ctld);
+        std::thread::sleep(Duration::from_millis(500));
+        for node in cluster.nodes.clone() {
+            let c = Command::new("slurmd")
+                .args(["-D", "-N", &node, "-f"])
+                .arg(&cluster.conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("slurmd: {e}"))?;
+            cluster.children.push(c);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = Command::new("sinfo")
+                .args(["-h", "-o", "%T %D"])
+                .env("SLURM_CONF", &cluster.conf)
+                .output()
+                .map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&o.stdout).to_string();
+            if text.trim() == format!("idle {n}") {
+                return Ok(cluster);
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(d.join("log/slurmctld.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                return Err(format!(
+                    "nodes never all idle ({text}); slurmctld log: {tail:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The environment value for `SLURM_CONF`.
+    pub fn conf_str(&self) -> String {
+        self.conf.display().to_string()
+    }
+}

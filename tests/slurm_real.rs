@@ -1,0 +1,239 @@
+//! The Slurm backend against a real slurmctld and three slurmd on 127.0.0.1 (Debian's
+//! packages): submit, list with pids, kill, requeue onto another node, read a finished job's
+//! result and output. Skipped, with the reason, where Slurm is not installed.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::slurm::{SlurmCluster, skip_reason};
+use gantry::cm::job::{JobSpec, Signal};
+use gantry::jobs::{JobCommand, JobEvent, ManagerConfig, Target};
+use gantry::slurm::link::{Runner, spawn};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+type Rx = UnboundedReceiver<(String, JobEvent)>;
+
+/// Waits for an event `f` accepts.
+async fn wait<T>(
+    rx: &mut Rx,
+    what: &str,
+    secs: u64,
+    mut f: impl FnMut(&JobEvent) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some((_, ev))) => {
+                if let Some(v) = f(&ev) {
+                    return v;
+                }
+            }
+            _ => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+fn job(name: &str, script: &str, out: Option<String>) -> JobSpec {
+    JobSpec {
+        name: name.into(),
+        exec: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into()],
+        output: out,
+        tasks_per_node: 1,
+        total_tasks: 1,
+        ..JobSpec::default()
+    }
+}
+
+async fn submit(link: &gantry::jobs::link::LinkHandle, rx: &mut Rx, spec: JobSpec) -> u64 {
+    link.send(JobCommand::Submit(Box::new(spec)));
+    wait(rx, "submission", 30, |e| match e {
+        JobEvent::Submitted(r) => Some(r.clone().expect("sbatch accepted it")),
+        _ => None,
+    })
+    .await
+}
+
+/// The (node, pid) rows of a job, once it runs.
+async fn rows_of(rx: &mut Rx, id: u64) -> Vec<(String, u32)> {
+    wait(
+        rx,
+        &format!("job {id} running with pids"),
+        40,
+        |e| match e {
+            JobEvent::Lists { procs, .. } => {
+                let r: Vec<(String, u32)> = procs
+                    .iter()
+                    .filter(|p| p.job == id.to_string() && p.state == 'R')
+                    .map(|p| (p.node.clone(), p.pid))
+                    .collect();
+                (!r.is_empty()).then_some(r)
+            }
+            _ => None,
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let cluster = match SlurmCluster::start(3) {
+        Ok(c) => c,
+        Err(e) => panic!("the Slurm test cluster did not start: {e}"),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cfg = ManagerConfig {
+        cluster: "*".into(),
+        addresses: Vec::new(),
+        user: None,
+        read_only: false,
+        login_hint: None,
+        kind: gantry::jobs::BackendKind::Slurm {
+            poll_secs: 1,
+            conf: Some(cluster.conf_str()),
+            bin_dir: None,
+        },
+    };
+    let runner = Runner {
+        conf: Some(cluster.conf_str()),
+        bin_dir: None,
+    };
+    let link = spawn(cfg, runner.clone(), Duration::from_secs(1), tx);
+    let states = wait(&mut rx, "node states", 20, |e| match e {
+        JobEvent::NodeStates(s) => Some(s.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert!(states.iter().all(|s| s.1 == "idle"), "{states:?}");
+
+    // Submit and see it with its pids.
+    let dir = cluster.dir.path();
+    let a = submit(&link, &mut rx, job("long-a", "sleep 120", None)).await;
+    let rows_a = rows_of(&mut rx, a).await;
+    let (node_a, pid_a) = rows_a[0].clone();
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid_a}/cmdline")).is_ok(),
+        "a real process"
+    );
+
+    // Kill it: the real process goes away.
+    link.send(JobCommand::Signal {
+        targets: vec![Target {
+            node: node_a.clone(),
+            pid: pid_a,
+            name: "long-a".into(),
+        }],
+        signal: Signal::Kill,
+    });
+    let res = wait(&mut rx, "kill result", 20, |e| match e {
+        JobEvent::Signalled(r) => Some(r.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(res[0].1.is_ok(), "{res:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::path::Path::new(&format!("/proc/{pid_a}")).exists() {
+        assert!(Instant::now() < deadline, "process {pid_a} still alive");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // scancel's gotcha: an unknown id still exits 0 — which is why the backend checks first.
+    let o = runner.run("scancel", &["999999".into()]).await.unwrap();
+    assert!(o.ok, "{o:?}");
+    // A target Slurm no longer lists is refused, not silently "killed".
+    link.send(JobCommand::Signal {
+        targets: vec![Target {
+            node: "c9".into(),
+            pid: 1,
+            name: "x".into(),
+        }],
+        signal: Signal::Term,
+    });
+    let res = wait(&mut rx, "refusal", 20, |e| match e {
+        JobEvent::Signalled(r) => Some(r.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        res[0].1.as_ref().unwrap_err().contains("no longer listed"),
+        "{res:?}"
+    );
+
+    // Requeue a running job onto another node.
+    let b = submit(&link, &mut rx, job("mover-b", "sleep 120", None)).await;
+    let (node_b, pid_b) = rows_of(&mut rx, b).await[0].clone();
+    let target = cluster
+        .nodes
+        .iter()
+        .find(|n| **n != node_b)
+        .unwrap()
+        .clone();
+    link.send(JobCommand::Migrate {
+        target: Target {
+            node: node_b.clone(),
+            pid: pid_b,
+            name: "mover-b".into(),
+        },
+        to: target.clone(),
+    });
+    let r = wait(&mut rx, "migration", 30, |e| match e {
+        JobEvent::Migrated(_, r) => Some(r.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(r, Ok((target.clone(), 0)));
+    let moved = wait(&mut rx, "job b running on the target", 60, |e| match e {
+        JobEvent::Lists { procs, .. } => procs
+            .iter()
+            .find(|p| p.job == b.to_string() && p.state == 'R')
+            .map(|p| p.node.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(moved, target, "requeued onto the requested node");
+
+    // A job that fails: its exit code decoded, its output read.
+    let out = dir.join("c.out").display().to_string();
+    let c = submit(
+        &link,
+        &mut rx,
+        job("ends-c", "echo done-c; exit 3", Some(out.clone())),
+    )
+    .await;
+    let exit = wait(&mut rx, "job c's result", 40, |e| match e {
+        JobEvent::Lists { jobs, .. } => jobs
+            .iter()
+            .find(|j| j.id == c && j.ended.is_some())
+            .map(|j| (j.state.clone(), j.exit)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(exit, ("failed".to_string(), Some(3)));
+    link.send(JobCommand::Tail {
+        id: c,
+        stream: "out".into(),
+        offset: 0,
+    });
+    let data = wait(&mut rx, "output", 20, |e| match e {
+        JobEvent::Tail { data, .. } => Some(data.clone()),
+        JobEvent::TailFailed(e) => panic!("{e}"),
+        _ => None,
+    })
+    .await;
+    assert!(data.contains("done-c"), "{data}");
+    link.send(JobCommand::Signal {
+        targets: vec![Target {
+            node: target,
+            pid: 0,
+            name: String::new(),
+        }],
+        signal: Signal::Kill,
+    });
+    let _ = runner.run("scancel", &[b.to_string()]).await;
+}
