@@ -24,6 +24,35 @@ impl Drop for SlurmCluster {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // Job steps outlive slurmd: kill every process running a script from our spool, and
+        // the slurmstepd above it.
+        let dir = self.dir.path().display().to_string();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for e in procs.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+                continue;
+            };
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmd).contains(&dir) {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let ppid: i32 = stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                let parent = std::fs::read(format!("/proc/{ppid}/cmdline")).unwrap_or_default();
+                // SAFETY: signalling pids we just read, ours by their command line.
+                unsafe {
+                    if String::from_utf8_lossy(&parent).starts_with("slurmstepd") {
+                        libc::kill(ppid, libc::SIGKILL);
+                    }
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
     }
 }
 
