@@ -37,17 +37,28 @@ impl Drop for SlurmCluster {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if String::from_utf8_lossy(&cmd).contains(&dir) {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                let ppid: i32 = stat
+                let fields: Vec<i32> = stat
                     .rsplit(')')
                     .next()
-                    .and_then(|r| r.split_whitespace().nth(1))
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(0);
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .skip(1)
+                    .take(3)
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
+                let (ppid, pgid) = (
+                    fields.first().copied().unwrap_or(0),
+                    fields.get(1).copied().unwrap_or(0),
+                );
                 let parent = std::fs::read(format!("/proc/{ppid}/cmdline")).unwrap_or_default();
                 // SAFETY: signalling pids we just read, ours by their command line.
                 unsafe {
                     if String::from_utf8_lossy(&parent).starts_with("slurmstepd") {
                         libc::kill(ppid, libc::SIGKILL);
+                    }
+                    // The script's children (its `sleep`) share its process group.
+                    if pgid > 1 {
+                        libc::kill(-pgid, libc::SIGKILL);
                     }
                     libc::kill(pid, libc::SIGKILL);
                 }
