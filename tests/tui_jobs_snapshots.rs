@@ -171,6 +171,37 @@ fn job_control_screens() {
 }
 
 #[test]
+fn slurm_node_states_show_on_the_host_and_its_tile() {
+    let mut a = console((120, 36), "admin");
+    a.jobs[0].node_states = vec![(
+        "a-node01".into(),
+        "mixed+drain".into(),
+        "maintenance".into(),
+    )];
+    a.jobs_open = None;
+    a.act(Action::Drill);
+    // The tile is struck through.
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 36)).unwrap();
+    term.draw(|f| gantry::tui::views::draw(&a, f)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let struck = (0..buf.area.height).any(|y| {
+        let row: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        row.contains("a-node01")
+            && (0..buf.area.width).any(|x| {
+                buf[(x, y)]
+                    .modifier
+                    .contains(ratatui::style::Modifier::CROSSED_OUT)
+            })
+    });
+    assert!(struck, "drained node's tile is struck through");
+    a.act(Action::Drill);
+    let s = render(&a);
+    assert!(s.contains("slurm: mixed+drain (maintenance)"), "{s}");
+}
+
+#[test]
 fn read_only_removes_dangerous_actions_everywhere() {
     let snap = snapshot_from(
         &[("A", fixture("ganglia/gmond-8649-clusterA.xml"))],

@@ -264,6 +264,16 @@ impl App {
         bucket.wrapping_mul(1_000_003) ^ stale
     }
 
+    /// What a scheduler (Slurm) says about a host: its state words and reason.
+    pub fn sched_state(&self, host: &str) -> Option<(&str, &str)> {
+        self.jobs.iter().find_map(|j| {
+            j.node_states
+                .iter()
+                .find(|(n, _, _)| n == host)
+                .map(|(_, s, r)| (s.as_str(), r.as_str()))
+        })
+    }
+
     /// The job control showing.
     pub fn open_jobs(&self) -> Option<&crate::tui::jobs::JobsUi> {
         self.jobs_open.and_then(|i| self.jobs.get(i))

@@ -117,6 +117,13 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
                 t.fg("text"),
             ),
         ]),
+        Line::from(vec![
+            Span::styled("  ▅▅ ", t.fg("text").add_modifier(Modifier::CROSSED_OUT)),
+            Span::styled(
+                " struck through: Slurm will not use the node (drain, down, not responding)",
+                t.fg("text"),
+            ),
+        ]),
     ]);
     lines
 }

@@ -151,6 +151,13 @@ fn graphs(app: &App, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
     }
 }
 
+/// Whether a scheduler state (`idle`, `mixed+drain`, …) takes new work.
+fn sched_usable(state: &str) -> bool {
+    !["down", "drain", "not_responding", "fail"]
+        .iter()
+        .any(|w| state.split('+').any(|p| p == *w))
+}
+
 fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     if st.tiles.is_empty() {
@@ -187,6 +194,14 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
         let mut style = tiles::style(tile.state, t);
         if i == st.selected {
             style = t.selection();
+        }
+        // A node the scheduler will not use (drained, down, not responding) is struck through.
+        let host_name = &cv.cluster.hosts[tile.host as usize].name;
+        if app
+            .sched_state(host_name)
+            .is_some_and(|(s, _)| !sched_usable(s))
+        {
+            style = style.add_modifier(ratatui::style::Modifier::CROSSED_OUT);
         }
         if g.labeled {
             let h = &cv.cluster.hosts[tile.host as usize];

@@ -98,6 +98,17 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
             t.fg("muted"),
         ));
     }
+    if let Some((state, reason)) = app.sched_state(&h.name) {
+        let why = if reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({reason})")
+        };
+        spans.push(Span::styled(
+            format!(" slurm: {state}{why} "),
+            t.fg("accent"),
+        ));
+    }
     spans.push(Span::styled(
         format!(" {} loc {} ", h.ip, h.location),
         t.fg("muted"),
