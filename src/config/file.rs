@@ -532,6 +532,7 @@ mod tests {
     fn the_shipped_example_is_valid() {
         let c = parse(include_str!("../../assets/config.example.toml")).unwrap();
         assert_eq!(c.sources.len(), 3);
+        assert_eq!(c.file.manager.len(), 2);
         assert_eq!(c.file.grid_name, "Production");
     }
 
