@@ -9,8 +9,11 @@ use gantry::config::{Config, Paths, parse_data_source};
 
 /// Gantry: a keyboard-driven operations console for compute clusters.
 #[derive(Debug, Parser)]
-#[command(name = "gantry", version, about, long_about = None)]
+#[command(name = "gantry", about, long_about = None, disable_version_flag = true)]
 struct Cli {
+    /// Print the version and the configuration and state paths in use.
+    #[arg(short = 'V', long)]
+    version: bool,
     /// Configuration directory (default: $GANTRY_CONFIG_DIR, else the XDG config dir).
     #[arg(long, global = true, value_name = "DIR")]
     config_dir: Option<PathBuf>,
@@ -42,12 +45,28 @@ enum Command {
     Graph(cli::graph::GraphArgs),
     /// Print every path Gantry resolved.
     Info,
+    /// Print shell completions: bash, zsh, fish, elvish or powershell.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `gantry man > gantry.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // Output piped into `head` and closed early is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("gantry: {e:#}");
             ExitCode::from(2)
@@ -56,7 +75,32 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Some(Command::Completion { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "gantry",
+                &mut std::io::stdout(),
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            let cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let paths = Paths::resolve(cli.config_dir.as_deref())?;
+    if cli.version {
+        println!("gantry {}", env!("CARGO_PKG_VERSION"));
+        println!("config  {}", paths.config_file.display());
+        println!("state   {}", paths.state_dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(Command::Info) = cli.command {
         cli::info::run(&paths)?;
         return Ok(ExitCode::SUCCESS);
@@ -124,7 +168,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Some(Command::Info | Command::Graph(_)) | None => {
+        Some(Command::Info | Command::Graph(_) | Command::Completion { .. } | Command::Man)
+        | None => {
             let cfg = config.aggregator_config();
             runtime.block_on(async {
                 let history = cli::history_file::PersistentHistory::open(

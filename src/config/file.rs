@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::ConfigError;
@@ -11,7 +11,7 @@ use crate::aggregator::{AggregatorConfig, FetchSettings, SourceAddress, SourceCo
 use crate::ganglia::Limits;
 
 /// The whole file. Unknown keys are errors, so a typo is caught rather than ignored.
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Grid name served to clients (gmetad's `gridname`).
@@ -41,7 +41,7 @@ pub struct ConfigFile {
 }
 
 /// One `[[manager]]`: where a cluster's central manager is.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ManagerEntry {
     /// The cluster it manages; `*` (the default) for every cluster.
@@ -91,7 +91,7 @@ fn default_authority() -> String {
 }
 
 /// `[aggregator]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AggregatorSection {
     /// gmetad xml_port equivalent; "off" disables it.
@@ -122,7 +122,7 @@ impl Default for AggregatorSection {
 }
 
 /// `[history]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistorySection {
     /// Keep history at all.
@@ -144,7 +144,7 @@ impl Default for HistorySection {
 }
 
 /// `[cm]`: the reference central manager.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CmSection {
     /// Address to listen on (clients and agents).
@@ -175,7 +175,7 @@ impl Default for CmSection {
 }
 
 /// `[ui]`: the console.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiSection {
     /// Theme name: shipped (dark, light, high-contrast, colorblind) or a file in themes/.
@@ -212,7 +212,7 @@ impl Default for UiSection {
 }
 
 /// One `[[source]]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceEntry {
     /// Name shown in status and used for history.
@@ -526,6 +526,55 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("config.toml"), text)
+    }
+
+    #[test]
+    fn every_key_of_the_real_types_is_in_the_reference() {
+        // The example sets every section, sources and managers included.
+        let c = parse(include_str!("../../assets/config.example.toml")).unwrap();
+        let doc = include_str!("../../docs/configuration.md");
+        let v = toml::Value::try_from(&c.file).unwrap();
+        let mut missing = Vec::new();
+        let mut check = |section: &str, t: &toml::value::Table| {
+            for k in t.keys() {
+                if !doc.contains(&format!("`{k}`")) {
+                    missing.push(format!("{section}.{k}"));
+                }
+            }
+        };
+        let top = v.as_table().unwrap();
+        let scalars: toml::value::Table = top
+            .iter()
+            .filter(|(_, x)| !x.is_table() && !x.is_array())
+            .map(|(k, x)| (k.clone(), x.clone()))
+            .collect();
+        check("", &scalars);
+        for (k, sub) in top {
+            match sub {
+                toml::Value::Table(t) => check(k, t),
+                toml::Value::Array(a) => {
+                    for t in a.iter().filter_map(toml::Value::as_table) {
+                        check(k, t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Sections themselves are headed in the reference.
+        for s in [
+            "[aggregator]",
+            "[history]",
+            "[ui]",
+            "[cm]",
+            "[[source]]",
+            "[[manager]]",
+        ] {
+            assert!(doc.contains(s), "docs/configuration.md has no {s}");
+        }
+        assert!(
+            missing.is_empty(),
+            "not in docs/configuration.md: {missing:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! The command line as a newcomer meets it: help for every subcommand, completions, the man
+//! page, and --version with the paths in use.
+
+use std::process::Command;
+
+fn gantry(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(args)
+        .env("GANTRY_CONFIG_DIR", dir)
+        .env("GANTRY_STATE_DIR", dir)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_completions_man_and_version() {
+    let d = tempfile::tempdir().unwrap();
+    let subcommands = [
+        "aggregator",
+        "status",
+        "demo",
+        "sim",
+        "info",
+        "cm",
+        "agent",
+        "logout",
+        "graph",
+        "completion",
+        "man",
+    ];
+    let (ok, top, _) = gantry(&["--help"], d.path());
+    assert!(ok);
+    for s in subcommands {
+        assert!(top.contains(s), "--help lists {s}");
+        let (ok, out, err) = gantry(&[s, "--help"], d.path());
+        assert!(ok, "{s} --help: {err}");
+        assert!(out.contains("Usage: gantry"), "{s}: {out}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let (ok, out, _) = gantry(&["completion", shell], d.path());
+        assert!(ok && out.contains("gantry"), "{shell}");
+    }
+    let (ok, man, _) = gantry(&["man"], d.path());
+    assert!(ok && man.contains(".TH gantry 1"), "{man}");
+    let (ok, v, _) = gantry(&["--version"], d.path());
+    assert!(ok);
+    assert!(
+        v.starts_with(&format!("gantry {}", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    assert!(
+        v.contains(&d.path().join("config.toml").display().to_string()),
+        "{v}"
+    );
+    // A bad config is refused before anything starts, naming file and line.
+    std::fs::write(d.path().join("config.toml"), "[ui]\nthem = \"dark\"\n").unwrap();
+    let (ok, _, err) = gantry(&["status"], d.path());
+    assert!(!ok);
+    assert!(err.contains("config.toml:2"), "{err}");
+}
