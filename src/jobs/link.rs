@@ -269,7 +269,8 @@ async fn command(
                 Ok(Some(password)) => {
                     login(c, user, password, false, creds, role, addr, key, emit).await?;
                 }
-                Ok(None) => emit(JobEvent::Note(format!("no saved password for {user}"))),
+                // Nothing remembered: the login dialog asks, no need to say more.
+                Ok(None) => {}
                 Err(e) => emit(JobEvent::Note(e.to_string())),
             }
         }
