@@ -281,17 +281,26 @@ impl App {
 
     /// An event from a central manager's link.
     pub fn on_job_event(&mut self, cluster: &str, ev: crate::jobs::JobEvent) -> Effect {
-        let Some(j) = self.jobs.iter_mut().find(|j| j.cluster == cluster) else {
+        let Some(i) = self.jobs.iter().position(|j| j.cluster == cluster) else {
             return Effect::None;
         };
-        if let Some((error, text)) = j.on_event(ev) {
-            if error {
-                self.complain(text);
-            } else {
-                self.say(text);
-            }
+        let j = &mut self.jobs[i];
+        let states_before = j.node_states.clone();
+        let said = j.on_event(ev);
+        let states_changed = j.node_states != states_before;
+        let shown = self.jobs_open == Some(i);
+        let spoke = said.is_some();
+        match said {
+            Some((true, text)) => self.complain(text),
+            Some((false, text)) => self.say(text),
+            None => {}
         }
-        Effect::Redraw
+        // Background refreshes of a hidden job control change nothing on screen.
+        if shown || states_changed || spoke {
+            Effect::Redraw
+        } else {
+            Effect::None
+        }
     }
 
     /// The clock moved; redraw only when something on screen would change.
