@@ -232,6 +232,36 @@ fn main() {
     }
     drop(idle);
 
+    // The embedded default: no configuration, this machine plus the in-process central manager
+    // and agent.
+    let bare = tempfile::tempdir().expect("tempdir");
+    let d = bare.path().to_str().unwrap_or(".");
+    let first_run = pty::PtyApp::spawn(
+        env!("CARGO_BIN_EXE_gantry"),
+        &[],
+        &[
+            ("GANTRY_CONFIG_DIR", d),
+            ("GANTRY_STATE_DIR", d),
+            ("LANG", "C.UTF-8"),
+            ("TERM", "xterm-256color"),
+        ],
+        120,
+        40,
+    );
+    let _ = first_run.wait_for("Grid", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(5));
+    if let Some(pid) = first_run.program_pid() {
+        let c0 = proc_cpu(pid);
+        let t0 = Instant::now();
+        std::thread::sleep(Duration::from_secs(30));
+        let pct = (proc_cpu(pid) - c0) / t0.elapsed().as_secs_f64() * 100.0;
+        put(
+            "console % of a core, embedded default with its manager and agent (30 s)",
+            round2(pct),
+        );
+    }
+    drop(first_run);
+
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     let _ = std::fs::create_dir_all(&out);
     let _ = std::fs::write(

@@ -28,7 +28,7 @@ pub async fn start(
         state_dir: state_dir.to_path_buf(),
         users,
         legacy_unauthenticated: false,
-        heartbeat_secs: 2,
+        heartbeat_secs: 5,
         agent_secret: secret.clone(),
         stop_grace_secs: 5,
     })?;
