@@ -115,7 +115,9 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
 
     // Submit and see it with its pids.
     let dir = cluster.dir.path();
-    let a = submit(&link, &mut rx, job("long-a", "sleep 120", None)).await;
+    // Outputs go to the temp dir (sbatch's default is slurm-%j.out in the current directory).
+    let out_of = |n: &str| Some(dir.join(n).display().to_string());
+    let a = submit(&link, &mut rx, job("long-a", "sleep 120", out_of("a.out"))).await;
     let rows_a = rows_of(&mut rx, a).await;
     let (node_a, pid_a) = rows_a[0].clone();
     assert!(
@@ -166,7 +168,7 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
     );
 
     // Requeue a running job onto another node.
-    let b = submit(&link, &mut rx, job("mover-b", "sleep 120", None)).await;
+    let b = submit(&link, &mut rx, job("mover-b", "sleep 120", out_of("b.out"))).await;
     let (node_b, pid_b) = rows_of(&mut rx, b).await[0].clone();
     let target = cluster
         .nodes

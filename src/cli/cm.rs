@@ -73,7 +73,8 @@ pub async fn run_cm(args: CmArgs, config: &Config, paths: &Paths) -> anyhow::Res
     let legacy = args.legacy_unauthenticated || c.legacy_unauthenticated;
     if users.is_empty() && !legacy {
         eprintln!(
-            "gantry cm: {} has no users, so nobody can log in (create it with htpasswd -B -c)",
+            "gantry cm: {} has no users, so nobody can log in (create it with: htpasswd -B -c {} USER)",
+            users_path.display(),
             users_path.display()
         );
     }

@@ -48,6 +48,7 @@ pub async fn start(
             cm: addr.clone(),
             secret_file: None,
             scope,
+            quiet: true,
         };
         let s = secret.clone();
         tokio::spawn(async move {

@@ -46,6 +46,9 @@ pub struct AgentArgs {
     /// What the node is: the whole machine, or only this agent's tasks.
     #[arg(long, value_enum, default_value = "machine")]
     pub scope: Scope,
+    /// Say nothing on stderr (an agent inside the console must not write over its screen).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 struct Shared {
@@ -83,7 +86,9 @@ pub async fn run(args: AgentArgs, secret: String) -> anyhow::Result<()> {
             r = session => {
                 if let Err(e) = r {
                     tracing::warn!("agent {}: {e}; reconnecting in {backoff:?}", args.name);
-                    eprintln!("gantry agent {}: {e}; reconnecting in {} s", args.name, backoff.as_secs());
+                    if !args.quiet {
+                        eprintln!("gantry agent {}: {e}; reconnecting in {} s", args.name, backoff.as_secs());
+                    }
                 }
             }
             _ = &mut stop => return Ok(()),
@@ -149,7 +154,10 @@ async fn link(
         _ => anyhow::bail!("the manager closed the connection"),
     };
     *backoff = Duration::from_secs(1);
-    eprintln!("gantry agent {}: registered with {}", args.name, args.cm);
+    tracing::info!("agent {} registered with {}", args.name, args.cm);
+    if !args.quiet {
+        eprintln!("gantry agent {}: registered with {}", args.name, args.cm);
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let writer = tokio::spawn(async move {
