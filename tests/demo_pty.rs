@@ -1,0 +1,46 @@
+//! `gantry demo` as a newcomer meets it: six simulated clusters, and job control with the demo
+//! account its login screen shows.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::PtyApp;
+
+#[test]
+fn demo_shows_the_grid_and_logs_in_with_the_demo_account() {
+    let home = tempfile::tempdir().unwrap();
+    let d = home.path().to_str().unwrap();
+    let mut app = PtyApp::spawn(
+        env!("CARGO_BIN_EXE_gantry"),
+        &["demo"],
+        &[
+            ("GANTRY_CONFIG_DIR", d),
+            ("GANTRY_STATE_DIR", d),
+            ("LANG", "C.UTF-8"),
+            ("TERM", "xterm-256color"),
+        ],
+        120,
+        40,
+    );
+    let wait = |app: &PtyApp, s: &str| app.wait_for(s, Duration::from_secs(30)).unwrap();
+    let s = wait(&app, "compute");
+    for c in ["gpu", "bigmem", "storage", "login"] {
+        assert!(s.contains(c) || wait(&app, c).contains(c));
+    }
+    wait(&app, "1 of 6 degraded");
+    app.send("p");
+    let s = wait(&app, "Log in to the central manager");
+    assert!(s.contains("demo account: user demo, password demo"), "{s}");
+    app.send("demo\r");
+    wait(&app, "demo (user) at");
+    // Nothing the in-process agents do is written over the screen.
+    assert!(
+        !app.output().contains("registered with"),
+        "agents wrote to the terminal"
+    );
+    app.send("\x1b");
+    app.send("q");
+    let out = app.wait_exit(Duration::from_secs(15)).unwrap();
+    assert!(out.contains("__EXIT 0"), "{out}");
+}
