@@ -119,8 +119,18 @@ fn draw_one<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let (lo, hi) = y_range(g);
-    let t0 = g.start as f64;
-    let t1 = (g.start + g.points.len() as u64 * u64::from(g.step)) as f64;
+    // The x axis counts whole units (10 minutes, hours, days) from a round origin, so the
+    // "nice" tick values plotters picks land on round times (14:00, not 13:46).
+    let unit: u64 = match range {
+        Range::Hour => 600,
+        Range::Day => 3600,
+        Range::Week | Range::Month => 86_400,
+        Range::Year => 30 * 86_400,
+    };
+    let origin = g.start / unit * unit;
+    let x = move |t: f64| (t - origin as f64) / unit as f64;
+    let t0 = x(g.start as f64);
+    let t1 = x((g.start + g.points.len() as u64 * u64::from(g.step)) as f64);
     let mut b = ChartBuilder::on(area);
     b.margin(8);
     if fonts {
@@ -141,7 +151,7 @@ fn draw_one<DB: DrawingBackend>(
             .configure_mesh()
             .x_labels(6)
             .y_labels(5)
-            .x_label_formatter(&|t| time_label(*t as u64, range))
+            .x_label_formatter(&|v| time_label(origin + (*v * unit as f64).round() as u64, range))
             .y_label_formatter(&|v| value_label(*v))
             .light_line_style(RGBColor(235, 235, 235))
             .label_style(("sans-serif", 12))
@@ -161,15 +171,15 @@ fn draw_one<DB: DrawingBackend>(
     for seg in segments(g) {
         let half = f64::from(g.step) / 2.0;
         if seg.iter().any(|(_, p)| p.max > p.min) {
-            let mut poly: Vec<(f64, f64)> = seg.iter().map(|(t, p)| (t + half, p.max)).collect();
-            poly.extend(seg.iter().rev().map(|(t, p)| (t + half, p.min)));
+            let mut poly: Vec<(f64, f64)> = seg.iter().map(|(t, p)| (x(t + half), p.max)).collect();
+            poly.extend(seg.iter().rev().map(|(t, p)| (x(t + half), p.min)));
             chart
                 .draw_series(std::iter::once(Polygon::new(poly, band.filled())))
                 .map_err(err)?;
         }
         chart
             .draw_series(LineSeries::new(
-                seg.iter().map(|(t, p)| (t + half, p.avg)),
+                seg.iter().map(|(t, p)| (x(t + half), p.avg)),
                 line.stroke_width(2),
             ))
             .map_err(err)?;
@@ -177,7 +187,7 @@ fn draw_one<DB: DrawingBackend>(
             let (t, p) = seg[0];
             chart
                 .draw_series(std::iter::once(Circle::new(
-                    (t + half, p.avg),
+                    (x(t + half), p.avg),
                     3,
                     line.filled(),
                 )))
