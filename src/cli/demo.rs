@@ -33,11 +33,49 @@ fn tempfile_dir(paths: &Paths) -> anyhow::Result<std::path::PathBuf> {
     Ok(d)
 }
 
+/// Builds the clusters `span` seconds in the past and advances them a minute at a time to
+/// `now`, recording each minute as history; returns them, ready to be served from where the
+/// recorded history ends.
+pub fn backfill(
+    history: &crate::history::HistoryStore,
+    specs: &[ClusterSpec],
+    seed: u64,
+    now: u64,
+    span: u64,
+) -> Vec<(ClusterSpec, crate::sim::SimCluster)> {
+    use crate::aggregator::HistorySink;
+    let start = now.saturating_sub(span) / 60 * 60;
+    let mut out = Vec::new();
+    for spec in specs {
+        let mut sim = crate::sim::SimCluster::new(spec, seed, start);
+        let scope = format!("cluster:{}", spec.name);
+        let mut t = start;
+        while t + 60 < now {
+            sim.tick(t);
+            HistorySink::record_cluster(history, &sim.cluster, t);
+            let s = crate::aggregator::summarize_cluster(&sim.cluster, 0);
+            HistorySink::record_summary(history, &scope, t, &s);
+            t += 60;
+        }
+        sim.tick(now);
+        out.push((spec.clone(), sim));
+    }
+    out
+}
+
 /// Runs the demo until the operator quits.
 pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
     let step = 5;
-    let sim = SimHandle::start(
-        demo_specs(),
+    let history = PersistentHistory::open(None, &config.file.history).await;
+    // Two hours of the same simulated clusters, recorded before they are served, so the demo's
+    // graphs are full from the first frame and continue without a jump.
+    let store = history.store.clone();
+    let now = crate::aggregator::now_epoch();
+    let built =
+        tokio::task::spawn_blocking(move || backfill(&store, &demo_specs(), 2003, now, 2 * 3600))
+            .await?;
+    let sim = SimHandle::start_from(
+        built,
         SimOptions {
             step,
             seed: 2003,
@@ -64,7 +102,6 @@ pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
         fetch: config.fetch_settings(),
         ..AggregatorConfig::default()
     };
-    let history = PersistentHistory::open(None, &config.file.history).await;
     // A central manager with three agents and a demo account, in a scratch directory.
     let scratch = tempfile_dir(paths)?;
     let hash = bcrypt::hash("demo", 5).map_err(|e| anyhow::anyhow!("bcrypt: {e}"))?;
@@ -103,4 +140,48 @@ pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&scratch);
     drop(sim);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backfill_gives_every_cluster_graphs_with_data() {
+        let h = crate::history::HistoryStore::new();
+        let specs = vec![ClusterSpec {
+            name: "small".into(),
+            hosts: 5,
+            down: 1,
+            port: 0,
+        }];
+        let now = 1_800_000_000;
+        let built = backfill(&h, &specs, 7, now, 3600);
+        assert_eq!(built.len(), 1);
+        assert_eq!(built[0].1.cluster.localtime, now);
+        let s = h
+            .summary_series(
+                "cluster:small",
+                "load_one",
+                crate::history::SummaryValue::Sum,
+                crate::history::Range::Hour,
+                now,
+            )
+            .unwrap();
+        assert!(
+            s.points.iter().filter(|p| p.is_some()).count() >= 55,
+            "{:?}",
+            s.points
+        );
+        assert!(
+            h.host_series(
+                "small",
+                "small-node0001",
+                "cpu_user",
+                crate::history::Range::Hour,
+                now
+            )
+            .is_some()
+        );
+    }
 }

@@ -192,10 +192,12 @@ impl HostState {
         }
         let r = &mut self.rng;
         self.jobs.retain(|(_, until)| *until > now);
-        // Jobs arrive about every 20 minutes on an average host.
-        if r.chance((dt / 1200.0).min(1.0)) {
-            let size = self.cpus * r.range(0.2, 1.1);
-            self.jobs.push((size, now + r.range(300.0, 5400.0) as u64));
+        // Bursts of work about every 90 minutes on an average host, 5 to 30 minutes long, on
+        // top of its usual load — few enough that the load stays around the usual, however
+        // long the simulation runs.
+        if r.chance((dt / 5400.0).min(1.0)) {
+            let size = self.cpus * r.range(0.1, 0.5);
+            self.jobs.push((size, now + r.range(300.0, 1800.0) as u64));
         }
         let target = (self.base * self.cpus + self.jobs.iter().map(|j| j.0).sum::<f64>())
             * (1.0 + 0.05 * r.normal());

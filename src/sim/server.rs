@@ -190,12 +190,31 @@ impl SimHandle {
     /// Builds the clusters, binds their ports and serves until dropped.
     pub async fn start(specs: Vec<ClusterSpec>, opts: SimOptions) -> std::io::Result<Self> {
         let now = now_epoch();
+        let seed = opts.seed;
+        let built = tokio::task::spawn_blocking(move || {
+            specs
+                .into_iter()
+                .map(|spec| {
+                    let sim = SimCluster::new(&spec, seed, now);
+                    (spec, sim)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        Self::start_from(built, opts).await
+    }
+
+    /// Serves clusters already built (and perhaps already advanced, as the demo's history
+    /// backfill does, so what is served continues what was recorded).
+    pub async fn start_from(
+        built: Vec<(ClusterSpec, SimCluster)>,
+        opts: SimOptions,
+    ) -> std::io::Result<Self> {
         let mut clusters = Vec::new();
-        for spec in specs {
-            let seed = opts.seed;
+        for (spec, sim) in built {
             let gz = opts.gzip;
             let s = tokio::task::spawn_blocking(move || {
-                let sim = SimCluster::new(&spec, seed, now);
                 let served = Served {
                     spec,
                     doc: Mutex::new(Arc::new(Vec::new())),
