@@ -375,7 +375,8 @@ async fn login(
                 let saved = tokio::task::spawn_blocking(move || secrets::save(&k, &u, &p)).await;
                 match saved {
                     Ok(Ok(())) => emit(JobEvent::Note(format!(
-                        "password for {user} saved in the keyring"
+                        "password for {user} saved in the {}",
+                        secrets::backend().unwrap_or("keyring")
                     ))),
                     Ok(Err(e)) => emit(JobEvent::Note(format!("not remembered: {e}"))),
                     Err(e) => emit(JobEvent::Note(format!("not remembered: {e}"))),
