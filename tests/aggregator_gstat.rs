@@ -1,26 +1,14 @@
 //! Debian's real `gstat` (from ganglia-monitor) pointed at `gantry aggregator`'s xml port reads
 //! the cluster as it reads a gmond: hosts, CPUs, loads. Skipped, with the reason, without gstat.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::{Proc, free_port};
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gantry::sim::{ClusterSpec, SimHandle, SimOptions};
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn real_gstat_reads_the_aggregators_xml_port() {

@@ -2,6 +2,10 @@
 //! extension, saves its history on SIGTERM, serves it again after a restart with the source
 //! gone, and sets a damaged history file aside instead of failing.
 
+mod common;
+
+use common::free_port;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -9,14 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gantry::sim::{ClusterSpec, SimHandle, SimOptions};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Aggregator {
     child: Child,

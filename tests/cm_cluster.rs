@@ -2,31 +2,17 @@
 //! placement on the least-loaded node, REQ, KIL, MIG with checkpoint resume, permissions, a dead
 //! agent marked down, and no acknowledged job lost when the manager is SIGKILLed mid-burst.
 
+mod common;
+
+use common::{Proc, free_port};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gantry::cm::client::{ClientError, CmClient};
 use gantry::cm::job::{JobClass, JobSpec};
 use gantry::cm::proto::{Reply, Request};
-
-/// A process we started, killed by its pid when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Cluster {
     dir: tempfile::TempDir,

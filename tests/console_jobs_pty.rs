@@ -4,20 +4,14 @@
 
 mod common;
 
+use common::Proc;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::pty::PtyApp;
 use common::replay::Replay;
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn gantry(dir: &Path, args: &[&str], piped: bool) -> Proc {
     Proc(

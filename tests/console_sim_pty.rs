@@ -4,30 +4,14 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use common::{Proc, free_port};
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::pty::PtyApp;
 
-/// `gantry sim`, killed by its pid when dropped.
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_sim(port: u16) -> Sim {
+fn start_sim(port: u16) -> Proc {
     let child = Command::new(env!("CARGO_BIN_EXE_gantry"))
         .args([
             "sim",
@@ -47,7 +31,7 @@ fn start_sim(port: u16) -> Sim {
         assert!(Instant::now() < deadline, "gantry sim never listened");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Sim(child)
+    Proc(child)
 }
 
 #[test]

@@ -1,22 +1,18 @@
 //! The console's manager link: failover from a dead primary to a shadow, login, lists, and a
 //! reconnect that logs in again by itself after the manager went away and came back.
 
+mod common;
+
+use common::Proc;
+
 use std::time::{Duration, Instant};
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use gantry::jobs::{BackendKind, JobCommand, JobEvent, LinkState, ManagerConfig};
 
-struct Cm(Child);
-impl Drop for Cm {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A real `gantry cm` on `listen`; returns it and the address it bound.
-fn manager(dir: &std::path::Path, listen: &str) -> (Cm, String) {
+fn manager(dir: &std::path::Path, listen: &str) -> (Proc, String) {
     use std::io::BufRead;
     let h = bcrypt::hash("pw", 4).unwrap();
     std::fs::write(dir.join("users.htpasswd"), format!("alice:{h}\n")).unwrap();
@@ -36,7 +32,7 @@ fn manager(dir: &std::path::Path, listen: &str) -> (Cm, String) {
         .trim()
         .trim_start_matches("central manager listening on ")
         .to_string();
-    (Cm(c), addr)
+    (Proc(c), addr)
 }
 
 async fn until(

@@ -38,6 +38,24 @@ pub fn metric_count_in_text(doc: &[u8], host: &str) -> usize {
     let body = &doc[start..end];
     body.windows(8).filter(|w| w == b"<METRIC ").count()
 }
+/// A child process, killed by its pid and reaped when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
 pub mod gmond;
 pub mod pty;
 pub mod replay;

@@ -213,39 +213,23 @@ fn hinted(level: Level) -> &'static [Action] {
 
 /// The hint bar: `key label` pairs from the action table and the loaded keymap.
 pub fn hint_bar(app: &App, f: &mut Frame<'_>, area: Rect) {
-    let t = &app.theme;
-    let mut spans = Vec::new();
-    let mut width = 0usize;
+    let mut hints = Vec::new();
     for a in hinted(app.level()) {
         let Some(def) = ACTIONS.iter().find(|d| d.action == *a) else {
             continue;
         };
-        let (key, label) = if *a == Action::RangeDay {
+        if *a == Action::RangeDay {
             // The five range keys share one hint.
             let first = app.keymap.first_key(Action::RangeHour);
             let last = app.keymap.first_key(Action::RangeYear);
-            match (first, last) {
-                (Some(x), Some(y)) => (format!("{x}-{y}"), "range"),
-                _ => continue,
+            if let (Some(x), Some(y)) = (first, last) {
+                hints.push((format!("{x}-{y}"), "range"));
             }
-        } else {
-            match app.keymap.first_key(*a) {
-                Some(k) => (k, def.hint),
-                None => continue,
-            }
-        };
-        let piece = key.len() + label.len() + 3;
-        if width + piece > area.width as usize {
-            break;
+        } else if let Some(k) = app.keymap.first_key(*a) {
+            hints.push((k, def.hint));
         }
-        width += piece;
-        spans.push(Span::styled(
-            format!(" {key}"),
-            t.fg("accent").add_modifier(Modifier::BOLD),
-        ));
-        spans.push(Span::styled(format!(" {label} "), t.fg("muted")));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+    hints_line(app, f, area, &hints);
 }
 
 /// A hint bar from (key, label) pairs, as many as fit.
