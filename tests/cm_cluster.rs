@@ -391,12 +391,7 @@ async fn jobs_land_least_loaded_list_kill_migrate_and_respect_owners() {
         n.iter().any(|x| x.0 == dead && !x.1).then_some(())
     })
     .await;
-    let _ = alice
-        .call(&Request::Kil {
-            pid: 0,
-            node: second_node.clone(),
-        })
-        .await;
+    common::kill_jobs_of(&mut alice).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -508,6 +503,7 @@ async fn a_restarted_manager_rebuilds_what_runs_from_its_agents() {
     })
     .await;
     assert_eq!(job_field(&mut alice, id, "exit").await, "0");
+    common::kill_jobs_of(&mut alice).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

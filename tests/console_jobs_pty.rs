@@ -199,6 +199,8 @@ fn login_submit_results_output_kill_migrate() {
     let o = app.wait_exit(Duration::from_secs(15)).unwrap();
     assert!(o.contains("__EXIT 0"), "{o}");
     assert_eq!(app.modes(), (false, false));
-    drop(alice);
+    if let Some(mut c) = alice {
+        rt.block_on(common::kill_jobs_of(&mut c));
+    }
     drop(cm);
 }

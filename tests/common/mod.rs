@@ -48,6 +48,49 @@ impl Drop for Proc {
     }
 }
 
+/// Kills every process a central-manager user still runs (tests clean up the jobs they
+/// started: agents leave their tasks running when they stop, by design).
+pub async fn kill_jobs_of(c: &mut gantry::cm::client::CmClient) {
+    use gantry::cm::proto::{Reply, Request};
+    let Ok(Reply::Jobs(jobs)) = c
+        .call(&Request::Jobs {
+            user: String::new(),
+        })
+        .await
+    else {
+        return;
+    };
+    for j in jobs
+        .iter()
+        .filter(|j| j.state == "running" || j.state == "migrated")
+    {
+        let Ok(Reply::Job(kv)) = c.call(&Request::Job { id: j.id }).await else {
+            continue;
+        };
+        let field = |k: &str| {
+            kv.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let (nodes, pids) = (field("nodes"), field("pids"));
+        let nodes: Vec<&str> = nodes.split(',').collect();
+        for (i, pid) in pids
+            .split(',')
+            .filter_map(|p| p.parse::<u32>().ok())
+            .enumerate()
+        {
+            let node = nodes.get(i).or(nodes.first()).copied().unwrap_or("");
+            let _ = c
+                .call(&Request::Kil {
+                    pid,
+                    node: node.into(),
+                })
+                .await;
+        }
+    }
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

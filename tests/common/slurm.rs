@@ -37,7 +37,16 @@ impl Drop for SlurmCluster {
                 continue;
             };
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmd).contains(&dir) {
+            // Ours: a script from our spool, or a slurmstepd holding files in our directory.
+            let holds_ours = std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .map(|fds| {
+                    fds.flatten().any(|fd| {
+                        std::fs::read_link(fd.path())
+                            .is_ok_and(|p| p.to_string_lossy().contains(&dir))
+                    })
+                })
+                .unwrap_or(false);
+            if String::from_utf8_lossy(&cmd).contains(&dir) || holds_ours {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
                 let fields: Vec<i32> = stat
                     .rsplit(')')
