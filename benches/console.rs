@@ -47,6 +47,15 @@ fn proc_cpu(pid: i32) -> f64 {
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
+/// The program's CPU use over `secs` seconds, in percent of one core.
+fn cpu_percent(app: &pty::PtyApp, secs: u64) -> Option<f64> {
+    let pid = app.program_pid()?;
+    let c0 = proc_cpu(pid);
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(secs));
+    Some((proc_cpu(pid) - c0) / t0.elapsed().as_secs_f64() * 100.0)
+}
+
 struct Sim(Child);
 impl Drop for Sim {
     fn drop(&mut self) {
@@ -83,18 +92,7 @@ fn console(dir: &std::path::Path, port: u16, step: u32) -> pty::PtyApp {
         format!("[[source]]\nname = \"big\"\nstep = {step}\naddresses = [\"127.0.0.1:{port}\"]\n");
     std::fs::write(dir.join("config.toml"), conf).expect("config");
     let d = dir.to_str().unwrap_or(".");
-    pty::PtyApp::spawn(
-        env!("CARGO_BIN_EXE_gantry"),
-        &[],
-        &[
-            ("GANTRY_CONFIG_DIR", d),
-            ("GANTRY_STATE_DIR", d),
-            ("LANG", "C.UTF-8"),
-            ("TERM", "xterm-256color"),
-        ],
-        200,
-        60,
-    )
+    pty::PtyApp::gantry(&[], d, 200, 60)
 }
 
 fn main() {
@@ -203,11 +201,7 @@ fn main() {
         || first.wait_for("9900 up", Duration::from_secs(5)).is_ok();
     put("10k-host source shown", loaded.into());
     std::thread::sleep(Duration::from_secs(5));
-    if let Some(pid) = first.program_pid() {
-        let c0 = proc_cpu(pid);
-        let t0 = Instant::now();
-        std::thread::sleep(Duration::from_secs(60));
-        let pct = (proc_cpu(pid) - c0) / t0.elapsed().as_secs_f64() * 100.0;
+    if let Some(pct) = cpu_percent(&first, 60) {
         put(
             "console % of a core, 10k hosts polled every 15 s, no keys (60 s)",
             round2(pct),
@@ -220,11 +214,7 @@ fn main() {
     let idle = console(small_dir.path(), small_port, 15);
     let _ = idle.wait_for("40 up", Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(3));
-    if let Some(pid) = idle.program_pid() {
-        let c0 = proc_cpu(pid);
-        let t0 = Instant::now();
-        std::thread::sleep(Duration::from_secs(60));
-        let pct = (proc_cpu(pid) - c0) / t0.elapsed().as_secs_f64() * 100.0;
+    if let Some(pct) = cpu_percent(&idle, 60) {
         put(
             "console % of a core, 40 hosts polled every 15 s, no keys (60 s)",
             round2(pct),
@@ -236,25 +226,10 @@ fn main() {
     // and agent.
     let bare = tempfile::tempdir().expect("tempdir");
     let d = bare.path().to_str().unwrap_or(".");
-    let first_run = pty::PtyApp::spawn(
-        env!("CARGO_BIN_EXE_gantry"),
-        &[],
-        &[
-            ("GANTRY_CONFIG_DIR", d),
-            ("GANTRY_STATE_DIR", d),
-            ("LANG", "C.UTF-8"),
-            ("TERM", "xterm-256color"),
-        ],
-        120,
-        40,
-    );
+    let first_run = pty::PtyApp::gantry(&[], d, 120, 40);
     let _ = first_run.wait_for("Grid", Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(5));
-    if let Some(pid) = first_run.program_pid() {
-        let c0 = proc_cpu(pid);
-        let t0 = Instant::now();
-        std::thread::sleep(Duration::from_secs(30));
-        let pct = (proc_cpu(pid) - c0) / t0.elapsed().as_secs_f64() * 100.0;
+    if let Some(pct) = cpu_percent(&first_run, 30) {
         put(
             "console % of a core, embedded default with its manager and agent (30 s)",
             round2(pct),

@@ -12,18 +12,7 @@ use common::pty::PtyApp;
 fn first_run_has_job_control_for_the_local_user() {
     let home = tempfile::tempdir().unwrap();
     let d = home.path().to_str().unwrap();
-    let mut app = PtyApp::spawn(
-        env!("CARGO_BIN_EXE_gantry"),
-        &[],
-        &[
-            ("GANTRY_CONFIG_DIR", d),
-            ("GANTRY_STATE_DIR", d),
-            ("LANG", "C.UTF-8"),
-            ("TERM", "xterm-256color"),
-        ],
-        140,
-        40,
-    );
+    let mut app = PtyApp::gantry(&[], d, 140, 40);
     app.wait_for("Grid", Duration::from_secs(20)).unwrap();
     app.send("p");
     let me = gantry::cm::manager::user_name(unsafe { libc::geteuid() }).unwrap();

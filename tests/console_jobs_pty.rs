@@ -98,18 +98,7 @@ fn login_submit_results_output_kill_migrate() {
     )
     .unwrap();
     let d = dir.to_str().unwrap();
-    let mut app = PtyApp::spawn(
-        env!("CARGO_BIN_EXE_gantry"),
-        &[],
-        &[
-            ("GANTRY_CONFIG_DIR", d),
-            ("GANTRY_STATE_DIR", d),
-            ("LANG", "C.UTF-8"),
-            ("TERM", "xterm-256color"),
-        ],
-        150,
-        45,
-    );
+    let mut app = PtyApp::gantry(&[], d, 150, 45);
     let wait = |app: &PtyApp, s: &str| app.wait_for(s, Duration::from_secs(20)).unwrap();
     wait(&app, "clusterA");
     app.send("p");

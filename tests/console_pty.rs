@@ -14,18 +14,7 @@ fn console_starts_navigates_and_restores_the_terminal() {
     let conf = format!("[[source]]\nname = \"A\"\naddresses = [\"{}\"]\n", a.addr);
     std::fs::write(home.path().join("config.toml"), conf).unwrap();
     let dir = home.path().to_str().unwrap();
-    let mut app = PtyApp::spawn(
-        env!("CARGO_BIN_EXE_gantry"),
-        &[],
-        &[
-            ("GANTRY_CONFIG_DIR", dir),
-            ("GANTRY_STATE_DIR", dir),
-            ("LANG", "C.UTF-8"),
-            ("TERM", "xterm-256color"),
-        ],
-        100,
-        30,
-    );
+    let mut app = PtyApp::gantry(&[], dir, 100, 30);
     let s = app.wait_for("clusterA", Duration::from_secs(10)).unwrap();
     assert!(s.contains("Grid unspecified"), "{s}");
     assert_eq!(app.modes(), (true, true), "alternate screen, cursor hidden");

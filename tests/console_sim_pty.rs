@@ -46,18 +46,7 @@ fn drill_filter_range_export_and_quit_against_gantry_sim() {
     );
     std::fs::write(home.path().join("config.toml"), conf).unwrap();
     let dir = home.path().to_str().unwrap();
-    let mut app = PtyApp::spawn(
-        env!("CARGO_BIN_EXE_gantry"),
-        &[],
-        &[
-            ("GANTRY_CONFIG_DIR", dir),
-            ("GANTRY_STATE_DIR", dir),
-            ("LANG", "C.UTF-8"),
-            ("TERM", "xterm-256color"),
-        ],
-        140,
-        40,
-    );
+    let mut app = PtyApp::gantry(&[], dir, 140, 40);
     app.wait_for("alpha", Duration::from_secs(20)).unwrap();
     assert_eq!(app.modes(), (true, true), "alternate screen, cursor hidden");
     app.send("\r");

@@ -11,18 +11,7 @@ use common::pty::PtyApp;
 fn demo_shows_the_grid_and_logs_in_with_the_demo_account() {
     let home = tempfile::tempdir().unwrap();
     let d = home.path().to_str().unwrap();
-    let mut app = PtyApp::spawn(
-        env!("CARGO_BIN_EXE_gantry"),
-        &["demo"],
-        &[
-            ("GANTRY_CONFIG_DIR", d),
-            ("GANTRY_STATE_DIR", d),
-            ("LANG", "C.UTF-8"),
-            ("TERM", "xterm-256color"),
-        ],
-        120,
-        40,
-    );
+    let mut app = PtyApp::gantry(&["demo"], d, 120, 40);
     let wait = |app: &PtyApp, s: &str| app.wait_for(s, Duration::from_secs(30)).unwrap();
     let s = wait(&app, "compute");
     for c in ["gpu", "bigmem", "storage", "login"] {

@@ -173,11 +173,11 @@ fn job_control_screens() {
 #[test]
 fn slurm_node_states_show_on_the_host_and_its_tile() {
     let mut a = console((120, 36), "admin");
-    a.jobs[0].node_states = vec![(
-        "a-node01".into(),
-        "mixed+drain".into(),
-        "maintenance".into(),
-    )];
+    a.jobs[0].node_states = [(
+        "a-node01".to_string(),
+        ("mixed+drain".to_string(), "maintenance".to_string()),
+    )]
+    .into();
     a.jobs_open = None;
     a.act(Action::Drill);
     // The tile is struck through.

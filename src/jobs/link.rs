@@ -113,7 +113,7 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
     let emit = |e: JobEvent| {
         let _ = events.send((cfg.cluster.clone(), e));
     };
-    let mut creds: Option<(String, String)> = None;
+    let mut session = Session::default();
     let mut preferred = 0usize;
     let mut backoff = Duration::from_secs(1);
     let key = cfg.addresses.first().cloned().unwrap_or_default();
@@ -145,7 +145,7 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
                     cmd = cmds.recv() => match cmd {
                         None => return,
                         Some(JobCommand::Login { user, password, .. }) => {
-                            creds = Some((user, password));
+                            session.creds = Some((user, password));
                             emit(JobEvent::LoginFailed(format!("not connected: {last_err}; will log in when it answers")));
                         }
                         Some(_) => emit(JobEvent::Note(format!("central manager unreachable: {last_err}"))),
@@ -166,16 +166,16 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
             continue;
         }
         emit(JobEvent::State(LinkState::Connected(addr.clone())));
-        let mut role = String::new();
+        session.role.clear();
         // A local Unix socket logs us in by who we are.
-        if creds.as_ref().is_none_or(|(_, p)| p.is_empty())
+        if session.creds.as_ref().is_none_or(|(_, p)| p.is_empty())
             && let Ok(Reply::Resumed { user, role: r }) = c.call(&Request::Whoami, TIMEOUT).await
         {
-            role = r.clone();
-            creds = Some((user.clone(), String::new()));
+            session.role = r.clone();
+            session.creds = Some((user.clone(), String::new()));
             emit(JobEvent::State(LinkState::LoggedIn(addr.clone(), user, r)));
         }
-        if let Some((u, p)) = creds.clone().filter(|(_, p)| !p.is_empty()) {
+        if let Some((u, p)) = session.creds.clone().filter(|(_, p)| !p.is_empty()) {
             match c
                 .call(
                     &Request::Login {
@@ -187,11 +187,11 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
                 .await
             {
                 Ok(Reply::LoggedIn { user, role: r, .. }) => {
-                    role = r.clone();
+                    session.role = r.clone();
                     emit(JobEvent::State(LinkState::LoggedIn(addr.clone(), user, r)));
                 }
                 Ok(r) => {
-                    creds = None;
+                    session.creds = None;
                     emit(JobEvent::LoginFailed(refused(r)));
                 }
                 Err(_) => continue,
@@ -203,14 +203,14 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
             tokio::select! {
                 cmd = cmds.recv() => {
                     let Some(cmd) = cmd else { return };
-                    match command(&mut c, cmd, &mut creds, &mut role, &addr, &key, &emit).await {
+                    match command(&mut c, cmd, &mut session, &Place { addr: &addr, key: &key }, &emit).await {
                         Ok(()) => {}
                         Err(e) => break e,
                     }
                 }
                 _ = tick.tick() => {
-                    if creds.is_some() && !role.is_empty()
-                        && let Err(e) = refresh(&mut c, &role, &emit).await
+                    if session.creds.is_some() && !session.role.is_empty()
+                        && let Err(e) = refresh(&mut c, &session.role, &emit).await
                     {
                         break e;
                     }
@@ -249,16 +249,29 @@ async fn refresh(c: &mut Conn, role: &str, emit: &impl Fn(JobEvent)) -> Result<(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Who the link is logged in as, kept across reconnects.
+#[derive(Default)]
+struct Session {
+    /// User and password (empty password: logged in by the Unix socket's peer credentials).
+    creds: Option<(String, String)>,
+    /// Role given by the manager; empty when not logged in.
+    role: String,
+}
+
+/// Where the link is: the address in use and the keyring key of the manager.
+struct Place<'a> {
+    addr: &'a str,
+    key: &'a str,
+}
+
 async fn command(
     c: &mut Conn,
     cmd: JobCommand,
-    creds: &mut Option<(String, String)>,
-    role: &mut String,
-    addr: &str,
-    key: &str,
+    session: &mut Session,
+    place: &Place<'_>,
     emit: &impl Fn(JobEvent),
 ) -> Result<(), String> {
+    let Place { addr, key } = *place;
     match cmd {
         JobCommand::LoginFromKeyring { user } => {
             let (k, u) = (key.to_string(), user.clone());
@@ -267,7 +280,7 @@ async fn command(
                 .map_err(|e| e.to_string())?;
             match saved {
                 Ok(Some(password)) => {
-                    login(c, user, password, false, creds, role, addr, key, emit).await?;
+                    login(c, (user, password, false), session, place, emit).await?;
                 }
                 // Nothing remembered: the login dialog asks, no need to say more.
                 Ok(None) => {}
@@ -278,16 +291,16 @@ async fn command(
             user,
             password,
             remember,
-        } => login(c, user, password, remember, creds, role, addr, key, emit).await?,
+        } => login(c, (user, password, remember), session, place, emit).await?,
         JobCommand::Logout => {
             c.call(&Request::Logout, TIMEOUT).await?;
-            *creds = None;
-            role.clear();
+            session.creds = None;
+            session.role.clear();
             emit(JobEvent::State(LinkState::Connected(addr.to_string())));
         }
         JobCommand::Refresh => {
-            if !role.is_empty() {
-                refresh(c, role, emit).await?;
+            if !session.role.is_empty() {
+                refresh(c, &session.role, emit).await?;
             }
         }
         JobCommand::Signal { targets, signal } => {
@@ -305,7 +318,7 @@ async fn command(
                 out.push((t, r));
             }
             emit(JobEvent::Signalled(out));
-            refresh(c, role, emit).await?;
+            refresh(c, &session.role, emit).await?;
         }
         JobCommand::Migrate { target, to } => {
             let req = Request::Mig {
@@ -318,7 +331,7 @@ async fn command(
                 r => Err(refused(r)),
             };
             emit(JobEvent::Migrated(target, r));
-            refresh(c, role, emit).await?;
+            refresh(c, &session.role, emit).await?;
         }
         JobCommand::Submit(spec) => {
             let r = match c.call(&Request::Submit(*spec), TIMEOUT).await? {
@@ -326,7 +339,7 @@ async fn command(
                 r => Err(refused(r)),
             };
             emit(JobEvent::Submitted(r));
-            refresh(c, role, emit).await?;
+            refresh(c, &session.role, emit).await?;
         }
         JobCommand::Tail { id, stream, offset } => {
             let req = Request::Tail {
@@ -351,25 +364,21 @@ async fn command(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn login(
     c: &mut Conn,
-    user: String,
-    password: String,
-    remember: bool,
-    creds: &mut Option<(String, String)>,
-    role: &mut String,
-    addr: &str,
-    key: &str,
+    (user, password, remember): (String, String, bool),
+    session: &mut Session,
+    place: &Place<'_>,
     emit: &impl Fn(JobEvent),
 ) -> Result<(), String> {
+    let Place { addr, key } = *place;
     let req = Request::Login {
         user: user.clone(),
         password: password.clone(),
     };
     match c.call(&req, TIMEOUT).await? {
         Reply::LoggedIn { user, role: r, .. } => {
-            *role = r.clone();
+            session.role = r.clone();
             if remember {
                 let (k, u, p) = (key.to_string(), user.clone(), password.clone());
                 let saved = tokio::task::spawn_blocking(move || secrets::save(&k, &u, &p)).await;
@@ -382,13 +391,13 @@ async fn login(
                     Err(e) => emit(JobEvent::Note(format!("not remembered: {e}"))),
                 }
             }
-            *creds = Some((user.clone(), password));
+            session.creds = Some((user.clone(), password));
             emit(JobEvent::State(LinkState::LoggedIn(
                 addr.to_string(),
                 user,
                 r,
             )));
-            refresh(c, role, emit).await?;
+            refresh(c, &session.role, emit).await?;
         }
         r => emit(JobEvent::LoginFailed(refused(r))),
     }

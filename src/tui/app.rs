@@ -268,9 +268,8 @@ impl App {
     pub fn sched_state(&self, host: &str) -> Option<(&str, &str)> {
         self.jobs.iter().find_map(|j| {
             j.node_states
-                .iter()
-                .find(|(n, _, _)| n == host)
-                .map(|(_, s, r)| (s.as_str(), r.as_str()))
+                .get(host)
+                .map(|(s, r)| (s.as_str(), r.as_str()))
         })
     }
 

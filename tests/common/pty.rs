@@ -74,6 +74,23 @@ impl PtyApp {
         }
     }
 
+    /// Starts the real `gantry` with `args` in a `cols`×`rows` UTF-8 xterm, its config and state
+    /// kept in `dir`.
+    pub fn gantry(args: &[&str], dir: &str, cols: u16, rows: u16) -> Self {
+        Self::spawn(
+            env!("CARGO_BIN_EXE_gantry"),
+            args,
+            &[
+                ("GANTRY_CONFIG_DIR", dir),
+                ("GANTRY_STATE_DIR", dir),
+                ("LANG", "C.UTF-8"),
+                ("TERM", "xterm-256color"),
+            ],
+            cols,
+            rows,
+        )
+    }
+
     /// The pid of the program itself (the child of the `sh` that runs it).
     pub fn program_pid(&self) -> Option<i32> {
         let sh = self.child.process_id()?;

@@ -3,7 +3,6 @@
 use ratatui::widgets::{Block, Borders};
 use tui_textarea::TextArea;
 
-use crate::cm::job::Signal;
 use crate::cm::proto::NodeInfo;
 use crate::jobs::Target;
 
@@ -57,25 +56,13 @@ impl LoginDialog {
     }
 }
 
-/// The signals offered, SIGTERM first.
-pub const SIGNALS: [Signal; 8] = [
-    Signal::Term,
-    Signal::Kill,
-    Signal::Int,
-    Signal::Hup,
-    Signal::Stop,
-    Signal::Cont,
-    Signal::Usr1,
-    Signal::Usr2,
-];
-
 /// The kill dialog.
 pub struct KillDialog {
     /// Exactly what will be signalled.
     pub targets: Vec<Target>,
     /// Owners that are not the operator (they need the typed confirmation).
     pub foreign: Vec<String>,
-    /// Index into [`SIGNALS`].
+    /// Index into [`crate::cm::job::Signal::ALL`] (SIGTERM first).
     pub signal: usize,
     /// 0 signal list, 1 confirmation text, 2 Cancel, 3 Send. Starts on Cancel.
     pub focus: usize,
@@ -134,8 +121,8 @@ pub struct MigrateDialog {
     pub pending: bool,
     /// The outcome.
     pub result: Option<Result<(String, u32), String>>,
-    /// Scheduler node states (Slurm): name, state words, reason.
-    pub states: Vec<(String, String, String)>,
+    /// Scheduler node states (Slurm): name → (state words, reason).
+    pub states: std::collections::HashMap<String, (String, String)>,
     /// Slurm: migration means requeue (said in the dialog).
     pub requeue: bool,
 }

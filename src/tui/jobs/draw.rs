@@ -6,9 +6,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::dialogs::{SIGNALS, overloaded};
+use super::dialogs::overloaded;
 use super::form::{FIELDS, Kind};
 use super::{JobScreen, JobsUi, Modal, ProcSort};
+use crate::cm::job::Signal;
 use crate::jobs::LinkState;
 use crate::tui::app::App;
 use crate::tui::overlays::centered;
@@ -394,7 +395,7 @@ fn login(app: &App, d: &super::dialogs::LoginDialog, f: &mut Frame<'_>, area: Re
 fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let shown = d.targets.len().min(6);
-    let h = 12 + shown as u16 + SIGNALS.len() as u16;
+    let h = 12 + shown as u16 + Signal::ALL.len() as u16;
     let r = dialog(app, f, area, 72, h, " Signal processes ");
     let mut y = 0;
     let n = d.targets.len();
@@ -429,7 +430,7 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
         y += 1;
     }
     y += 1;
-    for (i, s) in SIGNALS.iter().enumerate() {
+    for (i, s) in Signal::ALL.iter().enumerate() {
         let mark = if i == d.signal { "(•)" } else { "( )" };
         let style = if i == d.signal && d.focus == 0 {
             t.selection()
@@ -488,7 +489,7 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
             Span::raw("  "),
             button(
                 app,
-                &format!("Send {}", SIGNALS[d.signal]),
+                &format!("Send {}", Signal::ALL[d.signal]),
                 d.focus == 3,
                 true,
             ),
@@ -560,9 +561,8 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
         };
         let sched = d
             .states
-            .iter()
-            .find(|s| s.0 == n.name)
-            .map(|s| format!("  slurm: {}", s.1))
+            .get(&n.name)
+            .map(|(state, _)| format!("  slurm: {state}"))
             .unwrap_or_default();
         let text = format!(
             " {band} {:<14.14} {:<5} {:>6.2} {:>5} {:>10}{note}{sched}",

@@ -3,9 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::dialogs::{self, KillDialog, LoginDialog, MigrateDialog, SIGNALS, text};
+use super::dialogs::{self, KillDialog, LoginDialog, MigrateDialog, text};
 use super::form::{FIELDS, Kind, SubmitForm};
 use super::{JobScreen, JobsUi, Modal, ProcSort};
+use crate::cm::job::Signal;
 use crate::jobs::{JobCommand, LinkState};
 use crate::tui::action::Action;
 
@@ -391,7 +392,7 @@ impl JobsUi {
             KeyCode::Tab => d.focus = focuses[(pos + 1) % focuses.len()],
             KeyCode::BackTab => d.focus = focuses[(pos + focuses.len() - 1) % focuses.len()],
             KeyCode::Up if d.focus == 0 => d.signal = d.signal.saturating_sub(1),
-            KeyCode::Down if d.focus == 0 => d.signal = (d.signal + 1).min(SIGNALS.len() - 1),
+            KeyCode::Down if d.focus == 0 => d.signal = (d.signal + 1).min(Signal::ALL.len() - 1),
             KeyCode::Left | KeyCode::Right if d.focus >= 2 => {
                 d.focus = if d.focus == 2 { 3 } else { 2 }
             }
@@ -406,7 +407,7 @@ impl JobsUi {
                 } else {
                     self.send(JobCommand::Signal {
                         targets: d.targets.clone(),
-                        signal: SIGNALS[d.signal],
+                        signal: Signal::ALL[d.signal],
                     });
                     d.error = None;
                     d.results = Some(Vec::new());

@@ -115,8 +115,8 @@ pub struct JobsUi {
     pub templates: std::path::PathBuf,
     /// The filter being typed.
     pub filter_input: Option<String>,
-    /// Scheduler node states (Slurm): name, state words, reason.
-    pub node_states: Vec<(String, String, String)>,
+    /// Scheduler node states (Slurm): name → (state words, reason); looked up per tile.
+    pub node_states: std::collections::HashMap<String, (String, String)>,
 }
 
 impl JobsUi {
@@ -150,7 +150,7 @@ impl JobsUi {
             read_only,
             templates,
             filter_input: None,
-            node_states: Vec::new(),
+            node_states: std::collections::HashMap::new(),
         }
     }
 
@@ -362,7 +362,7 @@ impl JobsUi {
             }
             JobEvent::Note(n) => Some((false, n)),
             JobEvent::NodeStates(s) => {
-                self.node_states = s;
+                self.node_states = s.into_iter().map(|(n, st, r)| (n, (st, r))).collect();
                 None
             }
         }
