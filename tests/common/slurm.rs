@@ -26,54 +26,85 @@ impl Drop for SlurmCluster {
             let _ = c.kill();
             let _ = c.wait();
         }
-        // Job steps outlive slurmd: kill every process running a script from our spool, and
-        // the slurmstepd above it.
-        let dir = self.dir.path().display().to_string();
-        let Ok(procs) = std::fs::read_dir("/proc") else {
-            return;
+        kill_steps_left_in(self.dir.path());
+    }
+}
+
+/// pid's parent and process group, from /proc/pid/stat.
+fn parent_and_group(pid: i32) -> (i32, i32) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis: state, ppid, pgrp, ...
+    let fields: Vec<i32> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .take(2)
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    (
+        fields.first().copied().unwrap_or(0),
+        fields.get(1).copied().unwrap_or(0),
+    )
+}
+
+fn cmdline(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
+/// Job steps outlive slurmd: kill every batch script run from our spool (and what it started)
+/// and every slurmstepd holding files in our directory. Never this test process, its process
+/// group or anything above it: under CI they share a process group with the whole run.
+fn kill_steps_left_in(dir: &Path) {
+    let dir = dir.display().to_string();
+    let me = std::process::id() as i32;
+    let (_, my_group) = parent_and_group(me);
+    let mut protected = vec![me];
+    let mut up = me;
+    while up > 1 {
+        up = parent_and_group(up).0;
+        protected.push(up);
+    }
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in procs.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
         };
-        for e in procs.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
-                continue;
-            };
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            // Ours: a script from our spool, or a slurmstepd holding files in our directory.
-            let holds_ours = std::fs::read_dir(format!("/proc/{pid}/fd"))
-                .map(|fds| {
-                    fds.flatten().any(|fd| {
-                        std::fs::read_link(fd.path())
-                            .is_ok_and(|p| p.to_string_lossy().contains(&dir))
-                    })
+        if protected.contains(&pid) {
+            continue;
+        }
+        let cmd = cmdline(pid);
+        let (ppid, pgid) = parent_and_group(pid);
+        // Our own children (sbatch, squeue, the daemons) are not steps; they are reaped above.
+        if ppid == me {
+            continue;
+        }
+        let stepd = cmd.starts_with("slurmstepd");
+        let holds_ours = stepd
+            && std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.flatten().any(|fd| {
+                    std::fs::read_link(fd.path()).is_ok_and(|p| p.to_string_lossy().contains(&dir))
                 })
-                .unwrap_or(false);
-            if String::from_utf8_lossy(&cmd).contains(&dir) || holds_ours {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                let fields: Vec<i32> = stat
-                    .rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .skip(1)
-                    .take(3)
-                    .filter_map(|p| p.parse().ok())
-                    .collect();
-                let (ppid, pgid) = (
-                    fields.first().copied().unwrap_or(0),
-                    fields.get(1).copied().unwrap_or(0),
-                );
-                let parent = std::fs::read(format!("/proc/{ppid}/cmdline")).unwrap_or_default();
-                // SAFETY: signalling pids we just read, ours by their command line.
-                unsafe {
-                    if String::from_utf8_lossy(&parent).starts_with("slurmstepd") {
-                        libc::kill(ppid, libc::SIGKILL);
-                    }
-                    // The script's children (its `sleep`) share its process group.
-                    if pgid > 1 {
-                        libc::kill(-pgid, libc::SIGKILL);
-                    }
-                    libc::kill(pid, libc::SIGKILL);
-                }
+            });
+        let script = cmd.contains(&dir) && !stepd;
+        if !(script || holds_ours) {
+            continue;
+        }
+        // SAFETY: signalling pids just read from /proc, ours by their command line or files,
+        // none of them this process, its group or its ancestors.
+        unsafe {
+            if script && cmdline(ppid).starts_with("slurmstepd") && !protected.contains(&ppid) {
+                libc::kill(ppid, libc::SIGKILL);
             }
+            // A script leads its own process group; its `sleep` is in it too.
+            if script && pgid == pid && pgid > 1 && pgid != my_group {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+            libc::kill(pid, libc::SIGKILL);
         }
     }
 }
