@@ -375,6 +375,55 @@ fn main() -> anyhow::Result<()> {
         ((t.elapsed().as_secs_f64() * 100.0).round() / 100.0).into(),
     );
     drop(back);
+
+    // 2c. A full year: one poll in every bin each level keeps (a level holds rows only for bins
+    // that saw a sample, so one sample per bin fills it as much as sixty would), oldest first.
+    let year = gantry::history::HistoryStore::new();
+    let rss_before = proc_rss_mb(std::process::id());
+    let mut polls = 0u64;
+    let mut t = now - 366 * 86_400;
+    for (until, step) in [
+        (now - 30 * 86_400, 172_800),
+        (now - 7 * 86_400, 21_600),
+        (now - 86_400, 7_200),
+        (now - 3_600, 1_200),
+        (now + 1, 60),
+    ] {
+        while t < until {
+            gantry::aggregator::HistorySink::record_cluster(&year, &cluster, t);
+            polls += 1;
+            t += step;
+        }
+    }
+    let st = year.stats();
+    put("history polls to fill a year", polls.into());
+    put(
+        "history MB held, full year (store's count)",
+        ((st.bytes as f64 / 1e6).round()).into(),
+    );
+    put(
+        "history MB resident, full year (RSS growth)",
+        ((proc_rss_mb(std::process::id()) - rss_before).round()).into(),
+    );
+    let t = Instant::now();
+    let file_bytes = year.save(&tmp.path().join("history-year.bin"))?;
+    put(
+        "history save s, full year",
+        ((t.elapsed().as_secs_f64() * 100.0).round() / 100.0).into(),
+    );
+    put(
+        "history file MB, full year",
+        ((file_bytes as f64 / 1e6).round()).into(),
+    );
+    drop(year);
+    let t = Instant::now();
+    let back = gantry::history::HistoryStore::load(&tmp.path().join("history-year.bin"))?;
+    put(
+        "history load s, full year",
+        ((t.elapsed().as_secs_f64() * 100.0).round() / 100.0).into(),
+    );
+    drop(back);
+    let _ = std::fs::remove_file(tmp.path().join("history-year.bin"));
     drop(parsed);
 
     // 3. The two daemons side by side.
