@@ -1,6 +1,6 @@
 //! The Slurm backend against a real slurmctld and three slurmd on 127.0.0.1 (Debian's
-//! packages): submit, list with pids, kill, requeue onto another node, read a finished job's
-//! result and output. Skipped, with the reason, where Slurm is not installed.
+//! packages): submit, list with pids, kill, a busy job's CPU and memory from sstat, requeue onto
+//! another node, read a finished job's result and output. Skipped, with the reason, where Slurm is not installed.
 
 mod common;
 
@@ -166,6 +166,29 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
         res[0].1.as_ref().unwrap_err().contains("no longer listed"),
         "{res:?}"
     );
+
+    // A busy job holding ~50 MB: sstat's CPU and memory land on its task's row.
+    let spin = submit(
+        &link,
+        &mut rx,
+        job(
+            "spin-s",
+            "x=$(head -c 50000000 /dev/zero | tr '\\0' a); while :; do :; done",
+            out_of("s.out"),
+        ),
+    )
+    .await;
+    let (cpu, rss) = wait(&mut rx, "the busy job's CPU and memory", 60, |e| match e {
+        JobEvent::Lists { procs, .. } => procs
+            .iter()
+            .find(|p| p.job == spin.to_string() && p.cpu_pct > 10.0 && p.rss_kb > 40_000)
+            .map(|p| (p.cpu_pct, p.rss_kb)),
+        _ => None,
+    })
+    .await;
+    eprintln!("busy job: {cpu:.0} % of a CPU, {rss} KiB");
+    assert!(cpu <= 400.0 && rss < 1_000_000, "{cpu} % {rss} KiB");
+    let _ = runner.run("scancel", &[spin.to_string()]).await;
 
     // Requeue a running job onto another node.
     let b = submit(&link, &mut rx, job("mover-b", "sleep 120", out_of("b.out"))).await;

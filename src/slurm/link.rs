@@ -10,6 +10,8 @@ use tokio::sync::mpsc;
 
 use super::parse::{self, SlurmJob, SlurmNode, exit_code, expand_hosts};
 use super::sbatch::{sbatch_args, submitted_id};
+use super::usage;
+use crate::aggregator::now_epoch;
 use crate::cm::job::Signal;
 use crate::cm::proto::{JobSummary, NodeInfo, ProcInfo};
 use crate::jobs::link::{Events, LinkHandle};
@@ -104,6 +106,8 @@ struct Seen {
     history: Vec<SlurmJob>,
     polls: u64,
     sacct_said: bool,
+    /// CPU time per step at the last poll.
+    cpu: usage::CpuTracker,
 }
 
 async fn run(
@@ -178,6 +182,54 @@ fn summary(j: &SlurmJob) -> JobSummary {
     }
 }
 
+/// CPU and memory of the running steps from one `sstat` call, put on their task leaders' rows.
+/// Without it (no job accounting plugin, an older Slurm) the rows simply show none.
+async fn step_usage(
+    r: &Runner,
+    seen: &mut Seen,
+    running: &[&SlurmJob],
+    procs: &mut [ProcInfo],
+    leaders: &HashMap<(u64, String, String), Vec<usize>>,
+) {
+    if running.is_empty() {
+        seen.cpu.keep_only(&[]);
+        return;
+    }
+    let ids: Vec<String> = running.iter().map(|j| j.id.to_string()).collect();
+    let args = [
+        s("-a"),
+        s("-P"),
+        s("-n"),
+        s("-o"),
+        s(usage::SSTAT_FIELDS),
+        s("-j"),
+        ids.join(","),
+    ];
+    // sstat exits non-zero when any one job has no step yet; the others' lines still count.
+    let steps = match r.run("sstat", &args).await {
+        Ok(o) => usage::parse_sstat(&o.stdout),
+        Err(e) => {
+            tracing::debug!("sstat: {e}");
+            Vec::new()
+        }
+    };
+    let now = std::time::Instant::now();
+    let epoch = now_epoch();
+    let measured: Vec<(usage::StepUsage, f32)> = steps
+        .iter()
+        .map(|u| {
+            let started = running
+                .iter()
+                .find(|j| j.id == u.job)
+                .filter(|j| j.start > 0 && j.start <= epoch)
+                .map(|j| epoch - j.start);
+            (u.clone(), seen.cpu.percent(u, now, started))
+        })
+        .collect();
+    seen.cpu.keep_only(&steps);
+    usage::apply(procs, leaders, &measured);
+}
+
 async fn refresh(
     r: &Runner,
     seen: &mut Seen,
@@ -194,13 +246,25 @@ async fn refresh(
         .collect();
     let mut procs = Vec::new();
     let mut rows = HashMap::new();
-    for j in mine.iter().filter(|j| j.state == "RUNNING").take(64) {
+    let mut leaders: HashMap<(u64, String, String), Vec<usize>> = HashMap::new();
+    let running: Vec<&SlurmJob> = mine
+        .iter()
+        .filter(|j| j.state == "RUNNING")
+        .take(64)
+        .collect();
+    for j in &running {
         for node in expand_hosts(&j.nodes) {
             let out = r
                 .run("scontrol", &[s("listpids"), j.id.to_string(), node.clone()])
                 .await?;
-            for (pid, step) in parse::listpids(&out.stdout) {
+            for (pid, step, leads) in parse::listpids(&out.stdout) {
                 rows.insert((node.clone(), pid), j.id);
+                if leads {
+                    leaders
+                        .entry((j.id, step.clone(), node.clone()))
+                        .or_default()
+                        .push(procs.len());
+                }
                 procs.push(ProcInfo {
                     node: node.clone(),
                     pid,
@@ -214,6 +278,7 @@ async fn refresh(
             }
         }
     }
+    step_usage(r, seen, &running, &mut procs, &leaders).await;
     // Pending jobs have no process yet: one row each, its job id in place of a pid.
     for j in mine.iter().filter(|j| j.state == "PENDING") {
         rows.insert(("pending".to_string(), j.id as u32), j.id);

@@ -5,3 +5,4 @@
 pub mod link;
 pub mod parse;
 pub mod sbatch;
+pub mod usage;

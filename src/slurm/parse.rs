@@ -1,6 +1,6 @@
 //! Slurm's outputs, read defensively: `squeue --json` and `sinfo --json` (22.05's openapi
 //! v0.0.38 layout, and the newer shapes where numbers became `{"set","number"}` objects and
-//! states became lists), `scontrol -o show job`, `scontrol listpids` and `sacct -c -P`. Unknown
+//! states became lists), `scontrol -o show job`, `scontrol listpids` and `sacct -c -P` (sstat: usage.rs). Unknown
 //! fields are ignored; missing ones are reported by name; nothing panics.
 
 use serde_json::Value;
@@ -206,8 +206,8 @@ pub fn scontrol_line(line: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Pids of `scontrol listpids`: (pid, step).
-pub fn listpids(out: &str) -> Vec<(u32, String)> {
+/// Pids of `scontrol listpids`: (pid, step, leads a task).
+pub fn listpids(out: &str) -> Vec<(u32, String, bool)> {
     out.lines()
         .skip_while(|l| !l.starts_with("PID"))
         .skip(1)
@@ -216,6 +216,8 @@ pub fn listpids(out: &str) -> Vec<(u32, String)> {
             Some((
                 f.first()?.parse().ok()?,
                 f.get(2).unwrap_or(&"").to_string(),
+                // A task's own process has a LOCALID; what it started shows "-".
+                f.get(3).is_some_and(|id| id.parse::<u32>().is_ok()),
             ))
         })
         .collect()
@@ -401,7 +403,10 @@ mod tests {
         assert!(kv.iter().any(|(k, v)| k == "JobState" && v == "COMPLETED"));
         assert_eq!(
             listpids(&fixture("scontrol_listpids.txt")),
-            vec![(23861, "batch".into()), (23862, "batch".into())]
+            vec![
+                (23861, "batch".into(), true),
+                (23862, "batch".into(), false)
+            ]
         );
         let jobs = sacct(&fixture("sacct_completion.txt"), |u| {
             if u == "0" { "root".into() } else { u.into() }
