@@ -1,7 +1,8 @@
 //! Slurm's outputs, read defensively: `squeue --json` and `sinfo --json` (22.05's openapi
 //! v0.0.38 layout, and the newer shapes where numbers became `{"set","number"}` objects and
-//! states became lists), `scontrol -o show job`, `scontrol listpids` and `sacct -c -P` (sstat: usage.rs). Unknown
-//! fields are ignored; missing ones are reported by name; nothing panics.
+//! states became lists), `scontrol -o show job`, `scontrol listpids` and `sacct -c -P` (sstat's
+//! lines are read in usage.rs). Unknown fields are ignored; missing ones are reported by name;
+//! nothing panics.
 
 use serde_json::Value;
 
