@@ -25,7 +25,17 @@ fn skip_reason() -> Option<String> {
     if unsafe { libc::geteuid() } != 0 {
         return Some("a private network namespace needs root".into());
     }
-    None
+    match Command::new("unshare")
+        .args(["--net", "--", "ip", "link", "set", "lo", "up"])
+        .output()
+    {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(format!(
+            "no private network namespace here: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Some(format!("cannot run unshare: {e}")),
+    }
 }
 
 #[test]
