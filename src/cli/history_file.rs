@@ -20,6 +20,9 @@ pub struct PersistentHistory {
     saver: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// History files above this size are announced while they load.
+const BIG_FILE: u64 = 100_000_000;
+
 fn now_epoch() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -32,6 +35,16 @@ impl PersistentHistory {
         let (store, notice) = match &path {
             Some(p) => {
                 let p = p.clone();
+                // A big file takes seconds (a year of 10,000 hosts: ~3 s); say so before the
+                // screen opens rather than show nothing.
+                let size = std::fs::metadata(&p).map_or(0, |m| m.len());
+                if size > BIG_FILE {
+                    eprintln!(
+                        "loading history from {} ({} MB)…",
+                        p.display(),
+                        size / 1_000_000
+                    );
+                }
                 let started = std::time::Instant::now();
                 let loaded = tokio::task::spawn_blocking(move || {
                     HistoryStore::load_or_set_aside(&p, now_epoch())
