@@ -1,5 +1,6 @@
 //! The console's manager link: failover from a dead primary to a shadow, login, lists, and a
-//! reconnect that logs in again by itself after the manager went away and came back.
+//! reconnect that logs in again by itself after the manager went away and came back; failover
+//! also from a primary that accepts and never answers, or accepts and hangs up at once.
 
 mod common;
 
@@ -121,4 +122,54 @@ async fn fails_over_to_a_shadow_and_logs_in_again_after_a_reconnect() {
         |e| matches!(e, JobEvent::State(LinkState::LoggedIn(a, u, _)) if *a == s && u == "alice"),
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fails_over_from_a_primary_that_hangs_or_hangs_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, shadow) = manager(dir.path(), "127.0.0.1:0");
+    // One primary accepts and says nothing; the other accepts and closes at once.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (silent_addr, closing_addr) = (
+        silent.local_addr().unwrap().to_string(),
+        closing.local_addr().unwrap().to_string(),
+    );
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    std::thread::spawn(move || {
+        for c in closing.incoming().flatten() {
+            drop(c);
+        }
+    });
+    for primary in [silent_addr, closing_addr] {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let _link = gantry::jobs::link::spawn(
+            ManagerConfig {
+                cluster: "*".into(),
+                addresses: vec![primary.clone(), shadow.clone()],
+                user: Some("alice".into()),
+                read_only: false,
+                login_hint: None,
+                kind: BackendKind::CentralManager,
+            },
+            tx,
+        );
+        // Count the attempts on the way: a link that hammers the primary would show thousands.
+        let attempts = std::sync::atomic::AtomicUsize::new(0);
+        let s = shadow.clone();
+        until(&mut rx, &format!("the shadow after {primary}"), |e| {
+            if matches!(e, JobEvent::State(LinkState::Connecting(_))) {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            matches!(e, JobEvent::State(LinkState::Connected(a)) if *a == s)
+        })
+        .await;
+        let n = attempts.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(n <= 3, "{n} connection attempts before the shadow");
+    }
 }

@@ -50,6 +50,8 @@ struct Conn {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// A manager answers HELLO at once; one that does not is passed over for the next address.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Conn {
     async fn open(addr: &str) -> Result<Self, String> {
@@ -109,6 +111,66 @@ fn refused(r: Reply) -> String {
     }
 }
 
+/// Waits out a pause while no manager answers; commands meanwhile get a plain answer instead of
+/// waiting. False when the console has gone.
+async fn wait_down(
+    pause: Duration,
+    cmds: &mut mpsc::UnboundedReceiver<JobCommand>,
+    session: &mut Session,
+    why: &str,
+    emit: &impl Fn(JobEvent),
+) -> bool {
+    let pause = tokio::time::sleep(pause);
+    tokio::pin!(pause);
+    loop {
+        tokio::select! {
+            _ = &mut pause => return true,
+            cmd = cmds.recv() => match cmd {
+                None => return false,
+                Some(JobCommand::Login { user, password, .. }) => {
+                    session.creds = Some((user, password));
+                    emit(JobEvent::LoginFailed(format!("not connected: {why}; will log in when it answers")));
+                }
+                Some(_) => emit(JobEvent::Note(format!("central manager unreachable: {why}"))),
+            }
+        }
+    }
+}
+
+/// The first address, in failover order, that accepts and answers HELLO. An address that
+/// accepts but never answers, or closes at once, counts as failed like one that refuses.
+async fn connect_any(
+    cfg: &ManagerConfig,
+    preferred: usize,
+    emit: &impl Fn(JobEvent),
+) -> Result<(usize, Conn), String> {
+    // The last good address first, then the list in order.
+    let mut order: Vec<usize> = (0..cfg.addresses.len()).collect();
+    order.sort_by_key(|i| *i != preferred);
+    let mut last_err = String::from("no address configured");
+    let hello = Request::Hello {
+        version: VERSION,
+        client: "gantry-console".into(),
+    };
+    for i in order {
+        let addr = &cfg.addresses[i];
+        emit(JobEvent::State(LinkState::Connecting(addr.clone())));
+        match Conn::open(addr).await {
+            Ok(mut c) => match c.call(&hello, HELLO_TIMEOUT).await {
+                Ok(Reply::Hello { .. }) => return Ok((i, c)),
+                Ok(r) => last_err = format!("{addr}: HELLO refused: {}", refused(r)),
+                Err(e) => last_err = format!("{addr}: no answer to HELLO: {e}"),
+            },
+            Err(e) => last_err = format!("{addr}: {e}"),
+        }
+    }
+    Err(last_err)
+}
+
+/// A session shorter than this does not reset the reconnect backoff, so a manager that
+/// accepts and then drops every connection is not hammered.
+const STEADY: Duration = Duration::from_secs(10);
+
 async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, events: Events) {
     let emit = |e: JobEvent| {
         let _ = events.send((cfg.cluster.clone(), e));
@@ -118,108 +180,113 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
     let mut backoff = Duration::from_secs(1);
     let key = cfg.addresses.first().cloned().unwrap_or_default();
     loop {
-        // The last good address first, then the list in order.
-        let mut order: Vec<usize> = (0..cfg.addresses.len()).collect();
-        order.sort_by_key(|i| *i != preferred);
-        let mut conn = None;
-        let mut last_err = String::from("no address configured");
-        for i in order {
-            let addr = &cfg.addresses[i];
-            emit(JobEvent::State(LinkState::Connecting(addr.clone())));
-            match Conn::open(addr).await {
-                Ok(c) => {
-                    conn = Some((i, c));
-                    break;
+        let (i, mut c) = match connect_any(&cfg, preferred, &emit).await {
+            Ok(found) => found,
+            Err(why) => {
+                emit(JobEvent::State(LinkState::Down(why.clone())));
+                if !wait_down(backoff, &mut cmds, &mut session, &why, &emit).await {
+                    return;
                 }
-                Err(e) => last_err = format!("{addr}: {e}"),
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
             }
-        }
-        let Some((i, mut c)) = conn else {
-            emit(JobEvent::State(LinkState::Down(last_err.clone())));
-            // Commands while down get a plain answer instead of waiting.
-            let pause = tokio::time::sleep(backoff);
-            tokio::pin!(pause);
-            loop {
-                tokio::select! {
-                    _ = &mut pause => break,
-                    cmd = cmds.recv() => match cmd {
-                        None => return,
-                        Some(JobCommand::Login { user, password, .. }) => {
-                            session.creds = Some((user, password));
-                            emit(JobEvent::LoginFailed(format!("not connected: {last_err}; will log in when it answers")));
-                        }
-                        Some(_) => emit(JobEvent::Note(format!("central manager unreachable: {last_err}"))),
-                    }
-                }
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-            continue;
         };
         preferred = i;
-        backoff = Duration::from_secs(1);
+        let since = std::time::Instant::now();
         let addr = cfg.addresses[i].clone();
-        let hello = Request::Hello {
-            version: VERSION,
-            client: "gantry-console".into(),
-        };
-        if c.call(&hello, TIMEOUT).await.is_err() {
-            continue;
+        let broken = session_on(
+            &mut c,
+            &mut cmds,
+            &mut session,
+            &Place {
+                addr: &addr,
+                key: &key,
+            },
+            &emit,
+        )
+        .await;
+        let Some(broken) = broken else { return };
+        let why = format!("{addr}: {broken}");
+        emit(JobEvent::State(LinkState::Down(why.clone())));
+        if since.elapsed() >= STEADY {
+            backoff = Duration::from_secs(1);
+        } else {
+            if !wait_down(backoff, &mut cmds, &mut session, &why, &emit).await {
+                return;
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(30));
         }
-        emit(JobEvent::State(LinkState::Connected(addr.clone())));
-        session.role.clear();
-        // A local Unix socket logs us in by who we are.
-        if session.creds.as_ref().is_none_or(|(_, p)| p.is_empty())
-            && let Ok(Reply::Resumed { user, role: r }) = c.call(&Request::Whoami, TIMEOUT).await
+    }
+}
+
+/// One connected session: log in (by socket or by password), then serve commands and refresh
+/// until the connection breaks (its error) or the console goes (None).
+async fn session_on(
+    c: &mut Conn,
+    cmds: &mut mpsc::UnboundedReceiver<JobCommand>,
+    session: &mut Session,
+    place: &Place<'_>,
+    emit: &impl Fn(JobEvent),
+) -> Option<String> {
+    let addr = place.addr;
+    emit(JobEvent::State(LinkState::Connected(addr.to_string())));
+    session.role.clear();
+    // A local Unix socket logs us in by who we are.
+    if session.creds.as_ref().is_none_or(|(_, p)| p.is_empty())
+        && let Ok(Reply::Resumed { user, role: r }) = c.call(&Request::Whoami, TIMEOUT).await
+    {
+        session.role = r.clone();
+        session.creds = Some((user.clone(), String::new()));
+        emit(JobEvent::State(LinkState::LoggedIn(
+            addr.to_string(),
+            user,
+            r,
+        )));
+    }
+    if let Some((u, p)) = session.creds.clone().filter(|(_, p)| !p.is_empty()) {
+        match c
+            .call(
+                &Request::Login {
+                    user: u,
+                    password: p,
+                },
+                TIMEOUT,
+            )
+            .await
         {
-            session.role = r.clone();
-            session.creds = Some((user.clone(), String::new()));
-            emit(JobEvent::State(LinkState::LoggedIn(addr.clone(), user, r)));
-        }
-        if let Some((u, p)) = session.creds.clone().filter(|(_, p)| !p.is_empty()) {
-            match c
-                .call(
-                    &Request::Login {
-                        user: u,
-                        password: p,
-                    },
-                    TIMEOUT,
-                )
-                .await
-            {
-                Ok(Reply::LoggedIn { user, role: r, .. }) => {
-                    session.role = r.clone();
-                    emit(JobEvent::State(LinkState::LoggedIn(addr.clone(), user, r)));
-                }
-                Ok(r) => {
-                    session.creds = None;
-                    emit(JobEvent::LoginFailed(refused(r)));
-                }
-                Err(_) => continue,
+            Ok(Reply::LoggedIn { user, role: r, .. }) => {
+                session.role = r.clone();
+                emit(JobEvent::State(LinkState::LoggedIn(
+                    addr.to_string(),
+                    user,
+                    r,
+                )));
             }
+            Ok(r) => {
+                session.creds = None;
+                emit(JobEvent::LoginFailed(refused(r)));
+            }
+            Err(e) => return Some(e),
         }
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let broken = loop {
-            tokio::select! {
-                cmd = cmds.recv() => {
-                    let Some(cmd) = cmd else { return };
-                    match command(&mut c, cmd, &mut session, &Place { addr: &addr, key: &key }, &emit).await {
-                        Ok(()) => {}
-                        Err(e) => break e,
-                    }
-                }
-                _ = tick.tick() => {
-                    if session.creds.is_some() && !session.role.is_empty()
-                        && let Err(e) = refresh(&mut c, &session.role, &emit).await
-                    {
-                        break e;
-                    }
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            cmd = cmds.recv() => {
+                let cmd = cmd?;
+                if let Err(e) = command(c, cmd, session, place, emit).await {
+                    return Some(e);
                 }
             }
-        };
-        emit(JobEvent::State(LinkState::Down(format!(
-            "{addr}: {broken}"
-        ))));
+            _ = tick.tick() => {
+                if session.creds.is_some() && !session.role.is_empty()
+                    && let Err(e) = refresh(c, &session.role, emit).await
+                {
+                    return Some(e);
+                }
+            }
+        }
     }
 }
 
