@@ -104,7 +104,7 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
         conf: Some(cluster.conf_str()),
         bin_dir: None,
     };
-    let link = spawn(cfg, runner.clone(), Duration::from_secs(1), tx);
+    let link = spawn(cfg.clone(), runner.clone(), Duration::from_secs(1), tx);
     let states = wait(&mut rx, "node states", 20, |e| match e {
         JobEvent::NodeStates(s) => Some(s.clone()),
         _ => None,
@@ -188,6 +188,52 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
     .await;
     eprintln!("busy job: {cpu:.0} % of a CPU, {rss} KiB");
     assert!(cpu <= 400.0 && rss < 1_000_000, "{cpu} % {rss} KiB");
+
+    // Seen from a machine that runs no slurmd (a login node), listpids finds nothing: the job
+    // is one row per node with its id in place of a pid, carrying its steps' usage. The
+    // commands are the real ones, but for a `scontrol listpids` that lists nothing.
+    let bin = dir.join("login-node-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for cmd in ["squeue", "sinfo", "sbatch", "scancel", "sacct", "sstat"] {
+        std::os::unix::fs::symlink(format!("/usr/bin/{cmd}"), bin.join(cmd)).unwrap();
+    }
+    let wrapper = bin.join("scontrol");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nif [ \"$1\" = listpids ]; then echo 'PID      JOBID    STEPID   LOCALID GLOBALID'; exit 0; fi\nexec /usr/bin/scontrol \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let (tx2, mut rx2) = tokio::sync::mpsc::unbounded_channel();
+    let mut remote_cfg = cfg.clone();
+    remote_cfg.kind = gantry::jobs::BackendKind::Slurm {
+        poll_secs: 1,
+        conf: Some(cluster.conf_str()),
+        bin_dir: Some(bin.display().to_string()),
+    };
+    let remote = spawn(
+        remote_cfg,
+        Runner {
+            conf: Some(cluster.conf_str()),
+            bin_dir: Some(bin.display().to_string()),
+        },
+        Duration::from_secs(1),
+        tx2,
+    );
+    let row = wait(&mut rx2, "the busy job as one row", 60, |e| match e {
+        JobEvent::Lists { procs, .. } => procs
+            .iter()
+            .find(|p| p.job == spin.to_string() && p.cpu_pct > 10.0 && p.rss_kb > 40_000)
+            .map(|p| (p.pid, p.name.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(row, (spin as u32, "spin-s (job)".to_string()));
+    drop(remote);
     let _ = runner.run("scancel", &[spin.to_string()]).await;
 
     // Requeue a running job onto another node.

@@ -257,7 +257,28 @@ async fn refresh(
             let out = r
                 .run("scontrol", &[s("listpids"), j.id.to_string(), node.clone()])
                 .await?;
-            for (pid, step, leads) in parse::listpids(&out.stdout) {
+            let pids = parse::listpids(&out.stdout);
+            if pids.is_empty() {
+                // listpids only sees processes on the machine it runs on: for a node elsewhere
+                // the job is one row, its id in place of a pid (kill and migrate act on jobs
+                // anyway), carrying the sum of its steps there.
+                rows.insert((node.clone(), j.id as u32), j.id);
+                leaders
+                    .entry((j.id, usage::WHOLE_JOB.into(), node.clone()))
+                    .or_default()
+                    .push(procs.len());
+                procs.push(ProcInfo {
+                    node: node.clone(),
+                    pid: j.id as u32,
+                    state: 'R',
+                    name: format!("{} (job)", j.name),
+                    user: j.user.clone(),
+                    cpu_pct: 0.0,
+                    rss_kb: 0,
+                    job: j.id.to_string(),
+                });
+            }
+            for (pid, step, leads) in pids {
                 rows.insert((node.clone(), pid), j.id);
                 if leads {
                     leaders

@@ -1,13 +1,17 @@
 //! Live CPU and memory of running Slurm job steps, from `sstat` (which asks the nodes' slurmd,
 //! so it needs no accounting database). Slurm reports per step, not per process: a step's figures
 //! go on its task leaders' rows (`scontrol listpids` LOCALID set), split evenly across its nodes;
-//! the step's other processes show none rather than a share nobody measured.
+//! the step's other processes show none rather than a share nobody measured. On a node whose
+//! processes cannot be listed from here the job has one row, which adds up its steps.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use super::parse::expand_hosts;
 use crate::cm::proto::ProcInfo;
+
+/// The step name under which a job's row (no pids known on that node) collects all its steps.
+pub const WHOLE_JOB: &str = "*";
 
 /// The `sstat` fields asked for, in this order.
 pub const SSTAT_FIELDS: &str = "JobID,NodeList,TRESUsageInTot";
@@ -123,8 +127,9 @@ impl CpuTracker {
 }
 
 /// Puts each step's usage on its task leaders: `leaders` maps (job, step, node) to the rows of
-/// the step's processes there that lead a task; the step's figures are split evenly across its
-/// nodes and then across those rows.
+/// the step's processes there that lead a task, or (job, [`WHOLE_JOB`], node) to the job's one
+/// row on a node whose processes cannot be listed; the step's figures are split evenly across
+/// its nodes and then across those rows, and a job's row adds up all its steps.
 pub fn apply(
     procs: &mut [ProcInfo],
     leaders: &HashMap<(u64, String, String), Vec<usize>>,
@@ -133,14 +138,17 @@ pub fn apply(
     for (u, pct) in usage {
         let nodes = u.nodes.len().max(1);
         for node in &u.nodes {
-            let Some(rows) = leaders.get(&(u.job, u.step.clone(), node.clone())) else {
+            let rows = leaders
+                .get(&(u.job, u.step.clone(), node.clone()))
+                .or_else(|| leaders.get(&(u.job, WHOLE_JOB.to_string(), node.clone())));
+            let Some(rows) = rows else {
                 continue;
             };
             let share = (nodes * rows.len().max(1)) as f64;
             for &i in rows {
                 if let Some(p) = procs.get_mut(i) {
-                    p.cpu_pct = (f64::from(*pct) / share) as f32;
-                    p.rss_kb = (u.mem_kb as f64 / share).round() as u64;
+                    p.cpu_pct += (f64::from(*pct) / share) as f32;
+                    p.rss_kb += (u.mem_kb as f64 / share).round() as u64;
                 }
             }
         }
@@ -204,5 +212,15 @@ mod tests {
         assert_eq!((procs[1].cpu_pct, procs[1].rss_kb), (0.0, 0));
         t.keep_only(&[]);
         assert_eq!(t.percent(&u, t0, None), 0.0);
+
+        // A job whose processes cannot be listed on a node: its row adds up every step there.
+        let steps = parse_sstat("4.batch|c2|cpu=0,mem=10M\n4.0|c[2-3]|cpu=0,mem=20M\n");
+        let mut job_row = vec![row(4)];
+        job_row[0].node = "c2".into();
+        let whole = HashMap::from([((4, WHOLE_JOB.to_string(), "c2".to_string()), vec![0])]);
+        let usage: Vec<(StepUsage, f32)> = steps.into_iter().zip([30.0, 80.0]).collect();
+        apply(&mut job_row, &whole, &usage);
+        assert_eq!(job_row[0].cpu_pct, 30.0 + 40.0);
+        assert_eq!(job_row[0].rss_kb, 10_240 + 10_240);
     }
 }
