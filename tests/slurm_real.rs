@@ -112,6 +112,20 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
     .await;
     assert_eq!(states.len(), 3, "{states:?}");
     assert!(states.iter().all(|s| s.1 == "idle"), "{states:?}");
+    // The text format read when a release's sinfo JSON is not understood says the same.
+    let args: Vec<String> = gantry::slurm::text::SINFO_ARGS
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let text = runner.ok("sinfo", &args).await.unwrap();
+    let nodes = gantry::slurm::text::sinfo_nodes(&text);
+    assert_eq!(nodes.len(), 3, "{text}");
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n.state_text() == "idle" && n.cpus == 2 && n.real_memory == 1000),
+        "{text}"
+    );
 
     // Submit and see it with its pids.
     let dir = cluster.dir.path();

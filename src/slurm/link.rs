@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::parse::{self, SlurmJob, SlurmNode, exit_code, expand_hosts};
 use super::sbatch::{sbatch_args, submitted_id};
+use super::text;
 use super::usage;
 use crate::aggregator::now_epoch;
 use crate::cm::job::Signal;
@@ -106,6 +107,8 @@ struct Seen {
     history: Vec<SlurmJob>,
     polls: u64,
     sacct_said: bool,
+    /// sinfo's JSON was not understood and its text format is read instead (said once).
+    sinfo_text: bool,
     /// CPU time per step at the last poll.
     cpu: usage::CpuTracker,
 }
@@ -238,7 +241,22 @@ async fn refresh(
     emit: &impl Fn(JobEvent),
 ) -> Result<(), String> {
     let jobs = parse::squeue(&r.ok("squeue", &[s("--json")]).await?)?;
-    let nodes = parse::sinfo(&r.ok("sinfo", &[s("--json")]).await?)?;
+    let nodes = match parse::sinfo(&r.ok("sinfo", &[s("--json")]).await?) {
+        Ok(n) => n,
+        // A JSON layout this build does not know: the text format says the same.
+        Err(json_err) => {
+            let args: Vec<String> = text::SINFO_ARGS.iter().map(|a| s(a)).collect();
+            let nodes = text::sinfo_nodes(&r.ok("sinfo", &args).await?);
+            if nodes.is_empty() {
+                return Err(json_err);
+            }
+            if !seen.sinfo_text {
+                tracing::info!("sinfo --json not understood ({json_err}); reading its text format");
+                seen.sinfo_text = true;
+            }
+            nodes
+        }
+    };
     // 22.05 ignores squeue's filters: keep what this user may see.
     let mine: Vec<SlurmJob> = jobs
         .into_iter()

@@ -5,4 +5,5 @@
 pub mod link;
 pub mod parse;
 pub mod sbatch;
+pub mod text;
 pub mod usage;

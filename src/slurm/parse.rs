@@ -138,11 +138,16 @@ pub fn squeue(json: &str) -> Result<Vec<SlurmJob>, String> {
         let Some(id) = number(j.get("job_id")) else {
             return Err("squeue --json: a job without job_id".into());
         };
+        // Without its state a job would pass for finished: refuse the answer instead.
+        let state = text(j.get("job_state")).to_uppercase();
+        if state.is_empty() {
+            return Err(format!("squeue --json: job {id} without job_state"));
+        }
         out.push(SlurmJob {
             id: id as u64,
             name: text(j.get("name")),
             user: text(j.get("user_name")),
-            state: text(j.get("job_state")).to_uppercase(),
+            state,
             nodes: text(j.get("nodes")),
             submit: number(j.get("submit_time")).unwrap_or(0).max(0) as u64,
             start: number(j.get("start_time")).unwrap_or(0).max(0) as u64,
@@ -389,6 +394,10 @@ mod tests {
             "squeue --json: a job without job_id"
         );
         assert!(squeue("{").is_err());
+        assert_eq!(
+            squeue(r#"{"jobs":[{"job_id":9,"name":"x"}]}"#).unwrap_err(),
+            "squeue --json: job 9 without job_state"
+        );
         assert!(
             sinfo(r#"{"meta":{}}"#)
                 .unwrap_err()
