@@ -559,6 +559,18 @@ impl Request {
 
     /// Reads a request from a frame.
     pub fn from_frame(f: &Frame) -> Result<Self, BadMessage> {
+        // Only the agents' lists carry records after the first; anywhere else an unescaped `&`
+        // would silently cut the request short (a password, a job's arguments).
+        if !matches!(f.verb(), "PROCS" | "TASKS")
+            && f.records
+                .iter()
+                .skip(1)
+                .any(|r| r.iter().any(|x| !x.is_empty()))
+        {
+            return Err(BadMessage(
+                "unexpected '&' in a request (write it as \\& inside a field)".into(),
+            ));
+        }
         let h = f.head();
         let field = |i: usize| h.get(i).map_or("", String::as_str);
         let sig = |x: &str| x.parse::<Signal>().map_err(BadMessage);
@@ -769,14 +781,17 @@ impl Reply {
             }
             Reply::ProcessList(nodes) => {
                 // KCMS: node|pid|pname|pstate&pid|pname|pstate&node2|…
+                // A node without processes is `node|` followed directly by the next node.
                 let mut records: Vec<Vec<String>> = Vec::new();
+                let mut empty_nodes: Vec<String> = Vec::new();
                 for n in nodes {
                     if n.procs.is_empty() {
-                        records.push(vec![n.node.clone(), String::new()]);
+                        empty_nodes.push(n.node.clone());
                     }
                     for (i, p) in n.procs.iter().enumerate() {
                         let mut r = Vec::with_capacity(4);
                         if i == 0 {
+                            r.append(&mut empty_nodes);
                             r.push(n.node.clone());
                         }
                         r.extend([
@@ -787,7 +802,13 @@ impl Reply {
                         records.push(r);
                     }
                 }
-                let terminated = !records.is_empty();
+                let mut terminated = !records.is_empty();
+                if !empty_nodes.is_empty() {
+                    // Trailing empty nodes end the line: `…&node|`.
+                    empty_nodes.push(String::new());
+                    records.push(empty_nodes);
+                    terminated = false;
+                }
                 if records.is_empty() {
                     records.push(vec![String::new()]);
                 }
@@ -897,26 +918,40 @@ impl Reply {
         }
         if legacy_list {
             let mut nodes: Vec<NodeProcs> = Vec::new();
+            let empty = |name: &str| NodeProcs {
+                node: name.to_string(),
+                procs: Vec::new(),
+            };
             for r in &f.records {
-                match r.len() {
-                    4 => nodes.push(NodeProcs {
-                        node: r[0].clone(),
-                        procs: vec![legacy_proc(&r[1..])?],
-                    }),
-                    3 => match nodes.last_mut() {
+                // `(node|(pid|pname|pstate&)*)*`: a record is nodes without processes, then
+                // either a node and its first process, or nothing; or a further process.
+                let mut r: &[String] = r;
+                if r.len() > 1 && r.last().is_some_and(String::is_empty) {
+                    r = &r[..r.len() - 1]; // the `|` after a trailing empty node
+                }
+                let is_proc = |t: &[String]| {
+                    t.len() == 3
+                        && t[0].parse::<u32>().is_ok()
+                        && matches!(t[2].as_str(), "0" | "1")
+                };
+                if is_proc(r) {
+                    match nodes.last_mut() {
                         Some(n) => n.procs.push(legacy_proc(r)?),
                         None => return Err(BadMessage("REQ answer starts without a node".into())),
-                    },
-                    2 if r[1].is_empty() => nodes.push(NodeProcs {
-                        node: r[0].clone(),
-                        procs: Vec::new(),
-                    }),
-                    1 if r[0].is_empty() => {}
-                    _ => {
-                        return Err(BadMessage(
-                            "REQ answer record is not node|pid|pname|pstate".into(),
-                        ));
                     }
+                } else if r.len() >= 4 && is_proc(&r[r.len() - 3..]) {
+                    let (lead, first) = r.split_at(r.len() - 4);
+                    nodes.extend(lead.iter().map(|n| empty(n)));
+                    nodes.push(NodeProcs {
+                        node: first[0].clone(),
+                        procs: vec![legacy_proc(&first[1..])?],
+                    });
+                } else if r.iter().all(|n| !n.contains(char::is_whitespace)) {
+                    nodes.extend(r.iter().filter(|n| !n.is_empty()).map(|n| empty(n)));
+                } else {
+                    return Err(BadMessage(
+                        "REQ answer record is not node|pid|pname|pstate".into(),
+                    ));
                 }
             }
             return Ok(Reply::ProcessList(nodes));

@@ -384,7 +384,7 @@ fn kcms_reply_is_exactly_kcms() {
     ]);
     assert_eq!(
         encode(&r.to_frame()),
-        "node1|4711|solver|0&4712|mpirun|1&node2|&node3|7|x|0&"
+        "node1|4711|solver|0&4712|mpirun|1&node2|node3|7|x|0&"
     );
     assert_eq!(
         encode(
@@ -421,4 +421,29 @@ fn bad_requests_say_why() {
     assert_eq!(bad("FLY|away"), "unknown request 'FLY'");
     assert!(bad("SIG|1|n|SEGV").contains("is not a signal Gantry sends"));
     assert!(bad("SUBMIT|colour=red").contains("unknown job field 'colour'"));
+    // An unescaped `&` would cut a request short: refused, not half read.
+    for cut in ["LOGIN|alice|pw&x", "PING&junk", "REQ|alice&garbage|more"] {
+        assert!(bad(cut).contains("unexpected '&'"), "{cut}");
+    }
+}
+
+#[test]
+fn kcms_listing_with_nodes_without_processes() {
+    let (_, r) = Reply::decode_line(b"n1|n2|7|x|0&8|y|1&n3|", true).unwrap();
+    let Reply::ProcessList(nodes) = r else {
+        panic!("{r:?}")
+    };
+    let shape: Vec<(&str, usize)> = nodes
+        .iter()
+        .map(|n| (n.node.as_str(), n.procs.len()))
+        .collect();
+    assert_eq!(shape, vec![("n1", 0), ("n2", 2), ("n3", 0)]);
+    assert!(nodes[1].procs[1].terminated);
+    assert_eq!(
+        encode(&Reply::ProcessList(nodes).to_frame()),
+        "n1|n2|7|x|0&8|y|1&n3|"
+    );
+    // The form earlier builds wrote (`node|&`) still reads.
+    let (_, r) = Reply::decode_line(b"n1|&n2|7|x|0&", true).unwrap();
+    assert!(matches!(r, Reply::ProcessList(n) if n.len() == 2 && n[0].procs.is_empty()));
 }

@@ -250,15 +250,17 @@ impl Caller {
         if let Some(t) = tag {
             let _ = write!(out, "@{t}|");
         }
-        let mut records = 0usize;
+        // KCMS's `(node|(pid|pname|pstate&)*)*`: `&` ends each process; a node without
+        // processes is `node|` followed directly by the next node.
+        let mut wrote_any = false;
+        let mut after_proc = false;
         let mut itoa = itoa::Buffer::new();
         for n in st.nodes.values() {
             let mut node_written = false;
             let mut record = |out: &mut String, pid: u32, name: &str, terminated: bool| {
-                if records > 0 {
+                if after_proc {
                     out.push('&');
                 }
-                records += 1;
                 if !node_written {
                     escape_into(&n.name, out);
                     out.push('|');
@@ -268,6 +270,7 @@ impl Caller {
                 out.push('|');
                 escape_into(name, out);
                 out.push_str(if terminated { "|1" } else { "|0" });
+                after_proc = true;
             };
             for p in &n.procs {
                 let owner = job_of_task(&p.job)
@@ -288,19 +291,23 @@ impl Caller {
                 }
             }
             if !node_written {
-                if records > 0 {
+                if after_proc {
                     out.push('&');
                 }
-                records += 1;
                 escape_into(&n.name, &mut out);
                 out.push('|');
+                after_proc = false;
             }
+            wrote_any = true;
         }
-        if records == 0 {
+        if !wrote_any {
             // An empty listing is an empty line.
             return Ok("\n".into());
         }
-        out.push_str("&\n");
+        if after_proc {
+            out.push('&');
+        }
+        out.push('\n');
         Ok(out)
     }
 
