@@ -102,6 +102,8 @@ pub fn parse_bytes(
 /// How many decoded bytes to collect before running the tokenizer.
 const PARSE_BATCH: usize = 64 * 1024;
 const MAX_HTTP_HEADERS: usize = 64 * 1024;
+/// Compressed bytes decoded at a time: at most ~8 MB of XML each, whatever the ratio.
+const GZIP_SLICE: usize = 8 * 1024;
 
 enum Stage {
     /// Looking at the first bytes to tell HTTP, gzip and plain XML apart.
@@ -175,17 +177,30 @@ impl<'i> StreamParser<'i> {
                 self.http(h)
             }
             Stage::Plain => self.xml(bytes),
-            Stage::Gzip(dec) => {
-                let before = self.wire_bytes - bytes.len() as u64;
-                // Flush so a stream that ends early still hands over what it decoded.
-                dec.write_all(bytes)
-                    .and_then(|()| dec.flush())
-                    .map_err(|e| ParseError::Gzip {
-                        offset: before,
-                        reason: e.to_string(),
-                    })?;
-                let out = std::mem::take(dec.get_mut());
-                self.xml(&out)
+            Stage::Gzip(_) => {
+                let mut offset = self.wire_bytes - bytes.len() as u64;
+                // Small slices, each handed over (and held against the size limit) before the
+                // next: deflate expands up to ~1000×, so a whole read at once could become
+                // hundreds of MB before the limit saw any of it.
+                let slices = bytes.len().div_ceil(GZIP_SLICE).max(1);
+                for (i, slice) in bytes.chunks(GZIP_SLICE).enumerate() {
+                    let Stage::Gzip(dec) = &mut self.stage else {
+                        break;
+                    };
+                    // Flush at the end so a stream that ends early still hands over what it
+                    // decoded.
+                    let last = i + 1 == slices;
+                    dec.write_all(slice)
+                        .and_then(|()| if last { dec.flush() } else { Ok(()) })
+                        .map_err(|e| ParseError::Gzip {
+                            offset,
+                            reason: e.to_string(),
+                        })?;
+                    offset += slice.len() as u64;
+                    let out = std::mem::take(dec.get_mut());
+                    self.xml(&out)?;
+                }
+                Ok(())
             }
         }
     }
