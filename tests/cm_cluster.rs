@@ -263,11 +263,26 @@ async fn jobs_land_least_loaded_list_kill_migrate_and_respect_owners() {
     }
     assert!(alive(pid), "bob's attempts changed nothing");
 
-    // KIL kills the real process; the job ends as killed.
+    // KCMS named nodes by name or address: every agent here connects from 127.0.0.1, so that
+    // address (and "localhost") cannot tell them apart and is refused, naming them.
+    for addr in ["127.0.0.1", "localhost"] {
+        let line = alice
+            .raw(format!("KIL|{pid}|{addr}\n").as_bytes())
+            .await
+            .unwrap();
+        assert!(
+            line.starts_with("ERR|409|") && line.contains(busy_node.as_str()),
+            "{line}"
+        );
+    }
+    assert!(alive(pid), "an ambiguous address kills nothing");
+
+    // KIL kills the real process; the job ends as killed. The node is named by its full
+    // domain name, which a KCMS client may have sent.
     match alice
         .ok(&Request::Kil {
             pid,
-            node: busy_node.clone(),
+            node: format!("{busy_node}.cluster.example"),
         })
         .await
         .unwrap()

@@ -27,6 +27,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 pub async fn run<R, W>(
     m: Arc<Manager>,
     conn: u64,
+    peer: &str,
     hello: Request,
     tag: Option<u64>,
     mut reader: LineReader<R>,
@@ -82,7 +83,11 @@ pub async fn run<R, W>(
             heard: Instant::now(),
             agent: None,
             placed: 0.0,
+            addr: None,
         });
+        n.addr = peer
+            .rsplit_once(':')
+            .and_then(|(ip, _)| ip.trim_matches(['[', ']']).parse().ok());
         n.up = true;
         n.cpus = cpus;
         n.mem_total_kb = mem_total_kb;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::state::{Session, job_of_task};
+use super::state::{NodeMatch, Session, job_of_task};
 use super::{Manager, now, random_token};
 use crate::cm::job::{JobSpec, Signal};
 use crate::cm::proto::{JobSummary, LegacyProc, NodeInfo, NodeProcs, ProcInfo, Reply, Request};
@@ -96,15 +96,26 @@ impl Client {
             Request::Req { user } => me.req(m, &user),
             Request::Ps { user } => me.ps(m, &user),
             Request::Nodes => nodes(m),
-            Request::Kil { pid, node } => me
-                .signal(m, pid, &node, Signal::Kill)
-                .await
-                .map_or_else(|e| e, |(node, pid)| Reply::Killed { node, pid }),
-            Request::Sig { pid, node, signal } => me
-                .signal(m, pid, &node, signal)
-                .await
-                .map_or_else(|e| e, |(node, pid)| Reply::Signalled { node, pid, signal }),
-            Request::Mig { pid, from, to } => me.migrate(m, pid, &from, &to).await,
+            Request::Kil { pid, node } => match resolve_node(m, &node).await {
+                Ok(node) => me
+                    .signal(m, pid, &node, Signal::Kill)
+                    .await
+                    .map_or_else(|e| e, |(node, pid)| Reply::Killed { node, pid }),
+                Err(e) => e,
+            },
+            Request::Sig { pid, node, signal } => match resolve_node(m, &node).await {
+                Ok(node) => me
+                    .signal(m, pid, &node, signal)
+                    .await
+                    .map_or_else(|e| e, |(node, pid)| Reply::Signalled { node, pid, signal }),
+                Err(e) => e,
+            },
+            Request::Mig { pid, from, to } => {
+                match (resolve_node(m, &from).await, resolve_node(m, &to).await) {
+                    (Ok(from), Ok(to)) => me.migrate(m, pid, &from, &to).await,
+                    (Err(e), _) | (_, Err(e)) => e,
+                }
+            }
             Request::Submit(spec) => me.submit(m, spec).await,
             Request::Jobs { user } => me.jobs(m, &user),
             Request::Job { id } => me.job(m, id),
@@ -786,6 +797,50 @@ impl Caller {
     }
 }
 
+/// The node a request names: KCMS sent node names or addresses, so besides the agent's name
+/// this takes its short name (`node07` for `node07.example.org`), the IP address its agent
+/// connects from, or a host name that resolves to that address. Several nodes behind one
+/// address (agents on one machine) cannot be told apart by it: that is refused, naming them.
+async fn resolve_node(m: &Manager, given: &str) -> Result<String, Reply> {
+    match m.st.lock().node_for(given) {
+        NodeMatch::One(n) => return Ok(n),
+        NodeMatch::Several(names) => return Err(ambiguous(given, &names)),
+        NodeMatch::None => {}
+    }
+    if given.is_empty() || given.parse::<std::net::IpAddr>().is_ok() {
+        return Err(err(404, format!("no node '{given}'")));
+    }
+    let lookup = tokio::net::lookup_host((given, 0));
+    let addrs: Vec<std::net::IpAddr> =
+        match tokio::time::timeout(Duration::from_secs(2), lookup).await {
+            Ok(Ok(a)) => a.map(|a| a.ip()).collect(),
+            _ => Vec::new(),
+        };
+    let st = m.st.lock();
+    let mut names: Vec<String> = st
+        .nodes
+        .values()
+        .filter(|n| n.addr.is_some_and(|a| addrs.contains(&a)))
+        .map(|n| n.name.clone())
+        .collect();
+    names.sort();
+    match names.len() {
+        0 => Err(err(404, format!("no node '{given}'"))),
+        1 => Ok(names.remove(0)),
+        _ => Err(ambiguous(given, &names)),
+    }
+}
+
+fn ambiguous(given: &str, names: &[String]) -> Reply {
+    err(
+        409,
+        format!(
+            "'{given}' is the address of several nodes ({}): name one",
+            names.join(", ")
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -845,6 +900,7 @@ mod tests {
                         heard: Instant::now(),
                         agent: None,
                         placed: 0.0,
+                        addr: None,
                     },
                 );
             }

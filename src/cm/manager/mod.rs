@@ -223,7 +223,7 @@ impl Manager {
                     let _ = w.write_all(reply_line(tag, &e).as_bytes()).await;
                     continue;
                 }
-                agents::run(self, conn, req, tag, reader, w).await;
+                agents::run(self, conn, &peer, req, tag, reader, w).await;
                 return;
             }
             let bye = matches!(req, Request::Bye);

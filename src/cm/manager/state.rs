@@ -97,6 +97,19 @@ pub struct Node {
     pub agent: Option<AgentHandle>,
     /// Tasks placed since the last heartbeat (not yet in its load).
     pub placed: f32,
+    /// The IP address its agent connects from (none over a Unix socket).
+    pub addr: Option<std::net::IpAddr>,
+}
+
+/// Which node a name or address in a request means.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NodeMatch {
+    /// Exactly this one.
+    One(String),
+    /// Several nodes share the address.
+    Several(Vec<String>),
+    /// None known by it.
+    None,
 }
 
 impl Node {
@@ -150,6 +163,35 @@ pub struct State {
 }
 
 impl State {
+    /// The node `given` names: its name, its short name, or its agent's IP address.
+    pub fn node_for(&self, given: &str) -> NodeMatch {
+        if self.nodes.contains_key(given) {
+            return NodeMatch::One(given.to_string());
+        }
+        let mut names: Vec<String> = match given.parse::<std::net::IpAddr>() {
+            Ok(ip) => self
+                .nodes
+                .values()
+                .filter(|n| n.addr == Some(ip))
+                .map(|n| n.name.clone())
+                .collect(),
+            Err(_) => {
+                let short = given.split('.').next().unwrap_or(given);
+                self.nodes
+                    .values()
+                    .filter(|n| n.name == short || n.name.split('.').next() == Some(short))
+                    .map(|n| n.name.clone())
+                    .collect()
+            }
+        };
+        names.sort();
+        match names.len() {
+            0 => NodeMatch::None,
+            1 => NodeMatch::One(names.remove(0)),
+            _ => NodeMatch::Several(names),
+        }
+    }
+
     /// The job a process belongs to, if the manager started it.
     pub fn task_by_pid(&self, node: &str, pid: u32) -> Option<&TaskRecord> {
         self.tasks
@@ -168,4 +210,49 @@ impl State {
 /// The job id of a task id (`JOB.N`).
 pub fn job_of_task(task: &str) -> Option<u64> {
     task.split('.').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, ip: &str) -> Node {
+        Node {
+            name: name.into(),
+            up: true,
+            cpus: 1,
+            mem_total_kb: 1,
+            mem_free_kb: 1,
+            load1: 0.0,
+            runqueue: 0,
+            procs_count: 0,
+            procs: Vec::new(),
+            heard: Instant::now(),
+            agent: None,
+            placed: 0.0,
+            addr: ip.parse().ok(),
+        }
+    }
+
+    #[test]
+    fn nodes_by_name_short_name_or_address() {
+        let mut st = State::default();
+        for (n, ip) in [
+            ("n1", "10.0.0.1"),
+            ("n2.lab", "10.0.0.2"),
+            ("n3", "10.0.0.2"),
+        ] {
+            st.nodes.insert(n.into(), node(n, ip));
+        }
+        assert_eq!(st.node_for("n1"), NodeMatch::One("n1".into()));
+        assert_eq!(st.node_for("n1.lab.example"), NodeMatch::One("n1".into()));
+        assert_eq!(st.node_for("n2"), NodeMatch::One("n2.lab".into()));
+        assert_eq!(st.node_for("10.0.0.1"), NodeMatch::One("n1".into()));
+        assert_eq!(
+            st.node_for("10.0.0.2"),
+            NodeMatch::Several(vec!["n2.lab".into(), "n3".into()])
+        );
+        assert_eq!(st.node_for("10.0.0.9"), NodeMatch::None);
+        assert_eq!(st.node_for("n9"), NodeMatch::None);
+    }
 }
