@@ -120,7 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()?;
     match cli.command {
         Some(Command::Demo) => {
-            runtime.block_on(cli::demo::run(&config, &paths))?;
+            runtime.block_on(cli::demo::run(&config, &paths, cli.read_only))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Logout(args)) => {

@@ -376,6 +376,11 @@ async fn jobs_land_least_loaded_list_kill_migrate_and_respect_owners() {
     assert!(e.starts_with("ERR|400|"), "{e}");
     let e = alice.raw(b"KIL|notanumber|n1\n").await.unwrap();
     assert!(e.starts_with("ERR|400|"), "{e}");
+    let e = alice.raw(b"HELLO|gantry|0|old\n").await.unwrap();
+    assert!(e.starts_with("ERR|400|"), "{e}");
+    // An unescaped `&` cuts nothing short: the whole request is refused.
+    let e = alice.raw(b"LOGIN|alice|alicepw&x\n").await.unwrap();
+    assert!(e.starts_with("ERR|400|") && e.contains("ampersand"), "{e}");
     assert!(matches!(
         alice.ok(&Request::Ping).await.unwrap(),
         Reply::Pong(_)

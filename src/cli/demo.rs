@@ -64,7 +64,7 @@ pub fn backfill(
 }
 
 /// Runs the demo until the operator quits.
-pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
+pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Result<()> {
     let step = 5;
     let history = PersistentHistory::open(None, &config.file.history).await;
     // Two hours of the same simulated clusters, recorded before they are served, so the demo's
@@ -133,7 +133,7 @@ pub async fn run(config: &Config, paths: &Paths) -> anyhow::Result<()> {
     }
     let opts = crate::cli::console::ConsoleOptions {
         probe_gmond: false,
-        read_only: config.file.ui.read_only,
+        read_only,
         extra_managers: managers,
     };
     let r = crate::cli::console::run_console(config, paths, cfg, history, opts).await;

@@ -34,7 +34,7 @@ pub struct ProcInfo {
     pub node: String,
     /// Process id.
     pub pid: u32,
-    /// R running, S sleeping, T stopped, Z zombie, X gone.
+    /// The kernel's state letter (R, S, D, I, T, Z…), or X gone.
     pub state: char,
     /// Command name.
     pub name: String,
@@ -568,7 +568,7 @@ impl Request {
                 .any(|r| r.iter().any(|x| !x.is_empty()))
         {
             return Err(BadMessage(
-                "unexpected '&' in a request (write it as \\& inside a field)".into(),
+                "unexpected record separator: an ampersand inside a field must be escaped".into(),
             ));
         }
         let h = f.head();

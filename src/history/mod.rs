@@ -1,7 +1,7 @@
 //! Metric history: every numeric metric of every host, and every cluster and grid summary,
 //! consolidated per range (hour, day, week, month, year) as average, minimum and maximum, with
 //! gaps kept as gaps. See [`table`] for the layout and [`pack`] for the encoding; memory is
-//! stated in docs/aggregator.md and measured by `cargo bench --bench history`.
+//! stated in docs/aggregator.md and measured by `cargo bench --bench versus_gmetad`.
 
 mod pack;
 mod persist;

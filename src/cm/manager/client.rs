@@ -40,6 +40,12 @@ impl Client {
     pub async fn handle(&mut self, m: &Arc<Manager>, req: Request) -> Reply {
         match req {
             Request::Hello { version, .. } => {
+                if version < 1 {
+                    return err(
+                        400,
+                        format!("protocol version {version} is not spoken here (1)"),
+                    );
+                }
                 return Reply::Hello {
                     version: version.min(crate::cm::proto::VERSION),
                     server: format!("gantry-cm/{}", env!("CARGO_PKG_VERSION")),
