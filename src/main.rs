@@ -50,8 +50,12 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `gantry man > gantry.1`.
-    Man,
+    /// Print the man page (roff), e.g. `gantry man > gantry.1`, or a subcommand's
+    /// (`gantry man cm > gantry-cm.1`).
+    Man {
+        /// The subcommand whose page to print.
+        subcommand: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,10 +90,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Command::Man) => {
+        Some(Command::Man { subcommand }) => {
             use clap::CommandFactory;
-            let cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
-            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            let mut cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
+            cmd.build();
+            let page = match subcommand {
+                None => cmd,
+                Some(name) => {
+                    let Some(sub) = cmd.find_subcommand(name) else {
+                        let known: Vec<&str> =
+                            cmd.get_subcommands().map(|s| s.get_name()).collect();
+                        anyhow::bail!("no subcommand '{name}' (one of: {})", known.join(", "));
+                    };
+                    // clap names are 'static; one page per run, so leaking the name is fine.
+                    let full: &'static str = Box::leak(format!("gantry-{name}").into_boxed_str());
+                    sub.clone().name(full).version(env!("CARGO_PKG_VERSION"))
+                }
+            };
+            clap_mangen::Man::new(page).render(&mut std::io::stdout())?;
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -168,7 +186,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Some(Command::Info | Command::Graph(_) | Command::Completion { .. } | Command::Man)
+        Some(
+            Command::Info | Command::Graph(_) | Command::Completion { .. } | Command::Man { .. },
+        )
         | None => {
             let cfg = config.aggregator_config();
             runtime.block_on(async {

@@ -47,6 +47,16 @@ fn help_completions_man_and_version() {
     }
     let (ok, man, _) = gantry(&["man"], d.path());
     assert!(ok && man.contains(".TH gantry 1"), "{man}");
+    // Every subcommand the page refers to has a page of its own.
+    for s in ["aggregator", "cm", "agent", "logout", "graph"] {
+        let (ok, page, _) = gantry(&["man", s], d.path());
+        assert!(
+            ok && page.contains(&format!(".TH gantry-{s} 1")),
+            "{s}: {page}"
+        );
+    }
+    let (ok, _, err) = gantry(&["man", "nope"], d.path());
+    assert!(!ok && err.contains("no subcommand 'nope'"), "{err}");
     let (ok, v, _) = gantry(&["--version"], d.path());
     assert!(ok);
     assert!(
