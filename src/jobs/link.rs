@@ -117,7 +117,7 @@ async fn wait_down(
     pause: Duration,
     cmds: &mut mpsc::UnboundedReceiver<JobCommand>,
     session: &mut Session,
-    why: &str,
+    (why, key): (&str, &str),
     emit: &impl Fn(JobEvent),
 ) -> bool {
     let pause = tokio::time::sleep(pause);
@@ -130,6 +130,15 @@ async fn wait_down(
                 Some(JobCommand::Login { user, password, .. }) => {
                     session.creds = Some((user, password));
                     emit(JobEvent::LoginFailed(format!("not connected: {why}; will log in when it answers")));
+                }
+                // Read the keyring now; the login happens once a manager answers.
+                Some(JobCommand::LoginFromKeyring { user }) => {
+                    let (k, u) = (key.to_string(), user.clone());
+                    if let Ok(Ok(Some(password))) =
+                        tokio::task::spawn_blocking(move || secrets::load(&k, &u)).await
+                    {
+                        session.creds = Some((user, password));
+                    }
                 }
                 Some(_) => emit(JobEvent::Note(format!("central manager unreachable: {why}"))),
             }
@@ -184,7 +193,7 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
             Ok(found) => found,
             Err(why) => {
                 emit(JobEvent::State(LinkState::Down(why.clone())));
-                if !wait_down(backoff, &mut cmds, &mut session, &why, &emit).await {
+                if !wait_down(backoff, &mut cmds, &mut session, (&why, &key), &emit).await {
                     return;
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(30));
@@ -211,7 +220,7 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
         if since.elapsed() >= STEADY {
             backoff = Duration::from_secs(1);
         } else {
-            if !wait_down(backoff, &mut cmds, &mut session, &why, &emit).await {
+            if !wait_down(backoff, &mut cmds, &mut session, (&why, &key), &emit).await {
                 return;
             }
             backoff = (backoff * 2).min(Duration::from_secs(30));

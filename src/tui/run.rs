@@ -54,8 +54,16 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
                 crate::jobs::link::spawn(j.manager.clone(), job_tx.clone())
             }
         };
-        if let Some(user) = &j.manager.user {
-            link.send(crate::jobs::JobCommand::LoginFromKeyring { user: user.clone() });
+        // The configured user, else who runs the console: a password remembered for either
+        // logs in by itself (nothing remembered: the login dialog asks).
+        let user = j.manager.user.clone().or_else(|| {
+            matches!(j.manager.kind, crate::jobs::BackendKind::CentralManager)
+                // SAFETY: geteuid is always safe.
+                .then(|| crate::cm::manager::user_name(unsafe { libc::geteuid() }))
+                .flatten()
+        });
+        if let Some(user) = user {
+            link.send(crate::jobs::JobCommand::LoginFromKeyring { user });
         }
         j.link = Some(link);
     }
