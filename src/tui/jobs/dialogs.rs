@@ -74,6 +74,8 @@ pub struct KillDialog {
     pub results: Option<Vec<(Target, Result<(), String>)>>,
     /// A problem with the input.
     pub error: Option<String>,
+    /// The backend signals whole jobs, not single processes (Slurm's scancel).
+    pub whole_job: bool,
 }
 
 impl KillDialog {
@@ -96,6 +98,7 @@ impl KillDialog {
             confirm: field("type to confirm", ""),
             results: None,
             error: None,
+            whole_job: false,
         }
     }
 

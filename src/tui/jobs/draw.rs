@@ -392,13 +392,31 @@ fn login(app: &App, d: &super::dialogs::LoginDialog, f: &mut Frame<'_>, area: Re
     }
 }
 
+/// Per-target results shown in the kill dialog; the rest are counted.
+const MAX_RESULTS: usize = 6;
+
 fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
     let shown = d.targets.len().min(6);
-    let h = 12 + shown as u16 + Signal::ALL.len() as u16;
+    let n = d.targets.len();
+    // Every row below, so the results never fall off the dialog's bottom.
+    let results = d.results.as_ref().map_or(0, |r| {
+        r.len().clamp(1, MAX_RESULTS) + usize::from(r.len() > MAX_RESULTS)
+    });
+    let rows = 1
+        + shown
+        + usize::from(n > shown)
+        + usize::from(!d.foreign.is_empty())
+        + usize::from(d.whole_job)
+        + 1
+        + Signal::ALL.len()
+        + 1
+        + usize::from(d.confirm_word.is_some())
+        + 3
+        + results;
+    let h = u16::try_from(rows + 2).unwrap_or(u16::MAX);
     let r = dialog(app, f, area, 72, h, " Signal processes ");
     let mut y = 0;
-    let n = d.targets.len();
     line(
         f,
         r,
@@ -424,6 +442,18 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
             y,
             Line::from(Span::styled(
                 format!(" owned by another user: {}", d.foreign.join(", ")),
+                t.fg("warn"),
+            )),
+        );
+        y += 1;
+    }
+    if d.whole_job {
+        line(
+            f,
+            r,
+            y,
+            Line::from(Span::styled(
+                " Slurm signals whole jobs: every process of each job, on all its nodes",
                 t.fg("warn"),
             )),
         );
@@ -514,12 +544,24 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
                 Line::from(Span::styled(" sending…", t.fg("muted"))),
             );
         }
-        for (y, (tg, r2)) in (y..).zip(res.iter().take(6)) {
+        for (y, (tg, r2)) in (y..).zip(res.iter().take(MAX_RESULTS)) {
             let (txt, st) = match r2 {
                 Ok(()) => (format!(" ✓ {tg}"), t.fg("ok")),
                 Err(e) => (format!(" ✗ {tg}: {e}"), t.fg("critical")),
             };
             line(f, r, y, Line::from(Span::styled(txt, st)));
+        }
+        if res.len() > MAX_RESULTS {
+            let failed = res.iter().filter(|(_, r)| r.is_err()).count();
+            line(
+                f,
+                r,
+                y + MAX_RESULTS as u16,
+                Line::from(format!(
+                    "   … and {} more ({failed} failed in all)",
+                    res.len() - MAX_RESULTS
+                )),
+            );
         }
     }
 }

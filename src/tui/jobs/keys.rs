@@ -165,7 +165,9 @@ impl JobsUi {
                     return Outcome::Say(true, "no process selected".into());
                 }
                 let foreign = self.foreign_owners(&targets);
-                self.modal = Some(Modal::Kill(Box::new(KillDialog::new(targets, foreign))));
+                let mut d = KillDialog::new(targets, foreign);
+                d.whole_job = matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. });
+                self.modal = Some(Modal::Kill(Box::new(d)));
             }
             Action::Migrate if !self.read_only => {
                 if let Some(o) = self.needs_login() {
