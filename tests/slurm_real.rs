@@ -312,6 +312,28 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
     })
     .await;
     assert!(data.contains("done-c"), "{data}");
+
+    // History: this cluster keeps no accounting database, so sacct falls back to the job
+    // completion log; times arrive as epoch seconds.
+    let o = gantry::slurm::link::job_history(&runner, true)
+        .await
+        .unwrap();
+    assert!(o.ok, "{o:?}");
+    let history = gantry::slurm::parse::sacct(&o.stdout, |u| u.to_string());
+    let first = history
+        .iter()
+        .find(|j| j.id == a)
+        .unwrap_or_else(|| panic!("job {a} in {history:?}"));
+    assert_eq!(first.state, "CANCELLED", "{first:?}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        first.start > now - 600 && first.start <= now,
+        "start {} is an epoch time of the last minutes",
+        first.start
+    );
     link.send(JobCommand::Signal {
         targets: vec![Target {
             node: target,

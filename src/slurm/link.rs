@@ -43,6 +43,16 @@ pub struct Output {
 impl Runner {
     /// Runs `cmd args` with a timeout; `Err` when it could not run at all.
     pub async fn run(&self, cmd: &str, args: &[String]) -> Result<Output, String> {
+        self.run_env(cmd, args, &[]).await
+    }
+
+    /// [`Runner::run`] with extra environment variables.
+    pub async fn run_env(
+        &self,
+        cmd: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<Output, String> {
         let prog = match &self.bin_dir {
             Some(d) => PathBuf::from(d).join(cmd),
             None => PathBuf::from(cmd),
@@ -54,6 +64,7 @@ impl Runner {
         if let Some(conf) = &self.conf {
             c.env("SLURM_CONF", conf);
         }
+        c.envs(env.iter().copied());
         let out = tokio::time::timeout(TIMEOUT, c.output())
             .await
             .map_err(|_| format!("{cmd} did not answer within {} s", TIMEOUT.as_secs()))?
@@ -233,6 +244,29 @@ async fn step_usage(
     usage::apply(procs, leaders, &measured);
 }
 
+/// The last week's jobs from `sacct`: the accounting database when there is one, else the
+/// job completion log (`-c`). Times come as epoch seconds (`SLURM_TIME_FORMAT=%s`), so the
+/// controller's time zone does not matter.
+pub async fn job_history(r: &Runner, all_users: bool) -> Result<Output, String> {
+    let mut args = vec![
+        s("-P"),
+        s("-S"),
+        s("now-7days"),
+        s("-o"),
+        s("JobID,JobName,UID,Partition,NNodes,NodeList,State,ExitCode,Start,End"),
+    ];
+    if all_users {
+        args.push(s("-a"));
+    }
+    let env = [("SLURM_TIME_FORMAT", "%s")];
+    let db = r.run_env("sacct", &args, &env).await?;
+    if db.ok {
+        return Ok(db);
+    }
+    args.insert(0, s("-c"));
+    r.run_env("sacct", &args, &env).await
+}
+
 async fn refresh(
     r: &Runner,
     seen: &mut Seen,
@@ -334,13 +368,7 @@ async fn refresh(
     }
     // History from sacct every fourth poll, when accounting answers.
     if seen.polls.is_multiple_of(4) {
-        let args = [
-            s("-c"),
-            s("-P"),
-            s("-o"),
-            s("JobID,JobName,UID,Partition,NNodes,NodeList,State,ExitCode,Start,End"),
-        ];
-        match r.run("sacct", &args).await {
+        match job_history(r, admin).await {
             Ok(o) if o.ok => {
                 seen.history = parse::sacct(&o.stdout, |uid| {
                     uid.parse()

@@ -270,8 +270,12 @@ pub fn sacct(out: &str, user_of: impl Fn(&str) -> String) -> Vec<SlurmJob> {
         .collect()
 }
 
-/// `2026-11-22T13:28:13` (local time as Slurm prints it) as epoch seconds, treated as UTC.
+/// Epoch seconds (`SLURM_TIME_FORMAT=%s`, what Gantry asks for), or `2026-11-22T13:28:13`
+/// (Slurm's default, local time) treated as UTC.
 pub fn parse_time(s: &str) -> u64 {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().unwrap_or(0);
+    }
     let f: Vec<i64> = s
         .split(['-', 'T', ':'])
         .filter_map(|x| x.parse().ok())
@@ -425,6 +429,8 @@ mod tests {
         assert_eq!(jobs[0].user, "root");
         assert_eq!(jobs[0].state, "COMPLETED");
         assert_eq!(parse_time("1970-01-02T00:00:01"), 86_401);
+        assert_eq!(parse_time("1796037058"), 1_796_037_058);
+        assert_eq!(parse_time("Unknown"), 0);
         assert_eq!(
             expand_hosts("c[1-3,5],gpu7"),
             vec!["c1", "c2", "c3", "c5", "gpu7"]
