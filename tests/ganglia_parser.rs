@@ -433,3 +433,97 @@ proptest! {
         prop_assert_eq!(p.document, whole);
     }
 }
+
+#[test]
+fn every_real_fixture_reads_whole() {
+    // Every document captured from Debian's gmond and gmetad: nothing damaged, nothing cut,
+    // every host the text holds.
+    let dir = common::fixture_path("ganglia");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with("metric-list.txt") {
+            continue; // `gmond -m`, not a document (checked below against the collector)
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let p = parse(&bytes);
+        assert!(p.damage.entries.is_empty(), "{name}: {:?}", p.damage);
+        assert!(p.truncated.is_none(), "{name}");
+        let hosts_in_text = bytes.windows(6).filter(|w| w == b"<HOST ").count();
+        assert_eq!(p.document.host_count(), hosts_in_text, "{name}");
+        assert!(!p.document.items.is_empty(), "{name}");
+        seen += 1;
+    }
+    assert_eq!(seen, 9, "fixtures read");
+}
+
+#[test]
+fn the_collector_sends_what_gmond_m_lists() {
+    // `gmond -m` of Debian's gmond 3.7.2 lists every metric its modules can send; the local
+    // collector's 32 defaults are among them, under the same names.
+    let list = String::from_utf8(fixture("ganglia/gmond-m-metric-list.txt")).unwrap();
+    let names: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for m in gantry::collector::catalog::DEFAULT_METRICS.iter() {
+        assert!(names.contains(&m.name), "{} is not a gmond metric", m.name);
+    }
+}
+
+#[test]
+fn real_documents_consolidate_into_history() {
+    use gantry::aggregator::HistorySink;
+    use gantry::history::{HistoryStore, Range};
+    // clusterB as gmond sent it, recorded at two polls a minute apart with one value changed:
+    // the hour keeps each minute, the day's bin averages them with min and max.
+    let doc = fixture("ganglia/gmond-8659-clusterB.xml");
+    let p = parse(&doc);
+    let cluster = p.document.clusters()[0].clone();
+    let host = cluster
+        .hosts
+        .iter()
+        .find(|h| h.value("load_one").is_some())
+        .expect("a host with load_one");
+    let load = host.value("load_one").unwrap();
+    let store = HistoryStore::new();
+    let t0 = 1_800_000_000; // the start of a day-level bin (a multiple of 1200 s)
+    HistorySink::record_cluster(&store, &cluster, t0);
+    let bumped = String::from_utf8_lossy(&doc).replacen(
+        &format!(
+            "NAME=\"load_one\" VAL=\"{}",
+            host.metric("load_one").unwrap().text
+        ),
+        &format!("NAME=\"load_one\" VAL=\"{}", load + 2.0),
+        1,
+    );
+    let p2 = parse(bumped.as_bytes());
+    HistorySink::record_cluster(&store, p2.document.clusters()[0], t0 + 60);
+    let hour = store
+        .host_series(&cluster.name, &host.name, "load_one", Range::Hour, t0 + 120)
+        .unwrap();
+    let got: Vec<f64> = hour.points.iter().flatten().map(|p| p.avg).collect();
+    assert_eq!(got.len(), 2, "{hour:?}");
+    assert!(
+        (got[0] - load).abs() < 0.01 * load.max(1.0),
+        "{got:?} vs {load}"
+    );
+    assert!(
+        (got[1] - (load + 2.0)).abs() < 0.02 * (load + 2.0),
+        "{got:?}"
+    );
+    let day = store
+        .host_series(&cluster.name, &host.name, "load_one", Range::Day, t0 + 120)
+        .unwrap();
+    let bin = day.points.iter().flatten().next().unwrap();
+    // Bounds from the exact (f32) minute averages: they hold both values.
+    assert!(
+        bin.min <= load + 1e-6 && bin.max >= load + 2.0 - 1e-6,
+        "{bin:?}"
+    );
+    assert!(
+        (bin.avg - (load + 1.0)).abs() < 0.05 * (load + 1.0),
+        "{bin:?}"
+    );
+}

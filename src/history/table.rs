@@ -58,6 +58,14 @@ pub(crate) struct Table {
     pub acc_bin: Option<u64>,
     pub acc_sum: Vec<f32>,
     pub acc_n: Vec<u16>,
+    /// Exact minimum and maximum of the minute averages in the open day-level bin (NaN: none),
+    /// so that level's bounds come from the true averages, not their 16-bit roundings.
+    pub day_open: Option<u64>,
+    /// Whether the bounds saw every minute of that bin (not so after a restart mid-bin: then
+    /// they are combined with the minute cells').
+    pub day_whole: bool,
+    pub open_min: Vec<f32>,
+    pub open_max: Vec<f32>,
     pub levels: [VecDeque<Row>; 5],
 }
 
@@ -71,6 +79,10 @@ impl Table {
             acc_bin: None,
             acc_sum: Vec::new(),
             acc_n: Vec::new(),
+            day_open: None,
+            day_whole: false,
+            open_min: Vec::new(),
+            open_max: Vec::new(),
             levels: Default::default(),
         }
     }
@@ -116,6 +128,8 @@ impl Table {
         *hint = g.names.len();
         self.acc_sum.push(0.0);
         self.acc_n.push(0);
+        self.open_min.push(f32::NAN);
+        self.open_max.push(f32::NAN);
         c as usize
     }
 
@@ -143,9 +157,26 @@ impl Table {
         let w = pack::words(self.precise);
         let mut data = vec![0u16; self.cols as usize * w].into_boxed_slice();
         let mut any = false;
+        let day_bin = bin / (BIN_SECS[1] / BIN_SECS[0]);
+        // A table read from a file starts without them (not saved: the open bin then takes
+        // its bounds from the minute cells).
+        self.open_min.resize(self.cols as usize, f32::NAN);
+        self.open_max.resize(self.cols as usize, f32::NAN);
+        if self.day_open != Some(day_bin) {
+            self.day_open = Some(day_bin);
+            let first = day_bin * (BIN_SECS[1] / BIN_SECS[0]);
+            self.day_whole = !self.levels[0].iter().any(|r| r.bin >= first && r.bin < bin);
+            self.open_min.iter_mut().for_each(|m| *m = f32::NAN);
+            self.open_max.iter_mut().for_each(|m| *m = f32::NAN);
+        }
         for (c, cell) in data.chunks_exact_mut(w).enumerate() {
             let n = self.acc_n[c];
             let v = (n > 0).then(|| self.acc_sum[c] / f32::from(n));
+            if let Some(v) = v {
+                // f32::min/max skip NaN, so the first average starts each bound.
+                self.open_min[c] = self.open_min[c].min(v);
+                self.open_max[c] = self.open_max[c].max(v);
+            }
             any |= v.is_some();
             pack::put(cell, v, Round::Nearest);
         }
@@ -188,11 +219,29 @@ impl Table {
         }
         let w = self.cell_words(level);
         let mut data = vec![0u16; self.cols as usize * w].into_boxed_slice();
+        let exact = level == 1 && self.day_open == Some(bin);
         for (c, cell) in data.chunks_exact_mut(w).enumerate() {
-            let p = consolidate_points(rows.iter().map(|r| self.cell(r, level - 1, c)));
+            let mut p = consolidate_points(rows.iter().map(|r| self.cell(r, level - 1, c)));
+            if exact
+                && let Some(p) = p.as_mut()
+                && let (Some(&lo), Some(&hi)) = (self.open_min.get(c), self.open_max.get(c))
+                && !lo.is_nan()
+            {
+                (p.min, p.max) = self.bounds((p.min, p.max), (lo, hi));
+            }
             self.put_point(cell, p);
         }
         Some(Row { bin, data })
+    }
+
+    /// The open day bin's bounds: the exact ones, or both combined when they missed minutes.
+    fn bounds(&self, cells: (f64, f64), exact: (f32, f32)) -> (f64, f64) {
+        let (lo, hi) = (f64::from(exact.0), f64::from(exact.1));
+        if self.day_whole {
+            (lo, hi)
+        } else {
+            (cells.0.min(lo), cells.1.max(hi))
+        }
     }
 
     fn put_point(&self, cell: &mut [u16], p: Option<Point>) {
@@ -272,7 +321,21 @@ impl Table {
         let open = (minute / fine_ratio / ratio == bin)
             .then(|| self.open_bin(col, level - 1, minute / fine_ratio))
             .flatten();
-        consolidate_points(finer.chain(std::iter::once(open)))
+        let mut p = consolidate_points(finer.chain(std::iter::once(open)));
+        // The day level's bounds from the exact minute averages, as when it closes.
+        if level == 1
+            && self.day_open == Some(bin)
+            && let Some(p) = p.as_mut()
+            && let (Some(&lo), Some(&hi)) = (self.open_min.get(col), self.open_max.get(col))
+            && !lo.is_nan()
+        {
+            let (lo, hi) = match open {
+                Some(o) => (lo.min(o.avg as f32), hi.max(o.avg as f32)),
+                None => (lo, hi),
+            };
+            (p.min, p.max) = self.bounds((p.min, p.max), (lo, hi));
+        }
+        p
     }
 
     /// Drops groups not seen since `before`, compacting every row's columns.
@@ -303,6 +366,9 @@ impl Table {
         self.cols = order.len() as u32;
         self.acc_sum = order.iter().map(|&c| self.acc_sum[c]).collect();
         self.acc_n = order.iter().map(|&c| self.acc_n[c]).collect();
+        let bound = |v: &[f32], c: usize| v.get(c).copied().unwrap_or(f32::NAN);
+        self.open_min = order.iter().map(|&c| bound(&self.open_min, c)).collect();
+        self.open_max = order.iter().map(|&c| bound(&self.open_max, c)).collect();
         for level in 0..self.levels.len() {
             let cw = self.cell_words(level);
             for r in self.levels[level].iter_mut() {
@@ -338,7 +404,10 @@ impl Table {
             .values()
             .map(|g| 64 + g.names.capacity() * std::mem::size_of::<(CompactString, u32)>())
             .sum();
-        rows + index + self.acc_sum.capacity() * 4 + self.acc_n.capacity() * 2
+        rows + index
+            + self.acc_sum.capacity() * 4
+            + self.acc_n.capacity() * 2
+            + (self.open_min.capacity() + self.open_max.capacity()) * 4
     }
 
     /// Number of series.

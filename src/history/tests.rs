@@ -231,3 +231,23 @@ fn a_host_added_later_has_gaps_before_it_appeared() {
     let tail: Vec<Option<f64>> = s.points[57..].iter().map(|p| p.map(|p| p.avg)).collect();
     assert_eq!(tail, vec![None, Some(2.0), None]);
 }
+
+#[test]
+fn bounds_hold_values_16_bits_cannot_represent() {
+    // 0.67 and 2.67 round to nearest in a minute's 16-bit cell (0.671875, 2.671875); the day
+    // level's minimum and maximum come from the exact averages, so the band holds both.
+    let h = HistoryStore::new();
+    record(&h, T0, 0.67, true);
+    record(&h, T0 + 60, 2.67, true);
+    record(&h, T0 + 1200, 1.0, true); // the next day-level bin: the first one closes
+    record(&h, T0 + 1260, 1.0, true);
+    for now in [T0 + 120, T0 + 1300] {
+        let s = h
+            .host_series("c", "n1", "load_one", Range::Day, now)
+            .unwrap();
+        let p = s.points[((T0 - s.start) / 1200) as usize].unwrap();
+        assert!(p.min <= f64::from(0.67f32), "{p:?} at {now}");
+        assert!(p.max >= f64::from(2.67f32), "{p:?} at {now}");
+        assert!(p.min > 0.66 && p.max < 2.69, "{p:?} at {now}");
+    }
+}
