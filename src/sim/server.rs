@@ -1,6 +1,7 @@
 //! Serving simulated clusters the way gmond's TCP accept channel does: on connect, the whole
 //! document, then close. Documents are rendered once per step off the reactor and shared by
-//! every connection. Faults can be injected per cluster for tests.
+//! every connection; the CLUSTER's LOCALTIME is written at answer time, as gmond does (not in
+//! gzip mode, whose bytes are compressed once). Faults can be injected per cluster for tests.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -151,6 +152,20 @@ async fn listen(s: Arc<Served>, bind: std::net::IpAddr, gz: bool) -> std::io::Re
     Ok(())
 }
 
+/// Where the CLUSTER element's LOCALTIME digits are (near the top, after the DTD).
+fn localtime_digits(doc: &[u8]) -> Option<(usize, usize)> {
+    let head = &doc[..doc.len().min(16 * 1024)];
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let cluster = find(head, b"<CLUSTER ")?;
+    let attr = b"LOCALTIME=\"";
+    let start = cluster + find(&head[cluster..], attr)? + attr.len();
+    let len = head[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    (len > 0).then_some((start, start + len))
+}
+
 async fn serve_one(mut stream: TcpStream, s: &Served, gz: bool) -> std::io::Result<()> {
     let fault = s.fault.lock().clone();
     let doc = if gz {
@@ -159,6 +174,17 @@ async fn serve_one(mut stream: TcpStream, s: &Served, gz: bool) -> std::io::Resu
         s.doc.lock().clone()
     };
     match fault {
+        Fault::None | Fault::Refuse if !gz => {
+            // gmond's LOCALTIME is the time of the answer, not of the last update.
+            match localtime_digits(&doc) {
+                Some((a, b)) => {
+                    stream.write_all(&doc[..a]).await?;
+                    stream.write_all(now_epoch().to_string().as_bytes()).await?;
+                    stream.write_all(&doc[b..]).await?;
+                }
+                None => stream.write_all(&doc).await?,
+            }
+        }
         Fault::None | Fault::Refuse => stream.write_all(&doc).await?,
         Fault::Close => {}
         Fault::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
@@ -318,5 +344,44 @@ impl Drop for SimHandle {
                 t.abort();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn localtime_is_the_time_of_the_answer() {
+        let sim = SimHandle::start(
+            vec![crate::sim::ClusterSpec {
+                name: "a".into(),
+                hosts: 3,
+                down: 0,
+                port: 0,
+            }],
+            crate::sim::SimOptions {
+                step: 3600,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let addr = sim.addr("a").unwrap();
+        let localtime = || async move {
+            let mut doc = Vec::new();
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.read_to_end(&mut doc).await.unwrap();
+            let (a, b) = localtime_digits(&doc).expect("a CLUSTER LOCALTIME");
+            std::str::from_utf8(&doc[a..b])
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        let first = localtime().await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // The document was rendered once (step 3600 s), yet the clock moved on.
+        assert!(localtime().await > first);
     }
 }
