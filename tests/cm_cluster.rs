@@ -402,6 +402,24 @@ async fn jobs_land_least_loaded_list_kill_migrate_and_respect_owners() {
         Ok(_) => panic!("logged in as nobody"),
     }
 
+    // An agent that goes silent with its connection open (stopped, not dead): the missed
+    // heartbeats mark its node down; when it wakes up, the node is up again.
+    let (silent, silent_pid) = (c.agents[1].0.clone(), c.agents[1].1.0.id() as i32);
+    // SAFETY: signalling the agent this test started, by its pid.
+    unsafe { libc::kill(silent_pid, libc::SIGSTOP) };
+    until("silent agent's node down", async || {
+        let n = nodes_up(&mut alice).await;
+        n.iter().any(|x| x.0 == silent && !x.1).then_some(())
+    })
+    .await;
+    // SAFETY: as above.
+    unsafe { libc::kill(silent_pid, libc::SIGCONT) };
+    until("woken agent's node up", async || {
+        let n = nodes_up(&mut alice).await;
+        n.iter().any(|x| x.0 == silent && x.1).then_some(())
+    })
+    .await;
+
     // An agent that dies: its node is marked down.
     let mut c = c;
     let (dead, p) = c.agents.remove(2);
@@ -524,6 +542,42 @@ async fn a_restarted_manager_rebuilds_what_runs_from_its_agents() {
     .await;
     assert_eq!(job_field(&mut alice, id, "exit").await, "0");
     common::kill_jobs_of(&mut alice).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn input_error_environment_and_rss_limit_reach_the_real_process() {
+    let c = Cluster::start(&["e1"]);
+    let mut alice = login(&c, "alice").await;
+    let d = c.dir.path();
+    std::fs::write(d.join("in.txt"), "hello from stdin\n").unwrap();
+    let mut spec = shell(
+        "read line; echo \"got: $line\"; echo \"job $GANTRY_JOB_ID to stderr\" >&2",
+        &d.join("io.out"),
+    );
+    spec.input = Some(d.join("in.txt").display().to_string());
+    spec.error = Some(d.join("io.err").display().to_string());
+    let io = submit(&mut alice, spec).await;
+    // A shell that tries to hold ~100 MB under a 64 MB address-space limit fails.
+    let mut greedy = shell(
+        "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived",
+        &d.join("greedy.out"),
+    );
+    greedy.rss_limit = 64 * 1024 * 1024;
+    let greedy = submit(&mut alice, greedy).await;
+    for id in [io, greedy] {
+        until("the job ended", async || {
+            let s = job_field(&mut alice, id, "state").await;
+            matches!(s.as_str(), "done" | "failed").then_some(())
+        })
+        .await;
+    }
+    let out = std::fs::read_to_string(d.join("io.out")).unwrap();
+    assert_eq!(out, "got: hello from stdin\n");
+    let err = std::fs::read_to_string(d.join("io.err")).unwrap();
+    assert_eq!(err, format!("job {io} to stderr\n"));
+    assert_eq!(job_field(&mut alice, greedy, "state").await, "failed");
+    let out = std::fs::read_to_string(d.join("greedy.out")).unwrap_or_default();
+    assert!(!out.contains("survived"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

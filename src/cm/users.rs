@@ -115,12 +115,29 @@ impl Users {
     /// Checks a password. Unknown users cost the same bcrypt work as known ones, so timing does
     /// not tell which names exist.
     pub fn check(&self, user: &str, password: &str) -> bool {
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        // One dummy hash per cost, made once, at the dearest cost the file uses.
+        static DUMMIES: std::sync::Mutex<Vec<(u32, String)>> = std::sync::Mutex::new(Vec::new());
         match self.hashes.get(user) {
             Some(h) => bcrypt::verify(password, h).unwrap_or(false),
             None => {
-                let dummy = DUMMY.get_or_init(|| bcrypt::hash("-", 5).unwrap_or_default());
-                let _ = bcrypt::verify(password, dummy);
+                let cost = self
+                    .hashes
+                    .values()
+                    .filter_map(|h| cost_of(h))
+                    .max()
+                    .unwrap_or(10);
+                let dummy = {
+                    let mut d = DUMMIES.lock().unwrap_or_else(|e| e.into_inner());
+                    match d.iter().find(|(c, _)| *c == cost) {
+                        Some((_, h)) => h.clone(),
+                        None => {
+                            let h = bcrypt::hash("-", cost).unwrap_or_default();
+                            d.push((cost, h.clone()));
+                            h
+                        }
+                    }
+                };
+                let _ = bcrypt::verify(password, &dummy);
                 false
             }
         }
@@ -135,6 +152,15 @@ impl Users {
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty()
     }
+}
+
+/// The cost of a bcrypt hash (`$2y$10$…` → 10).
+fn cost_of(hash: &str) -> Option<u32> {
+    hash.split('$')
+        .nth(2)?
+        .parse()
+        .ok()
+        .filter(|c| (4..=31).contains(c))
 }
 
 /// Failed logins per key (peer address, user name) within a window.
@@ -187,6 +213,14 @@ impl LoginLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_users_cost_what_the_files_hashes_cost() {
+        assert_eq!(cost_of("$2y$12$abcdefghijklmnopqrstuv"), Some(12));
+        assert_eq!(cost_of("$2b$04$x"), Some(4));
+        assert_eq!(cost_of("plain"), None);
+        assert_eq!(cost_of("$2y$99$x"), None);
+    }
 
     #[test]
     fn bcrypt_lines_check_and_other_schemes_are_refused_by_line() {
