@@ -30,7 +30,10 @@ pub async fn run(m: Arc<Manager>) {
 
 /// Picks nodes for every queued job that fits now; marks them running in memory.
 fn place(m: &Manager) -> Vec<Placed> {
-    let mut st = m.st.lock();
+    place_in(&mut m.st.lock())
+}
+
+fn place_in(st: &mut super::state::State) -> Vec<Placed> {
     let mut queued: Vec<(i32, u64)> = st
         .jobs
         .values()
@@ -54,8 +57,11 @@ fn place(m: &Manager) -> Vec<Placed> {
         let mut candidates: Vec<(f64, String)> = st
             .nodes
             .values()
+            // Memory Size is what each task needs: a node takes up to `per_node` of them.
             .filter(|n| {
-                n.up && n.agent.is_some() && n.mem_free_kb.saturating_mul(1024) >= spec.memory
+                n.up && n.agent.is_some()
+                    && n.mem_free_kb.saturating_mul(1024)
+                        >= spec.memory.saturating_mul(u64::from(per_node))
             })
             .map(|n| (n.load_by(spec.load_metric), n.name.clone()))
             .collect();
@@ -169,4 +175,101 @@ async fn start(m: &Manager, p: Placed) {
     }
     writes.extend(super::agents::settle_jobs(&mut st, t));
     m.store.write(writes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cm::job::JobSpec;
+    use crate::cm::manager::state::{Node, State};
+
+    fn node(
+        name: &str,
+        load: f32,
+        free_gb: u64,
+    ) -> (Node, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let n = Node {
+            name: name.into(),
+            up: true,
+            cpus: 4,
+            mem_total_kb: 64 << 20,
+            mem_free_kb: free_gb << 20,
+            load1: load,
+            runqueue: 0,
+            procs_count: 0,
+            procs: Vec::new(),
+            heard: std::time::Instant::now(),
+            agent: Some(AgentHandle::new(1, tx)),
+            placed: 0.0,
+            addr: None,
+        };
+        (n, rx)
+    }
+
+    fn job(id: u64, priority: i32, spec: JobSpec) -> JobRecord {
+        JobRecord {
+            id,
+            user: "alice".into(),
+            spec: JobSpec { priority, ..spec },
+            state: JobState::Queued,
+            submitted: id,
+            started: None,
+            ended: None,
+            nodes: Vec::new(),
+            pids: Vec::new(),
+            exit: None,
+            checkpoint_dir: String::new(),
+        }
+    }
+
+    #[test]
+    fn priority_first_then_age_least_loaded_and_memory_per_task() {
+        let mut st = State::default();
+        let mut keep = Vec::new();
+        for (name, load, free) in [("busy", 3.0, 32), ("idle", 0.0, 3), ("mid", 1.0, 32)] {
+            let (n, rx) = node(name, load, free);
+            st.nodes.insert(name.into(), n);
+            keep.push(rx);
+        }
+        let single = JobSpec {
+            total_tasks: 1,
+            tasks_per_node: 1,
+            ..JobSpec::default()
+        };
+        // Two tasks of 2 GB each on one node: "idle" has only 3 GB free.
+        let pair = JobSpec {
+            class: JobClass::Batch,
+            total_tasks: 2,
+            tasks_per_node: 2,
+            memory: 2 << 30,
+            ..JobSpec::default()
+        };
+        st.jobs.insert(1, job(1, 0, single.clone()));
+        st.jobs.insert(2, job(2, 5, single));
+        st.jobs.insert(3, job(3, 1, pair));
+        let placed = place_in(&mut st);
+        let order: Vec<u64> = placed.iter().map(|p| p.job.id).collect();
+        assert_eq!(order, vec![2, 3, 1], "priority, then age");
+        // The first job takes the least loaded node; the pair skips "idle" (3 GB < 2 × 2 GB).
+        assert_eq!(placed[0].job.nodes, vec!["idle"]);
+        assert_eq!(placed[1].job.nodes, vec!["mid"]);
+        assert_eq!(placed[1].tasks.len(), 2);
+        // Tasks placed since the last report count as load: the third goes where it is least.
+        assert_eq!(placed[2].job.nodes, vec!["idle"]);
+    }
+
+    #[test]
+    fn load_metrics_order_nodes_differently() {
+        use crate::cm::job::LoadMetric;
+        let (mut a, _ra) = node("a", 2.0, 1);
+        let (mut b, _rb) = node("b", 1.0, 60);
+        a.runqueue = 1;
+        b.runqueue = 6;
+        assert!(a.load_by(LoadMetric::Load) > b.load_by(LoadMetric::Load));
+        assert!(a.load_by(LoadMetric::RunQueue) < b.load_by(LoadMetric::RunQueue));
+        // loadmem adds the fraction of memory in use: "a" is nearly full.
+        assert!(a.load_by(LoadMetric::LoadMem) - a.load_by(LoadMetric::Load) > 0.9);
+        assert!(b.load_by(LoadMetric::LoadMem) - b.load_by(LoadMetric::Load) < 0.1);
+    }
 }
