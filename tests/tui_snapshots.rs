@@ -4,7 +4,7 @@
 mod common;
 
 use common::fixture;
-use common::tui::{POLLED_AT, app, render, snapshot_from};
+use common::tui::{POLLED_AT, app, render, snapshot_failing, snapshot_from};
 use gantry::tui::action::Action;
 use gantry::tui::app::App;
 use ratatui::Terminal;
@@ -52,6 +52,27 @@ fn views_at_80x24_and_200x60() {
             let a = screen((w, h), true, true, actions);
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(&a));
         }
+    }
+}
+
+#[test]
+fn a_dead_source_is_never_shown_as_fresh() {
+    // Source B answered five minutes ago and refuses since: its data stays, marked.
+    let snap = snapshot_failing(
+        &[
+            ("A", fixture("ganglia/gmond-8649-clusterA.xml")),
+            ("B", fixture("ganglia/gmond-8659-clusterB.xml")),
+        ],
+        POLLED_AT,
+        &["B"],
+    );
+    for (w, h) in [(80u16, 24u16), (200, 60)] {
+        let mut a = app(snap.clone(), POLLED_AT + 7, (w, h), true, true);
+        insta::assert_snapshot!(format!("dead_source_grid_{w}x{h}"), render(&a));
+        a.act(Action::Sources);
+        let text = render(&a);
+        assert!(text.contains("connection refused"), "{text}");
+        insta::assert_snapshot!(format!("dead_source_panel_{w}x{h}"), text);
     }
 }
 

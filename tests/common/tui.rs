@@ -20,6 +20,12 @@ pub const POLLED_AT: u64 = 1_795_354_180;
 
 /// A snapshot made from real documents, one source per document.
 pub fn snapshot_from(docs: &[(&str, Vec<u8>)], now: u64) -> Snapshot {
+    snapshot_failing(docs, now, &[])
+}
+
+/// Like [`snapshot_from`], but the sources named in `failing` answered five minutes before
+/// `now` and have been refusing connections since: dead, their data kept and stale.
+pub fn snapshot_failing(docs: &[(&str, Vec<u8>)], now: u64, failing: &[&str]) -> Snapshot {
     let mut sources = Vec::new();
     let mut summary = gantry::model::Summary::default();
     for (name, bytes) in docs {
@@ -35,7 +41,20 @@ pub fn snapshot_from(docs: &[(&str, Vec<u8>)], now: u64) -> Snapshot {
             }),
             failures: vec![],
         };
-        let v = st.apply(report, now, None);
+        let fails = failing.contains(name);
+        let mut v = st.apply(report, if fails { now - 300 } else { now }, None);
+        if fails {
+            for t in [now - 15, now] {
+                let refused = FetchReport {
+                    fetched: None,
+                    failures: vec![gantry::aggregator::Failure {
+                        address: "127.0.0.1:1".into(),
+                        error: "connection refused".into(),
+                    }],
+                };
+                v = st.apply(refused, t, None);
+            }
+        }
         summary.absorb(&v.summary);
         sources.push(v);
     }
