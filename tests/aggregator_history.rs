@@ -136,6 +136,47 @@ async fn history_survives_a_restart_and_a_damaged_file_is_set_aside() {
     assert!(filled(&hv) > 0, "{hv}");
     agg.stop();
 
+    // `gantry graph` draws from the same file: a host's graphs as SVG (and PNG with a font).
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["graph", "--cluster", "alpha", "--host", "alpha-node0001"])
+        .args(["--range", "hour", "--out"])
+        .arg(out.path())
+        .arg("--history")
+        .arg(&file)
+        .env("GANTRY_CONFIG_DIR", state.path())
+        .env("GANTRY_STATE_DIR", state.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svgs: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    assert!(!svgs.is_empty(), "no SVG written");
+    let svg = std::fs::read_to_string(out.path().join(&svgs[0])).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("alpha-node0001"),
+        "{svgs:?}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["graph", "--cluster", "nowhere", "--out"])
+        .arg(out.path())
+        .arg("--history")
+        .arg(&file)
+        .env("GANTRY_CONFIG_DIR", state.path())
+        .env("GANTRY_STATE_DIR", state.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "an unknown cluster is an error");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nowhere"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
     // A damaged file is reported, moved aside, and the aggregator runs on.
     let mut bytes = std::fs::read(&file).unwrap();
     let n = bytes.len();
