@@ -12,3 +12,33 @@ pub mod proto;
 mod proto_tests;
 pub mod store;
 pub mod users;
+
+/// A chunk of a text file as text: when it ends inside a UTF-8 character (the rest is in the
+/// next chunk), those last bytes are left for the next read; other bad bytes become U+FFFD.
+/// Returns the text and how many bytes it consumed.
+pub fn text_chunk(data: &[u8], at_end: bool) -> (String, usize) {
+    match std::str::from_utf8(data) {
+        Ok(s) => (s.to_string(), data.len()),
+        Err(e) if e.error_len().is_none() && !at_end => {
+            let cut = e.valid_up_to();
+            (String::from_utf8_lossy(&data[..cut]).into_owned(), cut)
+        }
+        Err(_) => (String::from_utf8_lossy(data).into_owned(), data.len()),
+    }
+}
+
+#[cfg(test)]
+mod text_chunk_tests {
+    #[test]
+    fn a_character_split_between_reads_is_kept_whole() {
+        let bytes = "grüße".as_bytes();
+        let (a, used) = super::text_chunk(&bytes[..3], false); // "gr" + half of ü
+        assert_eq!((a.as_str(), used), ("gr", 2));
+        let (b, used2) = super::text_chunk(&bytes[used..], true);
+        assert_eq!(format!("{a}{b}"), "grüße");
+        assert_eq!(used + used2, bytes.len());
+        // At the end of the file a cut character is shown as what it is: broken.
+        assert_eq!(super::text_chunk(&bytes[..3], true).0, "gr\u{fffd}");
+        assert_eq!(super::text_chunk(b"a\xffb", false).0, "a\u{fffd}b");
+    }
+}

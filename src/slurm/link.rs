@@ -594,11 +594,10 @@ async fn tail(
         f.take(256 * 1024)
             .read_to_end(&mut buf)
             .map_err(|e| e.to_string())?;
-        Ok((
-            offset.min(size) + buf.len() as u64,
-            size,
-            String::from_utf8_lossy(&buf).into_owned(),
-        ))
+        let start = offset.min(size);
+        let at_end = start + buf.len() as u64 >= size;
+        let (text, used) = crate::cm::text_chunk(&buf, at_end);
+        Ok((start + used as u64, size, text))
     })
     .await
     .map_err(|e| e.to_string())?

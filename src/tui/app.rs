@@ -307,7 +307,8 @@ impl App {
         self.now = now;
         if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get(i))
             && j.screen == crate::tui::jobs::JobScreen::Pager
-            && j.pager.follow
+            // Following, or the file holds more than was read so far.
+            && (j.pager.follow || j.pager.next < j.pager.size)
         {
             j.poll_pager();
         }

@@ -790,9 +790,11 @@ impl Caller {
         .await;
         match read {
             Ok(Ok((size, data))) => {
-                let text = String::from_utf8_lossy(&data).into_owned();
+                let start = offset.min(size);
+                let at_end = start + data.len() as u64 >= size;
+                let (text, used) = crate::cm::text_chunk(&data, at_end);
                 Reply::Tail {
-                    next: offset.min(size) + data.len() as u64,
+                    next: start + used as u64,
                     size,
                     data: text,
                 }

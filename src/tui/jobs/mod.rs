@@ -368,7 +368,8 @@ impl JobsUi {
         }
     }
 
-    /// Asks for more of the pager's file (called on ticks while following, and on open).
+    /// Asks for more of the pager's file (on open, and on ticks while following or while the
+    /// file holds more than was read).
     pub fn poll_pager(&self) {
         if self.screen == JobScreen::Pager {
             self.send(crate::jobs::JobCommand::Tail {
