@@ -511,9 +511,20 @@ async fn command(
             let _ = refresh(r, seen, user, admin, emit).await;
         }
         JobCommand::Submit(spec) => {
-            let res = match r.ok("sbatch", &sbatch_args(&spec)).await {
-                Ok(out) => submitted_id(&out).ok_or_else(|| format!("sbatch said: {}", out.trim())),
-                Err(e) => Err(e),
+            let res = if spec.priority > 0 && !admin {
+                // A raised priority is a negative nice, which Slurm allows only its operators.
+                Err(
+                    "Slurm lets only its administrators raise a job's priority (a negative \
+                     nice): use 0, or a negative Priority to let other jobs go first"
+                        .to_string(),
+                )
+            } else {
+                match r.ok("sbatch", &sbatch_args(&spec)).await {
+                    Ok(out) => {
+                        submitted_id(&out).ok_or_else(|| format!("sbatch said: {}", out.trim()))
+                    }
+                    Err(e) => Err(e),
+                }
             };
             emit(JobEvent::Submitted(res));
             let _ = refresh(r, seen, user, admin, emit).await;
@@ -542,17 +553,34 @@ async fn migrate(r: &Runner, seen: &Seen, t: &Target, to: &str) -> Result<(), St
         .map(|j| j.state.clone())
         .unwrap_or_default();
     if state == "RUNNING" {
-        r.ok("scontrol", &[s("requeue"), job.to_string()]).await?;
-        r.ok(
-            "scontrol",
-            &[
-                s("update"),
-                format!("JobId={job}"),
-                format!("NodeList={to}"),
-                format!("ExcNodeList={}", t.node),
-            ],
-        )
-        .await?;
+        // Held while it is re-pinned, so it cannot start elsewhere in between.
+        r.ok("scontrol", &[s("requeuehold"), job.to_string()])
+            .await?;
+        let pinned = r
+            .ok(
+                "scontrol",
+                &[
+                    s("update"),
+                    format!("JobId={job}"),
+                    format!("NodeList={to}"),
+                    format!("ExcNodeList={}", t.node),
+                ],
+            )
+            .await;
+        let released = r.ok("scontrol", &[s("release"), job.to_string()]).await;
+        match (pinned, released) {
+            (Ok(_), Ok(_)) => {}
+            (Err(e), Ok(_)) => {
+                return Err(format!(
+                    "requeued, but not pinned to {to} ({e}): it runs where Slurm places it"
+                ));
+            }
+            (_, Err(e)) => {
+                return Err(format!(
+                    "requeued and held, but not released ({e}): scontrol release {job}"
+                ));
+            }
+        }
     } else {
         r.ok(
             "scontrol",
