@@ -238,4 +238,20 @@ fn read_only_removes_dangerous_actions_everywhere() {
             "hint bar shows{hint}"
         );
     }
+
+    // Read-only for one cluster only (its [[manager]]), the keymap untouched: its help page
+    // leaves the dangerous actions out too, and says why.
+    let mut one = console((120, 36), "admin");
+    one.jobs[0].read_only = true;
+    one.act(Action::Help);
+    let help = render(&one);
+    assert!(help.contains("read-only here"), "{help}");
+    for word in ["Signal the selected", "Submit a job", "Move the selected"] {
+        assert!(
+            !help.contains(word),
+            "help lists '{word}' for a read-only cluster"
+        );
+    }
+    press(&mut one, 'k');
+    assert!(one.jobs[0].modal.is_none(), "no dialog opens");
 }

@@ -29,12 +29,28 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut lines = Vec::new();
+    // Job control open on a cluster whose manager is read-only: its dangerous actions are off.
+    let read_only_here = app
+        .jobs_open
+        .and_then(|i| app.jobs.get(i))
+        .is_some_and(|j| j.read_only);
+    if read_only_here {
+        lines.push(Line::from(Span::styled(
+            "read-only here: kill, migrate and submit are off for this cluster".to_string(),
+            t.fg("warn"),
+        )));
+        lines.push(Line::from(""));
+    }
     for group in GROUPS {
         lines.push(Line::from(Span::styled(
             group.to_string(),
             t.fg("title").add_modifier(Modifier::BOLD),
         )));
-        for (def, keys) in app.keymap.entries().filter(|(d, _)| d.group == *group) {
+        for (def, keys) in app
+            .keymap
+            .entries()
+            .filter(|(d, _)| d.group == *group && !(read_only_here && d.dangerous))
+        {
             let keys = if keys.is_empty() {
                 "(unbound)".to_string()
             } else {
