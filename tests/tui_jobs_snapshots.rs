@@ -196,6 +196,10 @@ fn slurm_node_states_show_on_the_host_and_its_tile() {
             })
     });
     assert!(struck, "drained node's tile is struck through");
+    // …and says so in words, where its load would be.
+    let tiles = render(&a);
+    let row = tiles.lines().find(|l| l.contains("a-node01")).unwrap_or("");
+    assert!(row.contains("a-node01") && row.contains("drn"), "{tiles}");
     a.act(Action::Drill);
     let s = render(&a);
     assert!(s.contains("slurm: mixed+drain (maintenance)"), "{s}");

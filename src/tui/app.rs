@@ -264,11 +264,14 @@ impl App {
         bucket.wrapping_mul(1_000_003) ^ stale
     }
 
-    /// What a scheduler (Slurm) says about a host: its state words and reason.
+    /// What a scheduler (Slurm) says about a host: its state words and reason. Ganglia often
+    /// names hosts by their full domain name where Slurm uses the short one.
     pub fn sched_state(&self, host: &str) -> Option<(&str, &str)> {
+        let short = host.split('.').next().unwrap_or(host);
         self.jobs.iter().find_map(|j| {
             j.node_states
                 .get(host)
+                .or_else(|| j.node_states.get(short))
                 .map(|(s, r)| (s.as_str(), r.as_str()))
         })
     }

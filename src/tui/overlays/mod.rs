@@ -134,9 +134,19 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
             ),
         ]),
         Line::from(vec![
-            Span::styled("  ▅▅ ", t.fg("text").add_modifier(Modifier::CROSSED_OUT)),
             Span::styled(
-                " struck through: Slurm will not use the node (drain, down, not responding)",
+                if app.glyphs.unicode {
+                    "  ▄⊘ "
+                } else {
+                    "  =/ "
+                },
+                t.fg("text").add_modifier(Modifier::CROSSED_OUT),
+            ),
+            Span::styled(
+                format!(
+                    " crossed out, {} or drn/sdwn/nrsp: Slurm will not use the node",
+                    if app.glyphs.unicode { "⊘" } else { "/" }
+                ),
                 t.fg("text"),
             ),
         ]),

@@ -195,35 +195,43 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
         if i == st.selected {
             style = t.selection();
         }
-        // A node the scheduler will not use (drained, down, not responding) is struck through.
+        // A node the scheduler will not use (drained, down, not responding) is struck through
+        // and marked in words or with its own glyph, not by a line over one character alone.
         let host_name = &cv.cluster.hosts[tile.host as usize].name;
-        if app
+        let sched_off = app
             .sched_state(host_name)
-            .is_some_and(|(s, _)| !sched_usable(s))
-        {
+            .filter(|(s, _)| !sched_usable(s))
+            .map(|(s, _)| s);
+        if sched_off.is_some() {
             style = style.add_modifier(ratatui::style::Modifier::CROSSED_OUT);
         }
         if g.labeled {
             let h = &cv.cluster.hosts[tile.host as usize];
-            let load = match tile.state {
-                TileState::Down => "down".to_string(),
-                TileState::NoData => "  ? ".to_string(),
-                TileState::Band(_) => format!("{:>3.0}%", tile.load * 100.0),
+            let load = match (tile.state, sched_off) {
+                (TileState::Down, _) => "down".to_string(),
+                (_, Some(s)) => sched_word(s).to_string(),
+                (TileState::NoData, None) => "  ? ".to_string(),
+                (TileState::Band(_), None) => format!("{:>3.0}%", tile.load * 100.0),
             };
             let name_w = g.width as usize - 8;
             let name: String = h.name.chars().take(name_w).collect();
             let text = format!("{glyph} {name:<name_w$} {load:>4} ");
             let name_style = if i == st.selected {
                 style
+            } else if sched_off.is_some() {
+                t.fg("muted")
+                    .add_modifier(ratatui::style::Modifier::CROSSED_OUT)
             } else {
                 t.fg("text")
             };
             buf.set_string(x, y, glyph, style);
             buf.set_string(x + 1, y, &text[glyph.len()..], name_style);
         } else {
-            let cell = match tile.state {
-                TileState::Band(_) | TileState::NoData => format!("{glyph}{glyph}"),
-                TileState::Down => format!("{glyph} "),
+            let off = if app.glyphs.unicode { "⊘" } else { "/" };
+            let cell = match (tile.state, sched_off) {
+                (TileState::Down, _) => format!("{glyph} "),
+                (_, Some(_)) => format!("{glyph}{off}"),
+                (TileState::Band(_) | TileState::NoData, None) => format!("{glyph}{glyph}"),
             };
             buf.set_string(x, y, cell, style);
         }
@@ -267,4 +275,17 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
         t.fg("muted"),
     ));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
+}
+
+/// Four characters for why the scheduler will not use a node.
+fn sched_word(state: &str) -> &'static str {
+    if state.contains("drain") {
+        "drn"
+    } else if state.contains("down") {
+        "sdwn"
+    } else if state.contains("not_responding") {
+        "nrsp"
+    } else {
+        "off"
+    }
 }
