@@ -743,8 +743,10 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
                 line(f, r, y, Line::from(label));
                 let w = 32.min(r.width.saturating_sub(27));
                 f.render_widget(&s.inputs[i], Rect::new(r.x + 27, r.y + y, w, 1));
+                let room = r.width.saturating_sub(27 + w) as usize;
                 let extra = match (s.error(i), i) {
-                    (Some(e), _) => Span::styled(format!(" ✗ {e}"), t.fg("critical")),
+                    // Cut to fit; the whole message shows under the form for the field in focus.
+                    (Some(e), _) => Span::styled(fit(&format!(" ✗ {e}"), room), t.fg("critical")),
                     (None, 2) => {
                         Span::styled(format!(" {} argument(s)", s.arg_count()), t.fg("muted"))
                     }
@@ -765,20 +767,57 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
         Line::from(vec![
             Span::raw(" "),
             button(app, "Preview and submit", s.focus == FIELDS.len(), false),
-            Span::styled(
-                "   Tab/↑↓ move · ←→ choose · Ctrl-S save template · Ctrl-L load template · Esc cancel",
-                t.fg("muted"),
-            ),
         ]),
     );
-    if let Some(n) = &s.note {
+    line(
+        f,
+        r,
+        y + 1,
+        Line::from(Span::styled(
+            fit(
+                " Tab/↑↓ move · ←→ choose · Ctrl-S save / Ctrl-L load a template · Esc cancel",
+                r.width as usize,
+            ),
+            t.fg("muted"),
+        )),
+    );
+    // The focused field's problem in full, else the first one.
+    let shown = std::iter::once(s.focus)
+        .chain(0..FIELDS.len())
+        .filter(|i| *i < FIELDS.len())
+        .find_map(|i| s.error(i).map(|e| (FIELDS[i].0, e)));
+    if let Some((name, e)) = shown {
         line(
             f,
             r,
             y + 2,
-            Line::from(Span::styled(format!(" {n}"), t.fg("warn"))),
+            Line::from(Span::styled(
+                fit(&format!(" ✗ {name}: {e}"), r.width as usize),
+                t.fg("critical"),
+            )),
         );
     }
+    if let Some(n) = &s.note {
+        line(
+            f,
+            r,
+            y + 3,
+            Line::from(Span::styled(
+                fit(&format!(" {n}"), r.width as usize),
+                t.fg("warn"),
+            )),
+        );
+    }
+}
+
+/// `text` cut to `width` columns, with … when it did not fit.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// The hint bar of job control, from the keymap (so read-only mode hides what it removed).
