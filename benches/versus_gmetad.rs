@@ -155,14 +155,36 @@ fn wait_ready(addr: SocketAddr, hosts: usize, within: Duration) -> Result<(), St
     ))
 }
 
-/// CPU seconds per poll and RSS of a daemon over `window` seconds of `step`-second polls.
+/// CPU seconds per poll and RSS of a daemon over about `window` seconds of `step`-second
+/// polls. Polls are counted, not assumed: a poll is a burst of CPU after a quiet second, and
+/// the CPU is taken from the start of the first burst to the start of the last one, so it
+/// spans whole polls only (assuming window ÷ step polls was off by up to one in three).
 fn measure_daemon(d: &Daemon, window: u64, step: u64) -> (f64, f64) {
     let pid = d.child.id();
-    let c0 = proc_cpu(pid);
-    std::thread::sleep(Duration::from_secs(window));
-    let c1 = proc_cpu(pid);
-    let polls = (window as f64 / step as f64).max(1.0);
-    ((c1 - c0) / polls, proc_rss_mb(pid))
+    let tick = Duration::from_millis(20);
+    let quiet = (1000 / 20) as usize; // samples in a quiet second
+    let mut samples = Vec::new();
+    let end = Instant::now() + Duration::from_secs(window + step);
+    while Instant::now() < end {
+        samples.push(proc_cpu(pid));
+        std::thread::sleep(tick);
+    }
+    let starts: Vec<usize> = (quiet..samples.len())
+        .filter(|&i| {
+            samples[i] > samples[i - 1] && samples[i - quiet..i].windows(2).all(|w| w[1] <= w[0])
+        })
+        .collect();
+    let per_poll = match (starts.first(), starts.last()) {
+        (Some(&a), Some(&b)) if starts.len() >= 2 => {
+            (samples[b - 1] - samples[a - 1]) / (starts.len() - 1) as f64
+        }
+        // No quiet gaps to tell polls apart: the whole window over the polls it should hold.
+        _ => {
+            let n = samples.len();
+            (samples[n - 1] - samples[0]) / ((window + step) as f64 / step as f64).max(1.0)
+        }
+    };
+    (per_poll, proc_rss_mb(pid))
 }
 
 fn serve_rate(addr: SocketAddr) -> (f64, usize) {
