@@ -77,6 +77,42 @@ fn a_dead_source_is_never_shown_as_fresh() {
 }
 
 #[test]
+fn a_click_selects_and_a_double_click_drills_in() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let click = |row: u16| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 4,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let mut a = console((80, 24), true, true);
+    let row = render(&a)
+        .lines()
+        .position(|l| l.contains("clusterB"))
+        .expect("clusterB on the grid") as u16;
+    let t0 = std::time::Instant::now();
+    a.on_mouse(click(row), t0);
+    let grid = render(&a);
+    let selected = grid.lines().find(|l| l.starts_with('▶')).unwrap_or("");
+    assert!(selected.contains("clusterB"), "{grid}");
+    // The second click on the same place, soon after: into the cluster.
+    a.on_mouse(click(row), t0 + std::time::Duration::from_millis(200));
+    let cluster = render(&a);
+    assert!(
+        cluster.lines().next().unwrap_or("").contains("clusterB"),
+        "{cluster}"
+    );
+    // The wheel moves the selection like the arrow keys.
+    let before = render(&a);
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        ..click(row)
+    };
+    a.on_mouse(wheel, t0 + std::time::Duration::from_secs(2));
+    assert_ne!(render(&a), before, "the wheel moved the selection");
+}
+
+#[test]
 fn command_and_filter_lines() {
     let mut a = console((80, 24), true, true);
     a.run_command("cluster clusterB");
