@@ -13,7 +13,7 @@ use gantry::sim::{ClusterSpec, SimHandle, SimOptions};
 #[tokio::test(flavor = "multi_thread")]
 async fn real_gstat_reads_the_aggregators_xml_port() {
     if !std::path::Path::new("/usr/bin/gstat").exists() {
-        println!("SKIPPED: gstat is not installed (apt-get install ganglia-monitor)");
+        common::skip("gstat is not installed (apt-get install ganglia-monitor)");
         return;
     }
     let sim = SimHandle::start(

@@ -45,7 +45,7 @@ fn a_real_gmetad_serves_the_aggregators_clusters_again() {
         return;
     }
     if let Some(why) = skip_reason() {
-        println!("SKIPPED: {why}");
+        common::skip(&why);
         return;
     }
     let me = std::env::current_exe().expect("test binary path");

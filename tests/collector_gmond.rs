@@ -13,7 +13,7 @@ use gantry::ganglia::{Interner, Limits, parse_bytes};
 #[test]
 fn collector_agrees_with_a_real_gmond() {
     if gmond_binary().is_none() {
-        println!("SKIPPED: gmond not installed (apt-get install ganglia-monitor)");
+        common::skip("gmond not installed (apt-get install ganglia-monitor)");
         return;
     }
     let mut gmond = Gmond::collector("local-compare", "Gantry Tests").expect("start gmond");

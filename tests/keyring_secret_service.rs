@@ -3,6 +3,8 @@
 //! there — not in the kernel keyring. Skipped, with the reason, without dbus-daemon or
 //! gnome-keyring.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +21,9 @@ impl Drop for Proc {
 fn remember_me_uses_the_secret_service_when_a_session_bus_answers() {
     for bin in ["/usr/bin/dbus-daemon", "/usr/bin/gnome-keyring-daemon"] {
         if !std::path::Path::new(bin).exists() {
-            println!("SKIPPED: {bin} is not installed (apt-get install dbus gnome-keyring)");
+            common::skip(&format!(
+                "{bin} is not installed (apt-get install dbus gnome-keyring)"
+            ));
             return;
         }
     }

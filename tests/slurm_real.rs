@@ -80,7 +80,7 @@ async fn rows_of(rx: &mut Rx, id: u64) -> Vec<(String, u32)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
     if let Some(why) = skip_reason() {
-        println!("SKIPPED: {why}");
+        common::skip(&why);
         return;
     }
     let cluster = match SlurmCluster::start(3) {

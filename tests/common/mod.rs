@@ -104,3 +104,13 @@ pub mod pty;
 pub mod replay;
 pub mod slurm;
 pub mod tui;
+
+/// Says why a test that needs a real component cannot run here. Under CI (which installs every
+/// such component and sets `GANTRY_REQUIRE_REAL=1`) that is a failure, not a silent pass.
+pub fn skip(why: &str) {
+    assert!(
+        std::env::var_os("GANTRY_REQUIRE_REAL").is_none(),
+        "GANTRY_REQUIRE_REAL is set but this test cannot run: {why}"
+    );
+    println!("SKIPPED: {why}");
+}
