@@ -452,7 +452,19 @@ async fn login(
         user: user.clone(),
         password: password.clone(),
     };
-    match c.call(&req, TIMEOUT).await? {
+    let answer = match c.call(&req, TIMEOUT).await {
+        Ok(a) => a,
+        Err(e) => {
+            // The connection broke under the login: say so (the dialog is waiting), and log in
+            // with these credentials once a manager answers again.
+            session.creds = Some((user, password));
+            emit(JobEvent::LoginFailed(format!(
+                "connection lost during login ({e}); will log in when it answers"
+            )));
+            return Err(e);
+        }
+    };
+    match answer {
         Reply::LoggedIn { user, role: r, .. } => {
             session.role = r.clone();
             if remember {
