@@ -42,7 +42,7 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
         exists(&paths.log_file)
     );
     match Config::load(&paths.config_file) {
-        Ok(c) if c.from_file => {
+        Ok(c) if c.from_file && !c.sources.is_empty() => {
             println!("sources       {}", c.sources.len());
             for s in &c.sources {
                 let addrs: Vec<String> = s.addresses().iter().map(ToString::to_string).collect();
@@ -54,6 +54,7 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
                 println!("  {} every {} s: {what}", s.name, s.step);
             }
         }
+        // No sources (no file, or a file without any): what the console and aggregator use.
         Ok(_) => println!("sources       none configured: the embedded default (this machine)"),
         Err(e) => println!("config error  {e}"),
     }

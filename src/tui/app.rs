@@ -406,7 +406,12 @@ impl App {
 
     /// The breadcrumb's parts: `Grid`, cluster, host.
     pub fn breadcrumb(&self) -> Vec<String> {
-        let mut parts = vec![format!("Grid {}", self.snap.grid_name)];
+        // gmetad's default grid name says nothing on screen: just "Grid" then.
+        let mut parts = vec![if &*self.snap.grid_name == "unspecified" {
+            "Grid".to_string()
+        } else {
+            format!("Grid {}", self.snap.grid_name)
+        }];
         if let Some(c) = &self.cluster {
             parts.push(c.name.clone());
         }
