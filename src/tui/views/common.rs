@@ -143,12 +143,20 @@ pub fn graph_panel(
             with_units(lo, units),
             with_units(hi, units)
         ),
-        (Some(last), Some(lo), Some(hi)) => format!(
-            " {} ({}–{})",
-            with_units(*last, units),
-            with_units(lo, units),
-            with_units(hi, units)
-        ),
+        (Some(last), Some(lo), Some(hi)) => {
+            let full = format!(
+                " {} ({}–{})",
+                with_units(*last, units),
+                with_units(lo, units),
+                with_units(hi, units)
+            );
+            // The range goes first when the panel is narrow: a cut "(47.8 GB–95.6" misleads.
+            if label.chars().count() + 1 + full.chars().count() <= area.width as usize {
+                full
+            } else {
+                format!(" {}", with_units(*last, units))
+            }
+        }
         _ if area.width >= 34 => " no history yet".to_string(),
         _ => " –".to_string(),
     };
