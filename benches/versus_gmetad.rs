@@ -156,9 +156,10 @@ fn wait_ready(addr: SocketAddr, hosts: usize, within: Duration) -> Result<(), St
 }
 
 /// CPU seconds per poll and RSS of a daemon over about `window` seconds of `step`-second
-/// polls. Polls are counted, not assumed: a poll is a burst of CPU after a quiet second, and
-/// the CPU is taken from the start of the first burst to the start of the last one, so it
-/// spans whole polls only (assuming window ÷ step polls was off by up to one in three).
+/// polls. Polls are counted, not assumed: a poll is a burst of CPU after a quiet second (at
+/// least 30 % of the biggest burst), and the CPU is taken from the start of the first poll to
+/// the start of the last one, so it spans whole poll cycles only (assuming window ÷ step polls
+/// was off by up to one in three).
 fn measure_daemon(d: &Daemon, window: u64, step: u64) -> (f64, f64) {
     let pid = d.child.id();
     let tick = Duration::from_millis(20);
@@ -169,11 +170,38 @@ fn measure_daemon(d: &Daemon, window: u64, step: u64) -> (f64, f64) {
         samples.push(proc_cpu(pid));
         std::thread::sleep(tick);
     }
-    let starts: Vec<usize> = (quiet..samples.len())
+    let begins: Vec<usize> = (quiet..samples.len())
         .filter(|&i| {
             samples[i] > samples[i - 1] && samples[i - quiet..i].windows(2).all(|w| w[1] <= w[0])
         })
         .collect();
+    // A burst's CPU runs to the next quiet second; small ones (a timer, a save) are not polls,
+    // though their CPU still counts between the polls around them.
+    let burst_cpu = |i: usize| {
+        let mut end = i;
+        while end + quiet < samples.len() && samples[end + quiet] > samples[end] {
+            end += 1;
+        }
+        samples[(end + quiet).min(samples.len() - 1)] - samples[i - 1]
+    };
+    let biggest = begins.iter().map(|&i| burst_cpu(i)).fold(0.0, f64::max);
+    let starts: Vec<usize> = begins
+        .into_iter()
+        .filter(|&i| burst_cpu(i) >= 0.3 * biggest)
+        .collect();
+    let secs = |i: usize| i as f64 * tick.as_secs_f64();
+    eprintln!(
+        "  {}: polls began at {:?} s; CPU per poll {:?}",
+        d.name,
+        starts
+            .iter()
+            .map(|&i| (secs(i) * 10.0).round() / 10.0)
+            .collect::<Vec<_>>(),
+        starts
+            .windows(2)
+            .map(|w| ((samples[w[1] - 1] - samples[w[0] - 1]) * 1000.0).round() / 1000.0)
+            .collect::<Vec<_>>()
+    );
     let per_poll = match (starts.first(), starts.last()) {
         (Some(&a), Some(&b)) if starts.len() >= 2 => {
             (samples[b - 1] - samples[a - 1]) / (starts.len() - 1) as f64
