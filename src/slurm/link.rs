@@ -122,6 +122,8 @@ struct Seen {
     sinfo_text: bool,
     /// CPU time per step at the last poll.
     cpu: usage::CpuTracker,
+    /// What commands look jobs up in, shared with the command loop.
+    published: std::sync::Arc<parking_lot::Mutex<Lookup>>,
 }
 
 async fn run(
@@ -143,18 +145,51 @@ async fn run(
             .map(|c| format!(" ({c})"))
             .unwrap_or_default()
     );
-    let mut seen = Seen::default();
+    // The poll runs in a task of its own, one at a time, so a kill or a submission never waits
+    // behind it; commands look jobs up in what the last poll saw.
+    let published = std::sync::Arc::new(parking_lot::Mutex::new(Lookup::default()));
+    let mut seen = Some(Seen {
+        published: published.clone(),
+        ..Seen::default()
+    });
+    let mut polling: Option<tokio::task::JoinHandle<(Seen, Result<(), String>)>> = None;
+    let mut again = false;
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut healthy = None;
     loop {
         tokio::select! {
             cmd = cmds.recv() => {
-                let Some(cmd) = cmd else { return };
-                command(&runner, cmd, &mut seen, &user, admin, &emit).await;
+                let Some(cmd) = cmd else {
+                    if let Some(p) = &polling {
+                        p.abort();
+                    }
+                    return;
+                };
+                let lookup = published.lock().clone();
+                again |= command(&runner, cmd, &lookup, &user, admin, &emit).await;
             }
-            _ = tick.tick() => {
-                let r = refresh(&runner, &mut seen, &user, admin, &emit).await;
+            _ = tick.tick() => again = true,
+            done = async {
+                match polling.as_mut() {
+                    Some(p) => p.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                polling = None;
+                let r = match done {
+                    Ok((s, r)) => {
+                        seen = Some(s);
+                        r
+                    }
+                    Err(e) => {
+                        seen = Some(Seen {
+                            published: published.clone(),
+                            ..Seen::default()
+                        });
+                        Err(format!("the Slurm poll failed: {e}"))
+                    }
+                };
                 let state = match &r {
                     Ok(()) => LinkState::LoggedIn(label.clone(), user.clone(), if admin { "admin".into() } else { "user".into() }),
                     Err(e) => LinkState::Down(e.clone()),
@@ -164,6 +199,41 @@ async fn run(
                     healthy = Some(state);
                 }
             }
+        }
+        if again
+            && polling.is_none()
+            && let Some(mut s) = seen.take()
+        {
+            again = false;
+            let (r, u, ev, cl) = (
+                runner.clone(),
+                user.clone(),
+                events.clone(),
+                cfg.cluster.clone(),
+            );
+            polling = Some(tokio::spawn(async move {
+                let emit = move |e: JobEvent| {
+                    let _ = ev.send((cl.clone(), e));
+                };
+                let res = refresh(&r, &mut s, &u, admin, &emit).await;
+                (s, res)
+            }));
+        }
+    }
+}
+
+/// What commands look jobs up in: the last poll's rows and jobs.
+#[derive(Default, Clone)]
+struct Lookup {
+    rows: HashMap<(String, u32), u64>,
+    jobs: HashMap<u64, SlurmJob>,
+}
+
+impl Lookup {
+    fn of(s: &Seen) -> Self {
+        Self {
+            rows: s.rows.clone(),
+            jobs: s.jobs.clone(),
         }
     }
 }
@@ -423,6 +493,8 @@ async fn refresh(
     ));
     seen.rows = rows;
     seen.jobs = mine.into_iter().map(|j| (j.id, j)).collect();
+    // Published before the lists go out: a command on a row just shown must find it.
+    *seen.published.lock() = Lookup::of(seen);
     emit(JobEvent::Lists {
         procs,
         nodes: node_infos,
@@ -431,32 +503,29 @@ async fn refresh(
     Ok(())
 }
 
-fn job_of(seen: &Seen, t: &Target) -> Result<u64, String> {
+fn job_of(seen: &Lookup, t: &Target) -> Result<u64, String> {
     seen.rows
         .get(&(t.node.clone(), t.pid))
         .copied()
         .ok_or_else(|| format!("{t} is no longer listed by Slurm"))
 }
 
+/// Carries out a command; true when a fresh poll should follow.
 async fn command(
     r: &Runner,
     cmd: JobCommand,
-    seen: &mut Seen,
+    seen: &Lookup,
     user: &str,
     admin: bool,
     emit: &impl Fn(JobEvent),
-) {
+) -> bool {
     match cmd {
         JobCommand::Login { .. } | JobCommand::LoginFromKeyring { .. } | JobCommand::Logout => {
             emit(JobEvent::Note(format!(
                 "Slurm acts as your own account ({user}); no login"
             )));
         }
-        JobCommand::Refresh => {
-            if let Err(e) = refresh(r, seen, user, admin, emit).await {
-                emit(JobEvent::Note(e));
-            }
-        }
+        JobCommand::Refresh => return true,
         JobCommand::Signal { targets, signal } => {
             let mut out = Vec::new();
             let mut done = Vec::new();
@@ -503,12 +572,12 @@ async fn command(
                 out.push((t, res));
             }
             emit(JobEvent::Signalled(out));
-            let _ = refresh(r, seen, user, admin, emit).await;
+            return true;
         }
         JobCommand::Migrate { target, to } => {
             let res = migrate(r, seen, &target, &to).await;
             emit(JobEvent::Migrated(target, res.map(|()| (to, 0))));
-            let _ = refresh(r, seen, user, admin, emit).await;
+            return true;
         }
         JobCommand::Submit(spec) => {
             let res = if spec.priority > 0 && !admin {
@@ -527,7 +596,7 @@ async fn command(
                 }
             };
             emit(JobEvent::Submitted(res));
-            let _ = refresh(r, seen, user, admin, emit).await;
+            return true;
         }
         JobCommand::Tail { id, stream, offset } => match tail(r, id, &stream, offset).await {
             Ok((next, size, data)) => emit(JobEvent::Tail {
@@ -541,11 +610,12 @@ async fn command(
             Err(e) => emit(JobEvent::TailFailed(e)),
         },
     }
+    false
 }
 
 /// A pending job gets a new node list; a running one is requeued with its node excluded and
 /// the target requested.
-async fn migrate(r: &Runner, seen: &Seen, t: &Target, to: &str) -> Result<(), String> {
+async fn migrate(r: &Runner, seen: &Lookup, t: &Target, to: &str) -> Result<(), String> {
     let job = job_of(seen, t)?;
     let state = seen
         .jobs
