@@ -59,7 +59,12 @@ impl Cluster {
     }
 
     fn start_with(nodes: &[&str], cm_extra: &[&'static str]) -> Self {
+        Self::start_configured(nodes, cm_extra, "")
+    }
+
+    fn start_configured(nodes: &[&str], cm_extra: &[&'static str], config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let mut users = String::new();
         for (u, p) in [("root", "rootpw"), ("alice", "alicepw"), ("bob", "bobpw")] {
             let h = bcrypt::hash(p, 4).unwrap().replacen("$2b$", "$2y$", 1);
@@ -578,6 +583,51 @@ async fn a_restarted_manager_rebuilds_what_runs_from_its_agents() {
     })
     .await;
     assert_eq!(job_field(&mut alice, id, "exit").await, "0");
+    common::kill_jobs_of(&mut alice).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_that_ignores_sigterm_is_killed_after_the_grace_and_migrated() {
+    let c = Cluster::start_configured(&["g1", "g2"], &[], "[cm]\nstop_grace = 1\n");
+    let mut alice = login(&c, "alice").await;
+    let out = c.path("stubborn.out");
+    let id = submit(
+        &mut alice,
+        shell(
+            "trap '' TERM; echo started; while :; do sleep 0.05; done",
+            &out,
+        ),
+    )
+    .await;
+    let (node, pid) = until("the stubborn job running", async || {
+        let n = job_field(&mut alice, id, "nodes").await;
+        let p: u32 = job_field(&mut alice, id, "pids").await.parse().unwrap_or(0);
+        (p > 0 && !n.is_empty()).then_some((n, p))
+    })
+    .await;
+    let to = if node == "g1" { "g2" } else { "g1" };
+    // SIGTERM is ignored; after the one-second grace SIGKILL ends it, and it starts on `to`.
+    match alice
+        .ok(&Request::Mig {
+            pid,
+            from: node.clone(),
+            to: to.into(),
+        })
+        .await
+        .unwrap()
+    {
+        Reply::Migrated { node: n, pid: p } => {
+            assert_eq!(n, to);
+            assert!(alive(p), "restarted as {p}");
+        }
+        r => panic!("{r:?}"),
+    }
+    assert!(!alive(pid), "the old process {pid} is gone");
+    until("its output shows the restart", async || {
+        let text = std::fs::read_to_string(&out).ok()?;
+        (text.matches("started").count() >= 2).then_some(())
+    })
+    .await;
     common::kill_jobs_of(&mut alice).await;
 }
 
