@@ -14,73 +14,20 @@ use gantry::ganglia::{Interner, Limits, parse_bytes};
 use gantry::model::{Document, Item};
 use gantry::sim::{ClusterSpec, SimHandle, SimOptions};
 
-const INSIDE: &str = "GANTRY_TEST_PRIVATE_NETNS";
 const NAME: &str = "a_real_gmetad_serves_the_aggregators_clusters_again";
-
-fn skip_reason() -> Option<String> {
-    if !std::path::Path::new("/usr/sbin/gmetad").exists() {
-        return Some("gmetad is not installed (apt-get install gmetad)".into());
-    }
-    None
-}
-
-fn no_namespace() -> Option<String> {
-    // SAFETY: geteuid is always safe.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("a private network namespace needs root".into());
-    }
-    match Command::new("unshare")
-        .args(["--net", "--", "ip", "link", "set", "lo", "up"])
-        .output()
-    {
-        Ok(o) if o.status.success() => None,
-        Ok(o) => Some(format!(
-            "no private network namespace here: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Err(e) => Some(format!("cannot run unshare: {e}")),
-    }
-}
 
 #[test]
 fn a_real_gmetad_serves_the_aggregators_clusters_again() {
-    if std::env::var_os(INSIDE).is_some() {
-        inside();
+    if !std::path::Path::new("/usr/sbin/gmetad").exists() {
+        common::skip("gmetad is not installed (apt-get install gmetad)");
         return;
     }
-    if let Some(why) = skip_reason() {
-        common::skip(&why);
-        return;
-    }
-    if let Some(why) = no_namespace() {
+    match common::netns::run_inside(NAME) {
+        common::netns::NetNs::Inside => inside(),
+        common::netns::NetNs::Done => {}
         // A kernel permission, not a package CI could install: a plain skip even under CI.
-        println!("SKIPPED: {why}");
-        return;
+        common::netns::NetNs::Unavailable(why) => println!("SKIPPED: {why}"),
     }
-    let me = std::env::current_exe().expect("test binary path");
-    let out = Command::new("unshare")
-        .args([
-            "--net",
-            "--",
-            "sh",
-            "-c",
-            "ip link set lo up && exec \"$0\" \"$@\"",
-        ])
-        .arg(&me)
-        .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
-        .env(INSIDE, "1")
-        .output()
-        .expect("unshare runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "inside the namespace: {text}");
-    assert!(
-        text.contains("1 passed"),
-        "the inner run ran the test: {text}"
-    );
 }
 
 /// Reads a whole answer from an xml port.

@@ -61,7 +61,12 @@ pub struct Gmond {
 impl Gmond {
     /// Starts a collector for `cluster` with the given owner, listening on 127.0.0.1 only.
     pub fn collector(cluster: &str, owner: &str) -> Result<Self, String> {
-        let tcp = free_tcp_port();
+        Self::collector_on(cluster, owner, free_tcp_port())
+    }
+
+    /// A collector whose TCP accept channel is on `tcp` (gmond's default 8649 inside a private
+    /// network namespace, say).
+    pub fn collector_on(cluster: &str, owner: &str, tcp: u16) -> Result<Self, String> {
         let udp = free_udp_port();
         let body = format!(
             r#"globals {{

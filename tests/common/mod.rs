@@ -100,6 +100,7 @@ pub fn free_port() -> u16 {
 }
 
 pub mod gmond;
+pub mod netns;
 pub mod pty;
 pub mod replay;
 pub mod slurm;
