@@ -138,16 +138,27 @@ async fn history_survives_a_restart_and_a_damaged_file_is_set_aside() {
 
     // `gantry graph` draws from the same file: a host's graphs as SVG (and PNG with a font).
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["graph", "--cluster", "alpha", "--host", "alpha-node0001"])
-        .args(["--range", "hour", "--out"])
-        .arg(out.path())
-        .arg("--history")
-        .arg(&file)
-        .env("GANTRY_CONFIG_DIR", state.path())
-        .env("GANTRY_STATE_DIR", state.path())
-        .output()
-        .unwrap();
+    let graph = |what: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .arg("graph")
+            .args(what)
+            .arg("--out")
+            .arg(out.path())
+            .arg("--history")
+            .arg(&file)
+            .env("GANTRY_CONFIG_DIR", state.path())
+            .env("GANTRY_STATE_DIR", state.path())
+            .output()
+            .unwrap()
+    };
+    let o = graph(&[
+        "--cluster",
+        "alpha",
+        "--host",
+        "alpha-node0001",
+        "--range",
+        "hour",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let svgs: Vec<String> = std::fs::read_dir(out.path())
         .unwrap()
@@ -161,15 +172,7 @@ async fn history_survives_a_restart_and_a_damaged_file_is_set_aside() {
         svg.contains("<svg") && svg.contains("alpha-node0001"),
         "{svgs:?}"
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["graph", "--cluster", "nowhere", "--out"])
-        .arg(out.path())
-        .arg("--history")
-        .arg(&file)
-        .env("GANTRY_CONFIG_DIR", state.path())
-        .env("GANTRY_STATE_DIR", state.path())
-        .output()
-        .unwrap();
+    let o = graph(&["--cluster", "nowhere"]);
     assert!(!o.status.success(), "an unknown cluster is an error");
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("nowhere"),

@@ -58,25 +58,7 @@ fn wait_row(app: &PtyApp, name: &str, user: &str) {
 fn login_submit_results_output_kill_migrate() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();
-    let h = bcrypt::hash("alicepw", 4)
-        .unwrap()
-        .replacen("$2b$", "$2y$", 1);
-    std::fs::write(dir.join("users.htpasswd"), format!("alice:{h}\n")).unwrap();
-    let mut cm = gantry(
-        dir,
-        &["cm", "--listen", "127.0.0.1:0", "--heartbeat", "1"],
-        true,
-    );
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(cm.0.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let addr = line
-        .trim()
-        .trim_start_matches("central manager listening on ")
-        .to_string();
+    let (cm, addr) = common::alice_cm(dir, &["--heartbeat", "1"]);
     let _a1 = gantry(
         dir,
         &["agent", "--name", "n1", "--cm", &addr, "--scope", "tasks"],

@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::Proc;
 use common::pty::PtyApp;
 
 #[test]
@@ -23,30 +22,7 @@ fn a_remembered_password_logs_in_by_itself_until_logout() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();
     let d = dir.to_str().unwrap();
-    let h = bcrypt::hash("alicepw", 4)
-        .unwrap()
-        .replacen("$2b$", "$2y$", 1);
-    std::fs::write(dir.join("users.htpasswd"), format!("alice:{h}\n")).unwrap();
-    let mut cm = Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["cm", "--listen", "127.0.0.1:0"])
-            .env("GANTRY_CONFIG_DIR", dir)
-            .env("GANTRY_STATE_DIR", dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(cm.0.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let addr = line
-        .trim()
-        .trim_start_matches("central manager listening on ")
-        .to_string();
+    let (_cm, addr) = common::alice_cm(dir, &[]);
     std::fs::write(
         dir.join("config.toml"),
         format!("[[manager]]\ncluster = \"*\"\naddresses = [\"{addr}\"]\nuser = \"alice\"\n"),

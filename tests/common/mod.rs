@@ -115,3 +115,34 @@ pub fn skip(why: &str) {
     );
     println!("SKIPPED: {why}");
 }
+
+/// A real `gantry cm` on a free loopback port, its config and state in `dir`, with user alice
+/// (password alicepw); returns it and the address it says it listens on.
+pub fn alice_cm(dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
+    use std::io::BufRead;
+    let h = bcrypt::hash("alicepw", 4)
+        .unwrap_or_default()
+        .replacen("$2b$", "$2y$", 1);
+    std::fs::write(dir.join("users.htpasswd"), format!("alice:{h}\n")).expect("users file");
+    let mut cm = Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["cm", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .env_remove("GANTRY_CM_SECRET")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gantry cm starts"),
+    );
+    let mut line = String::new();
+    if let Some(out) = cm.0.stdout.take() {
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+    }
+    let addr = line
+        .trim()
+        .trim_start_matches("central manager listening on ")
+        .to_string();
+    (cm, addr)
+}
