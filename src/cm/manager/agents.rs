@@ -88,7 +88,9 @@ pub async fn run<R, W>(
         n.addr = peer
             .rsplit_once(':')
             .and_then(|(ip, _)| ip.trim_matches(['[', ']']).parse().ok());
-        n.up = true;
+        // Up only once its first message (TASKS, what runs there) is read: a task placed
+        // before that would be missing from the list and taken for lost.
+        n.up = false;
         n.cpus = cpus;
         n.mem_total_kb = mem_total_kb;
         n.heard = Instant::now();
@@ -201,6 +203,7 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
             }
             writes.extend(settle_jobs(&mut st, t));
             m.store.write(writes);
+            m.wake.notify_one();
             Reply::Done("TASKS".into())
         }
         Request::Exited { task, pid, status } => {
