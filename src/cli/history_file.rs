@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::aggregator::now_epoch;
 use crate::config::HistorySection;
 use crate::history::HistoryStore;
 
@@ -22,12 +23,6 @@ pub struct PersistentHistory {
 
 /// History files above this size are announced while they load.
 const BIG_FILE: u64 = 100_000_000;
-
-fn now_epoch() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 impl PersistentHistory {
     /// Loads `path` (or keeps history in memory only when `path` is `None`).

@@ -70,21 +70,10 @@ pub async fn run<R, W>(
     let handle = AgentHandle::new(conn, tx);
     {
         let mut st = m.st.lock();
-        let n = st.nodes.entry(name.clone()).or_insert_with(|| Node {
-            name: name.clone(),
-            up: true,
-            cpus,
-            mem_total_kb,
-            mem_free_kb: mem_total_kb,
-            load1: 0.0,
-            runqueue: 0,
-            procs_count: 0,
-            procs: Vec::new(),
-            heard: Instant::now(),
-            agent: None,
-            placed: 0.0,
-            addr: None,
-        });
+        let n = st
+            .nodes
+            .entry(name.clone())
+            .or_insert_with(|| Node::new(&name, cpus, mem_total_kb));
         n.addr = peer
             .rsplit_once(':')
             .and_then(|(ip, _)| ip.trim_matches(['[', ']']).parse().ok());

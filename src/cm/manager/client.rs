@@ -896,19 +896,9 @@ mod tests {
                 st.nodes.insert(
                     name.into(),
                     Node {
-                        name: name.into(),
                         up: true,
-                        cpus: 1,
-                        mem_total_kb: 1,
-                        mem_free_kb: 1,
-                        load1: 0.0,
-                        runqueue: 0,
-                        procs_count: 0,
                         procs,
-                        heard: Instant::now(),
-                        agent: None,
-                        placed: 0.0,
-                        addr: None,
+                        ..Node::new(name, 1, 1)
                     },
                 );
             }

@@ -190,19 +190,11 @@ mod tests {
     ) -> (Node, tokio::sync::mpsc::UnboundedReceiver<String>) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let n = Node {
-            name: name.into(),
             up: true,
-            cpus: 4,
-            mem_total_kb: 64 << 20,
             mem_free_kb: free_gb << 20,
             load1: load,
-            runqueue: 0,
-            procs_count: 0,
-            procs: Vec::new(),
-            heard: std::time::Instant::now(),
             agent: Some(AgentHandle::new(1, tx)),
-            placed: 0.0,
-            addr: None,
+            ..Node::new(name, 4, 64 << 20)
         };
         (n, rx)
     }

@@ -113,6 +113,26 @@ pub enum NodeMatch {
 }
 
 impl Node {
+    /// A node as its agent introduces itself: all memory free, nothing placed or reported yet,
+    /// and down until the agent's first message is read.
+    pub fn new(name: &str, cpus: u32, mem_total_kb: u64) -> Self {
+        Self {
+            name: name.to_string(),
+            up: false,
+            cpus,
+            mem_total_kb,
+            mem_free_kb: mem_total_kb,
+            load1: 0.0,
+            runqueue: 0,
+            procs_count: 0,
+            procs: Vec::new(),
+            heard: Instant::now(),
+            agent: None,
+            placed: 0.0,
+            addr: None,
+        }
+    }
+
     /// How loaded the node is by a job's metric, counting tasks placed since its last report.
     pub fn load_by(&self, metric: LoadMetric) -> f64 {
         let cpus = f64::from(self.cpus.max(1));
@@ -218,19 +238,8 @@ mod tests {
 
     fn node(name: &str, ip: &str) -> Node {
         Node {
-            name: name.into(),
-            up: true,
-            cpus: 1,
-            mem_total_kb: 1,
-            mem_free_kb: 1,
-            load1: 0.0,
-            runqueue: 0,
-            procs_count: 0,
-            procs: Vec::new(),
-            heard: Instant::now(),
-            agent: None,
-            placed: 0.0,
             addr: ip.parse().ok(),
+            ..Node::new(name, 1, 1)
         }
     }
 
