@@ -68,6 +68,12 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let h = bcrypt::hash("rootpw", 4).expect("hash");
     std::fs::write(dir.path().join("users.htpasswd"), format!("root:{h}\n")).expect("users");
+    // The submissions are root's, so root_users must allow them.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[cm]\nroot_users = [\"root\"]\nmax_tasks_per_node = 100000\n",
+    )
+    .expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
         .args(["cm", "--listen", "127.0.0.1:0", "--heartbeat", "30"])
         .env("GANTRY_CONFIG_DIR", dir.path())

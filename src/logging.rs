@@ -12,6 +12,8 @@ pub fn init(file: &Path) -> Result<WorkerGuard, String> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let name = file.file_name().ok_or("log path has no file name")?;
+    // The log names users and hosts: readable by its owner only.
+    crate::cm::store::private_file(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let appender = tracing_appender::rolling::never(dir, name);
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_from_env("GANTRY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));

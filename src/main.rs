@@ -146,7 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Cm(args)) => {
-            runtime.block_on(cli::cm::run_cm(args, &config, &paths))?;
+            runtime.block_on(cli::cm::run_cm(args, &config, &paths, cli.read_only))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Agent(args)) => {
@@ -213,6 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     match cli::local_cm::start(
                         &dir,
                         gantry::cm::users::Users::default(),
+                        cli::local_cm::accounts_as_me(&[]),
                         &[cli::local_cm::hostname()],
                         gantry::cm::agent::Scope::Machine,
                         None,

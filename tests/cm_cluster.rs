@@ -64,7 +64,15 @@ impl Cluster {
 
     fn start_configured(nodes: &[&str], cm_extra: &[&'static str], config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        // These tests are about placement and the protocol, not accounts (tests/cm_security.rs
+        // is): the test users' jobs run as root, which the configuration must say explicitly.
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!(
+                "[cm]\naccounts = {{ alice = \"root\", bob = \"root\" }}\nroot_users = [\"root\", \"alice\", \"bob\"]\n{config}"
+            ),
+        )
+        .unwrap();
         let mut users = String::new();
         for (u, p) in [("root", "rootpw"), ("alice", "alicepw"), ("bob", "bobpw")] {
             let h = bcrypt::hash(p, 4).unwrap().replacen("$2b$", "$2y$", 1);
@@ -588,7 +596,7 @@ async fn a_restarted_manager_rebuilds_what_runs_from_its_agents() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_that_ignores_sigterm_is_killed_after_the_grace_and_migrated() {
-    let c = Cluster::start_configured(&["g1", "g2"], &[], "[cm]\nstop_grace = 1\n");
+    let c = Cluster::start_configured(&["g1", "g2"], &[], "stop_grace = 1\n");
     let mut alice = login(&c, "alice").await;
     let out = c.path("stubborn.out");
     let id = submit(

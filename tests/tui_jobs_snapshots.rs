@@ -49,6 +49,7 @@ fn job(id: u64, name: &str, user: &str, state: &str, exit: Option<i32>) -> JobSu
         started: Some(POLLED_AT - 3500 + id * 60),
         ended: exit.map(|_| POLLED_AT - 100),
         exit,
+        reason: String::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cm::agent::AgentArgs;
-use crate::cm::manager::{CmSettings, random_token};
+use crate::cm::manager::{AccountMap, CmSettings, random_token};
 use crate::cm::users::Users;
 use crate::config::{Config, Paths};
 
@@ -59,8 +59,13 @@ pub fn secret(path: &Path, create: bool) -> anyhow::Result<String> {
     }
 }
 
-/// Runs the manager.
-pub async fn run_cm(args: CmArgs, config: &Config, paths: &Paths) -> anyhow::Result<()> {
+/// Runs the manager; `read_only` is the global `--read-only`.
+pub async fn run_cm(
+    args: CmArgs,
+    config: &Config,
+    paths: &Paths,
+    read_only: bool,
+) -> anyhow::Result<()> {
     let c = &config.file.cm;
     let users_path = args.users.clone().unwrap_or_else(|| {
         if c.users_file.is_empty() {
@@ -82,11 +87,26 @@ pub async fn run_cm(args: CmArgs, config: &Config, paths: &Paths) -> anyhow::Res
         listen: args.listen.clone().unwrap_or_else(|| c.listen.clone()),
         state_dir: paths.state_dir.join("cm"),
         users,
+        users_file: Some(users_path.clone()),
+        admins: c.admins.clone(),
         legacy_unauthenticated: legacy,
         heartbeat_secs: args.heartbeat.unwrap_or(c.heartbeat).max(1),
         agent_secret: secret(&paths.state_dir.join("cm").join("cm.secret"), true)?,
         stop_grace_secs: c.stop_grace,
+        accounts: AccountMap {
+            map: c.accounts.clone().into_iter().collect(),
+            root_users: c.root_users.clone(),
+        },
+        read_only: read_only || c.read_only,
+        max_tasks_per_job: c.max_tasks_per_job.max(1),
+        max_tasks_per_node: c.max_tasks_per_node.max(1),
+        checkpoint_root: if c.checkpoint_root.is_empty() {
+            paths.state_dir.join("checkpoints")
+        } else {
+            PathBuf::from(&c.checkpoint_root)
+        },
     };
+
     crate::cm::manager::run(settings).await
 }
 
@@ -97,5 +117,9 @@ pub async fn run_agent(args: AgentArgs, paths: &Paths) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| paths.state_dir.join("cm").join("cm.secret"));
     let s = secret(&path, false)?;
-    crate::cm::agent::run(args, s).await
+    let state = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| paths.state_dir.join("agent").join(&args.name));
+    crate::cm::agent::run(args, s, state).await
 }

@@ -118,6 +118,7 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
     match crate::cli::local_cm::start(
         &scratch,
         users,
+        crate::cli::local_cm::accounts_as_me(&["demo"]),
         &agents,
         crate::cm::agent::Scope::Tasks,
         Some("demo account: user demo, password demo".into()),

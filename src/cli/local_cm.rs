@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cm::agent::{AgentArgs, Scope};
-use crate::cm::manager::{CmSettings, Manager, random_token};
+use crate::cm::manager::{AccountMap, CmSettings, Manager, random_token};
 use crate::cm::users::Users;
 use crate::jobs::ManagerConfig;
 
@@ -15,6 +15,7 @@ use crate::jobs::ManagerConfig;
 pub async fn start(
     state_dir: &Path,
     users: Users,
+    accounts: AccountMap,
     agents: &[String],
     scope: Scope,
     login_hint: Option<String>,
@@ -31,6 +32,9 @@ pub async fn start(
         heartbeat_secs: 5,
         agent_secret: secret.clone(),
         stop_grace_secs: 5,
+        accounts,
+        checkpoint_root: state_dir.join("checkpoints"),
+        ..CmSettings::default()
     })?;
     let sock = state_dir.join("cm.sock");
     let (m1, m2, sock2) = (m.clone(), m.clone(), sock.clone());
@@ -49,10 +53,14 @@ pub async fn start(
             secret_file: None,
             scope,
             quiet: true,
+            state_dir: None,
         };
         let s = secret.clone();
+        let dir = state_dir.join("agents").join(name);
         tokio::spawn(async move {
-            let _ = crate::cm::agent::run(args, s).await;
+            if let Err(e) = crate::cm::agent::run(args, s, dir).await {
+                tracing::warn!("local agent: {e:#}");
+            }
         });
     }
     Ok(ManagerConfig {
@@ -67,6 +75,20 @@ pub async fn start(
         login_hint,
         kind: crate::jobs::BackendKind::CentralManager,
     })
+}
+
+/// Everyone's jobs run as the user running the console (an embedded manager's agents run as
+/// that user and can be no one else); that user may be root when the console runs as root.
+pub fn accounts_as_me(users: &[&str]) -> AccountMap {
+    let me = crate::cm::account::name_of(crate::cm::account::euid()).unwrap_or_default();
+    AccountMap {
+        map: users.iter().map(|u| (u.to_string(), me.clone())).collect(),
+        root_users: users
+            .iter()
+            .map(|u| u.to_string())
+            .chain(std::iter::once(me.clone()))
+            .collect(),
+    }
 }
 
 /// This machine's name.

@@ -55,6 +55,17 @@ impl CmClient {
         })
     }
 
+    /// A client over a stream already connected (from a chosen source address, say).
+    pub fn from_stream(s: TcpStream, addr: &str) -> Self {
+        let _ = s.set_nodelay(true);
+        let (r, w) = s.into_split();
+        Self {
+            addr: addr.to_string(),
+            reader: LineReader::new(r, MAX_REPLY_LINE),
+            w,
+        }
+    }
+
     /// Connects and logs in.
     pub async fn login(addr: &str, user: &str, password: &str) -> Result<Self, ClientError> {
         let mut c = Self::connect(addr).await?;

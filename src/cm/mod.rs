@@ -1,6 +1,7 @@
 //! Job control: the central-manager protocol (docs/protocol.md), its codec, the reference
 //! manager (`gantry cm`) and node agent (`gantry agent`), and the console's client.
 
+pub mod account;
 pub mod agent;
 pub mod client;
 pub mod codec;
@@ -12,6 +13,25 @@ pub mod proto;
 mod proto_tests;
 pub mod store;
 pub mod users;
+
+/// Text a client or an agent sent, made safe for a log line: control characters (a newline
+/// that would forge a line, an escape sequence) are shown escaped.
+pub fn esc(s: &str) -> impl std::fmt::Display + '_ {
+    struct Esc<'a>(&'a str);
+    impl std::fmt::Display for Esc<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            for c in self.0.chars() {
+                if c.is_control() {
+                    write!(f, "{}", c.escape_default())?;
+                } else {
+                    f.write_str(c.encode_utf8(&mut [0; 4]))?;
+                }
+            }
+            Ok(())
+        }
+    }
+    Esc(s)
+}
 
 /// A chunk of a text file as text: when it ends inside a UTF-8 character (the rest is in the
 /// next chunk), those last bytes are left for the next read; other bad bytes become U+FFFD.

@@ -90,6 +90,8 @@ pub struct JobSummary {
     pub ended: Option<u64>,
     /// Exit status, when ended.
     pub exit: Option<i32>,
+    /// Why it ended as it did, when the status says too little (empty: nothing to add).
+    pub reason: String,
 }
 
 /// Every request.
@@ -225,12 +227,33 @@ pub enum Request {
         task: String,
         /// Job id.
         job: u64,
-        /// The job's owner (the process runs as this user where the agent can arrange it).
+        /// The manager user who submitted the job.
         user: String,
+        /// The Unix account the task runs as (the manager's mapping of `user`).
+        account: String,
+        /// The account may be root (the manager's `root_users` lists the user).
+        root_ok: bool,
         /// What to run.
         spec: JobSpec,
         /// Checkpoint directory.
         checkpoint_dir: String,
+    },
+    /// Manager → agent: read part of a task's output or error file as the job's account.
+    Read {
+        /// Task id.
+        task: String,
+        /// `out` or `err`.
+        stream: String,
+        /// Byte offset.
+        offset: u64,
+        /// Most bytes wanted.
+        max: u32,
+        /// The account that reads.
+        account: String,
+        /// The job's base directory as submitted (relative paths are relative to it).
+        dir: String,
+        /// The file as the job named it; empty: the task's spool file.
+        file: String,
     },
     /// Manager → agent: signal a process.
     Signal {
@@ -434,6 +457,7 @@ impl Request {
             Request::Tasks(_) => "TASKS",
             Request::Exited { .. } => "EXITED",
             Request::Run { .. } => "RUN",
+            Request::Read { .. } => "READ",
             Request::Signal { .. } => "SIGNAL",
             Request::Stop { .. } => "STOP",
         }
@@ -539,6 +563,8 @@ impl Request {
                 task,
                 job,
                 user,
+                account,
+                root_ok,
                 spec,
                 checkpoint_dir,
             } => {
@@ -546,8 +572,28 @@ impl Request {
                 f.extend(spec.to_fields());
                 f.push(format!("checkpoint_dir={checkpoint_dir}"));
                 f.push(format!("user={user}"));
+                f.push(format!("account={account}"));
+                f.push(format!("root_ok={}", if *root_ok { "yes" } else { "no" }));
                 Frame::new(f)
             }
+            Request::Read {
+                task,
+                stream,
+                offset,
+                max,
+                account,
+                dir,
+                file,
+            } => v(&[
+                s("READ"),
+                task.clone(),
+                stream.clone(),
+                offset.to_string(),
+                max.to_string(),
+                account.clone(),
+                dir.clone(),
+                file.clone(),
+            ]),
             Request::Signal { pid, signal } => {
                 v(&[s("SIGNAL"), pid.to_string(), s(signal.as_str())])
             }
@@ -714,24 +760,52 @@ impl Request {
                 if h.len() < 3 {
                     return Err(BadMessage("expected RUN|task|job|key=value…".into()));
                 }
-                let (cp, rest): (Vec<&String>, Vec<&String>) = h[3..]
+                // The manager's own keys; the rest are the job's fields.
+                let own = |key: &str| -> Option<String> {
+                    let at = h[3..]
+                        .iter()
+                        .position(|x| x.strip_prefix(key).is_some_and(|r| r.starts_with('=')))?;
+                    Some(s(&h[3 + at][key.len() + 1..]))
+                };
+                let checkpoint_dir = own("checkpoint_dir").unwrap_or_default();
+                let user = own("user").unwrap_or_default();
+                let account = own("account").unwrap_or_default();
+                let root_ok = own("root_ok").as_deref() == Some("yes");
+                let rest: Vec<String> = h[3..]
                     .iter()
-                    .partition(|x| x.starts_with("checkpoint_dir="));
-                let (owner, rest): (Vec<&String>, Vec<&String>) =
-                    rest.into_iter().partition(|x| x.starts_with("user="));
-                let rest: Vec<String> = rest.into_iter().cloned().collect();
+                    .filter(|x| {
+                        !["checkpoint_dir=", "user=", "account=", "root_ok="]
+                            .iter()
+                            .any(|k| x.starts_with(k))
+                    })
+                    .cloned()
+                    .collect();
                 Request::Run {
                     task: s(field(1)),
                     job: num("job id", field(2))?,
-                    user: owner
-                        .first()
-                        .map(|u| s(&u["user=".len()..]))
-                        .unwrap_or_default(),
+                    user,
+                    account,
+                    root_ok,
                     spec: JobSpec::from_fields(&rest).map_err(BadMessage)?,
-                    checkpoint_dir: cp
-                        .first()
-                        .map(|c| s(&c["checkpoint_dir=".len()..]))
-                        .unwrap_or_default(),
+                    checkpoint_dir,
+                }
+            }
+            "READ" => {
+                want(h, 8, "READ|task|stream|offset|max|account|dir|file")?;
+                if !matches!(field(2), "out" | "err") {
+                    return Err(BadMessage(format!(
+                        "stream '{}' is not out or err",
+                        field(2)
+                    )));
+                }
+                Request::Read {
+                    task: s(field(1)),
+                    stream: s(field(2)),
+                    offset: num("offset", field(3))?,
+                    max: num("max", field(4))?,
+                    account: s(field(5)),
+                    dir: s(field(6)),
+                    file: s(field(7)),
                 }
             }
             "SIGNAL" => {
@@ -888,6 +962,7 @@ impl Reply {
                             opt(j.started),
                             opt(j.ended),
                             j.exit.map(|e| e.to_string()).unwrap_or_default(),
+                            j.reason.clone(),
                         ]
                     })
                     .collect(),
@@ -1037,8 +1112,9 @@ impl Reply {
             "JOBS" => {
                 let mut out = Vec::new();
                 for r in list_records(f, 2) {
-                    if r.len() != 9 {
-                        return Err(BadMessage("a JOBS record has 9 fields".into()));
+                    // A tenth field, the reason, came with accounts; older managers send nine.
+                    if !(9..=10).contains(&r.len()) {
+                        return Err(BadMessage("a JOBS record has 9 or 10 fields".into()));
                     }
                     out.push(JobSummary {
                         id: num("job id", &r[0])?,
@@ -1050,6 +1126,7 @@ impl Reply {
                         started: opt_num("started", &r[6])?,
                         ended: opt_num("ended", &r[7])?,
                         exit: opt_num("exit", &r[8])?,
+                        reason: r.get(9).cloned().unwrap_or_default(),
                     });
                 }
                 Reply::Jobs(out)

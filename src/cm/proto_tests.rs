@@ -155,15 +155,28 @@ fn request() -> impl Strategy<Value = Request> {
             pid,
             status
         }),
-        (name(), any::<u64>(), spec(), text()).prop_map(|(task, job, spec, checkpoint_dir)| {
-            Request::Run {
+        (name(), any::<u64>(), spec(), text(), name(), any::<bool>()).prop_map(
+            |(task, job, spec, checkpoint_dir, account, root_ok)| Request::Run {
                 task,
                 job,
                 user: "alice".into(),
+                account,
+                root_ok,
                 spec,
                 checkpoint_dir,
             }
-        }),
+        ),
+        (name(), any::<u64>(), any::<u32>(), name(), text(), text()).prop_map(
+            |(task, offset, max, account, dir, file)| Request::Read {
+                task,
+                stream: "err".into(),
+                offset,
+                max,
+                account,
+                dir,
+                file,
+            }
+        ),
         (any::<u32>(), signal()).prop_map(|(pid, signal)| Request::Signal { pid, signal }),
         (name(), any::<u32>()).prop_map(|(task, grace_secs)| Request::Stop { task, grace_secs }),
     ]
@@ -253,6 +266,7 @@ fn reply() -> impl Strategy<Value = Reply> {
             v.into_iter()
                 .map(
                     |(id, name, user, state, nodes, submitted, started, ended, exit)| JobSummary {
+                        reason: format!("{nodes}|&"),
                         id,
                         name,
                         user,
@@ -261,7 +275,7 @@ fn reply() -> impl Strategy<Value = Reply> {
                         submitted,
                         started,
                         ended,
-                        exit
+                        exit,
                     }
                 )
                 .collect()

@@ -39,6 +39,14 @@ pub enum StoreError {
         /// What failed.
         source: std::io::Error,
     },
+    /// The file is there but is not a usable store.
+    #[error("{path}: {what}")]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        what: String,
+    },
     /// The writer thread is gone.
     #[error("the job store's writer stopped")]
     Gone,
@@ -125,6 +133,10 @@ pub struct JobRecord {
     pub exit: Option<i32>,
     /// Where its tasks keep checkpoints.
     pub checkpoint_dir: String,
+    /// The Unix account its tasks run as (decided at submission).
+    pub account: String,
+    /// Why it ended as it did, when a number says too little (a launch error, say).
+    pub reason: String,
 }
 
 /// One task (a process of a job on a node) as stored.
@@ -185,28 +197,24 @@ pub struct Store {
     _lock: File,
 }
 
-fn lock(path: &Path) -> Result<File, StoreError> {
-    use std::io::{Read, Seek, Write as _};
+/// Holds the store's directory locked (flock on the directory itself, which cannot be deleted
+/// from under a running manager the way a lock file can), and records the holder's pid.
+fn lock(dir: &Path) -> Result<File, StoreError> {
+    use std::io::Write as _;
     use std::os::fd::AsRawFd;
-    let io = |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
     };
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io)?;
-    // SAFETY: flock on a file descriptor we own; it is released when the file is closed.
-    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    let d = File::open(dir).map_err(io(dir))?;
+    // SAFETY: flock on a descriptor we own; released when it is closed (or the process dies).
+    let r = unsafe { libc::flock(d.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    let pid_file = dir.join("cm.pid");
     if r != 0 {
-        let mut holder = String::new();
-        let _ = f.read_to_string(&mut holder);
+        let holder = std::fs::read_to_string(&pid_file).unwrap_or_default();
         let holder = holder.trim();
         return Err(StoreError::Locked {
-            path: path.to_path_buf(),
+            path: dir.to_path_buf(),
             holder: if holder.is_empty() {
                 String::new()
             } else {
@@ -214,39 +222,139 @@ fn lock(path: &Path) -> Result<File, StoreError> {
             },
         });
     }
-    f.set_len(0).map_err(io)?;
-    f.rewind().map_err(io)?;
-    write!(f, "{}", std::process::id()).map_err(io)?;
+    let mut f = private_file(&pid_file).map_err(io(&pid_file))?;
+    f.set_len(0).map_err(io(&pid_file))?;
+    write!(f, "{}", std::process::id()).map_err(io(&pid_file))?;
+    Ok(d)
+}
+
+/// Opens (creating) a file only its owner may read or write, and tightens one that was made
+/// looser by an earlier version.
+pub fn private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    if f.metadata()?.permissions().mode() & 0o077 != 0 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     Ok(f)
 }
 
-impl Store {
-    /// Opens (creating) `DIR/jobs.sqlite`, holding `DIR/cm.lock`.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            path: dir.to_path_buf(),
+/// Refuses a database file that exists but cannot be the store: empty (SQLite would silently
+/// start a new, empty store in it) or not a SQLite file at all.
+fn check_file(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let damaged = |what: &str| StoreError::Damaged {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+    };
+    if meta.len() == 0 {
+        return Err(damaged(
+            "the file is empty (0 bytes), so every job it held is gone; restore it from a backup, or move it aside to start an empty store",
+        ));
+    }
+    let mut head = [0u8; 16];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
             source,
         })?;
-        let lock = lock(&dir.join("cm.lock"))?;
+    if n < 16 || &head != b"SQLite format 3\0" {
+        return Err(damaged(
+            "not a SQLite database (its header is wrong); restore it from a backup, or move it aside to start an empty store",
+        ));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating) `DIR/jobs.sqlite`, holding `DIR` locked. An empty or damaged database
+    /// is refused, naming the file, rather than replaced by an empty store.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        let lock = lock(dir)?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The store, its pid file and the secrets beside it are the manager's alone.
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
         let path = dir.join("jobs.sqlite");
+        check_file(&path)?;
         let sql = |source| StoreError::Sql {
             path: path.clone(),
             source,
         };
+        private_file(&path).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let conn = Connection::open(&path).map_err(sql)?;
+        // Exclusive locking: SQLite itself refuses a second opener, whatever happens to the
+        // directory lock (and the WAL index lives in memory, not in a -shm file).
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=FULL;
-             CREATE TABLE IF NOT EXISTS jobs(
+            "PRAGMA locking_mode=EXCLUSIVE;
+             PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=FULL;",
+        )
+        .map_err(sql)?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(sql)?;
+        if check != "ok" {
+            return Err(StoreError::Damaged {
+                path: path.clone(),
+                what: format!("the database is damaged ({check}); restore it from a backup"),
+            });
+        }
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS jobs(
                 id INTEGER PRIMARY KEY, user TEXT NOT NULL, spec TEXT NOT NULL,
                 state TEXT NOT NULL, submitted INTEGER NOT NULL, started INTEGER, ended INTEGER,
-                nodes TEXT NOT NULL, pids TEXT NOT NULL, exit INTEGER, checkpoint_dir TEXT NOT NULL);
+                nodes TEXT NOT NULL, pids TEXT NOT NULL, exit INTEGER, checkpoint_dir TEXT NOT NULL,
+                account TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '');
              CREATE TABLE IF NOT EXISTS tasks(
                 id TEXT PRIMARY KEY, job INTEGER NOT NULL, node TEXT NOT NULL, pid INTEGER NOT NULL,
                 state TEXT NOT NULL, exit INTEGER);
              CREATE TABLE IF NOT EXISTS events(job INTEGER NOT NULL, t INTEGER NOT NULL, what TEXT NOT NULL);",
         )
         .map_err(sql)?;
+        // Stores from before accounts: add the columns.
+        for col in ["account", "reason"] {
+            let has: bool = conn
+                .prepare("SELECT 1 FROM pragma_table_info('jobs') WHERE name = ?1")
+                .and_then(|mut st| st.exists([col]))
+                .map_err(sql)?;
+            if !has {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE jobs ADD COLUMN {col} TEXT NOT NULL DEFAULT ''"
+                ))
+                .map_err(sql)?;
+            }
+        }
         Ok(Self {
             conn,
             path,
@@ -272,7 +380,8 @@ impl Store {
         for w in writes {
             match w {
                 Write::Job(j) => tx.execute(
-                    "INSERT OR REPLACE INTO jobs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                    "INSERT OR REPLACE INTO jobs(id,user,spec,state,submitted,started,ended,nodes,pids,exit,checkpoint_dir,account,reason)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                     params![
                         j.id as i64,
                         j.user,
@@ -284,7 +393,9 @@ impl Store {
                         join(&j.nodes),
                         join(&j.pids),
                         j.exit,
-                        j.checkpoint_dir
+                        j.checkpoint_dir,
+                        j.account,
+                        j.reason
                     ],
                 ),
                 Write::Task(t) => tx.execute(
@@ -305,7 +416,7 @@ impl Store {
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
         let mut st = self
             .conn
-            .prepare("SELECT id,user,spec,state,submitted,started,ended,nodes,pids,exit,checkpoint_dir FROM jobs ORDER BY id")
+            .prepare("SELECT id,user,spec,state,submitted,started,ended,nodes,pids,exit,checkpoint_dir,account,reason FROM jobs ORDER BY id")
             .map_err(|e| self.sql(e))?;
         let rows = st
             .query_map([], |r| {
@@ -321,12 +432,14 @@ impl Store {
                     r.get::<_, String>(8)?,
                     r.get::<_, Option<i32>>(9)?,
                     r.get::<_, String>(10)?,
+                    r.get::<_, String>(11)?,
+                    r.get::<_, String>(12)?,
                 ))
             })
             .map_err(|e| self.sql(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, user, spec, state, sub, st, en, nodes, pids, exit, ck) =
+            let (id, user, spec, state, sub, st, en, nodes, pids, exit, ck, account, reason) =
                 row.map_err(|e| self.sql(e))?;
             let (Ok(spec), Some(state)) = (decode_spec(&spec), JobState::parse(&state)) else {
                 tracing::error!("job {id} in {} is unreadable; skipped", self.path.display());
@@ -344,6 +457,8 @@ impl Store {
                 pids: split(&pids).iter().filter_map(|p| p.parse().ok()).collect(),
                 exit,
                 checkpoint_dir: ck,
+                account,
+                reason,
             });
         }
         Ok(out)
@@ -449,6 +564,8 @@ mod tests {
             pids: vec![5, 6],
             exit: None,
             checkpoint_dir: "/tmp/ck".into(),
+            account: "alice".into(),
+            reason: String::new(),
         }
     }
 
@@ -473,7 +590,33 @@ mod tests {
         assert_eq!(s.running_tasks().unwrap().len(), 1);
         let e = Store::open(dir.path()).err().unwrap().to_string();
         assert!(e.contains("in use by another gantry cm (pid "), "{e}");
+        // Deleting the pid file (or anything else beside the store) does not lift the lock.
+        std::fs::remove_file(dir.path().join("cm.pid")).unwrap();
+        assert!(Store::open(dir.path()).is_err());
         drop(s);
         assert_eq!(Store::open(dir.path()).unwrap().jobs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_empty_or_foreign_database_is_refused_and_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("jobs.sqlite");
+        std::fs::write(&db, b"").unwrap();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(
+            e.contains("jobs.sqlite: the file is empty (0 bytes)"),
+            "{e}"
+        );
+        std::fs::write(&db, b"not a database at all, just some text").unwrap();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("not a SQLite database"), "{e}");
+        std::fs::remove_file(&db).unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let dmode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(dmode & 0o077, 0, "{dmode:o}");
+        drop(s);
     }
 }

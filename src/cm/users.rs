@@ -35,6 +35,8 @@ pub enum UsersError {
 pub struct Users {
     hashes: HashMap<String, String>,
     admins: Vec<String>,
+    /// When the file was changed, as read.
+    modified: Option<std::time::SystemTime>,
 }
 
 /// The role of a logged-in user.
@@ -77,24 +79,39 @@ impl Users {
             }
             if !(hash.starts_with("$2y$") || hash.starts_with("$2b$") || hash.starts_with("$2a$")) {
                 return Err(bad(&format!(
-                    "user '{user}' does not have a bcrypt hash; set it with htpasswd -B"
+                    "user '{user}' does not have a bcrypt hash; set it with gantry cm passwd (or htpasswd -B)"
                 )));
             }
-            hashes.insert(user.to_string(), hash.to_string());
+            if !valid_bcrypt(hash) {
+                return Err(bad(&format!(
+                    "the bcrypt hash of '{user}' is damaged (a bcrypt hash is $2y$NN$ and 53 characters); set it again with gantry cm passwd"
+                )));
+            }
+            if user.contains(|c: char| c.is_control() || c == '|' || c == '&' || c == '\\') {
+                return Err(bad(
+                    "a user name may not contain control characters, | & or \\",
+                ));
+            }
+            if hashes.insert(user.to_string(), hash.to_string()).is_some() {
+                return Err(bad(&format!("user '{user}' is listed twice")));
+            }
         }
         Ok(Self {
             hashes,
             admins: admins.to_vec(),
+            modified: None,
         })
     }
 
     /// Reads the file; a missing file means no users (only legacy requests, if enabled).
     pub fn load(path: &Path, admins: &[String]) -> Result<Self, UsersError> {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         match std::fs::read_to_string(path) {
-            Ok(t) => Self::parse(path, &t, admins),
+            Ok(t) => Self::parse(path, &t, admins).map(|u| Self { modified, ..u }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 hashes: HashMap::new(),
                 admins: admins.to_vec(),
+                modified: None,
             }),
             Err(source) => Err(UsersError::Io {
                 path: path.to_path_buf(),
@@ -118,7 +135,8 @@ impl Users {
         // One dummy hash per cost, made once, at the dearest cost the file uses.
         static DUMMIES: std::sync::Mutex<Vec<(u32, String)>> = std::sync::Mutex::new(Vec::new());
         match self.hashes.get(user) {
-            Some(h) => bcrypt::verify(password, h).unwrap_or(false),
+            // Longer passwords are never cut to bcrypt's 72 bytes: they simply do not match.
+            Some(h) => bcrypt::non_truncating_verify(password, h).unwrap_or(false),
             None => {
                 let cost = self
                     .hashes
@@ -143,6 +161,11 @@ impl Users {
         }
     }
 
+    /// When the file was last changed, as read (none: no file).
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        self.modified
+    }
+
     /// Number of users.
     pub fn len(&self) -> usize {
         self.hashes.len()
@@ -154,6 +177,19 @@ impl Users {
     }
 }
 
+/// Whether a hash is a whole bcrypt hash: `$2y$`, a two-digit cost, `$`, then 22 characters of
+/// salt and 31 of hash in bcrypt's base-64 alphabet.
+fn valid_bcrypt(hash: &str) -> bool {
+    let b = hash.as_bytes();
+    b.len() == 60
+        && cost_of(hash).is_some()
+        && b[3] == b'$'
+        && b[6] == b'$'
+        && b[7..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/')
+}
+
 /// The cost of a bcrypt hash (`$2y$10$…` → 10).
 fn cost_of(hash: &str) -> Option<u32> {
     hash.split('$')
@@ -163,49 +199,93 @@ fn cost_of(hash: &str) -> Option<u32> {
         .filter(|c| (4..=31).contains(c))
 }
 
-/// Failed logins per key (peer address, user name) within a window.
+/// Login attempts per user and source, and per source, within a window. An attempt is
+/// counted when it begins — before the password is checked — so guesses sent in parallel are
+/// limited exactly like guesses sent one after another; a correct password takes its own
+/// attempt back. A user's own attempts from one source never lock them out from another.
 #[derive(Debug)]
 pub struct LoginLimiter {
     window: Duration,
-    max_failures: usize,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    per_user_source: usize,
+    per_source: usize,
+    attempts: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+/// An attempt being checked; [`LoginLimiter::succeeded`] takes it back.
+#[derive(Debug)]
+pub struct Attempt {
+    keys: [String; 2],
+    at: Instant,
+}
+
+/// The source part of a key: an IPv4 address, or an IPv6 address's /64 (one host has many).
+pub fn source_key(peer_ip: &str) -> String {
+    match peer_ip.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v| v.to_string()),
+        Ok(ip) => ip.to_string(),
+        Err(_) => peer_ip.to_string(),
+    }
 }
 
 impl LoginLimiter {
-    /// At most `max_failures` per key in `window`.
-    pub fn new(max_failures: usize, window: Duration) -> Self {
+    /// At most `per_user_source` attempts for one user from one source, and `per_source` from
+    /// one source for all users, in `window`.
+    pub fn new(per_user_source: usize, per_source: usize, window: Duration) -> Self {
         Self {
             window,
-            max_failures,
-            failures: Mutex::new(HashMap::new()),
+            per_user_source,
+            per_source,
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Seconds to wait when any key is over its limit.
-    pub fn blocked(&self, keys: &[&str]) -> Option<u64> {
+    /// Begins an attempt, or says how many seconds to wait.
+    pub fn begin(&self, user: &str, source: &str) -> Result<Attempt, u64> {
         let now = Instant::now();
-        let mut map = self.failures.lock();
+        let keys = [format!("{user}\u{0}{source}"), format!("\u{0}{source}")];
+        let mut map = self.attempts.lock();
+        // Forget what the window has passed (and keys left empty), so the map stays small.
+        if map.len() > 10_000 {
+            map.retain(|_, v| {
+                v.last()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
+        }
         let mut wait = None;
-        for k in keys {
-            if let Some(v) = map.get_mut(*k) {
-                v.retain(|t| now.duration_since(*t) < self.window);
-                if v.len() >= self.max_failures
-                    && let Some(first) = v.first()
-                {
-                    let left = self.window.saturating_sub(now.duration_since(*first));
-                    wait = Some(wait.unwrap_or(0).max(left.as_secs() + 1));
-                }
+        for (k, max) in keys.iter().zip([self.per_user_source, self.per_source]) {
+            let v = map.entry(k.clone()).or_default();
+            v.retain(|t| now.duration_since(*t) < self.window);
+            if v.len() >= max
+                && let Some(first) = v.first()
+            {
+                let left = self.window.saturating_sub(now.duration_since(*first));
+                wait = Some(wait.unwrap_or(0).max(left.as_secs() + 1));
             }
         }
-        wait
+        if let Some(w) = wait {
+            return Err(w);
+        }
+        for k in &keys {
+            map.entry(k.clone()).or_default().push(now);
+        }
+        Ok(Attempt { keys, at: now })
     }
 
-    /// Counts a failure against every key.
-    pub fn failed(&self, keys: &[&str]) {
-        let now = Instant::now();
-        let mut map = self.failures.lock();
-        for k in keys {
-            map.entry((*k).to_string()).or_default().push(now);
+    /// The attempt was right: it no longer counts.
+    pub fn succeeded(&self, a: Attempt) {
+        let mut map = self.attempts.lock();
+        for k in &a.keys {
+            if let Some(v) = map.get_mut(k)
+                && let Some(i) = v.iter().position(|t| *t == a.at)
+            {
+                v.remove(i);
+            }
         }
     }
 }
@@ -243,13 +323,41 @@ mod tests {
     }
 
     #[test]
-    fn failures_are_limited_per_key() {
-        let l = LoginLimiter::new(2, Duration::from_secs(60));
-        assert_eq!(l.blocked(&["1.2.3.4", "alice"]), None);
-        l.failed(&["1.2.3.4", "alice"]);
-        l.failed(&["1.2.3.4", "alice"]);
-        assert!(l.blocked(&["9.9.9.9", "alice"]).is_some());
-        assert!(l.blocked(&["1.2.3.4", "bob"]).is_some());
-        assert_eq!(l.blocked(&["9.9.9.9", "bob"]), None);
+    fn attempts_count_before_the_check_per_user_and_source() {
+        let l = LoginLimiter::new(2, 3, Duration::from_secs(60));
+        let a1 = l.begin("alice", "1.2.3.4").unwrap();
+        let _a2 = l.begin("alice", "1.2.3.4").unwrap();
+        // Two in flight: a third for alice from there waits, from elsewhere it does not.
+        assert!(l.begin("alice", "1.2.3.4").is_err());
+        assert!(l.begin("alice", "9.9.9.9").is_ok());
+        // A right password takes its attempt back.
+        l.succeeded(a1);
+        assert!(l.begin("alice", "1.2.3.4").is_ok());
+        // The source's own cap covers guessing across users.
+        assert!(l.begin("bob", "1.2.3.4").is_err());
+        assert_eq!(source_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(source_key("::ffff:10.0.0.1"), "10.0.0.1");
+        assert_eq!(source_key("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn a_cut_hash_or_a_long_password_never_passes() {
+        let h = bcrypt::hash("x", 4).unwrap();
+        let e = Users::parse(Path::new("u"), &format!("a:{h}\nb:{}\n", &h[..40]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("u:2: the bcrypt hash of 'b' is damaged"),
+            "{e}"
+        );
+        let e = Users::parse(Path::new("u"), &format!("a:{h}\na:{h}\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listed twice"), "{e}");
+        // htpasswd cuts at 72 bytes; a login with the long password does not pass on its cut.
+        let long = "p".repeat(80);
+        let cut = bcrypt::hash(&long[..72], 4).unwrap();
+        let u = Users::parse(Path::new("u"), &format!("a:{cut}\n"), &[]).unwrap();
+        assert!(!u.check("a", &long));
     }
 }

@@ -159,6 +159,20 @@ pub struct CmSection {
     pub heartbeat: u32,
     /// Seconds between SIGTERM and SIGKILL when stopping a task to migrate it.
     pub stop_grace: u32,
+    /// Manager users whose jobs run as a Unix account of another name (user = "account");
+    /// everyone else's run as the account of their own name.
+    pub accounts: std::collections::BTreeMap<String, String>,
+    /// Manager users whose jobs may run as root (empty: nobody's).
+    pub root_users: Vec<String>,
+    /// Refuse submit, kill, signal and migrate; place nothing.
+    pub read_only: bool,
+    /// Most tasks one job may have.
+    pub max_tasks_per_job: u32,
+    /// Most tasks running on one node at once.
+    pub max_tasks_per_node: u32,
+    /// Where jobs keep checkpoints (a path every node sees); empty: checkpoints in the state
+    /// directory.
+    pub checkpoint_root: String,
 }
 
 impl Default for CmSection {
@@ -170,6 +184,12 @@ impl Default for CmSection {
             legacy_unauthenticated: false,
             heartbeat: 5,
             stop_grace: 10,
+            accounts: std::collections::BTreeMap::new(),
+            root_users: Vec::new(),
+            read_only: false,
+            max_tasks_per_job: 1024,
+            max_tasks_per_node: 64,
+            checkpoint_root: String::new(),
         }
     }
 }

@@ -263,6 +263,7 @@ fn summary(j: &SlurmJob) -> JobSummary {
         } else {
             None
         },
+        reason: String::new(),
     }
 }
 

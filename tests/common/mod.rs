@@ -105,6 +105,7 @@ pub mod pty;
 pub mod replay;
 pub mod slurm;
 pub mod tui;
+pub mod unix_users;
 
 /// Says why a test that needs a real component cannot run here. Under CI (which installs every
 /// such component and sets `GANTRY_REQUIRE_REAL=1`) that is a failure, not a silent pass.
@@ -124,6 +125,12 @@ pub fn alice_cm(dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
         .unwrap_or_default()
         .replacen("$2b$", "$2y$", 1);
     std::fs::write(dir.join("users.htpasswd"), format!("alice:{h}\n")).expect("users file");
+    // alice's jobs run as root here (these tests are about the console, not accounts).
+    std::fs::write(
+        dir.join("config.toml"),
+        "[cm]\naccounts = { alice = \"root\" }\nroot_users = [\"alice\"]\n",
+    )
+    .expect("config file");
     let mut cm = Proc(
         std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
             .args(["cm", "--listen", "127.0.0.1:0"])

@@ -3,7 +3,10 @@
 //! as real processes, signals and stops them on request, and remembers every task's exit until
 //! the manager has acknowledged it — across reconnects and manager restarts.
 
+mod dirs;
+mod launch;
 mod procs;
+mod read_as;
 mod tasks;
 
 use std::sync::Arc;
@@ -46,6 +49,10 @@ pub struct AgentArgs {
     /// What the node is: the whole machine, or only this agent's tasks.
     #[arg(long, value_enum, default_value = "machine")]
     pub scope: Scope,
+    /// Where this agent keeps its spool (jobs' output sent to no file) and state (default:
+    /// agent/NAME in the state directory).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
     /// Say nothing on stderr (an agent inside the console must not write over its screen).
     #[arg(skip)]
     pub quiet: bool,
@@ -58,16 +65,24 @@ struct Shared {
     scanner: Mutex<ProcScanner>,
     scope: Scope,
     load: Mutex<f32>,
+    spool_root: std::path::PathBuf,
 }
 
-/// Runs the agent until SIGINT/SIGTERM.
-pub async fn run(args: AgentArgs, secret: String) -> anyhow::Result<()> {
+/// Runs the agent until SIGINT/SIGTERM; `state_dir` is where it keeps its spool.
+pub async fn run(
+    args: AgentArgs,
+    secret: String,
+    state_dir: std::path::PathBuf,
+) -> anyhow::Result<()> {
+    let spool_root = state_dir.join("spool");
+    dirs::private_parent(&spool_root).map_err(|e| anyhow::anyhow!("spool: {e}"))?;
     let shared = Arc::new(Shared {
         tasks: Tasks::default(),
         outbox: Mutex::new(Vec::new()),
         scanner: Mutex::new(ProcScanner::default()),
         scope: args.scope,
         load: Mutex::new(0.0),
+        spool_root,
     });
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel::<Exit>();
     let mut backoff = Duration::from_secs(1);
@@ -257,21 +272,83 @@ fn exit_line(tag: u64, (task, pid, status): &Exit) -> String {
     )
 }
 
-async fn handle(shared: &Shared, req: Request, exits: mpsc::UnboundedSender<Exit>) -> Reply {
+async fn handle(shared: &Arc<Shared>, req: Request, exits: mpsc::UnboundedSender<Exit>) -> Reply {
     match req {
         Request::Run {
             task,
             job,
             user,
+            account,
+            root_ok,
             spec,
             checkpoint_dir,
-        } => match shared
-            .tasks
-            .start(&task, job, &user, &spec, &checkpoint_dir, exits)
-        {
-            Ok(pid) => Reply::Started(pid),
-            Err(e) => Reply::error(500, e),
-        },
+        } => {
+            // NSS lookups and directory work may block: off the I/O threads.
+            let sh = shared.clone();
+            let started = tokio::task::spawn_blocking(move || {
+                sh.tasks.start(
+                    &tasks::RunTask {
+                        task: &task,
+                        job,
+                        user: &user,
+                        account: &account,
+                        root_ok,
+                        spec: &spec,
+                        checkpoint_dir: &checkpoint_dir,
+                        spool_root: &sh.spool_root,
+                    },
+                    exits,
+                )
+            })
+            .await;
+            match started {
+                Ok(Ok(pid)) => Reply::Started(pid),
+                Ok(Err(e)) => Reply::error(500, e),
+                Err(_) => Reply::error(500, "starting the task failed"),
+            }
+        }
+        Request::Read {
+            task,
+            stream,
+            offset,
+            max,
+            account,
+            dir,
+            file,
+        } => {
+            let sh = shared.clone();
+            let read = tokio::task::spawn_blocking(move || -> Result<(u64, Vec<u8>), String> {
+                // Read as the account: root only for jobs that ran as root.
+                let acct = tasks::account_for(&account, true)?;
+                let job = task.split('.').next().unwrap_or_default();
+                let spool = sh.spool_root.join(job);
+                let spec = crate::cm::job::JobSpec {
+                    dir: (!dir.is_empty()).then_some(dir),
+                    output: (stream == "out" && !file.is_empty()).then(|| file.clone()),
+                    error: (stream == "err" && !file.is_empty()).then(|| file.clone()),
+                    ..Default::default()
+                };
+                let f = launch::files(&spec, &acct.home, &spool, &task);
+                let path = if stream == "out" { f.out } else { f.err };
+                read_as::read_as(&acct, &path, offset, u64::from(max.min(1 << 20)))
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+            match read {
+                Ok(Ok((size, data))) => {
+                    let start = offset.min(size);
+                    let at_end = start + data.len() as u64 >= size;
+                    let (text, used) = crate::cm::text_chunk(&data, at_end);
+                    Reply::Tail {
+                        next: start + used as u64,
+                        size,
+                        data: text,
+                    }
+                }
+                Ok(Err(e)) => Reply::error(404, e),
+                Err(_) => Reply::error(500, "reading the file failed"),
+            }
+        }
         Request::Signal { pid, signal } => {
             let is_task = shared.tasks.roots().contains_key(&pid);
             let ok = if is_task {

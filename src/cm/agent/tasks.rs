@@ -1,17 +1,16 @@
-//! The agent's tasks: real processes started as a job asks (executable, arguments, base
-//! directory, input on stdin, output and error files, job id and checkpoint directory in the
-//! environment, memory limit with setrlimit), each in its own session so a signal reaches the
-//! whole tree; waited on so their exit status is reported.
+//! The agent's tasks: real processes started as their job's Unix account (see `launch`), each
+//! in its own session so a signal reaches the whole tree; waited on so their exit status is
+//! reported.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 
+use super::{dirs, launch};
+use crate::cm::account::{self, Account};
 use crate::cm::job::JobSpec;
 
 /// A task that ended: (task, pid, status — exit code, or 128 + signal).
@@ -29,110 +28,82 @@ pub struct Tasks {
     inner: Arc<Mutex<HashMap<String, Running>>>,
 }
 
-fn open_out(path: &str, append: bool) -> std::io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(path)
+/// What the manager asked to run, with where this agent keeps job spools.
+pub struct RunTask<'a> {
+    /// `JOB.N`.
+    pub task: &'a str,
+    /// Job id.
+    pub job: u64,
+    /// The manager user.
+    pub user: &'a str,
+    /// The Unix account to run as.
+    pub account: &'a str,
+    /// Whether the account may be root.
+    pub root_ok: bool,
+    /// The job.
+    pub spec: &'a JobSpec,
+    /// Checkpoint directory.
+    pub checkpoint_dir: &'a str,
+    /// This agent's spool root.
+    pub spool_root: &'a std::path::Path,
 }
 
-/// Looks a local user up: (uid, gid).
-fn local_user(name: &str) -> Option<(u32, u32)> {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.first() == Some(&name))
-                .then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))?
-        })
+/// The account a task may run as on this node: it must exist here (through NSS), may be root
+/// only when the manager allows it, and must be this agent's own when the agent is not root.
+pub fn account_for(name: &str, root_ok: bool) -> Result<Account, String> {
+    if name.is_empty() {
+        return Err("the manager named no Unix account for this job".into());
+    }
+    let acct = account::lookup(name).map_err(|e| format!("on this node: {e}"))?;
+    if acct.uid == 0 && !root_ok {
+        return Err(format!(
+            "the account '{name}' is root (uid 0), and the manager did not allow jobs to run as root"
+        ));
+    }
+    let me = account::euid();
+    if me != 0 && acct.uid != me {
+        return Err(format!(
+            "this agent runs as uid {me} and can run jobs only as that user, not as {name} (uid {})",
+            acct.uid
+        ));
+    }
+    Ok(acct)
 }
 
 impl Tasks {
-    /// Starts a task; its exit is sent on `exits`. When the agent runs as root and `user` exists
-    /// here, the process runs as that user.
+    /// Starts a task as its job's account; its exit is sent on `exits`.
     pub fn start(
         &self,
-        task: &str,
-        job: u64,
-        user: &str,
-        spec: &JobSpec,
-        checkpoint_dir: &str,
+        r: &RunTask<'_>,
         exits: mpsc::UnboundedSender<Exit>,
     ) -> Result<u32, String> {
-        if self.inner.lock().contains_key(task) {
-            return Err(format!("task {task} is already running here"));
+        if self.inner.lock().contains_key(r.task) {
+            return Err(format!("task {} is already running here", r.task));
         }
-        if !checkpoint_dir.is_empty() {
-            std::fs::create_dir_all(checkpoint_dir)
-                .map_err(|e| format!("checkpoint directory {checkpoint_dir}: {e}"))?;
+        let acct = account_for(r.account, r.root_ok)?;
+        let spool = r.spool_root.join(r.job.to_string());
+        dirs::owned_dir(&spool, &acct).map_err(|e| format!("spool directory: {e}"))?;
+        if !r.checkpoint_dir.is_empty() {
+            dirs::owned_dir(std::path::Path::new(r.checkpoint_dir), &acct)
+                .map_err(|e| format!("checkpoint directory: {e}"))?;
         }
-        let mut cmd = tokio::process::Command::new(&spec.exec);
-        cmd.args(&spec.args)
-            .env("GANTRY_JOB_ID", job.to_string())
-            .env("GANTRY_TASK_ID", task)
-            .env("GANTRY_CHECKPOINT_DIR", checkpoint_dir)
-            .env("GANTRY_RESTART", if spec.restart { "yes" } else { "no" })
-            .kill_on_drop(false);
-        if let Some(d) = &spec.dir {
-            cmd.current_dir(d);
-        }
-        let stdin = match &spec.input {
-            Some(p) => Stdio::from(File::open(p).map_err(|e| format!("input file {p}: {e}"))?),
-            None => Stdio::null(),
-        };
-        // A restarted task continues its files instead of wiping them.
-        let out = |p: &Option<String>, what: &str| -> Result<Stdio, String> {
-            match p {
-                Some(p) => open_out(p, spec.restart)
-                    .map(Stdio::from)
-                    .map_err(|e| format!("{what} file {p}: {e}")),
-                None => Ok(Stdio::null()),
-            }
-        };
-        cmd.stdin(stdin)
-            .stdout(out(&spec.output, "output")?)
-            .stderr(out(&spec.error, "error")?);
-        let limit = spec.rss_limit;
-        // SAFETY: geteuid is always safe.
-        let drop_to = if unsafe { libc::geteuid() } == 0 && user != "root" {
-            local_user(user)
-        } else {
-            None
-        };
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::setsid();
-                if limit > 0 {
-                    // Linux does not enforce RLIMIT_RSS; the address-space limit is what holds.
-                    let r = libc::rlimit {
-                        rlim_cur: limit as libc::rlim_t,
-                        rlim_max: limit as libc::rlim_t,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_AS, &r) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                if let Some((uid, gid)) = drop_to
-                    && (libc::setgid(gid) != 0 || libc::setuid(uid) != 0)
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", spec.exec))?;
+        let mut child = launch::spawn(&launch::Launch {
+            task: r.task,
+            job: r.job,
+            user: r.user,
+            account: &acct,
+            switch_user: account::euid() == 0,
+            spec: r.spec,
+            checkpoint_dir: r.checkpoint_dir,
+            spool: &spool,
+            cgroup_procs: None,
+        })?;
         let pid = child.id().ok_or("the process ended at once")?;
         let (tx, rx) = watch::channel(None);
         self.inner
             .lock()
-            .insert(task.to_string(), Running { pid, done: rx });
-        let (inner, task) = (self.inner.clone(), task.to_string());
+            .insert(r.task.to_string(), Running { pid, done: rx });
+        let (inner, task) = (self.inner.clone(), r.task.to_string());
         tokio::spawn(async move {
             use std::os::unix::process::ExitStatusExt;
             let status = match child.wait().await {

@@ -136,18 +136,26 @@ impl Client {
     }
 
     fn caller(&self, m: &Manager, legacy: bool) -> Result<Caller, Reply> {
-        let (user, role) = match (&self.user, legacy && m.settings.legacy_unauthenticated) {
-            (Some((u, r)), _) => (u.clone(), *r),
-            // KCMS had no logins: with the legacy option its requests act as root.
-            (None, true) => ("root".to_string(), Role::Admin),
-            (None, false) => return Err(err(401, "not logged in; send LOGIN|user|password first")),
-        };
+        let (user, role, unauthenticated) =
+            match (&self.user, legacy && m.settings.legacy_unauthenticated) {
+                (Some((u, r)), _) => (u.clone(), *r, false),
+                // KCMS had no logins: with the legacy option its requests see and control every
+                // job the manager started — and nothing else on the nodes.
+                (None, true) => ("root".to_string(), Role::Admin, true),
+                (None, false) => {
+                    return Err(err(401, "not logged in; send LOGIN|user|password first"));
+                }
+            };
         if let Some(t) = &self.token
             && let Some(s) = m.st.lock().sessions.get_mut(t)
         {
             s.used = Instant::now();
         }
-        Ok(Caller { user, role })
+        Ok(Caller {
+            user,
+            role,
+            unauthenticated,
+        })
     }
 
     /// REQ's answer as the line to send (REQ is answered without building a [`Reply`]).
@@ -165,27 +173,34 @@ impl Client {
         let ip = self
             .peer
             .rsplit_once(':')
-            .map_or(self.peer.as_str(), |(h, _)| h)
-            .to_string();
-        let keys = [ip.as_str(), user.as_str()];
-        if let Some(wait) = m.limiter.blocked(&keys) {
-            return err(
-                429,
-                format!("too many failed logins; try again in {wait} s"),
-            );
-        }
-        let m2 = m.clone();
+            .map_or(self.peer.as_str(), |(h, _)| h);
+        let source = crate::cm::users::source_key(ip);
+        // Counted before the check: parallel guesses wait like sequential ones.
+        let attempt = match m.limiter.begin(&user, &source) {
+            Ok(a) => a,
+            Err(wait) => {
+                return err(
+                    429,
+                    format!("too many login attempts; try again in {wait} s"),
+                );
+            }
+        };
+        let users = m.users();
         let u = user.clone();
         // bcrypt is slow on purpose: off the I/O threads.
-        let ok = tokio::task::spawn_blocking(move || m2.settings.users.check(&u, &password))
+        let ok = tokio::task::spawn_blocking(move || users.check(&u, &password))
             .await
             .unwrap_or(false);
         if !ok {
-            m.limiter.failed(&keys);
-            tracing::info!("failed login for '{user}' from {}", self.peer);
+            tracing::info!(
+                "failed login for '{}' from {}",
+                crate::cm::esc(&user),
+                crate::cm::esc(&self.peer)
+            );
             return err(401, LOGIN_FAILED);
         }
-        let role = m.settings.users.role(&user);
+        m.limiter.succeeded(attempt);
+        let role = m.users().role(&user);
         let token = random_token();
         m.st.lock().sessions.insert(
             token.clone(),
@@ -195,7 +210,11 @@ impl Client {
                 used: Instant::now(),
             },
         );
-        tracing::info!("{user} logged in from {}", self.peer);
+        tracing::info!(
+            "{} logged in from {}",
+            crate::cm::esc(&user),
+            crate::cm::esc(&self.peer)
+        );
         self.user = Some((user.clone(), role));
         self.token = Some(token.clone());
         Reply::LoggedIn {
@@ -209,6 +228,8 @@ impl Client {
 struct Caller {
     user: String,
     role: Role,
+    /// A legacy request without a login: it reaches only jobs the manager started.
+    unauthenticated: bool,
 }
 
 fn nodes(m: &Manager) -> Reply {
@@ -290,11 +311,15 @@ impl Caller {
                 after_proc = true;
             };
             for p in &n.procs {
-                let owner = job_of_task(&p.job)
+                let job_owner = job_of_task(&p.job)
                     .and_then(|j| st.jobs.get(&j))
                     .map(|j| j.user.as_str())
-                    .or_else(|| managed.get(&(n.name.as_str(), p.pid)).copied())
-                    .unwrap_or(p.user.as_str());
+                    .or_else(|| managed.get(&(n.name.as_str(), p.pid)).copied());
+                // Without a login, only the manager's own jobs are listed.
+                if self.unauthenticated && job_owner.is_none() {
+                    continue;
+                }
+                let owner = job_owner.unwrap_or(p.user.as_str());
                 if who.as_deref().is_none_or(|w| w == owner) {
                     record(&mut out, p.pid, &p.name, matches!(p.state, 'Z' | 'X'));
                 }
@@ -339,6 +364,11 @@ impl Caller {
             let mut procs: Vec<LegacyProc> = n
                 .procs
                 .iter()
+                .filter(|p| {
+                    !self.unauthenticated
+                        || !p.job.is_empty()
+                        || st.task_by_pid(&n.name, p.pid).is_some()
+                })
                 .filter(|p| who.as_ref().is_none_or(|w| st.owner(&n.name, p) == *w))
                 .map(|p| LegacyProc {
                     pid: p.pid,
@@ -410,22 +440,50 @@ impl Caller {
         }
         let task = st.task_by_pid(node, pid).map(|t| t.id.clone());
         let owner = match (&task, n.procs.iter().find(|p| p.pid == pid)) {
-            (Some(t), _) => job_of_task(t)
-                .and_then(|j| st.jobs.get(&j))
-                .map(|j| j.user.clone())
-                .unwrap_or_default(),
-            (None, Some(p)) => st.owner(node, p),
+            (Some(t), _) => {
+                // A job's process: its owner (and administrators) control it.
+                let owner = job_of_task(t)
+                    .and_then(|j| st.jobs.get(&j))
+                    .map(|j| j.user.clone())
+                    .unwrap_or_default();
+                if !self.admin() && owner != self.user {
+                    return Err(err(
+                        403,
+                        format!(
+                            "process {pid} on {node} belongs to {owner}'s job, not {}'s",
+                            self.user
+                        ),
+                    ));
+                }
+                owner
+            }
+            (None, Some(p)) => {
+                // Any other process: only its own Unix account may signal it, as on the node
+                // itself (or a user allowed to act as root).
+                if self.unauthenticated {
+                    return Err(err(
+                        403,
+                        format!(
+                            "process {pid} on {node} was not started by the manager; requests without a login reach only the manager's jobs"
+                        ),
+                    ));
+                }
+                let account = m.settings.accounts.account_of(&self.user);
+                let may_be_root = m.settings.accounts.may_be_root(&self.user);
+                // root's processes only for users allowed to act as root, whatever the mapping.
+                if (p.user != account || p.user == "root") && !may_be_root {
+                    return Err(err(
+                        403,
+                        format!(
+                            "process {pid} on {node} belongs to the Unix user {}; {} acts as {account} and may signal only that account's processes",
+                            p.user, self.user
+                        ),
+                    ));
+                }
+                p.user.clone()
+            }
             (None, None) => return Err(err(404, format!("no process {pid} on {node}"))),
         };
-        if !self.admin() && owner != self.user {
-            return Err(err(
-                403,
-                format!(
-                    "process {pid} on {node} belongs to {owner}, not {}",
-                    self.user
-                ),
-            ));
-        }
         Ok((owner, task))
     }
 
@@ -436,6 +494,7 @@ impl Caller {
         node: &str,
         signal: Signal,
     ) -> Result<(String, u32), Reply> {
+        read_only(m)?;
         let (_, task) = self.check_process(m, pid, node)?;
         let agent = m.st.lock().nodes.get(node).and_then(|n| n.agent.clone());
         let Some(agent) = agent else {
@@ -471,6 +530,9 @@ impl Caller {
     }
 
     async fn migrate(&self, m: &Manager, pid: u32, from: &str, to: &str) -> Reply {
+        if let Err(e) = read_only(m) {
+            return e;
+        }
         let (_, task) = match self.check_process(m, pid, from) {
             Ok(x) => x,
             Err(e) => return e,
@@ -560,6 +622,8 @@ impl Caller {
             task: task.clone(),
             job: job.id,
             user: job.user.clone(),
+            account: job.account.clone(),
+            root_ok: m.settings.accounts.may_be_root(&job.user),
             spec: spec.clone(),
             checkpoint_dir: job.checkpoint_dir.clone(),
         };
@@ -634,12 +698,42 @@ impl Caller {
     }
 
     async fn submit(&self, m: &Manager, spec: JobSpec) -> Reply {
+        if let Err(e) = read_only(m) {
+            return e;
+        }
         if spec.exec.trim().is_empty() {
             return err(400, "exec (Executing File) is required");
         }
         if spec.total_tasks == 0 || spec.tasks_per_node == 0 {
             return err(400, "total_tasks and tasks_per_node must be at least 1");
         }
+        let s = &m.settings;
+        let (total, per_node) = match spec.class {
+            crate::cm::job::JobClass::Single => (1, 1),
+            _ => (spec.total_tasks, spec.tasks_per_node.min(spec.total_tasks)),
+        };
+        if total > s.max_tasks_per_job {
+            return err(
+                413,
+                format!(
+                    "{total} tasks is more than this manager allows for one job ({}, [cm] max_tasks_per_job)",
+                    s.max_tasks_per_job
+                ),
+            );
+        }
+        if per_node > s.max_tasks_per_node {
+            return err(
+                413,
+                format!(
+                    "{per_node} tasks per node is more than this manager allows on one node ({}, [cm] max_tasks_per_node)",
+                    s.max_tasks_per_node
+                ),
+            );
+        }
+        let account = match self.account(m).await {
+            Ok(a) => a,
+            Err(e) => return e,
+        };
         let t = now();
         let job = {
             let mut st = m.st.lock();
@@ -650,8 +744,7 @@ impl Caller {
                 user: self.user.clone(),
                 checkpoint_dir: m
                     .settings
-                    .state_dir
-                    .join("checkpoints")
+                    .checkpoint_root
                     .join(id.to_string())
                     .display()
                     .to_string(),
@@ -663,6 +756,8 @@ impl Caller {
                 nodes: Vec::new(),
                 pids: Vec::new(),
                 exit: None,
+                account,
+                reason: String::new(),
             }
         };
         let id = job.id;
@@ -680,6 +775,35 @@ impl Caller {
         m.st.lock().jobs.insert(id, job);
         m.wake.notify_one();
         Reply::Submitted(id)
+    }
+
+    /// The Unix account this user's jobs run as, checked through NSS: a user without one may
+    /// log in and watch, not run anything; root only for users the configuration allows.
+    async fn account(&self, m: &Manager) -> Result<String, Reply> {
+        use crate::cm::account::{AccountError, lookup};
+        let name = m.settings.accounts.account_of(&self.user).to_string();
+        let n = name.clone();
+        let found = tokio::task::spawn_blocking(move || lookup(&n))
+            .await
+            .map_err(|_| err(500, "the account lookup failed"))?;
+        match found {
+            Ok(a) if a.uid == 0 && !m.settings.accounts.may_be_root(&self.user) => Err(err(
+                403,
+                format!(
+                    "{}'s jobs would run as root ('{name}' is uid 0), which this manager does not allow ([cm] root_users)",
+                    self.user
+                ),
+            )),
+            Ok(_) => Ok(name),
+            Err(AccountError::Missing(_) | AccountError::BadName(_)) => Err(err(
+                403,
+                format!(
+                    "{} has no Unix account here (no account '{name}' through NSS), so may watch but not run jobs; an administrator can map manager users to accounts in [cm] accounts",
+                    self.user
+                ),
+            )),
+            Err(e) => Err(err(503, format!("{e}; nothing was submitted"))),
+        }
     }
 
     fn visible(&self, j: &JobRecord) -> bool {
@@ -710,6 +834,7 @@ impl Caller {
                     started: j.started,
                     ended: j.ended,
                     exit: j.exit,
+                    reason: j.reason.clone(),
                 })
                 .collect(),
         )
@@ -750,6 +875,8 @@ impl Caller {
                 j.exit.map(|v| v.to_string()).unwrap_or_default(),
             ),
             ("checkpoint_dir".into(), j.checkpoint_dir.clone()),
+            ("account".into(), j.account.clone()),
+            ("reason".into(), j.reason.clone()),
         ];
         for f in j.spec.to_fields() {
             if let Some((k, v)) = f.split_once('=') {
@@ -759,8 +886,10 @@ impl Caller {
         Reply::Job(kv)
     }
 
+    /// Part of a job's output, read on the node that ran its first task, as the job's account:
+    /// only the files the job named (or its spool), only what that account may read.
     async fn tail(&self, m: &Manager, id: u64, stream: &str, offset: u64, max: u32) -> Reply {
-        let path = {
+        let (req, node, agent) = {
             let st = m.st.lock();
             let Some(j) = st.jobs.get(&id) else {
                 return err(404, format!("no job {id}"));
@@ -768,40 +897,71 @@ impl Caller {
             if !self.visible(j) {
                 return err(403, format!("job {id} belongs to {}", j.user));
             }
-            match stream {
+            let file = match stream {
                 "out" => j.spec.output.clone(),
                 "err" => j.spec.error.clone(),
                 other => return err(400, format!("stream '{other}' is not out or err")),
+            };
+            if j.account.is_empty() {
+                return err(
+                    404,
+                    format!(
+                        "job {id} was submitted before jobs had accounts; its output cannot be read through the manager"
+                    ),
+                );
             }
+            let first = format!("{id}.0");
+            let Some(node) = st
+                .tasks
+                .get(&first)
+                .map(|t| t.node.clone())
+                .or_else(|| j.nodes.first().cloned())
+            else {
+                return err(
+                    404,
+                    format!("job {id} has not started, so it has no {stream} yet"),
+                );
+            };
+            let agent = st
+                .nodes
+                .get(&node)
+                .filter(|n| n.up)
+                .and_then(|n| n.agent.clone());
+            let req = Request::Read {
+                task: first,
+                stream: stream.to_string(),
+                offset,
+                max: max.min(1 << 20),
+                account: j.account.clone(),
+                dir: j.spec.dir.clone().unwrap_or_default(),
+                file: file.unwrap_or_default(),
+            };
+            (req, node, agent)
         };
-        let Some(path) = path else {
-            return err(404, format!("job {id} has no {stream} file"));
+        let Some(agent) = agent else {
+            return err(
+                503,
+                format!(
+                    "node {node}, where job {id} ran, is down; its output can be read when it is back"
+                ),
+            );
         };
-        let max = u64::from(max.min(1 << 20));
-        let read = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Vec<u8>)> {
-            use std::io::{Read, Seek, SeekFrom};
-            let mut f = std::fs::File::open(&path)?;
-            let size = f.metadata()?.len();
-            f.seek(SeekFrom::Start(offset.min(size)))?;
-            let mut buf = Vec::new();
-            f.take(max).read_to_end(&mut buf)?;
-            Ok((size, buf))
-        })
-        .await;
-        match read {
-            Ok(Ok((size, data))) => {
-                let start = offset.min(size);
-                let at_end = start + data.len() as u64 >= size;
-                let (text, used) = crate::cm::text_chunk(&data, at_end);
-                Reply::Tail {
-                    next: start + used as u64,
-                    size,
-                    data: text,
-                }
-            }
-            Ok(Err(e)) => err(404, format!("job {id}'s {stream} file: {e}")),
-            Err(_) => err(500, "reading the file failed"),
+        match agent.call(&req, Duration::from_secs(15)).await {
+            Ok(r @ (Reply::Tail { .. } | Reply::Error { .. })) => r,
+            Ok(other) => err(500, format!("unexpected answer from {node}: {other:?}")),
+            Err(e) => err(503, format!("{node}: {e}")),
         }
+    }
+}
+
+fn read_only(m: &Manager) -> Result<(), Reply> {
+    if m.settings.read_only {
+        Err(err(
+            409,
+            "this manager is read-only (started with --read-only or [cm] read_only): nothing may be submitted, signalled or migrated",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -865,6 +1025,7 @@ mod tests {
             heartbeat_secs: 1,
             agent_secret: "s".into(),
             stop_grace_secs: 1,
+            ..CmSettings::default()
         })
         .unwrap()
     }
@@ -906,6 +1067,7 @@ mod tests {
         let me = Caller {
             user: "root".into(),
             role: Role::Admin,
+            unauthenticated: false,
         };
         for (asked, tag) in [("root", None), ("alice", Some(9)), ("nobody", None)] {
             let fast = me.req_line(&m, asked, tag).unwrap();

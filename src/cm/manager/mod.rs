@@ -30,10 +30,14 @@ use state::State;
 pub struct CmSettings {
     /// Address to listen on.
     pub listen: String,
-    /// Where the store, lock, secret and checkpoints live.
+    /// Where the store, its lock and the secrets live (the manager's alone, mode 0700).
     pub state_dir: PathBuf,
     /// Users and roles.
     pub users: Users,
+    /// The users file, re-read when it changes (none: the users above are all there is).
+    pub users_file: Option<PathBuf>,
+    /// Administrators besides root (for re-reading the users file).
+    pub admins: Vec<String>,
     /// Accept REQ, MIG and KIL without a session (as KCMS did), as an administrator.
     pub legacy_unauthenticated: bool,
     /// Seconds between agent heartbeats; three missed mark a node down.
@@ -42,12 +46,68 @@ pub struct CmSettings {
     pub agent_secret: String,
     /// Seconds between TERM and KILL when a task is stopped for migration.
     pub stop_grace_secs: u32,
+    /// Who runs jobs as what: manager users to Unix accounts and who may be root.
+    pub accounts: AccountMap,
+    /// Refuse every request that changes anything (submit, kill, signal, migrate), and place
+    /// nothing.
+    pub read_only: bool,
+    /// Most tasks one job may have.
+    pub max_tasks_per_job: u32,
+    /// Most tasks that may run on one node at once.
+    pub max_tasks_per_node: u32,
+    /// Where jobs keep checkpoints (`ROOT/JOB`, made by the agents, owned by the job's account);
+    /// a path every node sees, for migration between nodes.
+    pub checkpoint_root: PathBuf,
+}
+
+impl Default for CmSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8660".into(),
+            state_dir: PathBuf::new(),
+            users: Users::default(),
+            users_file: None,
+            admins: Vec::new(),
+            legacy_unauthenticated: false,
+            heartbeat_secs: 5,
+            agent_secret: String::new(),
+            stop_grace_secs: 10,
+            accounts: AccountMap::default(),
+            read_only: false,
+            max_tasks_per_job: 1024,
+            max_tasks_per_node: 64,
+            checkpoint_root: PathBuf::from("/var/lib/gantry/checkpoints"),
+        }
+    }
+}
+
+/// Manager users to Unix accounts: the same name unless mapped, root only for listed users.
+#[derive(Debug, Clone, Default)]
+pub struct AccountMap {
+    /// Explicit mappings (manager user → account).
+    pub map: std::collections::HashMap<String, String>,
+    /// Manager users whose jobs may run as root (empty by default).
+    pub root_users: Vec<String>,
+}
+
+impl AccountMap {
+    /// The account a manager user's jobs run as.
+    pub fn account_of<'a>(&'a self, user: &'a str) -> &'a str {
+        self.map.get(user).map_or(user, String::as_str)
+    }
+
+    /// Whether the user's jobs may run as root.
+    pub fn may_be_root(&self, user: &str) -> bool {
+        self.root_users.iter().any(|u| u == user)
+    }
 }
 
 /// The running manager.
 pub struct Manager {
     settings: CmSettings,
     limiter: LoginLimiter,
+    /// The users file as last read (reloaded when it changes).
+    users: parking_lot::RwLock<Arc<Users>>,
     store: StoreWriter,
     st: Mutex<State>,
     wake: Notify,
@@ -91,14 +151,38 @@ impl Manager {
         if !fixes.is_empty() {
             store.write(fixes);
         }
+        let users = parking_lot::RwLock::new(Arc::new(settings.users.clone()));
         Ok(Arc::new(Self {
             settings,
-            limiter: LoginLimiter::new(5, Duration::from_secs(60)),
+            limiter: LoginLimiter::new(5, 30, Duration::from_secs(60)),
+            users,
             store,
             st: Mutex::new(st),
             wake: Notify::new(),
             conns: AtomicU64::new(0),
         }))
+    }
+
+    /// The users, re-read when their file changed since (a bad new file keeps the old users
+    /// and is logged).
+    pub fn users(&self) -> Arc<Users> {
+        if let Some(path) = &self.settings.users_file {
+            let current = self.users.read().clone();
+            let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            if mtime != current.modified() {
+                match Users::load(path, &self.settings.admins) {
+                    Ok(u) => {
+                        tracing::info!("{} changed: {} users", path.display(), u.len());
+                        let u = Arc::new(u);
+                        *self.users.write() = u.clone();
+                        return u;
+                    }
+                    Err(e) => tracing::error!("{e}; keeping the users read before"),
+                }
+            }
+            return current;
+        }
+        self.users.read().clone()
     }
 
     /// Serves until the future `stop` resolves; returns the bound address through `bound`.
@@ -168,7 +252,7 @@ impl Manager {
             tokio::spawn(async move {
                 match who {
                     Some(user) => {
-                        let role = m.settings.users.role(&user);
+                        let role = m.users().role(&user);
                         let peer = format!("unix:{user}");
                         m.connection(r, w, peer, Some((user, role))).await;
                     }
@@ -304,6 +388,9 @@ pub async fn run(settings: CmSettings) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
     let m = Manager::open(settings)?;
     println!("central manager listening on {}", listener.local_addr()?);
+    if m.settings.read_only {
+        println!("read-only: submit, kill, signal and migrate are refused, nothing is placed");
+    }
     m.serve(listener, crate::cli::aggregator::wait_for_termination())
         .await
 }

@@ -30,10 +30,18 @@ pub async fn run(m: Arc<Manager>) {
 
 /// Picks nodes for every queued job that fits now; marks them running in memory.
 fn place(m: &Manager) -> Vec<Placed> {
-    place_in(&mut m.st.lock())
+    if m.settings.read_only {
+        return Vec::new();
+    }
+    place_in(&mut m.st.lock(), m.settings.max_tasks_per_node)
 }
 
-fn place_in(st: &mut super::state::State) -> Vec<Placed> {
+/// Places what fits; a node never runs more than `cap` tasks at once.
+fn place_in(st: &mut super::state::State, cap: u32) -> Vec<Placed> {
+    let mut running: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for t in st.tasks.values().filter(|t| t.state == "running") {
+        *running.entry(t.node.clone()).or_default() += 1;
+    }
     let mut queued: Vec<(i32, u64)> = st
         .jobs
         .values()
@@ -62,6 +70,7 @@ fn place_in(st: &mut super::state::State) -> Vec<Placed> {
                 n.up && n.agent.is_some()
                     && n.mem_free_kb.saturating_mul(1024)
                         >= spec.memory.saturating_mul(u64::from(per_node))
+                    && running.get(&n.name).copied().unwrap_or(0) + per_node <= cap
             })
             .map(|n| (n.load_by(spec.load_metric), n.name.clone()))
             .collect();
@@ -75,6 +84,7 @@ fn place_in(st: &mut super::state::State) -> Vec<Placed> {
             let Some(n) = st.nodes.get_mut(node) else {
                 continue;
             };
+            *running.entry(node.clone()).or_default() += 1;
             n.placed += 1.0;
             n.mem_free_kb = n.mem_free_kb.saturating_sub(spec.memory / 1024);
             if let Some(a) = &n.agent {
@@ -126,6 +136,8 @@ async fn start(m: &Manager, p: Placed) {
             task: task.clone(),
             job: id,
             user: p.job.user.clone(),
+            account: p.job.account.clone(),
+            root_ok: m.settings.accounts.may_be_root(&p.job.user),
             spec: p.job.spec.clone(),
             checkpoint_dir: p.job.checkpoint_dir.clone(),
         };
@@ -154,6 +166,12 @@ async fn start(m: &Manager, p: Placed) {
                     rec.state = "exited".into();
                     rec.exit = Some(127);
                     writes.push(Write::Task(rec.clone()));
+                }
+                // The launch error is the job's result, not a bare 127.
+                if let Some(j) = st.jobs.get_mut(&id)
+                    && j.reason.is_empty()
+                {
+                    j.reason = format!("task {task} on {node} did not start: {why}");
                 }
                 writes.push(Write::Event(
                     id,
@@ -212,6 +230,8 @@ mod tests {
             pids: Vec::new(),
             exit: None,
             checkpoint_dir: String::new(),
+            account: "alice".into(),
+            reason: String::new(),
         }
     }
 
@@ -240,7 +260,7 @@ mod tests {
         st.jobs.insert(1, job(1, 0, single.clone()));
         st.jobs.insert(2, job(2, 5, single));
         st.jobs.insert(3, job(3, 1, pair));
-        let placed = place_in(&mut st);
+        let placed = place_in(&mut st, 64);
         let order: Vec<u64> = placed.iter().map(|p| p.job.id).collect();
         assert_eq!(order, vec![2, 3, 1], "priority, then age");
         // The first job takes the least loaded node; the pair skips "idle" (3 GB < 2 × 2 GB).
