@@ -3,10 +3,11 @@
 //!     cargo bench --bench cm
 //!
 //! 1,000 nodes × 100 processes are registered over the agent protocol by synthetic agent
-//! connections (this program), then REQ is timed; 500 submissions are sent back to back and
-//! timed until every one is acknowledged (each only after its commit); 1,000 idle client
-//! connections are opened and the manager's resident memory is read. Results are printed and
-//! written to target/bench/cm.json.
+//! connections (this program; TLS, each with its own node certificate), then REQ is timed over
+//! TLS and over the plain-text loopback listener; TLS handshakes are timed; 500 submissions are
+//! sent back to back over TLS and timed until every one is acknowledged (each only after its
+//! commit); 10,000 idle TLS client connections are opened and the manager's resident memory is
+//! read. Results are printed and written to target/bench/cm.json.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,6 +18,7 @@ use gantry::cm::codec::{Item, MAX_REPLY_LINE};
 use gantry::cm::job::JobSpec;
 use gantry::cm::link::{LineReader, request_line};
 use gantry::cm::proto::{ProcInfo, Reply, Request};
+use gantry::cm::tls::Trust;
 use tokio::io::AsyncWriteExt;
 
 struct Proc(Child);
@@ -36,6 +38,17 @@ fn rss_mb(pid: u32) -> f64 {
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0)
         / 1024.0
+}
+
+async fn login_tls(addr: &str, trust: &Trust) -> CmClient {
+    let mut c = CmClient::connect_tls(addr, trust).await.expect("TLS");
+    c.ok(&Request::Login {
+        user: "root".into(),
+        password: "rootpw".into(),
+    })
+    .await
+    .expect("login");
+    c
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -71,11 +84,19 @@ async fn main() {
     // The submissions are root's, so root_users must allow them.
     std::fs::write(
         dir.path().join("config.toml"),
-        "[cm]\nroot_users = [\"root\"]\nmax_tasks_per_node = 100000\n",
+        "[cm]\nroot_users = [\"root\"]\nmax_tasks_per_node = 100000\nmax_connections = 20000\nmax_connections_per_source = 20000\nlogin_deadline = 3600\n",
     )
     .expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["cm", "--listen", "127.0.0.1:0", "--heartbeat", "30"])
+        .args([
+            "cm",
+            "--listen",
+            "127.0.0.1:0",
+            "--plaintext-listen",
+            "127.0.0.1:0",
+            "--heartbeat",
+            "30",
+        ])
         .env("GANTRY_CONFIG_DIR", dir.path())
         .env("GANTRY_STATE_DIR", dir.path())
         .env("GANTRY_CM_SECRET", "bench-secret")
@@ -83,36 +104,52 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("gantry cm");
-    let mut line = String::new();
+    let (mut line, mut line2) = (String::new(), String::new());
     {
         use std::io::BufRead;
         let out = child.stdout.take().expect("stdout");
-        std::io::BufReader::new(out)
-            .read_line(&mut line)
-            .expect("first line");
+        let mut r = std::io::BufReader::new(out);
+        r.read_line(&mut line).expect("first line");
+        r.read_line(&mut line2).expect("second line");
     }
     let cm = Proc(child);
     let addr = line
         .trim()
         .trim_start_matches("central manager listening on ")
         .to_string();
+    let plain = line2
+        .trim()
+        .trim_start_matches("plaintext on ")
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let tls_dir = dir.path().join("cm/tls");
+    let trust = Trust::Ca(tls_dir.join("ca.crt"));
     let pid = cm.0.id();
     put("manager rss MB at start", round2(rss_mb(pid)));
 
-    // 1,000 synthetic agents, 100 processes each.
+    // 1,000 synthetic agents, 100 processes each, each with its node's certificate.
     let mut agents = Vec::new();
     for n in 0..1000u32 {
+        let name = format!("node{n:04}");
+        let node_dir = dir.path().join("nodes").join(&name);
+        gantry::cm::tls::issue_node(&tls_dir, &name, &node_dir).expect("node certificate");
+        let cfg = gantry::cm::tls::agent_config(&node_dir).expect("agent TLS");
         let s = tokio::net::TcpStream::connect(&addr)
             .await
             .expect("agent connects");
-        let (r, mut w) = s.into_split();
+        let s = tokio_rustls::TlsConnector::from(cfg)
+            .connect(gantry::cm::tls::server_name(&addr).expect("name"), s)
+            .await
+            .expect("agent TLS handshake");
+        let (r, mut w) = tokio::io::split(s);
         let mut reader = LineReader::new(r, MAX_REPLY_LINE);
         let hello = Request::Agent {
-            name: format!("node{n:04}"),
+            name,
             version: 1,
             cpus: 16,
             mem_total_kb: 64 << 20,
-            secret: "bench-secret".into(),
         };
         w.write_all(request_line(None, &hello).as_bytes())
             .await
@@ -132,6 +169,7 @@ async fn main() {
                 cpu_pct: 1.5,
                 rss_kb: 10_240,
                 job: String::new(),
+                start: 0,
             })
             .collect();
         let hb = Request::Heartbeat {
@@ -154,10 +192,12 @@ async fn main() {
         "manager rss MB with 1,000 agents x 100 processes",
         round2(rss_mb(pid)),
     );
-    let mut root = CmClient::login(&addr, "root", "rootpw")
+    let mut root = login_tls(&addr, &trust).await;
+    let mut root_plain = CmClient::login(&plain, "root", "rootpw")
         .await
         .expect("login");
-    let mut times = Vec::new();
+    // TLS and plain text in turns, so both see the same machine.
+    let (mut times, mut times_plain) = (Vec::new(), Vec::new());
     let mut listed = 0;
     for _ in 0..21 {
         // From sending the request to holding the whole answer line.
@@ -165,15 +205,36 @@ async fn main() {
         let line = root.raw(b"REQ|root\n").await.expect("REQ");
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         listed = line.matches('&').count();
+        let t = Instant::now();
+        let _ = root_plain.raw(b"REQ|root\n").await.expect("REQ");
+        times_plain.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     put("REQ processes listed", listed.into());
     put(
         "REQ answer bytes",
         root.raw(b"REQ|root\n").await.map_or(0, |l| l.len()).into(),
     );
+    let (tls_ms, plain_ms) = (median(times), median(times_plain));
     put(
-        "REQ ms, 1,000 nodes x 100 processes (median of 21)",
-        round2(median(times)),
+        "REQ ms over TLS, 1,000 nodes x 100 processes (median of 21)",
+        round2(tls_ms),
+    );
+    put(
+        "REQ ms over plain TCP (loopback listener, median of 21)",
+        round2(plain_ms),
+    );
+    put("REQ TLS / plain", round2(tls_ms / plain_ms));
+    // Handshakes: connect, TLS 1.3, and the first answer (PING).
+    let mut hs = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let mut c = CmClient::connect_tls(&addr, &trust).await.expect("tls");
+        let _ = c.ok(&Request::Ping).await;
+        hs.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    put(
+        "TLS connect + handshake + PING ms (median of 200)",
+        round2(median(hs)),
     );
     let t = Instant::now();
     match root
@@ -210,15 +271,15 @@ async fn main() {
         }
     }
     put(
-        "500 submissions acknowledged, one connection, s",
+        "500 submissions acknowledged, one TLS connection, s",
         round2(t.elapsed().as_secs_f64()),
     );
     let t = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..10 {
-        let (a, s) = (addr.clone(), spec.clone());
+        let (a, s, ca) = (addr.clone(), spec.clone(), tls_dir.join("ca.crt"));
         tasks.push(tokio::spawn(async move {
-            let mut c = CmClient::login(&a, "root", "rootpw").await.expect("login");
+            let mut c = login_tls(&a, &Trust::Ca(ca)).await;
             for _ in 0..50 {
                 let _ = c.ok(&Request::Submit(s.clone())).await.expect("submit");
             }
@@ -228,22 +289,28 @@ async fn main() {
         let _ = t.await;
     }
     put(
-        "500 submissions acknowledged, 10 connections x 50, s",
+        "500 submissions acknowledged, 10 TLS connections x 50, s",
         round2(t.elapsed().as_secs_f64()),
     );
 
-    // 1,000 idle clients.
+    // 10,000 idle TLS clients.
     let before = rss_mb(pid);
     let mut idle = Vec::new();
-    for _ in 0..1000 {
-        let mut c = CmClient::connect(&addr).await.expect("client");
+    for _ in 0..10_000 {
+        let mut c = CmClient::connect_tls(&addr, &trust).await.expect("client");
         let _ = c.ok(&Request::Ping).await;
         idle.push(c);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_mb(pid);
-    put("manager rss MB with 1,000 idle clients too", round2(after));
-    put("rss MB added by 1,000 idle clients", round2(after - before));
+    put(
+        "manager rss MB with 10,000 idle TLS clients too",
+        round2(after),
+    );
+    put(
+        "rss MB added by 10,000 idle TLS clients",
+        round2(after - before),
+    );
     drop(idle);
     drop(agents);
     let _ = Item::TooLong;

@@ -16,7 +16,10 @@ use gantry::cm::proto::{Reply, Request};
 
 struct Cluster {
     dir: tempfile::TempDir,
+    /// The plain-text loopback listener, for the test's clients.
     addr: String,
+    /// The TLS listener, for agents.
+    tls: String,
     cm: Option<Proc>,
     agents: Vec<(String, Proc)>,
     cm_extra: Vec<&'static str>,
@@ -83,6 +86,7 @@ impl Cluster {
         let addr = "127.0.0.1:0".to_string();
         let mut c = Cluster {
             dir,
+            tls: addr.clone(),
             addr,
             cm: None,
             agents: Vec::new(),
@@ -96,32 +100,21 @@ impl Cluster {
     }
 
     fn start_cm(&mut self) {
-        use std::io::BufRead;
-        let mut args = vec!["cm", "--listen", &self.addr, "--heartbeat", "1"];
+        let mut args = vec!["--heartbeat", "1"];
         args.extend(self.cm_extra.iter().copied());
-        let mut p = gantry(self.dir.path(), &args);
-        let out = p.0.stdout.take().unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(out).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("central manager listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "manager did not start: {line:?}; {}",
-                    std::fs::read_to_string(self.path("cm.stderr")).unwrap_or_default()
-                )
-            });
-        self.addr = addr.to_string();
-        self.cm = Some(p);
+        let cm = common::start_cm_on(self.dir.path(), (&self.tls, &self.addr), &args);
+        self.addr = cm.plain;
+        self.tls = cm.tls;
+        self.cm = Some(cm.proc);
         wait_port(&self.addr);
     }
 
     fn start_agent(&mut self, name: &str) {
+        common::enroll(self.dir.path(), name);
         let p = gantry(
             self.dir.path(),
             &[
-                "agent", "--name", name, "--cm", &self.addr, "--scope", "tasks",
+                "agent", "--name", name, "--cm", &self.tls, "--scope", "tasks",
             ],
         );
         self.agents.push((name.to_string(), p));
@@ -741,7 +734,7 @@ async fn placement_spreads_tasks_waits_for_memory_and_bad_input_is_answered() {
     }
     match last.flatten() {
         Some(ClientError::Refused { code: 429, message }) => {
-            assert!(message.starts_with("too many failed logins"), "{message}")
+            assert!(message.starts_with("too many login attempts"), "{message}")
         }
         other => panic!("{other:?}"),
     }

@@ -63,27 +63,13 @@ fn users_file(dir: &Path) {
     std::fs::write(dir.join("users.htpasswd"), users).unwrap();
 }
 
-/// Starts `gantry cm` and reads the address it says it listens on.
-fn start_cm(dir: &Path, extra: &[&str]) -> (Proc, String) {
-    use std::io::BufRead;
-    let mut args = vec!["cm", "--listen", "127.0.0.1:0", "--heartbeat", "1"];
+/// Starts `gantry cm`: the process and its plain-text loopback address (for the test's
+/// clients) and TLS address (for agents).
+fn start_cm(dir: &Path, extra: &[&str]) -> (Proc, String, String) {
+    let mut args = vec!["--heartbeat", "1"];
     args.extend_from_slice(extra);
-    let mut p = gantry(dir, &args);
-    let mut line = String::new();
-    std::io::BufReader::new(p.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("central manager listening on ")
-        .unwrap_or_else(|| {
-            panic!(
-                "manager did not start: {line:?} {}",
-                std::fs::read_to_string(dir.join("cm.stderr")).unwrap_or_default()
-            )
-        })
-        .to_string();
-    (p, addr)
+    let cm = common::start_cm(dir, &args);
+    (cm.proc, cm.plain, cm.tls)
 }
 
 /// A site, or `None` (the test skips) where users cannot be made.
@@ -110,13 +96,14 @@ fn site(tag: &str, nodes: &[&str], scope: &str, cm_extra: &[&str]) -> Option<Sit
     )
     .unwrap();
     users_file(dir.path());
-    let (cm, addr) = start_cm(dir.path(), cm_extra);
+    let (cm, addr, tls) = start_cm(dir.path(), cm_extra);
     let agents = nodes
         .iter()
         .map(|n| {
+            common::enroll(dir.path(), n);
             gantry(
                 dir.path(),
-                &["agent", "--name", n, "--cm", &addr, "--scope", scope],
+                &["agent", "--name", n, "--cm", &tls, "--scope", scope],
             )
         })
         .collect();
@@ -542,7 +529,7 @@ async fn read_only_and_task_caps_are_clear_refusals() {
 async fn parallel_guessing_is_limited_like_sequential_guessing() {
     let dir = tempfile::tempdir().unwrap();
     users_file(dir.path());
-    let (_cm, addr) = start_cm(dir.path(), &[]);
+    let (_cm, addr, _) = start_cm(dir.path(), &[]);
     // 30 wrong passwords at once, from 127.0.0.1.
     let mut tries = Vec::new();
     for _ in 0..30 {
@@ -609,7 +596,7 @@ fn the_store_lock_and_damaged_files_are_refused_at_start() {
             .spawn()
             .unwrap()
     };
-    let (first, _) = start_cm(dir.path(), &[]);
+    let (first, _, _) = start_cm(dir.path(), &[]);
     // Deleting the pid file beside the store does not let a second manager in.
     let _ = std::fs::remove_file(dir.path().join("cm/cm.pid"));
     let _ = std::fs::remove_file(dir.path().join("cm/cm.lock"));
@@ -618,7 +605,12 @@ fn the_store_lock_and_damaged_files_are_refused_at_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by another gantry cm"), "{err}");
     // The store, the secret and the log are the manager's alone.
-    for f in ["cm/jobs.sqlite", "cm/cm.secret", "gantry.log"] {
+    for f in [
+        "cm/jobs.sqlite",
+        "cm/tls/ca.key",
+        "cm/tls/cm.key",
+        "gantry.log",
+    ] {
         let mode = std::fs::metadata(dir.path().join(f))
             .unwrap()
             .permissions()

@@ -15,7 +15,7 @@ fn first_run_has_job_control_for_the_local_user() {
     let mut app = PtyApp::gantry(&[], d, 140, 40);
     app.wait_for("Grid", Duration::from_secs(20)).unwrap();
     app.send("p");
-    let me = gantry::cm::manager::user_name(unsafe { libc::geteuid() }).unwrap();
+    let me = gantry::cm::account::name_of(gantry::cm::account::euid()).unwrap();
     let s = app
         .wait_for(&format!("{me} ("), Duration::from_secs(20))
         .unwrap();

@@ -58,24 +58,29 @@ fn wait_row(app: &PtyApp, name: &str, user: &str) {
 fn login_submit_results_output_kill_migrate() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();
-    let (cm, addr) = common::alice_cm(dir, &["--heartbeat", "1"]);
+    let cm = common::alice_cm(dir, &["--heartbeat", "1"]);
+    let (tls, addr) = (cm.tls.clone(), cm.plain.clone());
+    common::enroll(dir, "n1");
+    common::enroll(dir, "n2");
     let _a1 = gantry(
         dir,
-        &["agent", "--name", "n1", "--cm", &addr, "--scope", "tasks"],
+        &["agent", "--name", "n1", "--cm", &tls, "--scope", "tasks"],
         false,
     );
     let _a2 = gantry(
         dir,
-        &["agent", "--name", "n2", "--cm", &addr, "--scope", "tasks"],
+        &["agent", "--name", "n2", "--cm", &tls, "--scope", "tasks"],
         false,
     );
+    let ca = dir.join("cm/tls/ca.crt");
     let src = Replay::serve(common::fixture("ganglia/gmond-8649-clusterA.xml"));
     let out = dir.join("hello.out");
     std::fs::write(
         dir.join("config.toml"),
         format!(
-            "[[source]]\nname = \"A\"\naddresses = [\"{}\"]\n[[manager]]\naddresses = [\"{addr}\"]\nuser = \"alice\"\n",
-            src.addr
+            "[[source]]\nname = \"A\"\naddresses = [\"{}\"]\n[[manager]]\naddresses = [\"{tls}\"]\nca = \"{}\"\nuser = \"alice\"\n",
+            src.addr,
+            ca.display()
         ),
     )
     .unwrap();

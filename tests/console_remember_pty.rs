@@ -22,10 +22,14 @@ fn a_remembered_password_logs_in_by_itself_until_logout() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();
     let d = dir.to_str().unwrap();
-    let (_cm, addr) = common::alice_cm(dir, &[]);
+    let cm = common::alice_cm(dir, &[]);
+    let (addr, ca) = (cm.tls.clone(), dir.join("cm/tls/ca.crt"));
     std::fs::write(
         dir.join("config.toml"),
-        format!("[[manager]]\ncluster = \"*\"\naddresses = [\"{addr}\"]\nuser = \"alice\"\n"),
+        format!(
+            "[[manager]]\ncluster = \"*\"\naddresses = [\"{addr}\"]\nca = \"{}\"\nuser = \"alice\"\n",
+            ca.display()
+        ),
     )
     .unwrap();
     // The kernel keyring, not a desktop Secret Service that may happen to be around.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use std::process::{Command, Stdio};
 
+use gantry::cm::tls::Trust;
 use gantry::jobs::{BackendKind, JobCommand, JobEvent, LinkState, ManagerConfig};
 
 /// A real `gantry cm` on `listen`; returns it and the address it bound.
@@ -70,6 +71,7 @@ async fn fails_over_to_a_shadow_and_logs_in_again_after_a_reconnect() {
             read_only: false,
             login_hint: None,
             kind: BackendKind::CentralManager,
+            trust: Some(Trust::Ca(dir.path().join("cm/tls/ca.crt"))),
         },
         tx,
     );
@@ -156,6 +158,7 @@ async fn fails_over_from_a_primary_that_hangs_or_hangs_up() {
                 read_only: false,
                 login_hint: None,
                 kind: BackendKind::CentralManager,
+                trust: Some(Trust::Ca(dir.path().join("cm/tls/ca.crt"))),
             },
             tx,
         );

@@ -99,6 +99,7 @@ async fn submit_list_kill_requeue_and_read_results_on_a_real_slurm() {
             conf: Some(cluster.conf_str()),
             bin_dir: None,
         },
+        trust: None,
     };
     let runner = Runner {
         conf: Some(cluster.conf_str()),

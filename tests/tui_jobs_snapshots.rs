@@ -22,6 +22,7 @@ fn proc(node: &str, pid: u32, name: &str, user: &str, cpu: f32, job: &str) -> Pr
         cpu_pct: cpu,
         rss_kb: u64::from(pid % 97) * 10_240,
         job: job.into(),
+        start: 0,
     }
 }
 
@@ -66,6 +67,7 @@ fn console(size: (u16, u16), role: &str) -> App {
         read_only: false,
         login_hint: Some("demo account: user demo, password demo".into()),
         kind: Default::default(),
+        trust: None,
     };
     let mut j = JobsUi::new(
         "*",

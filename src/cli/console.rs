@@ -78,6 +78,7 @@ pub fn setup(
                 },
                 _ => crate::jobs::BackendKind::CentralManager,
             },
+            trust: m.trust(),
         })
         .collect();
     let unicode = match ui.glyphs.as_str() {

@@ -1,17 +1,19 @@
 //! A central manager and agents run inside the console: the embedded default (this machine,
 //! the local user logged in by the kernel's word over a Unix socket) and the demo (several
-//! agents and a demo account).
+//! agents and a demo account). The agents are in this process too, linked to the manager in
+//! memory: nothing of this leaves the machine, and no credential is needed or kept.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cm::agent::{AgentArgs, Scope};
-use crate::cm::manager::{AccountMap, CmSettings, Manager, random_token};
+use crate::cm::agent::{AgentArgs, Scope, Upstream};
+use crate::cm::manager::{AccountMap, CmSettings, Manager};
 use crate::cm::users::Users;
 use crate::jobs::ManagerConfig;
 
-/// Starts a manager on 127.0.0.1 (for the agents and password logins) and on a Unix socket
-/// (for local users), plus one agent per name; returns how the console reaches it.
+/// Starts a manager on a Unix socket (for local users) and, with `by_password`, on plain
+/// 127.0.0.1 (for password logins), plus one in-process agent per name; returns how the
+/// console reaches it.
 pub async fn start(
     state_dir: &Path,
     users: Users,
@@ -21,26 +23,28 @@ pub async fn start(
     login_hint: Option<String>,
     by_password: bool,
 ) -> anyhow::Result<ManagerConfig> {
-    let secret = random_token();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?.to_string();
     let m: Arc<Manager> = Manager::open(CmSettings {
-        listen: addr.clone(),
+        listen: "127.0.0.1:0".into(),
         state_dir: state_dir.to_path_buf(),
         users,
-        legacy_unauthenticated: false,
         heartbeat_secs: 5,
-        agent_secret: secret.clone(),
         stop_grace_secs: 5,
         accounts,
         checkpoint_root: state_dir.join("checkpoints"),
         ..CmSettings::default()
     })?;
+    m.start_background();
     let sock = state_dir.join("cm.sock");
-    let (m1, m2, sock2) = (m.clone(), m.clone(), sock.clone());
-    tokio::spawn(async move {
-        let _ = m1.serve(listener, std::future::pending::<()>()).await;
-    });
+    let mut address = format!("unix:{}", sock.display());
+    if by_password {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        address = listener.local_addr()?.to_string();
+        let m1 = m.clone();
+        tokio::spawn(async move {
+            let _ = m1.serve(listener, None, std::future::pending::<()>()).await;
+        });
+    }
+    let (m2, sock2) = (m.clone(), sock.clone());
     tokio::spawn(async move {
         if let Err(e) = m2.serve_unix(&sock2).await {
             tracing::warn!("local manager socket: {e}");
@@ -49,31 +53,31 @@ pub async fn start(
     for name in agents {
         let args = AgentArgs {
             name: name.clone(),
-            cm: addr.clone(),
-            secret_file: None,
+            cm: "local".into(),
+            tls_dir: None,
             scope,
             quiet: true,
             state_dir: None,
+            // The console's end is no reason to end jobs: its next start takes them back.
+            on_stop: crate::cm::agent::OnStop::Keep,
+            stop_grace: 5,
         };
-        let s = secret.clone();
         let dir = state_dir.join("agents").join(name);
+        let up = Upstream::Local(m.clone());
         tokio::spawn(async move {
-            if let Err(e) = crate::cm::agent::run(args, s, dir).await {
+            if let Err(e) = crate::cm::agent::run(args, up, dir, std::future::pending()).await {
                 tracing::warn!("local agent: {e:#}");
             }
         });
     }
     Ok(ManagerConfig {
         cluster: "*".into(),
-        addresses: vec![if by_password {
-            addr
-        } else {
-            format!("unix:{}", sock.display())
-        }],
+        addresses: vec![address],
         user: None,
         read_only: false,
         login_hint,
         kind: crate::jobs::BackendKind::CentralManager,
+        trust: None,
     })
 }
 

@@ -1,9 +1,8 @@
 //! A client of the central manager: one connection, one request at a time. The console's job
 //! control and the tests use it.
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::codec::{Item, MAX_REPLY_LINE};
 use super::link::{LineReader, request_line};
@@ -30,15 +29,18 @@ pub enum ClientError {
     },
 }
 
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// A connection to a manager.
 pub struct CmClient {
     addr: String,
-    reader: LineReader<OwnedReadHalf>,
-    w: OwnedWriteHalf,
+    reader: LineReader<ReadHalf<Box<dyn Io>>>,
+    w: WriteHalf<Box<dyn Io>>,
 }
 
 impl CmClient {
-    /// Connects.
+    /// Connects in plain text (a manager's loopback listener).
     pub async fn connect(addr: &str) -> Result<Self, ClientError> {
         let s = TcpStream::connect(addr)
             .await
@@ -46,19 +48,39 @@ impl CmClient {
                 addr: addr.to_string(),
                 what: e.to_string(),
             })?;
-        let _ = s.set_nodelay(true);
-        let (r, w) = s.into_split();
-        Ok(Self {
+        Ok(Self::from_stream(s, addr))
+    }
+
+    /// Connects over TLS, trusting the manager as `trust` says.
+    pub async fn connect_tls(
+        addr: &str,
+        trust: &crate::cm::tls::Trust,
+    ) -> Result<Self, ClientError> {
+        let link = |what: String| ClientError::Link {
             addr: addr.to_string(),
-            reader: LineReader::new(r, MAX_REPLY_LINE),
-            w,
-        })
+            what,
+        };
+        let cfg = crate::cm::tls::client_config(trust).map_err(|e| link(e.to_string()))?;
+        let s = TcpStream::connect(addr)
+            .await
+            .map_err(|e| link(e.to_string()))?;
+        let _ = s.set_nodelay(true);
+        let name = crate::cm::tls::server_name(addr).map_err(|e| link(e.to_string()))?;
+        let tls = tokio_rustls::TlsConnector::from(cfg)
+            .connect(name, s)
+            .await
+            .map_err(|e| link(format!("TLS: {e}")))?;
+        Ok(Self::over(Box::new(tls), addr))
     }
 
     /// A client over a stream already connected (from a chosen source address, say).
     pub fn from_stream(s: TcpStream, addr: &str) -> Self {
         let _ = s.set_nodelay(true);
-        let (r, w) = s.into_split();
+        Self::over(Box::new(s), addr)
+    }
+
+    fn over(io: Box<dyn Io>, addr: &str) -> Self {
+        let (r, w) = tokio::io::split(io);
         Self {
             addr: addr.to_string(),
             reader: LineReader::new(r, MAX_REPLY_LINE),

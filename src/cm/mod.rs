@@ -12,6 +12,7 @@ pub mod proto;
 #[cfg(test)]
 mod proto_tests;
 pub mod store;
+pub mod tls;
 pub mod users;
 
 /// Text a client or an agent sent, made safe for a log line: control characters (a newline

@@ -46,6 +46,9 @@ pub struct ProcInfo {
     pub rss_kb: u64,
     /// The job it belongs to (empty: not started by the manager); task id in agent reports.
     pub job: String,
+    /// When it started, in clock ticks since its node booted (0: unknown): with the pid, it
+    /// names the process so that a reused pid is never signalled.
+    pub start: u64,
 }
 
 /// One node as `NODES` lists it.
@@ -194,8 +197,6 @@ pub enum Request {
         cpus: u32,
         /// Memory in KiB.
         mem_total_kb: u64,
-        /// Shared secret.
-        secret: String,
     },
     /// Agent: heartbeat.
     Heartbeat {
@@ -261,6 +262,11 @@ pub enum Request {
         pid: u32,
         /// Which.
         signal: Signal,
+        /// Its start time as reported (0: not checked).
+        start: u64,
+        /// Whose it must be: empty for a task's main process, `task:ID` for another process
+        /// of a task, `user:NAME` for any other process (its Unix owner).
+        owner: String,
     },
     /// Manager → agent: stop a task (TERM, then KILL after the grace).
     Stop {
@@ -510,14 +516,12 @@ impl Request {
                 version,
                 cpus,
                 mem_total_kb,
-                secret,
             } => v(&[
                 s("AGENT"),
                 name.clone(),
                 version.to_string(),
                 cpus.to_string(),
                 mem_total_kb.to_string(),
-                secret.clone(),
             ]),
             Request::Heartbeat {
                 load1,
@@ -543,6 +547,7 @@ impl Request {
                             p.cpu_pct.to_string(),
                             p.rss_kb.to_string(),
                             p.job.clone(),
+                            p.start.to_string(),
                         ]
                     })
                     .collect(),
@@ -594,9 +599,18 @@ impl Request {
                 dir.clone(),
                 file.clone(),
             ]),
-            Request::Signal { pid, signal } => {
-                v(&[s("SIGNAL"), pid.to_string(), s(signal.as_str())])
-            }
+            Request::Signal {
+                pid,
+                signal,
+                start,
+                owner,
+            } => v(&[
+                s("SIGNAL"),
+                pid.to_string(),
+                s(signal.as_str()),
+                start.to_string(),
+                owner.clone(),
+            ]),
             Request::Stop { task, grace_secs } => {
                 v(&[s("STOP"), task.clone(), grace_secs.to_string()])
             }
@@ -699,13 +713,17 @@ impl Request {
                 }
             }
             "AGENT" => {
-                want(h, 6, "AGENT|name|version|cpus|mem_total_kb|secret")?;
+                if h.len() == 6 {
+                    return Err(BadMessage(
+                        "agents no longer send a shared secret: enroll the node (gantry cm tls node NAME) and connect with its certificate".into(),
+                    ));
+                }
+                want(h, 5, "AGENT|name|version|cpus|mem_total_kb")?;
                 Request::Agent {
                     name: s(field(1)),
                     version: num("version", field(2))?,
                     cpus: num("cpus", field(3))?,
                     mem_total_kb: num("mem_total_kb", field(4))?,
-                    secret: s(field(5)),
                 }
             }
             "HB" => {
@@ -720,9 +738,9 @@ impl Request {
             "PROCS" => {
                 let mut out = Vec::new();
                 for r in list_records(f, 1) {
-                    if r.len() != 7 {
+                    if !(7..=8).contains(&r.len()) {
                         return Err(BadMessage(
-                            "a PROCS record is pid|state|name|user|cpu|rss|task".into(),
+                            "a PROCS record is pid|state|name|user|cpu|rss|task|start".into(),
                         ));
                     }
                     out.push(ProcInfo {
@@ -734,6 +752,7 @@ impl Request {
                         cpu_pct: num("cpu", &r[4])?,
                         rss_kb: num("rss", &r[5])?,
                         job: r[6].clone(),
+                        start: r.get(7).map_or(Ok(0), |v| num("start", v))?,
                     });
                 }
                 Request::Procs(out)
@@ -809,10 +828,12 @@ impl Request {
                 }
             }
             "SIGNAL" => {
-                want(h, 3, "SIGNAL|pid|signal")?;
+                want(h, 5, "SIGNAL|pid|signal|start|owner")?;
                 Request::Signal {
                     pid: num("pid", field(1))?,
                     signal: sig(field(2))?,
+                    start: num("start", field(3))?,
+                    owner: s(field(4)),
                 }
             }
             "STOP" => {
@@ -943,6 +964,7 @@ impl Reply {
                             p.cpu_pct.to_string(),
                             p.rss_kb.to_string(),
                             p.job.clone(),
+                            p.start.to_string(),
                         ]
                     })
                     .collect(),
@@ -1092,8 +1114,9 @@ impl Reply {
             "PS" => {
                 let mut out = Vec::new();
                 for r in list_records(f, 2) {
-                    if r.len() != 8 {
-                        return Err(BadMessage("a PS record has 8 fields".into()));
+                    // A ninth field, the start time, came with pid-safe signals.
+                    if !(8..=9).contains(&r.len()) {
+                        return Err(BadMessage("a PS record has 8 or 9 fields".into()));
                     }
                     out.push(ProcInfo {
                         node: r[0].clone(),
@@ -1104,6 +1127,7 @@ impl Reply {
                         cpu_pct: num("cpu", &r[5])?,
                         rss_kb: num("rss", &r[6])?,
                         job: r[7].clone(),
+                        start: r.get(8).map_or(Ok(0), |v| num("start", v))?,
                     });
                 }
                 Reply::Ps(out)

@@ -82,9 +82,10 @@ fn proc_info(with_node: bool) -> impl Strategy<Value = ProcInfo> {
         0u16..6400,
         any::<u32>(),
         text(),
+        any::<u64>(),
     )
         .prop_map(
-            move |(node, pid, state, name, user, cpu, rss, job)| ProcInfo {
+            move |(node, pid, state, name, user, cpu, rss, job, start)| ProcInfo {
                 node: if with_node { node } else { String::new() },
                 pid,
                 state,
@@ -93,6 +94,7 @@ fn proc_info(with_node: bool) -> impl Strategy<Value = ProcInfo> {
                 cpu_pct: f32::from(cpu) / 4.0,
                 rss_kb: u64::from(rss),
                 job,
+                start,
             },
         )
 }
@@ -131,13 +133,12 @@ fn request() -> impl Strategy<Value = Request> {
                 offset,
                 max
             }),
-        (name(), any::<u32>(), any::<u32>(), any::<u64>(), text()).prop_map(
-            |(name, version, cpus, mem_total_kb, secret)| Request::Agent {
+        (name(), any::<u32>(), any::<u32>(), any::<u64>()).prop_map(
+            |(name, version, cpus, mem_total_kb)| Request::Agent {
                 name,
                 version,
                 cpus,
                 mem_total_kb,
-                secret
             }
         ),
         (0u16..4000, any::<u32>(), any::<u64>(), any::<u32>()).prop_map(
@@ -177,7 +178,14 @@ fn request() -> impl Strategy<Value = Request> {
                 file,
             }
         ),
-        (any::<u32>(), signal()).prop_map(|(pid, signal)| Request::Signal { pid, signal }),
+        (any::<u32>(), signal(), any::<u64>(), text()).prop_map(|(pid, signal, start, owner)| {
+            Request::Signal {
+                pid,
+                signal,
+                start,
+                owner,
+            }
+        }),
         (name(), any::<u32>()).prop_map(|(task, grace_secs)| Request::Stop { task, grace_secs }),
     ]
 }

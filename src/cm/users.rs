@@ -318,7 +318,7 @@ mod tests {
         let e = Users::parse(Path::new("users"), "x:{SHA}abc\n", &[]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "users:1: user 'x' does not have a bcrypt hash; set it with htpasswd -B"
+            "users:1: user 'x' does not have a bcrypt hash; set it with gantry cm passwd (or htpasswd -B)"
         );
     }
 
@@ -334,7 +334,8 @@ mod tests {
         l.succeeded(a1);
         assert!(l.begin("alice", "1.2.3.4").is_ok());
         // The source's own cap covers guessing across users.
-        assert!(l.begin("bob", "1.2.3.4").is_err());
+        assert!(l.begin("bob", "1.2.3.4").is_ok());
+        assert!(l.begin("carol", "1.2.3.4").is_err());
         assert_eq!(source_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
         assert_eq!(source_key("::ffff:10.0.0.1"), "10.0.0.1");
         assert_eq!(source_key("127.0.0.1"), "127.0.0.1");

@@ -68,6 +68,67 @@ pub struct ManagerEntry {
     /// Slurm: the directory of its commands, if not on PATH.
     #[serde(default)]
     pub slurm_bin: Option<String>,
+    /// The cluster CA's certificate (`ca.crt` from `gantry cm tls init`): TLS, checked
+    /// against it and the address's host name.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// The manager certificate's SHA-256 fingerprint (`gantry cm tls fingerprint`): TLS with
+    /// exactly that certificate.
+    #[serde(default)]
+    pub pin: Option<String>,
+    /// No TLS: plain text, allowed only for loopback addresses.
+    #[serde(default)]
+    pub plaintext: bool,
+}
+
+impl ManagerEntry {
+    /// Why the entry cannot be used, if it cannot: a TCP address needs TLS (a CA or a pin), or
+    /// plain text on loopback, said explicitly.
+    pub fn transport_problem(&self) -> Option<String> {
+        if self.kind != "cm" {
+            return None;
+        }
+        if let Some(p) = &self.pin
+            && crate::cm::tls::normalise_fingerprint(p).is_none()
+        {
+            return Some(format!(
+                "pin '{p}' is not a SHA-256 fingerprint (sha256: and 64 hex digits, as gantry cm tls fingerprint prints it)"
+            ));
+        }
+        let tls = self.ca.is_some() || self.pin.is_some();
+        for a in self.addresses.iter().filter(|a| !a.starts_with("unix:")) {
+            if tls {
+                continue;
+            }
+            let host = a.rsplit_once(':').map_or(a.as_str(), |(h, _)| h);
+            let loopback = host == "localhost"
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !self.plaintext {
+                return Some(format!(
+                    "{a} is reached over the network: set ca = (the cluster's ca.crt) or pin = (the manager's fingerprint) for TLS, or plaintext = true for a loopback address"
+                ));
+            }
+            if !loopback {
+                return Some(format!(
+                    "plaintext = true is only for loopback addresses, and {a} is not one: passwords would cross the network in clear"
+                ));
+            }
+        }
+        None
+    }
+
+    /// How the console trusts this manager over TCP (none: plain text or a Unix socket).
+    pub fn trust(&self) -> Option<crate::cm::tls::Trust> {
+        if let Some(p) = &self.pin {
+            return Some(crate::cm::tls::Trust::Pin(p.clone()));
+        }
+        self.ca
+            .as_ref()
+            .map(|c| crate::cm::tls::Trust::Ca(std::path::PathBuf::from(c)))
+    }
 }
 
 fn cm_kind() -> String {
@@ -173,6 +234,18 @@ pub struct CmSection {
     /// Where jobs keep checkpoints (a path every node sees); empty: checkpoints in the state
     /// directory.
     pub checkpoint_root: String,
+    /// The cluster CA and the manager's certificate; empty: cm/tls in the state directory.
+    pub tls_dir: String,
+    /// A plain-text listener for clients on this machine (loopback only); empty: none.
+    pub plaintext_listen: String,
+    /// A Unix socket where local users are logged in as themselves; empty: none.
+    pub socket: String,
+    /// Connections at once, in all.
+    pub max_connections: usize,
+    /// Connections at once from one address.
+    pub max_connections_per_source: usize,
+    /// Seconds a connection may stay silent before it logs in.
+    pub login_deadline: u64,
 }
 
 impl Default for CmSection {
@@ -190,6 +263,12 @@ impl Default for CmSection {
             max_tasks_per_job: 1024,
             max_tasks_per_node: 64,
             checkpoint_root: String::new(),
+            tls_dir: String::new(),
+            plaintext_listen: String::new(),
+            socket: String::new(),
+            max_connections: 4096,
+            max_connections_per_source: 64,
+            login_deadline: 10,
         }
     }
 }
@@ -398,9 +477,10 @@ impl Config {
         }
         for m in &file.manager {
             let bad = match m.kind.as_str() {
-                "cm" if m.addresses.is_empty() => Some("a central manager needs addresses"),
-                "cm" | "slurm" => None,
-                _ => Some("kind must be \"cm\" or \"slurm\""),
+                "cm" if m.addresses.is_empty() => Some("a central manager needs addresses".into()),
+                "cm" => m.transport_problem(),
+                "slurm" => None,
+                _ => Some("kind must be \"cm\" or \"slurm\"".to_string()),
             };
             if let Some(msg) = bad {
                 return Err(ConfigError::at(

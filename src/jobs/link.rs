@@ -54,7 +54,10 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Conn {
-    async fn open(addr: &str) -> Result<Self, String> {
+    async fn open(
+        addr: &str,
+        tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, String> {
         let io: Box<dyn Io> = match addr.strip_prefix("unix:") {
             Some(path) => Box::new(
                 tokio::time::timeout(TIMEOUT, tokio::net::UnixStream::connect(path))
@@ -68,7 +71,20 @@ impl Conn {
                     .map_err(|_| "connect timed out".to_string())?
                     .map_err(|e| e.to_string())?;
                 let _ = s.set_nodelay(true);
-                Box::new(s)
+                match tls {
+                    None => Box::new(s),
+                    Some(cfg) => {
+                        let name = crate::cm::tls::server_name(addr).map_err(|e| e.to_string())?;
+                        let c = tokio_rustls::TlsConnector::from(cfg.clone());
+                        Box::new(
+                            // Like HELLO: a manager answers at once, or the next address is tried.
+                            tokio::time::timeout(HELLO_TIMEOUT, c.connect(name, s))
+                                .await
+                                .map_err(|_| "TLS handshake timed out".to_string())?
+                                .map_err(|e| format!("TLS: {e}"))?,
+                        )
+                    }
+                }
             }
         };
         let (r, w) = tokio::io::split(io);
@@ -161,10 +177,14 @@ async fn connect_any(
         version: VERSION,
         client: "gantry-console".into(),
     };
+    let tls = match &cfg.trust {
+        Some(t) => Some(crate::cm::tls::client_config(t).map_err(|e| e.to_string())?),
+        None => None,
+    };
     for i in order {
         let addr = &cfg.addresses[i];
         emit(JobEvent::State(LinkState::Connecting(addr.clone())));
-        match Conn::open(addr).await {
+        match Conn::open(addr, tls.as_ref()).await {
             Ok(mut c) => match c.call(&hello, HELLO_TIMEOUT).await {
                 Ok(Reply::Hello { .. }) => return Ok((i, c)),
                 Ok(r) => last_err = format!("{addr}: HELLO refused: {}", refused(r)),
@@ -289,9 +309,12 @@ async fn session_on(
                 }
             }
             _ = tick.tick() => {
-                if session.creds.is_some() && !session.role.is_empty()
-                    && let Err(e) = refresh(c, &session.role, emit).await
-                {
+                if session.creds.is_some() && !session.role.is_empty() {
+                    if let Err(e) = refresh(c, &session.role, emit).await {
+                        return Some(e);
+                    }
+                } else if let Err(e) = c.call(&Request::Ping, TIMEOUT).await {
+                    // Waiting for a login: the manager closes connections that stay silent.
                     return Some(e);
                 }
             }

@@ -23,6 +23,8 @@ pub struct ManagerConfig {
     pub login_hint: Option<String>,
     /// What answers: a central manager, or Slurm.
     pub kind: BackendKind,
+    /// TLS to a manager over TCP, trusting this (none: plain text, loopback only).
+    pub trust: Option<crate::cm::tls::Trust>,
 }
 
 /// The job-control backend of a cluster.

@@ -97,7 +97,7 @@ fn s(v: &str) -> String {
 fn me() -> (String, bool) {
     // SAFETY: geteuid is always safe.
     let uid = unsafe { libc::geteuid() };
-    let name = crate::cm::manager::user_name(uid).unwrap_or_else(|| uid.to_string());
+    let name = crate::cm::account::name_of(uid).unwrap_or_else(|| uid.to_string());
     (name, uid == 0)
 }
 
@@ -399,6 +399,7 @@ async fn refresh(
                     cpu_pct: 0.0,
                     rss_kb: 0,
                     job: j.id.to_string(),
+                    start: 0,
                 });
             }
             for (pid, step, leads) in pids {
@@ -418,6 +419,7 @@ async fn refresh(
                     cpu_pct: 0.0,
                     rss_kb: 0,
                     job: j.id.to_string(),
+                    start: 0,
                 });
             }
         }
@@ -435,6 +437,7 @@ async fn refresh(
             cpu_pct: 0.0,
             rss_kb: 0,
             job: j.id.to_string(),
+            start: 0,
         });
     }
     // History from sacct every fourth poll, when accounting answers.
@@ -444,7 +447,7 @@ async fn refresh(
                 seen.history = parse::sacct(&o.stdout, |uid| {
                     uid.parse()
                         .ok()
-                        .and_then(crate::cm::manager::user_name)
+                        .and_then(crate::cm::account::name_of)
                         .unwrap_or_else(|| uid.to_string())
                 })
                 .into_iter()

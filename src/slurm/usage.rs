@@ -204,6 +204,7 @@ mod tests {
             cpu_pct: 0.0,
             rss_kb: 0,
             job: "3".into(),
+            start: 0,
         };
         let mut procs = vec![row(10), row(11)];
         let leaders = HashMap::from([((3, "batch".to_string(), "c1".to_string()), vec![0])]);

@@ -59,7 +59,7 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
         let user = j.manager.user.clone().or_else(|| {
             matches!(j.manager.kind, crate::jobs::BackendKind::CentralManager)
                 // SAFETY: geteuid is always safe.
-                .then(|| crate::cm::manager::user_name(unsafe { libc::geteuid() }))
+                .then(|| crate::cm::account::name_of(crate::cm::account::euid()))
                 .flatten()
         });
         if let Some(user) = user {

@@ -117,39 +117,105 @@ pub fn skip(why: &str) {
     println!("SKIPPED: {why}");
 }
 
-/// A real `gantry cm` on a free loopback port, its config and state in `dir`, with user alice
-/// (password alicepw); returns it and the address it says it listens on.
-pub fn alice_cm(dir: &std::path::Path, extra: &[&str]) -> (Proc, String) {
+/// A real `gantry cm` started by a test: its TLS address (for agents) and its plain-text
+/// loopback address (for the test's clients and consoles).
+pub struct CmProc {
+    /// The process.
+    pub proc: Proc,
+    /// TLS listener.
+    pub tls: String,
+    /// Plain-text loopback listener.
+    pub plain: String,
+}
+
+/// Starts `gantry cm` with config and state in `dir`, TLS and a plain-text listener on free
+/// loopback ports, and reads the addresses it prints.
+pub fn start_cm(dir: &std::path::Path, extra: &[&str]) -> CmProc {
+    start_cm_on(dir, ("127.0.0.1:0", "127.0.0.1:0"), extra)
+}
+
+/// Like [`start_cm`], on given (TLS, plain-text) addresses (a restart keeps its ports).
+pub fn start_cm_on(dir: &std::path::Path, (tls, plain): (&str, &str), extra: &[&str]) -> CmProc {
     use std::io::BufRead;
+    let mut p = Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["cm", "--listen", tls, "--plaintext-listen", plain])
+            .args(extra)
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("cm.stderr"))
+                    .expect("cm.stderr"),
+            ))
+            .spawn()
+            .expect("gantry cm starts"),
+    );
+    let mut out = std::io::BufReader::new(p.0.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let _ = out.read_line(&mut line);
+    let tls = line
+        .trim()
+        .strip_prefix("central manager listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "manager did not start: {line:?}; {}",
+                std::fs::read_to_string(dir.join("cm.stderr")).unwrap_or_default()
+            )
+        })
+        .to_string();
+    line.clear();
+    let _ = out.read_line(&mut line);
+    let plain = line
+        .trim()
+        .strip_prefix("plaintext on ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no plaintext listener: {line:?}"))
+        .to_string();
+    // Keep reading (and dropping) what it prints, so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while out.read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    });
+    CmProc {
+        proc: p,
+        tls,
+        plain,
+    }
+}
+
+/// Issues node `name`'s certificate into the agent's default directory under `dir` (as an
+/// operator runs `gantry cm tls node NAME`).
+pub fn enroll(dir: &std::path::Path, name: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["cm", "tls", "node", name])
+        .env("GANTRY_CONFIG_DIR", dir)
+        .env("GANTRY_STATE_DIR", dir)
+        .output()
+        .expect("gantry cm tls node");
+    assert!(
+        out.status.success(),
+        "enrolling {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A real `gantry cm` with user alice (password alicepw), whose jobs run as root here (these
+/// tests are about the console, not accounts): the manager and its addresses.
+pub fn alice_cm(dir: &std::path::Path, extra: &[&str]) -> CmProc {
     let h = bcrypt::hash("alicepw", 4)
         .unwrap_or_default()
         .replacen("$2b$", "$2y$", 1);
     std::fs::write(dir.join("users.htpasswd"), format!("alice:{h}\n")).expect("users file");
-    // alice's jobs run as root here (these tests are about the console, not accounts).
     std::fs::write(
         dir.join("config.toml"),
         "[cm]\naccounts = { alice = \"root\" }\nroot_users = [\"alice\"]\n",
     )
     .expect("config file");
-    let mut cm = Proc(
-        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["cm", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("GANTRY_CONFIG_DIR", dir)
-            .env("GANTRY_STATE_DIR", dir)
-            .env_remove("GANTRY_CM_SECRET")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("gantry cm starts"),
-    );
-    let mut line = String::new();
-    if let Some(out) = cm.0.stdout.take() {
-        let _ = std::io::BufReader::new(out).read_line(&mut line);
-    }
-    let addr = line
-        .trim()
-        .trim_start_matches("central manager listening on ")
-        .to_string();
-    (cm, addr)
+    start_cm(dir, extra)
 }

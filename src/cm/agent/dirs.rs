@@ -16,6 +16,14 @@ pub fn private_parent(parent: &Path) -> Result<(), String> {
         .mode(0o711)
         .create(parent)
         .map_err(|e| format!("{}: {e}", parent.display()))?;
+    {
+        // The umask may have taken the x bits the users need to pass through.
+        let m =
+            std::fs::symlink_metadata(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        if m.is_dir() && m.uid() == euid() && m.permissions().mode() & 0o7777 == 0o700 {
+            let _ = std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o711));
+        }
+    }
     let meta =
         std::fs::symlink_metadata(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     let me = euid();

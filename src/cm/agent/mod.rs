@@ -5,9 +5,11 @@
 
 mod dirs;
 mod launch;
+mod pidfd;
 mod procs;
 mod read_as;
 mod tasks;
+mod track;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 pub use procs::ProcScanner;
-use tasks::{Exit, Tasks, signal_group};
+pub use tasks::UNKNOWN_EXIT;
+use tasks::{Exit, Tasks};
 
 use super::codec::{Item, MAX_FIELD, MAX_REPLY_LINE};
 use super::link::{Incoming, LineReader, incoming, reply_line, request_line};
@@ -39,13 +42,14 @@ pub struct AgentArgs {
     /// Node name this agent registers as.
     #[arg(long)]
     pub name: String,
-    /// The central manager, HOST:PORT.
+    /// The central manager: HOST:PORT (TLS, checked against the cluster CA), or
+    /// unix:PATH (its local socket, for an agent running as root on the manager's machine).
     #[arg(long, value_name = "HOST:PORT")]
     pub cm: String,
-    /// File holding the shared agent secret (default: $GANTRY_CM_SECRET, else cm.secret in the
-    /// state directory).
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<std::path::PathBuf>,
+    /// The node's credentials: ca.crt, node.crt and node.key, as `gantry cm tls node NAME`
+    /// writes them (default: tls in the agent's state directory).
+    #[arg(long, value_name = "DIR")]
+    pub tls_dir: Option<std::path::PathBuf>,
     /// What the node is: the whole machine, or only this agent's tasks.
     #[arg(long, value_enum, default_value = "machine")]
     pub scope: Scope,
@@ -53,9 +57,26 @@ pub struct AgentArgs {
     /// agent/NAME in the state directory).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<std::path::PathBuf>,
+    /// What becomes of running tasks when the agent is told to stop (SIGTERM): `keep` them
+    /// running for the next start of the agent to take back, or `kill` them (TERM, then KILL
+    /// after --stop-grace seconds).
+    #[arg(long, value_enum, default_value = "keep")]
+    pub on_stop: OnStop,
+    /// Seconds between TERM and KILL for --on-stop kill.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub stop_grace: u64,
     /// Say nothing on stderr (an agent inside the console must not write over its screen).
     #[arg(skip)]
     pub quiet: bool,
+}
+
+/// What a stopping agent does with its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnStop {
+    /// Leave them running; the agent's next start takes them back.
+    Keep,
+    /// End them.
+    Kill,
 }
 
 struct Shared {
@@ -68,16 +89,101 @@ struct Shared {
     spool_root: std::path::PathBuf,
 }
 
-/// Runs the agent until SIGINT/SIGTERM; `state_dir` is where it keeps its spool.
+/// How an agent reaches its manager.
+#[derive(Clone)]
+pub enum Upstream {
+    /// TLS over TCP: the node's certificate proves the node, the cluster CA the manager.
+    Tls {
+        /// HOST:PORT.
+        addr: String,
+        /// The node's client configuration.
+        config: Arc<rustls::ClientConfig>,
+    },
+    /// The manager's Unix socket on this machine (the kernel vouches for the agent's user).
+    Unix(std::path::PathBuf),
+    /// A manager in this process.
+    Local(Arc<crate::cm::manager::Manager>),
+}
+
+impl Upstream {
+    /// Where, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Upstream::Tls { addr, .. } => addr.clone(),
+            Upstream::Unix(p) => format!("unix:{}", p.display()),
+            Upstream::Local(_) => "the manager in this process".into(),
+        }
+    }
+
+    async fn connect(&self) -> anyhow::Result<(BoxRead, BoxWrite)> {
+        let split = |io: Box<dyn Io>| {
+            let (r, w) = tokio::io::split(io);
+            (Box::new(r) as BoxRead, Box::new(w) as BoxWrite)
+        };
+        let io: Box<dyn Io> = match self {
+            Upstream::Tls { addr, config } => {
+                let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("connecting to {addr} timed out"))??;
+                let _ = tcp.set_nodelay(true);
+                let name = crate::cm::tls::server_name(addr)?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone());
+                // The manager proves itself here, before anything it says is acted on.
+                let s = tokio::time::timeout(Duration::from_secs(10), tls.connect(name, tcp))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("TLS with {addr} timed out"))?
+                    .map_err(|e| anyhow::anyhow!("TLS with {addr}: {e}"))?;
+                Box::new(s)
+            }
+            Upstream::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
+            Upstream::Local(m) => Box::new(
+                m.attach_local()
+                    .ok_or_else(|| anyhow::anyhow!("the manager takes no more connections"))?,
+            ),
+        };
+        Ok(split(io))
+    }
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+type BoxRead = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+type BoxWrite = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
+
+/// The upstream `gantry agent --cm` names: a Unix socket, or TLS with the node's files.
+pub fn upstream(args: &AgentArgs, tls_dir: &std::path::Path) -> anyhow::Result<Upstream> {
+    match args.cm.strip_prefix("unix:") {
+        Some(p) => Ok(Upstream::Unix(p.into())),
+        None => Ok(Upstream::Tls {
+            addr: args.cm.clone(),
+            config: crate::cm::tls::agent_config(tls_dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}\n(this node's credentials come from `gantry cm tls node {}` on the manager)",
+                    args.name
+                )
+            })?,
+        }),
+    }
+}
+
+/// Runs the agent until `stop` resolves; `state_dir` is where it keeps its spool.
 pub async fn run(
     args: AgentArgs,
-    secret: String,
+    up: Upstream,
     state_dir: std::path::PathBuf,
+    stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", state_dir.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Jobs pass through to their spool directories; nothing else here is theirs.
+        let _ = std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o711));
+    }
     let spool_root = state_dir.join("spool");
     dirs::private_parent(&spool_root).map_err(|e| anyhow::anyhow!("spool: {e}"))?;
     let shared = Arc::new(Shared {
-        tasks: Tasks::default(),
+        tasks: Tasks::new(track::Tracker::new(&state_dir, &args.name)),
         outbox: Mutex::new(Vec::new()),
         scanner: Mutex::new(ProcScanner::default()),
         scope: args.scope,
@@ -85,35 +191,42 @@ pub async fn run(
         spool_root,
     });
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel::<Exit>();
-    let mut backoff = Duration::from_secs(1);
-    let stop = crate::cli::aggregator::wait_for_termination();
-    tokio::pin!(stop);
-    loop {
-        let session = link(
-            &args,
-            &secret,
-            &shared,
-            &exit_tx,
-            &mut exit_rx,
-            &mut backoff,
-        );
-        tokio::select! {
-            r = session => {
-                if let Err(e) = r {
-                    tracing::warn!("agent {}: {e}; reconnecting in {backoff:?}", args.name);
-                    if !args.quiet {
-                        eprintln!("gantry agent {}: {e}; reconnecting in {} s", args.name, backoff.as_secs());
-                    }
+    // What a previous run left running is ours again; what ended meanwhile is reported.
+    shared.tasks.adopt(&exit_tx);
+    let (on_stop, grace) = (args.on_stop, Duration::from_secs(args.stop_grace));
+    let sh = shared.clone();
+    let links = tokio::spawn(async move {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            if let Err(e) = link(&args, &up, &sh, &exit_tx, &mut exit_rx, &mut backoff).await {
+                tracing::warn!("agent {}: {e}; reconnecting in {backoff:?}", args.name);
+                if !args.quiet {
+                    eprintln!(
+                        "gantry agent {}: {e}; reconnecting in {} s",
+                        args.name,
+                        backoff.as_secs()
+                    );
                 }
             }
-            _ = &mut stop => return Ok(()),
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = &mut stop => return Ok(()),
+    });
+    stop.await;
+    if on_stop == OnStop::Kill {
+        tracing::info!("stopping: ending every task");
+        shared.tasks.stop_all(grace).await;
+        // Give the link a moment to tell the manager how they ended.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while !shared.outbox.lock().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
+    } else {
+        tracing::info!("stopping: tasks keep running and are taken back at the next start");
     }
+    links.abort();
+    Ok(())
 }
 
 fn node_load(shared: &Shared, procs: &[super::proto::ProcInfo]) -> (f32, u32, u64, u64) {
@@ -135,17 +248,17 @@ fn node_load(shared: &Shared, procs: &[super::proto::ProcInfo]) -> (f32, u32, u6
 
 async fn link(
     args: &AgentArgs,
-    secret: &str,
+    up: &Upstream,
     shared: &Arc<Shared>,
     exit_tx: &mpsc::UnboundedSender<Exit>,
     exit_rx: &mut mpsc::UnboundedReceiver<Exit>,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
-    let stream = TcpStream::connect(&args.cm)
+    let where_ = up.describe();
+    let (r, mut w) = up
+        .connect()
         .await
-        .map_err(|e| anyhow::anyhow!("cannot reach the manager at {}: {e}", args.cm))?;
-    let _ = stream.set_nodelay(true);
-    let (r, mut w) = stream.into_split();
+        .map_err(|e| anyhow::anyhow!("cannot reach the manager at {where_}: {e}"))?;
     let mut reader = LineReader::new(r, MAX_REPLY_LINE);
     let (_, _, _, mem_total) = procs::machine_load();
     // SAFETY: sysconf only reads configuration.
@@ -155,7 +268,6 @@ async fn link(
         version: VERSION,
         cpus,
         mem_total_kb: mem_total,
-        secret: secret.to_string(),
     };
     w.write_all(request_line(None, &hello).as_bytes()).await?;
     let heartbeat = match reader.next().await? {
@@ -169,9 +281,9 @@ async fn link(
         _ => anyhow::bail!("the manager closed the connection"),
     };
     *backoff = Duration::from_secs(1);
-    tracing::info!("agent {} registered with {}", args.name, args.cm);
+    tracing::info!("agent {} registered with {where_}", args.name);
     if !args.quiet {
-        eprintln!("gantry agent {}: registered with {}", args.name, args.cm);
+        eprintln!("gantry agent {}: registered with {where_}", args.name);
     }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
@@ -349,25 +461,15 @@ async fn handle(shared: &Arc<Shared>, req: Request, exits: mpsc::UnboundedSender
                 Err(_) => Reply::error(500, "reading the file failed"),
             }
         }
-        Request::Signal { pid, signal } => {
-            let is_task = shared.tasks.roots().contains_key(&pid);
-            let ok = if is_task {
-                signal_group(pid, signal.number())
-            } else {
-                i32::try_from(pid).is_ok_and(|p| unsafe { libc::kill(p, signal.number()) } == 0)
-            };
-            if ok {
-                Reply::Done("SIGNAL".into())
-            } else {
-                Reply::error(
-                    404,
-                    format!(
-                        "cannot signal pid {pid}: {}",
-                        std::io::Error::last_os_error()
-                    ),
-                )
-            }
-        }
+        Request::Signal {
+            pid,
+            signal,
+            start,
+            owner,
+        } => match signal_one(shared, pid, signal.number(), start, &owner) {
+            Ok(()) => Reply::Done("SIGNAL".into()),
+            Err((code, why)) => Reply::error(code, format!("pid {pid}: {why}")),
+        },
         Request::Stop { task, grace_secs } => {
             match shared
                 .tasks
@@ -381,6 +483,56 @@ async fn handle(shared: &Arc<Shared>, req: Request, exits: mpsc::UnboundedSender
         Request::Ping => Reply::Pong(crate::aggregator::now_epoch()),
         other => Reply::error(400, format!("an agent does not answer {}", other.verb())),
     }
+}
+
+/// Signals one process as the manager asked: a task's main process (the whole task), another
+/// process of a task, or a process of a given Unix user — each only if it is still exactly the
+/// process that was reported (its start time), held by a pidfd while checked and signalled.
+fn signal_one(
+    shared: &Shared,
+    pid: u32,
+    sig: i32,
+    start: u64,
+    owner: &str,
+) -> Result<(), (u16, String)> {
+    use pidfd::{Expect, Pidfd};
+    let io = |e: std::io::Error| match e.raw_os_error() {
+        Some(libc::ESRCH) => (
+            404,
+            "no such process (it ended, or the pid is another's now)".to_string(),
+        ),
+        Some(libc::EPERM) => (403, "it belongs to another user".to_string()),
+        _ => (500, e.to_string()),
+    };
+    if owner.is_empty()
+        && let Some(r) = shared.tasks.signal_task(pid, sig)
+    {
+        return r.map_err(io);
+    }
+    let want = if let Some(task) = owner.strip_prefix("task:") {
+        if !shared.tasks.owns(task, pid) {
+            return Err((403, format!("not a process of task {task}")));
+        }
+        Expect { start, uid: None }
+    } else if let Some(user) = owner.strip_prefix("user:") {
+        let uid = match user.parse::<u32>() {
+            Ok(u) => u,
+            Err(_) => {
+                crate::cm::account::lookup(user)
+                    .map_err(|e| (404, e.to_string()))?
+                    .uid
+            }
+        };
+        Expect {
+            start,
+            uid: Some(uid),
+        }
+    } else {
+        return Err((404, "not a task of this agent".into()));
+    };
+    Pidfd::open_checked(pid, want)
+        .and_then(|p| p.signal(sig))
+        .map_err(io)
 }
 
 /// The processes of the whole machine, as `PS` reports them (for tests and tools).

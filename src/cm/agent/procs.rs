@@ -17,6 +17,7 @@ struct Raw {
     uid: u32,
     ticks: u64,
     rss_kb: u64,
+    start: u64,
 }
 
 fn read_one(pid: u32, page_kb: u64) -> Option<Raw> {
@@ -28,6 +29,7 @@ fn read_one(pid: u32, page_kb: u64) -> Option<Raw> {
     let state = rest.first()?.chars().next()?;
     let ppid = rest.get(1)?.parse().ok()?;
     let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    let start = rest.get(19)?.parse().ok()?;
     let rss_pages: u64 = rest.get(21)?.parse().ok()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let uid = status
@@ -43,19 +45,8 @@ fn read_one(pid: u32, page_kb: u64) -> Option<Raw> {
         uid,
         ticks,
         rss_kb: rss_pages * page_kb,
+        start,
     })
-}
-
-/// User names by uid, from /etc/passwd.
-fn user_names() -> HashMap<u32, String> {
-    std::fs::read_to_string("/etc/passwd")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            Some((f.get(2)?.parse().ok()?, (*f.first()?).to_string()))
-        })
-        .collect()
 }
 
 /// Scans /proc, remembering CPU ticks so the next scan can say how busy each process was.
@@ -79,7 +70,7 @@ impl Default for ProcScanner {
         Self {
             last: HashMap::new(),
             at: None,
-            users: user_names(),
+            users: HashMap::new(),
             tick_hz: if hz > 0 { hz as f64 } else { 100.0 },
             page_kb: if page > 0 { page as u64 / 1024 } else { 4 },
         }
@@ -132,22 +123,25 @@ impl ProcScanner {
                 }
                 _ => 0.0,
             };
-            if !self.users.contains_key(&r.uid) {
-                self.users = user_names();
-            }
+            let uid = r.uid;
+            // Names through NSS, once per uid (a uid without a name is shown as its number).
+            let user = self
+                .users
+                .entry(uid)
+                .or_insert_with(|| {
+                    crate::cm::account::name_of(uid).unwrap_or_else(|| uid.to_string())
+                })
+                .clone();
             out.push(ProcInfo {
                 node: String::new(),
                 pid: r.pid,
                 state: r.state,
                 name: r.name,
-                user: self
-                    .users
-                    .get(&r.uid)
-                    .cloned()
-                    .unwrap_or_else(|| r.uid.to_string()),
+                user,
                 cpu_pct: cpu,
                 rss_kb: r.rss_kb,
                 job: task.unwrap_or_default(),
+                start: r.start,
             });
         }
         self.last = seen;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use super::listen::Peer;
 use super::state::{AgentHandle, Node, job_of_task};
 use super::{Manager, now};
 use crate::cm::codec::{Item, MAX_FIELD};
@@ -14,20 +15,31 @@ use crate::cm::link::{Incoming, LineReader, incoming, reply_line};
 use crate::cm::proto::{Reply, Request};
 use crate::cm::store::{JobState, Write};
 
-fn same_secret(a: &str, b: &str) -> bool {
-    // Constant time in the secret's length.
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// Lines queued for one agent before it counts as not reading.
+const OUTBOX: usize = 4096;
+
+/// A refusal when the node is connected already and its agent still answers: a second agent
+/// claiming it is an impostor or a mistake. One that no longer answers is replaced.
+async fn already_connected(m: &Manager, name: &str) -> Option<Reply> {
+    let existing = m.st.lock().nodes.get(name).and_then(|n| n.agent.clone());
+    let agent = existing?;
+    match agent
+        .call(&Request::Ping, std::time::Duration::from_secs(2))
+        .await
+    {
+        Ok(_) => Some(Reply::error(
+            409,
+            format!("node {name} is connected already, and its agent answers"),
+        )),
+        Err(_) => None,
+    }
 }
 
 /// Serves an agent connection whose first request was `AGENT`.
 pub async fn run<R, W>(
     m: Arc<Manager>,
     conn: u64,
-    peer: &str,
+    peer: &Peer,
     hello: Request,
     tag: Option<u64>,
     mut reader: LineReader<R>,
@@ -41,13 +53,27 @@ pub async fn run<R, W>(
         version,
         cpus,
         mem_total_kb,
-        secret,
     } = hello
     else {
         return;
     };
-    let refuse = if !same_secret(&secret, &m.settings.agent_secret) {
-        Some(Reply::error(401, "wrong agent secret"))
+    // A node is who its certificate (from the cluster CA) says, or an agent of this machine
+    // the kernel vouches for; nothing a user could send makes a node.
+    let refuse = if !peer.local_agent && peer.cert.is_none() {
+        Some(Reply::error(
+            401,
+            "an agent must connect over TLS with its node's certificate (gantry cm tls node NAME)",
+        ))
+    } else if !peer.local_agent
+        && !peer
+            .cert
+            .as_ref()
+            .is_some_and(|c| crate::cm::tls::names_node(c, &name))
+    {
+        Some(Reply::error(
+            403,
+            format!("this certificate is not node {name}'s"),
+        ))
     } else if version < 1 {
         Some(Reply::error(
             400,
@@ -61,13 +87,23 @@ pub async fn run<R, W>(
     } else {
         None
     };
+    let refuse = match refuse {
+        Some(r) => Some(r),
+        None => already_connected(&m, &name).await,
+    };
     if let Some(r) = refuse {
-        tracing::warn!("agent '{name}' refused: {r:?}");
+        tracing::warn!(
+            "agent '{}' from {} refused: {r:?}",
+            crate::cm::esc(&name),
+            crate::cm::esc(&peer.addr)
+        );
         let _ = w.write_all(reply_line(tag, &r).as_bytes()).await;
         return;
     }
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    // Bounded: an agent that stops reading is disconnected, not buffered for without end.
+    let (tx, mut rx) = mpsc::channel::<String>(OUTBOX);
     let handle = AgentHandle::new(conn, tx);
+    let peer = peer.addr.as_str();
     {
         let mut st = m.st.lock();
         let n = st
@@ -85,7 +121,11 @@ pub async fn run<R, W>(
         n.heard = Instant::now();
         n.agent = Some(handle.clone());
     }
-    tracing::info!("agent {name} connected ({cpus} CPUs, {mem_total_kb} KiB), version {version}");
+    tracing::info!(
+        "agent {} connected from {} ({cpus} CPUs, {mem_total_kb} KiB), version {version}",
+        crate::cm::esc(&name),
+        crate::cm::esc(peer)
+    );
     let welcome = Reply::Welcome {
         heartbeat_secs: m.settings.heartbeat_secs,
     };
@@ -95,7 +135,7 @@ pub async fn run<R, W>(
     {
         return;
     }
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         while let Some(line) = rx.recv().await {
             if w.write_all(line.as_bytes()).await.is_err() {
                 break;
@@ -104,22 +144,39 @@ pub async fn run<R, W>(
     });
     m.wake.notify_one();
     loop {
-        let line = match reader.next().await {
+        let next = tokio::select! {
+            n = reader.next() => n,
+            // The writer ends when the connection broke.
+            _ = &mut writer => break,
+        };
+        let line = match next {
             Ok(Some(Item::Line(l))) => l,
             Ok(Some(Item::TooLong)) => {
-                handle.send(reply_line(None, &Reply::error(413, "line too long")));
+                if !handle.send(reply_line(None, &Reply::error(413, "line too long"))) {
+                    break;
+                }
                 continue;
             }
             Ok(None) | Err(_) => break,
         };
-        match incoming(&line, MAX_FIELD) {
-            Ok(Incoming::Reply(Some(t), r)) => handle.answer(t, r),
-            Ok(Incoming::Reply(None, _)) => {}
+        let sent = match incoming(&line, MAX_FIELD) {
+            Ok(Incoming::Reply(Some(t), r)) => {
+                handle.answer(t, r);
+                true
+            }
+            Ok(Incoming::Reply(None, _)) => true,
             Ok(Incoming::Request(t, req)) => {
                 let reply = on_request(&m, &name, *req);
-                handle.send(reply_line(t, &reply));
+                handle.send(reply_line(t, &reply))
             }
             Err((t, e)) => handle.send(reply_line(t, &Reply::error(400, e.0))),
+        };
+        if !sent {
+            tracing::warn!(
+                "agent {} stopped reading; disconnected",
+                crate::cm::esc(&name)
+            );
+            break;
         }
     }
     writer.abort();
@@ -129,7 +186,8 @@ pub async fn run<R, W>(
     {
         n.up = false;
         n.agent = None;
-        tracing::warn!("agent {name} disconnected; node down");
+        n.down_since.get_or_insert(now());
+        tracing::warn!("agent {} disconnected; node down", crate::cm::esc(&name));
     }
 }
 
@@ -138,6 +196,9 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
     if let Some(n) = st.nodes.get_mut(node) {
         n.heard = Instant::now();
         n.up = n.agent.is_some();
+        if n.up {
+            n.down_since = None;
+        }
     }
     match req {
         Request::Heartbeat {
@@ -227,10 +288,15 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
                     .map(|j| j.user.clone())
                     .unwrap_or_default();
                 // A task given up as lost has turned up after all: judge the job again.
-                if let Some(j) = st.jobs.get_mut(&job)
-                    && j.state == JobState::Lost
-                {
-                    j.state = JobState::Running;
+                if let Some(j) = st.jobs.get_mut(&job) {
+                    if j.state == JobState::Lost {
+                        j.state = JobState::Running;
+                    }
+                    if status == crate::cm::agent::UNKNOWN_EXIT && j.reason.is_empty() {
+                        j.reason = format!(
+                            "task {task} ended on {node} while its agent was not running: its exit status is unknown"
+                        );
+                    }
                 }
                 st.ended
                     .push((node.to_string(), pid, name, user, Instant::now()));

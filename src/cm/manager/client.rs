@@ -225,6 +225,16 @@ impl Client {
     }
 }
 
+/// A process the caller may act on, as the agent must find it.
+struct Checked {
+    /// The task it leads, if it leads one.
+    task: Option<String>,
+    /// Whose the agent must find it to be (see `Request::Signal`).
+    wire_owner: String,
+    /// Its start time as reported.
+    start: u64,
+}
+
 struct Caller {
     user: String,
     role: Role,
@@ -424,13 +434,9 @@ impl Caller {
         Reply::Ps(out)
     }
 
-    /// Checks that the caller may act on `pid` on `node`: (owner, managed task id).
-    fn check_process(
-        &self,
-        m: &Manager,
-        pid: u32,
-        node: &str,
-    ) -> Result<(String, Option<String>), Reply> {
+    /// Checks that the caller may act on `pid` on `node`: the process as the agent must find
+    /// it, and the managed task it leads (if it does).
+    fn check_process(&self, m: &Manager, pid: u32, node: &str) -> Result<Checked, Reply> {
         let st = m.st.lock();
         let Some(n) = st.nodes.get(node) else {
             return Err(err(404, format!("no node '{node}'")));
@@ -439,52 +445,67 @@ impl Caller {
             return Err(err(503, format!("node {node} is down")));
         }
         let task = st.task_by_pid(node, pid).map(|t| t.id.clone());
-        let owner = match (&task, n.procs.iter().find(|p| p.pid == pid)) {
-            (Some(t), _) => {
-                // A job's process: its owner (and administrators) control it.
-                let owner = job_of_task(t)
-                    .and_then(|j| st.jobs.get(&j))
-                    .map(|j| j.user.clone())
-                    .unwrap_or_default();
-                if !self.admin() && owner != self.user {
-                    return Err(err(
-                        403,
-                        format!(
-                            "process {pid} on {node} belongs to {owner}'s job, not {}'s",
-                            self.user
-                        ),
-                    ));
-                }
-                owner
+        let reported = n.procs.iter().find(|p| p.pid == pid);
+        let start = reported.map_or(0, |p| p.start);
+        // The task a process belongs to: one it leads, or one it is part of.
+        let part_of = task
+            .clone()
+            .or_else(|| reported.map(|p| p.job.clone()).filter(|j| !j.is_empty()));
+        if let Some(t) = &part_of {
+            // A job's process: its owner (and administrators) control it.
+            let owner = job_of_task(t)
+                .and_then(|j| st.jobs.get(&j))
+                .map(|j| j.user.clone())
+                .unwrap_or_default();
+            if !self.admin() && owner != self.user {
+                return Err(err(
+                    403,
+                    format!(
+                        "process {pid} on {node} belongs to {owner}'s job, not {}'s",
+                        self.user
+                    ),
+                ));
             }
-            (None, Some(p)) => {
-                // Any other process: only its own Unix account may signal it, as on the node
-                // itself (or a user allowed to act as root).
-                if self.unauthenticated {
-                    return Err(err(
-                        403,
-                        format!(
-                            "process {pid} on {node} was not started by the manager; requests without a login reach only the manager's jobs"
-                        ),
-                    ));
-                }
-                let account = m.settings.accounts.account_of(&self.user);
-                let may_be_root = m.settings.accounts.may_be_root(&self.user);
-                // root's processes only for users allowed to act as root, whatever the mapping.
-                if (p.user != account || p.user == "root") && !may_be_root {
-                    return Err(err(
-                        403,
-                        format!(
-                            "process {pid} on {node} belongs to the Unix user {}; {} acts as {account} and may signal only that account's processes",
-                            p.user, self.user
-                        ),
-                    ));
-                }
-                p.user.clone()
-            }
-            (None, None) => return Err(err(404, format!("no process {pid} on {node}"))),
+            return Ok(Checked {
+                wire_owner: if task.is_some() {
+                    String::new()
+                } else {
+                    format!("task:{t}")
+                },
+                task,
+                start,
+            });
+        }
+        let Some(p) = reported else {
+            return Err(err(404, format!("no process {pid} on {node}")));
         };
-        Ok((owner, task))
+        // Any other process: only its own Unix account may signal it, as on the node itself
+        // (or a user allowed to act as root).
+        if self.unauthenticated {
+            return Err(err(
+                403,
+                format!(
+                    "process {pid} on {node} was not started by the manager; requests without a login reach only the manager's jobs"
+                ),
+            ));
+        }
+        let account = m.settings.accounts.account_of(&self.user);
+        let may_be_root = m.settings.accounts.may_be_root(&self.user);
+        // root's processes only for users allowed to act as root, whatever the mapping.
+        if (p.user != account || p.user == "root") && !may_be_root {
+            return Err(err(
+                403,
+                format!(
+                    "process {pid} on {node} belongs to the Unix user {}; {} acts as {account} and may signal only that account's processes",
+                    p.user, self.user
+                ),
+            ));
+        }
+        Ok(Checked {
+            wire_owner: format!("user:{}", p.user),
+            task: None,
+            start,
+        })
     }
 
     async fn signal(
@@ -495,7 +516,8 @@ impl Caller {
         signal: Signal,
     ) -> Result<(String, u32), Reply> {
         read_only(m)?;
-        let (_, task) = self.check_process(m, pid, node)?;
+        let checked = self.check_process(m, pid, node)?;
+        let task = checked.task.clone();
         let agent = m.st.lock().nodes.get(node).and_then(|n| n.agent.clone());
         let Some(agent) = agent else {
             return Err(err(503, format!("node {node} is down")));
@@ -508,7 +530,15 @@ impl Caller {
             m.st.lock().killing.insert(j);
         }
         match agent
-            .call(&Request::Signal { pid, signal }, Duration::from_secs(10))
+            .call(
+                &Request::Signal {
+                    pid,
+                    signal,
+                    start: checked.start,
+                    owner: checked.wire_owner,
+                },
+                Duration::from_secs(10),
+            )
             .await
         {
             Ok(Reply::Done(_)) => {
@@ -533,8 +563,8 @@ impl Caller {
         if let Err(e) = read_only(m) {
             return e;
         }
-        let (_, task) = match self.check_process(m, pid, from) {
-            Ok(x) => x,
+        let task = match self.check_process(m, pid, from) {
+            Ok(x) => x.task,
             Err(e) => return e,
         };
         let Some(task) = task else {
@@ -824,17 +854,18 @@ impl Caller {
             st.jobs
                 .values()
                 .filter(|j| filter.as_ref().is_none_or(|u| j.user == *u))
-                .map(|j| JobSummary {
+                .map(|j| (j, st.shown(j)))
+                .map(|(j, (state, reason))| JobSummary {
                     id: j.id,
                     name: j.spec.name.clone(),
                     user: j.user.clone(),
-                    state: j.state.as_str().into(),
+                    state,
                     nodes: j.nodes.join(","),
                     submitted: j.submitted,
                     started: j.started,
                     ended: j.ended,
                     exit: j.exit,
-                    reason: j.reason.clone(),
+                    reason,
                 })
                 .collect(),
         )
@@ -848,10 +879,11 @@ impl Caller {
         if !self.visible(j) {
             return err(403, format!("job {id} belongs to {}", j.user));
         }
+        let (state, reason) = st.shown(j);
         let mut kv: Vec<(String, String)> = vec![
             ("id".into(), j.id.to_string()),
             ("user".into(), j.user.clone()),
-            ("state".into(), j.state.as_str().into()),
+            ("state".into(), state),
             ("submitted".into(), j.submitted.to_string()),
             (
                 "started".into(),
@@ -876,7 +908,7 @@ impl Caller {
             ),
             ("checkpoint_dir".into(), j.checkpoint_dir.clone()),
             ("account".into(), j.account.clone()),
-            ("reason".into(), j.reason.clone()),
+            ("reason".into(), reason),
         ];
         for f in j.spec.to_fields() {
             if let Some((k, v)) = f.split_once('=') {
@@ -1023,7 +1055,6 @@ mod tests {
             users: Users::default(),
             legacy_unauthenticated: true,
             heartbeat_secs: 1,
-            agent_secret: "s".into(),
             stop_grace_secs: 1,
             ..CmSettings::default()
         })
@@ -1040,6 +1071,7 @@ mod tests {
             cpu_pct: 0.0,
             rss_kb: 1,
             job: String::new(),
+            start: 0,
         }
     }
 

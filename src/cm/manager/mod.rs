@@ -5,6 +5,7 @@
 
 mod agents;
 mod client;
+pub mod listen;
 mod sched;
 pub mod state;
 
@@ -14,13 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use super::codec::{Item, MAX_FIELD, MAX_REQUEST_LINE};
-use super::link::{LineReader, reply_line};
-use super::proto::{Reply, Request};
 use super::store::{JobState, Store, StoreWriter, Write};
 use super::users::{LoginLimiter, Users};
 use state::State;
@@ -42,8 +39,6 @@ pub struct CmSettings {
     pub legacy_unauthenticated: bool,
     /// Seconds between agent heartbeats; three missed mark a node down.
     pub heartbeat_secs: u32,
-    /// Secret agents must present.
-    pub agent_secret: String,
     /// Seconds between TERM and KILL when a task is stopped for migration.
     pub stop_grace_secs: u32,
     /// Who runs jobs as what: manager users to Unix accounts and who may be root.
@@ -58,6 +53,14 @@ pub struct CmSettings {
     /// Where jobs keep checkpoints (`ROOT/JOB`, made by the agents, owned by the job's account);
     /// a path every node sees, for migration between nodes.
     pub checkpoint_root: PathBuf,
+    /// Caps on connections.
+    pub limits: listen::Limits,
+    /// TLS certificates (`ca.crt`, `cm.crt`, `cm.key`); none: no TLS listener.
+    pub tls_dir: Option<PathBuf>,
+    /// A plain-text listener besides (loopback only).
+    pub plaintext_listen: Option<String>,
+    /// A Unix socket for local users.
+    pub socket: Option<PathBuf>,
 }
 
 impl Default for CmSettings {
@@ -70,13 +73,16 @@ impl Default for CmSettings {
             admins: Vec::new(),
             legacy_unauthenticated: false,
             heartbeat_secs: 5,
-            agent_secret: String::new(),
             stop_grace_secs: 10,
             accounts: AccountMap::default(),
             read_only: false,
             max_tasks_per_job: 1024,
             max_tasks_per_node: 64,
             checkpoint_root: PathBuf::from("/var/lib/gantry/checkpoints"),
+            limits: listen::Limits::default(),
+            tls_dir: None,
+            plaintext_listen: None,
+            socket: None,
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct Manager {
     st: Mutex<State>,
     wake: Notify,
     conns: AtomicU64,
+    counts: Arc<listen::Counts>,
+    started: std::sync::atomic::AtomicBool,
 }
 
 /// Seconds since the epoch.
@@ -160,6 +168,8 @@ impl Manager {
             st: Mutex::new(st),
             wake: Notify::new(),
             conns: AtomicU64::new(0),
+            counts: Arc::default(),
+            started: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -185,35 +195,12 @@ impl Manager {
         self.users.read().clone()
     }
 
-    /// Serves until the future `stop` resolves; returns the bound address through `bound`.
-    pub async fn serve(
-        self: &Arc<Self>,
-        listener: TcpListener,
-        stop: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<()> {
-        let sched = tokio::spawn(sched::run(self.clone()));
-        let watch = tokio::spawn(self.clone().watchdog());
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                a = listener.accept() => match a {
-                    Ok((sock, peer)) => {
-                        let m = self.clone();
-                        let _ = sock.set_nodelay(true);
-                        let (r, w) = sock.into_split();
-                        tokio::spawn(async move { m.connection(r, w, peer.to_string(), None).await });
-                    }
-                    Err(e) => {
-                        tracing::warn!("accept: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                _ = &mut stop => break,
-            }
+    /// Starts placement and the watchdog, once.
+    pub fn start_background(self: &Arc<Self>) {
+        if !self.started.swap(true, Ordering::SeqCst) {
+            tokio::spawn(sched::run(self.clone()));
+            tokio::spawn(self.clone().watchdog());
         }
-        sched.abort();
-        watch.abort();
-        Ok(())
     }
 
     /// Marks nodes down when three heartbeats were missed; expires idle sessions.
@@ -226,6 +213,7 @@ impl Manager {
             for n in st.nodes.values_mut() {
                 if n.up && n.heard.elapsed() > hb * 3 {
                     n.up = false;
+                    n.down_since = Some(now());
                     tracing::warn!("node {} is down: no heartbeat for {:?}", n.name, hb * 3);
                 }
             }
@@ -235,118 +223,6 @@ impl Manager {
                 .retain(|e| e.4.elapsed() < Duration::from_secs(600));
         }
     }
-
-    /// Serves local users on a Unix socket: the kernel says who is connecting (peer
-    /// credentials), so they are logged in as themselves without a password.
-    pub async fn serve_unix(self: &Arc<Self>, path: &std::path::Path) -> anyhow::Result<()> {
-        let _ = std::fs::remove_file(path);
-        let listener = tokio::net::UnixListener::bind(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let who = sock.peer_cred().ok().and_then(|c| user_name(c.uid()));
-            let m = self.clone();
-            let (r, w) = sock.into_split();
-            tokio::spawn(async move {
-                match who {
-                    Some(user) => {
-                        let role = m.users().role(&user);
-                        let peer = format!("unix:{user}");
-                        m.connection(r, w, peer, Some((user, role))).await;
-                    }
-                    None => tracing::warn!("unix connection from an unknown uid refused"),
-                }
-            });
-        }
-    }
-
-    async fn connection<R, W>(
-        self: Arc<Self>,
-        r: R,
-        mut w: W,
-        peer: String,
-        preauth: Option<(String, super::users::Role)>,
-    ) where
-        R: tokio::io::AsyncRead + Unpin + Send + 'static,
-        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let conn = self.conns.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut reader = LineReader::new(r, MAX_REQUEST_LINE);
-        let mut client = client::Client::new(peer.clone());
-        client.user = preauth;
-        loop {
-            let line = match reader.next().await {
-                Ok(Some(Item::Line(l))) => l,
-                Ok(Some(Item::TooLong)) => {
-                    let e =
-                        Reply::error(413, format!("request longer than {MAX_REQUEST_LINE} bytes"));
-                    if w.write_all(reply_line(None, &e).as_bytes()).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                Ok(None) | Err(_) => return,
-            };
-            let (tag, req) = match decode_request(&line) {
-                Ok(x) => x,
-                Err((tag, reply)) => {
-                    if w.write_all(reply_line(tag, &reply).as_bytes())
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            if let Request::Agent { .. } = req {
-                if client.user.is_some() {
-                    let e = Reply::error(400, "a logged-in connection cannot become an agent");
-                    let _ = w.write_all(reply_line(tag, &e).as_bytes()).await;
-                    continue;
-                }
-                agents::run(self, conn, &peer, req, tag, reader, w).await;
-                return;
-            }
-            let bye = matches!(req, Request::Bye);
-            let text = match &req {
-                Request::Req { user } => client.req_line(&self, user, tag),
-                _ => reply_line(tag, &client.handle(&self, req).await),
-            };
-            if w.write_all(text.as_bytes()).await.is_err() || bye {
-                return;
-            }
-        }
-    }
-}
-
-/// Decodes a request line; a bad one becomes the error reply to send.
-fn decode_request(line: &[u8]) -> Result<(Option<u64>, Request), (Option<u64>, Reply)> {
-    use super::codec::{CodecError, decode};
-    let f = decode(line, MAX_FIELD).map_err(|e| {
-        let code = if matches!(e, CodecError::TooLong { .. }) {
-            413
-        } else {
-            400
-        };
-        (None, Reply::error(code, e.to_string()))
-    })?;
-    Request::from_frame(&f)
-        .map(|r| (f.tag, r))
-        .map_err(|e| (f.tag, Reply::error(400, e.0)))
-}
-
-/// The name of a local user id, from /etc/passwd.
-pub fn user_name(uid: u32) -> Option<String> {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.get(2)?.parse::<u32>().ok()? == uid).then(|| f[0].to_string())
-        })
 }
 
 /// A random hex token.
@@ -380,17 +256,61 @@ fn raise_nofile() {
     }
 }
 
-/// Runs `gantry cm` until SIGINT/SIGTERM.
-pub async fn run(settings: CmSettings) -> anyhow::Result<()> {
-    raise_nofile();
-    let listener = TcpListener::bind(&settings.listen)
+/// Binds a plain-text listener, which must be on loopback.
+async fn bind_plain(addr: &str) -> anyhow::Result<TcpListener> {
+    let l = TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    if !l.local_addr()?.ip().is_loopback() {
+        anyhow::bail!(
+            "plain text is only for loopback, and {addr} is not: passwords and tokens would cross the network in clear (use the TLS listener)"
+        );
+    }
+    Ok(l)
+}
+
+/// Runs `gantry cm` until `stop` resolves: TLS on `listen`, and the plain-text loopback
+/// listener and the Unix socket when configured.
+pub async fn run(
+    settings: CmSettings,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    raise_nofile();
+    let tls = match &settings.tls_dir {
+        Some(d) => Some(crate::cm::tls::server_config(d)?),
+        None => None,
+    };
+    let listener = match &tls {
+        Some(_) => TcpListener::bind(&settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?,
+        None => bind_plain(&settings.listen).await?,
+    };
+    let plain = match &settings.plaintext_listen {
+        Some(a) => Some(bind_plain(a).await?),
+        None => None,
+    };
     let m = Manager::open(settings)?;
+    m.start_background();
     println!("central manager listening on {}", listener.local_addr()?);
+    if let Some(p) = &plain {
+        println!("plaintext on {} (loopback only)", p.local_addr()?);
+    }
+    if let Some(path) = m.settings.socket.clone() {
+        let m2 = m.clone();
+        println!("local users on {}", path.display());
+        tokio::spawn(async move {
+            if let Err(e) = m2.serve_unix(&path).await {
+                tracing::error!("unix socket: {e}");
+            }
+        });
+    }
     if m.settings.read_only {
         println!("read-only: submit, kill, signal and migrate are refused, nothing is placed");
     }
-    m.serve(listener, crate::cli::aggregator::wait_for_termination())
-        .await
+    if let Some(p) = plain {
+        let m2 = m.clone();
+        tokio::spawn(async move { m2.serve(p, None, std::future::pending::<()>()).await });
+    }
+    m.serve(listener, tls, stop).await
 }

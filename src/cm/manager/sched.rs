@@ -201,12 +201,8 @@ mod tests {
     use crate::cm::job::JobSpec;
     use crate::cm::manager::state::{Node, State};
 
-    fn node(
-        name: &str,
-        load: f32,
-        free_gb: u64,
-    ) -> (Node, tokio::sync::mpsc::UnboundedReceiver<String>) {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    fn node(name: &str, load: f32, free_gb: u64) -> (Node, tokio::sync::mpsc::Receiver<String>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
         let n = Node {
             up: true,
             mem_free_kb: free_gb << 20,

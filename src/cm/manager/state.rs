@@ -20,14 +20,14 @@ use crate::cm::users::Role;
 pub struct AgentHandle {
     /// Which connection (a reconnect replaces the handle).
     pub conn: u64,
-    tx: mpsc::UnboundedSender<String>,
+    tx: mpsc::Sender<String>,
     pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
     next: Arc<AtomicU64>,
 }
 
 impl AgentHandle {
     /// A handle writing to `tx`.
-    pub fn new(conn: u64, tx: mpsc::UnboundedSender<String>) -> Self {
+    pub fn new(conn: u64, tx: mpsc::Sender<String>) -> Self {
         Self {
             conn,
             tx,
@@ -41,9 +41,9 @@ impl AgentHandle {
         let tag = self.next.fetch_add(1, Ordering::Relaxed) + 1_000_000;
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(tag, tx);
-        if self.tx.send(request_line(Some(tag), req)).is_err() {
+        if self.tx.try_send(request_line(Some(tag), req)).is_err() {
             self.pending.lock().remove(&tag);
-            return Err("the node's agent is not connected".into());
+            return Err("the node's agent is not connected or not reading".into());
         }
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(r)) => Ok(r),
@@ -64,9 +64,10 @@ impl AgentHandle {
         }
     }
 
-    /// Sends a line as it is.
-    pub fn send(&self, line: String) {
-        let _ = self.tx.send(line);
+    /// Sends a line as it is; false when the agent is gone or its queue is full (it stopped
+    /// reading).
+    pub fn send(&self, line: String) -> bool {
+        self.tx.try_send(line).is_ok()
     }
 }
 
@@ -99,6 +100,8 @@ pub struct Node {
     pub placed: f32,
     /// The IP address its agent connects from (none over a Unix socket).
     pub addr: Option<std::net::IpAddr>,
+    /// Since when (epoch seconds) its agent has been away, while it is.
+    pub down_since: Option<u64>,
 }
 
 /// Which node a name or address in a request means.
@@ -130,6 +133,7 @@ impl Node {
             agent: None,
             placed: 0.0,
             addr: None,
+            down_since: None,
         }
     }
 
@@ -210,6 +214,26 @@ impl State {
             1 => NodeMatch::One(names.remove(0)),
             _ => NodeMatch::Several(names),
         }
+    }
+
+    /// How a job is shown: a running job with a task on a node whose agent is away is
+    /// `unknown` since then — it may run or not, nobody can tell (state, reason).
+    pub fn shown(&self, j: &JobRecord) -> (String, String) {
+        if j.state == crate::cm::store::JobState::Running {
+            let away = self
+                .tasks
+                .values()
+                .filter(|t| t.job == j.id && t.state == "running")
+                .filter_map(|t| Some((t.node.as_str(), self.nodes.get(&t.node)?.down_since?)))
+                .min_by_key(|(_, since)| *since);
+            if let Some((node, since)) = away {
+                return (
+                    "unknown".into(),
+                    format!("unknown since {since}: node {node} is not connected"),
+                );
+            }
+        }
+        (j.state.as_str().into(), j.reason.clone())
     }
 
     /// The job a process belongs to, if the manager started it.

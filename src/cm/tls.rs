@@ -1,0 +1,506 @@
+//! TLS 1.3 for the manager's links (rustls with ring): the cluster's own CA, made by one command;
+//! the manager's certificate; one client certificate per node, naming it. Agents prove which
+//! node they are with their certificate and check the manager's against the CA; consoles trust
+//! the CA or pin the manager's certificate by its SHA-256 fingerprint. Private keys must be
+//! readable by their owner alone, or they are refused, naming the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+/// What went wrong with certificates or keys.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A file is not what it should be.
+    #[error("{path}: {what}")]
+    Bad {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// Making a certificate failed.
+    #[error("making a certificate: {0}")]
+    Make(#[from] rcgen::Error),
+    /// rustls refused the configuration.
+    #[error("TLS: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// Something else is wrong, said in words.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
+    move |source| TlsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The crypto provider: ring.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The files of a manager's TLS directory.
+pub struct CmFiles {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl CmFiles {
+    /// The CA certificate (to give to agents and consoles).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.join("ca.crt")
+    }
+    /// The CA key (stays on the manager).
+    pub fn ca_key(&self) -> PathBuf {
+        self.dir.join("ca.key")
+    }
+    /// The manager's certificate.
+    pub fn cert(&self) -> PathBuf {
+        self.dir.join("cm.crt")
+    }
+    /// The manager's key.
+    pub fn key(&self) -> PathBuf {
+        self.dir.join("cm.key")
+    }
+}
+
+/// The files an agent needs: `ca.crt`, `node.crt`, `node.key`.
+pub struct NodeFiles {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl NodeFiles {
+    /// The cluster CA.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.join("ca.crt")
+    }
+    /// The node's certificate.
+    pub fn cert(&self) -> PathBuf {
+        self.dir.join("node.crt")
+    }
+    /// The node's key.
+    pub fn key(&self) -> PathBuf {
+        self.dir.join("node.key")
+    }
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(text.as_bytes()).map_err(io(path))
+}
+
+fn write_public(path: &Path, text: &str) -> Result<(), TlsError> {
+    std::fs::write(path, text).map_err(io(path))
+}
+
+/// Refuses a key file that anyone but its owner could read.
+pub fn check_private(path: &Path) -> Result<(), TlsError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(io(path))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(TlsError::Bad {
+            path: path.to_path_buf(),
+            what: format!(
+                "a private key readable by others (mode {:o}); chmod 600 it",
+                mode & 0o777
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The CA's name, from its key: the same key always names the same CA, so certificates can be
+/// issued later from the key alone.
+fn ca_params(key: &KeyPair) -> Result<CertificateParams, TlsError> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key_raw());
+    let id: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.distinguished_name
+        .push(DnType::CommonName, format!("Gantry cluster CA {id}"));
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let (y, m, d) = yesterday();
+    p.not_before = rcgen::date_time_ymd(y, m, d);
+    p.not_after = rcgen::date_time_ymd(y + 20, m, d);
+    Ok(p)
+}
+
+/// Yesterday's date (certificates start a day early: clocks differ), the day at most 28.
+fn yesterday() -> (i32, u8, u8) {
+    let now = crate::aggregator::now_epoch() as i64;
+    let days = now / 86_400 - 1;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
+    (y, m, d.min(28))
+}
+
+/// Creates the cluster CA and the manager's certificate (for `names`: host names and
+/// addresses agents and consoles use) in `dir`. Refuses to overwrite an existing CA.
+pub fn init(dir: &Path, names: &[String]) -> Result<(), TlsError> {
+    let f = CmFiles {
+        dir: dir.to_path_buf(),
+    };
+    if f.ca_key().exists() {
+        return Err(TlsError::Bad {
+            path: f.ca_key(),
+            what: "a cluster CA exists already; remove the directory to start over".into(),
+        });
+    }
+    make_dir(dir)?;
+    let ca_key = KeyPair::generate()?;
+    let ca = ca_params(&ca_key)?.self_signed(&ca_key)?;
+    write_private(&f.ca_key(), &ca_key.serialize_pem())?;
+    write_public(&f.ca_cert(), &ca.pem())?;
+    let (cert, key) = issue(&ca_key, names, false)?;
+    write_private(&f.key(), &key)?;
+    write_public(&f.cert(), &cert)?;
+    Ok(())
+}
+
+/// Makes `dir` (mode 0700; its parents as usual).
+fn make_dir(dir: &Path) -> Result<(), TlsError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))
+        }
+        Err(e) => Err(io(dir)(e)),
+    }
+}
+
+/// A certificate and key signed by the CA: a server's (manager) or a client's (node).
+fn issue(ca_key: &KeyPair, names: &[String], client: bool) -> Result<(String, String), TlsError> {
+    let key = KeyPair::generate()?;
+    let mut p = CertificateParams::new(names.to_vec())?;
+    if let Some(first) = names.first() {
+        p.distinguished_name.push(DnType::CommonName, first.clone());
+    }
+    p.extended_key_usages = vec![if client {
+        ExtendedKeyUsagePurpose::ClientAuth
+    } else {
+        ExtendedKeyUsagePurpose::ServerAuth
+    }];
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let (y, m, d) = yesterday();
+    p.not_before = rcgen::date_time_ymd(y, m, d);
+    p.not_after = rcgen::date_time_ymd(y + 5, m, d);
+    let issuer = Issuer::new(ca_params(ca_key)?, ca_key);
+    let cert = p.signed_by(&key, &issuer)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// Issues a node's certificate from the CA in `cm_dir` into `out` (`ca.crt`, `node.crt`,
+/// `node.key`), for its agent to use.
+pub fn issue_node(cm_dir: &Path, node: &str, out: &Path) -> Result<(), TlsError> {
+    if ServerName::try_from(node.to_string()).is_err() || node.parse::<std::net::IpAddr>().is_ok() {
+        return Err(TlsError::Other(format!(
+            "'{node}' cannot name a node in a certificate: use letters, digits, '-' and '.'"
+        )));
+    }
+    let f = CmFiles {
+        dir: cm_dir.to_path_buf(),
+    };
+    check_private(&f.ca_key())?;
+    let pem = std::fs::read_to_string(f.ca_key()).map_err(io(&f.ca_key()))?;
+    let ca_key = KeyPair::from_pem(&pem).map_err(|e| TlsError::Bad {
+        path: f.ca_key(),
+        what: format!("not a usable key: {e}"),
+    })?;
+    make_dir(out)?;
+    let n = NodeFiles {
+        dir: out.to_path_buf(),
+    };
+    for p in [n.cert(), n.key()] {
+        let _ = std::fs::remove_file(&p);
+    }
+    let (cert, key) = issue(&ca_key, &[node.to_string()], true)?;
+    write_private(&n.key(), &key)?;
+    write_public(&n.cert(), &cert)?;
+    std::fs::copy(f.ca_cert(), n.ca_cert()).map_err(io(&n.ca_cert()))?;
+    Ok(())
+}
+
+fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let v: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            what: e.to_string(),
+        })?
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::Bad {
+            path: path.to_path_buf(),
+            what: e.to_string(),
+        })?;
+    if v.is_empty() {
+        return Err(TlsError::Bad {
+            path: path.to_path_buf(),
+            what: "no certificate in it".into(),
+        });
+    }
+    Ok(v)
+}
+
+fn key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    check_private(path)?;
+    PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::Bad {
+        path: path.to_path_buf(),
+        what: e.to_string(),
+    })
+}
+
+fn roots(ca: &Path) -> Result<Arc<RootCertStore>, TlsError> {
+    let mut r = RootCertStore::empty();
+    for c in certs(ca)? {
+        r.add(c).map_err(|e| TlsError::Bad {
+            path: ca.to_path_buf(),
+            what: e.to_string(),
+        })?;
+    }
+    Ok(Arc::new(r))
+}
+
+/// The manager's server side: its certificate; a client certificate from the cluster CA is
+/// accepted (and tells which node an agent is) but not required (consoles have none).
+pub fn server_config(dir: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let f = CmFiles {
+        dir: dir.to_path_buf(),
+    };
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        roots(&f.ca_cert())?,
+        provider(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .map_err(|e| TlsError::Other(format!("client verifier: {e}")))?;
+    let cfg = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs(&f.cert())?, key(&f.key())?)?;
+    Ok(Arc::new(cfg))
+}
+
+/// An agent's client side: the cluster CA to check the manager, its node certificate to prove
+/// which node it is.
+pub fn agent_config(dir: &Path) -> Result<Arc<ClientConfig>, TlsError> {
+    let n = NodeFiles {
+        dir: dir.to_path_buf(),
+    };
+    let cfg = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots(&n.ca_cert())?)
+        .with_client_auth_cert(certs(&n.cert())?, key(&n.key())?)?;
+    Ok(Arc::new(cfg))
+}
+
+/// How a console trusts a manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Certificates from this CA (and valid for the address's host name).
+    Ca(PathBuf),
+    /// Exactly the certificate with this SHA-256 fingerprint.
+    Pin(String),
+}
+
+/// A console's (or any client's) side.
+pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>, TlsError> {
+    let b = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?;
+    let cfg = match trust {
+        Trust::Ca(path) => b.with_root_certificates(roots(path)?).with_no_client_auth(),
+        Trust::Pin(fp) => b
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinned {
+                fingerprint: normalise_fingerprint(fp).ok_or_else(|| {
+                    TlsError::Other(format!(
+                        "'{fp}' is not a SHA-256 fingerprint (sha256: and 64 hex digits)"
+                    ))
+                })?,
+                provider: provider(),
+            }))
+            .with_no_client_auth(),
+    };
+    Ok(Arc::new(cfg))
+}
+
+/// `sha256:` and 64 lower-case hex digits (colons and case as given are accepted).
+pub fn normalise_fingerprint(fp: &str) -> Option<String> {
+    let hex: String = fp
+        .trim()
+        .trim_start_matches("sha256:")
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
+}
+
+/// The SHA-256 fingerprint of a certificate, as `pin` takes it.
+pub fn fingerprint(der: &[u8]) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, der);
+    let hex: String = d.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The fingerprint of the first certificate in a PEM file.
+pub fn fingerprint_of_file(path: &Path) -> Result<String, TlsError> {
+    Ok(fingerprint(certs(path)?[0].as_ref()))
+}
+
+#[derive(Debug)]
+struct Pinned {
+    fingerprint: String,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        // The pin is the whole trust: names and dates do not matter, the exact certificate does.
+        if fingerprint(end_entity.as_ref()) == self.fingerprint {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "the manager's certificate is {}, not the pinned {}",
+                fingerprint(end_entity.as_ref()),
+                self.fingerprint
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("TLS 1.2 is not spoken here".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Whether a verified client certificate names `node`.
+pub fn names_node(cert: &CertificateDer<'_>, node: &str) -> bool {
+    let Ok(name) = ServerName::try_from(node.to_string()) else {
+        return false;
+    };
+    webpki::EndEntityCert::try_from(cert)
+        .is_ok_and(|c| c.verify_is_valid_for_subject_name(&name).is_ok())
+}
+
+/// The server name to check a manager's certificate against: the host of `host:port`.
+pub fn server_name(addr: &str) -> Result<ServerName<'static>, TlsError> {
+    let host = addr
+        .rsplit_once(':')
+        .map_or(addr, |(h, _)| h)
+        .trim_matches(['[', ']']);
+    ServerName::try_from(host.to_string())
+        .map_err(|_| TlsError::Other(format!("'{host}' is not a host name or address")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_certificate_names_its_node_and_keys_are_private() {
+        let d = tempfile::tempdir().unwrap();
+        let cm = d.path().join("tls");
+        init(&cm, &["localhost".into(), "127.0.0.1".into()]).unwrap();
+        assert!(init(&cm, &[]).is_err(), "never overwrites a CA");
+        issue_node(&cm, "node07", &d.path().join("n7")).unwrap();
+        let c = &certs(&d.path().join("n7/node.crt")).unwrap()[0];
+        assert!(names_node(c, "node07"));
+        assert!(!names_node(c, "node08"));
+        server_config(&cm).unwrap();
+        agent_config(&d.path().join("n7")).unwrap();
+        client_config(&Trust::Ca(cm.join("ca.crt"))).unwrap();
+        let fp = fingerprint_of_file(&cm.join("cm.crt")).unwrap();
+        client_config(&Trust::Pin(fp.to_uppercase().replace("SHA256:", "sha256:"))).unwrap();
+        assert!(issue_node(&cm, "bad_name!", &d.path().join("x")).is_err());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            d.path().join("n7/node.key"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let e = agent_config(&d.path().join("n7")).unwrap_err().to_string();
+        assert!(
+            e.contains("node.key: a private key readable by others"),
+            "{e}"
+        );
+    }
+}
