@@ -151,10 +151,13 @@ impl Client {
         {
             s.used = Instant::now();
         }
+        // Logged in by the kernel's word on the Unix socket: the Unix user itself, unmapped.
+        let kernel_said = self.peer.strip_prefix("unix:") == Some(user.as_str());
         Ok(Caller {
             user,
             role,
             unauthenticated,
+            kernel_said,
         })
     }
 
@@ -240,6 +243,8 @@ struct Caller {
     role: Role,
     /// A legacy request without a login: it reaches only jobs the manager started.
     unauthenticated: bool,
+    /// The user is the Unix account the Unix socket's peer credentials named.
+    kernel_said: bool,
 }
 
 fn nodes(m: &Manager) -> Reply {
@@ -489,7 +494,11 @@ impl Caller {
                 ),
             ));
         }
-        let account = m.settings.accounts.account_of(&self.user);
+        let account = if self.kernel_said {
+            self.user.as_str()
+        } else {
+            m.settings.accounts.account_of(&self.user)
+        };
         let may_be_root = m.settings.accounts.may_be_root(&self.user);
         // root's processes only for users allowed to act as root, whatever the mapping.
         if (p.user != account || p.user == "root") && !may_be_root {
@@ -811,7 +820,11 @@ impl Caller {
     /// log in and watch, not run anything; root only for users the configuration allows.
     async fn account(&self, m: &Manager) -> Result<String, Reply> {
         use crate::cm::account::{AccountError, lookup};
-        let name = m.settings.accounts.account_of(&self.user).to_string();
+        let name = if self.kernel_said {
+            self.user.clone()
+        } else {
+            m.settings.accounts.account_of(&self.user).to_string()
+        };
         let n = name.clone();
         let found = tokio::task::spawn_blocking(move || lookup(&n))
             .await
@@ -1100,6 +1113,7 @@ mod tests {
             user: "root".into(),
             role: Role::Admin,
             unauthenticated: false,
+            kernel_said: false,
         };
         for (asked, tag) in [("root", None), ("alice", Some(9)), ("nobody", None)] {
             let fast = me.req_line(&m, asked, tag).unwrap();
