@@ -135,7 +135,19 @@ impl Upstream {
                     .map_err(|e| anyhow::anyhow!("TLS with {addr}: {e}"))?;
                 Box::new(s)
             }
-            Upstream::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
+            Upstream::Unix(p) => {
+                // The manager is whoever owns the socket: root or this agent's own user only.
+                use std::os::unix::fs::MetadataExt;
+                let owner = std::fs::metadata(p)?.uid();
+                let me = crate::cm::account::euid();
+                if owner != 0 && owner != me {
+                    anyhow::bail!(
+                        "{} belongs to uid {owner}, not to root or this agent: not a manager to trust",
+                        p.display()
+                    );
+                }
+                Box::new(tokio::net::UnixStream::connect(p).await?)
+            }
             Upstream::Local(m) => Box::new(
                 m.attach_local()
                     .ok_or_else(|| anyhow::anyhow!("the manager takes no more connections"))?,

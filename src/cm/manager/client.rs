@@ -551,7 +551,11 @@ impl Caller {
             .await
         {
             Ok(Reply::Done(_)) => {
-                tracing::info!("{} sent {signal} to {pid} on {node}", self.user);
+                tracing::info!(
+                    "{} sent {signal} to {pid} on {}",
+                    crate::cm::esc(&self.user),
+                    crate::cm::esc(node)
+                );
                 Ok((node.to_string(), pid))
             }
             Ok(Reply::Error { code, message }) => {
@@ -726,7 +730,12 @@ impl Caller {
         let _ = m.store.commit(writes).await;
         match started {
             Ok(p) => {
-                tracing::info!("{} migrated {pid} from {from} to {to} (pid {p})", self.user);
+                tracing::info!(
+                    "{} migrated {pid} from {} to {} (pid {p})",
+                    crate::cm::esc(&self.user),
+                    crate::cm::esc(from),
+                    crate::cm::esc(to)
+                );
                 Reply::Migrated { node, pid: p }
             }
             Err((p, why)) => err(

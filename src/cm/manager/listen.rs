@@ -184,6 +184,11 @@ impl Manager {
         let _ = std::fs::remove_file(path);
         let listener = tokio::net::UnixListener::bind(path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Anyone who can reach it may connect: the kernel says who they are.
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666));
+        }
         let me = crate::cm::account::euid();
         loop {
             let Ok((sock, _)) = listener.accept().await else {

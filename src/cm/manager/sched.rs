@@ -161,7 +161,10 @@ async fn start(m: &Manager, p: Placed) {
                     Ok(r) => format!("unexpected answer {r:?}"),
                     Err(e) => e,
                 };
-                tracing::warn!("job {id}: task {task} on {node} did not start: {why}");
+                tracing::warn!(
+                    "job {id}: task {task} on {node} did not start: {}",
+                    crate::cm::esc(&why)
+                );
                 if let Some(rec) = st.tasks.get_mut(task) {
                     rec.state = "exited".into();
                     rec.exit = Some(127);

@@ -211,7 +211,7 @@ fn results(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         .take(visible)
         .enumerate()
     {
-        let line = format!(
+        let mut line = format!(
             " {:>6} {:<16.16} {:<10.10} {:<9} {:<18.18} {:>12} {:>12} {:>12} {:>5}",
             jb.id,
             jb.name,
@@ -223,12 +223,17 @@ fn results(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
             age(app.now, jb.ended),
             jb.exit.map_or("–".into(), |e| e.to_string())
         );
+        // Why it ended so (a launch error), or why its state is unknown.
+        if !jb.reason.is_empty() {
+            line.push_str("  ");
+            line.push_str(&jb.reason);
+        }
         let style = if i == j.selected {
             t.selection()
         } else {
             match jb.state.as_str() {
                 "failed" | "lost" => t.fg("critical"),
-                "killed" => t.fg("warn"),
+                "killed" | "unknown" => t.fg("warn"),
                 "running" => t.fg("ok"),
                 _ => t.fg("text"),
             }
