@@ -274,19 +274,29 @@ async fn main() {
         "500 submissions acknowledged, one TLS connection, s",
         round2(t.elapsed().as_secs_f64()),
     );
+    // Logged in one after another, before the clock starts: the manager counts login attempts
+    // as they arrive (5 a minute for one user from one address, §3), so ten logins at once
+    // are partly refused with 429 — by design, and not what this measures.
+    let mut conns = Vec::new();
+    for _ in 0..10 {
+        conns.push(login_tls(&addr, &trust).await);
+    }
     let t = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..10 {
-        let (a, s, ca) = (addr.clone(), spec.clone(), tls_dir.join("ca.crt"));
+    for mut c in conns {
+        let s = spec.clone();
         tasks.push(tokio::spawn(async move {
-            let mut c = login_tls(&a, &Trust::Ca(ca)).await;
             for _ in 0..50 {
-                let _ = c.ok(&Request::Submit(s.clone())).await.expect("submit");
+                match c.ok(&Request::Submit(s.clone())).await {
+                    Ok(Reply::Submitted(_)) => {}
+                    other => panic!("{other:?}"),
+                }
             }
         }));
     }
+    // A submitter that failed fails the bench rather than shortening the figure.
     for t in tasks {
-        let _ = t.await;
+        t.await.expect("submitter");
     }
     put(
         "500 submissions acknowledged, 10 TLS connections x 50, s",

@@ -216,6 +216,13 @@ impl LineBuffer {
         }
     }
 
+    /// Gives back memory a long line left behind once nothing is pending.
+    pub fn compact(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > 4096 {
+            self.buf = Vec::new();
+        }
+    }
+
     /// Adds received bytes.
     pub fn extend(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);

@@ -10,8 +10,13 @@ use super::proto::{BadMessage, Reply, Request};
 pub struct LineReader<R> {
     r: R,
     buf: LineBuffer,
-    chunk: Box<[u8]>,
+    chunk: Vec<u8>,
 }
+
+/// The read buffer an idle connection keeps; it grows while reads fill it (up to `BIG`) and
+/// falls back once they do not, so ten thousand idle connections cost little.
+const SMALL: usize = 1024;
+const BIG: usize = 64 * 1024;
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     /// A reader of lines of at most `max_line` bytes.
@@ -19,7 +24,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         Self {
             r,
             buf: LineBuffer::new(max_line),
-            chunk: vec![0u8; 16 * 1024].into_boxed_slice(),
+            chunk: vec![0u8; SMALL],
         }
     }
 
@@ -29,11 +34,17 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             if let Some(item) = self.buf.next_item() {
                 return Ok(Some(item));
             }
+            self.buf.compact();
             let n = self.r.read(&mut self.chunk).await?;
             if n == 0 {
                 return Ok(None);
             }
             self.buf.extend(&self.chunk[..n]);
+            if n == self.chunk.len() && n < BIG {
+                self.chunk.resize(n * 2, 0);
+            } else if n < SMALL && self.chunk.len() > SMALL {
+                self.chunk = vec![0u8; SMALL];
+            }
         }
     }
 }

@@ -251,6 +251,8 @@ pub enum Request {
         max: u32,
         /// The account that reads.
         account: String,
+        /// The account may be root (the job's user is in `root_users`).
+        root_ok: bool,
         /// The job's base directory as submitted (relative paths are relative to it).
         dir: String,
         /// The file as the job named it; empty: the task's spool file.
@@ -587,6 +589,7 @@ impl Request {
                 offset,
                 max,
                 account,
+                root_ok,
                 dir,
                 file,
             } => v(&[
@@ -596,6 +599,7 @@ impl Request {
                 offset.to_string(),
                 max.to_string(),
                 account.clone(),
+                s(if *root_ok { "yes" } else { "no" }),
                 dir.clone(),
                 file.clone(),
             ]),
@@ -810,7 +814,7 @@ impl Request {
                 }
             }
             "READ" => {
-                want(h, 8, "READ|task|stream|offset|max|account|dir|file")?;
+                want(h, 9, "READ|task|stream|offset|max|account|root_ok|dir|file")?;
                 if !matches!(field(2), "out" | "err") {
                     return Err(BadMessage(format!(
                         "stream '{}' is not out or err",
@@ -823,8 +827,9 @@ impl Request {
                     offset: num("offset", field(3))?,
                     max: num("max", field(4))?,
                     account: s(field(5)),
-                    dir: s(field(6)),
-                    file: s(field(7)),
+                    root_ok: field(6) == "yes",
+                    dir: s(field(7)),
+                    file: s(field(8)),
                 }
             }
             "SIGNAL" => {

@@ -173,6 +173,7 @@ fn request() -> impl Strategy<Value = Request> {
                 stream: "err".into(),
                 offset,
                 max,
+                root_ok: offset % 2 == 0,
                 account,
                 dir,
                 file,

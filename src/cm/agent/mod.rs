@@ -437,13 +437,14 @@ async fn handle(shared: &Arc<Shared>, req: Request, exits: mpsc::UnboundedSender
             offset,
             max,
             account,
+            root_ok,
             dir,
             file,
         } => {
             let sh = shared.clone();
             let read = tokio::task::spawn_blocking(move || -> Result<(u64, Vec<u8>), String> {
-                // Read as the account: root only for jobs that ran as root.
-                let acct = tasks::account_for(&account, true)?;
+                // Read as the account: root only where the manager allows the job root.
+                let acct = tasks::account_for(&account, root_ok)?;
                 let job = task.split('.').next().unwrap_or_default();
                 let spool = sh.spool_root.join(job);
                 let spec = crate::cm::job::JobSpec {

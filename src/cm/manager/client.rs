@@ -987,6 +987,7 @@ impl Caller {
                 offset,
                 max: max.min(1 << 20),
                 account: j.account.clone(),
+                root_ok: m.settings.accounts.may_be_root(&j.user),
                 dir: j.spec.dir.clone().unwrap_or_default(),
                 file: file.unwrap_or_default(),
             };

@@ -138,8 +138,15 @@ impl Manager {
             tokio::select! {
                 a = listener.accept() => match a {
                     Ok((sock, peer)) => {
-                        let Ok(slot) = self.counts.take(&source_of(&peer), &self.settings.limits) else {
-                            continue;
+                        let slot = match self.counts.take(&source_of(&peer), &self.settings.limits) {
+                            Ok(s) => s,
+                            Err(why) => {
+                                // Said in words where the link is plain; a TLS peer sees the close.
+                                if acceptor.is_none() {
+                                    let _ = sock.try_write(reply_line(None, &Reply::error(503, why)).as_bytes());
+                                }
+                                continue;
+                            }
                         };
                         let m = self.clone();
                         let _ = sock.set_nodelay(true);
