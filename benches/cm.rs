@@ -99,7 +99,6 @@ async fn main() {
         ])
         .env("GANTRY_CONFIG_DIR", dir.path())
         .env("GANTRY_STATE_DIR", dir.path())
-        .env("GANTRY_CM_SECRET", "bench-secret")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -30,7 +30,6 @@ fn gantry(dir: &Path, args: &[&str]) -> Proc {
         .args(args)
         .env("GANTRY_CONFIG_DIR", dir)
         .env("GANTRY_STATE_DIR", dir)
-        .env_remove("GANTRY_CM_SECRET")
         .stdout(if args[0] == "cm" {
             Stdio::piped()
         } else {

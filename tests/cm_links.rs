@@ -506,13 +506,26 @@ async fn users_are_managed_without_apache_tools_and_logs_cannot_be_forged() {
         .mode();
     assert_eq!(mode & 0o077, 0);
     // The running manager takes the change without a restart.
-    CmClient::login(&cm.plain, "carol", "carol-pw-1")
+    let mut carol = CmClient::login(&cm.plain, "carol", "carol-pw-1")
+        .await
+        .unwrap();
+    carol.ok(&Request::Nodes).await.unwrap();
+    // A new password ends the sessions opened with the old one.
+    let out = passwd("carol", "carol-pw-2", &[]);
+    assert!(out.status.success());
+    match carol.call(&Request::Nodes).await.unwrap() {
+        Reply::Error { code: 401, message } => {
+            assert!(message.contains("log in again"), "{message}")
+        }
+        r => panic!("{r:?}"),
+    }
+    CmClient::login(&cm.plain, "carol", "carol-pw-2")
         .await
         .unwrap();
     let out = passwd("carol", "", &["--delete"]);
     assert!(out.status.success());
     assert!(
-        CmClient::login(&cm.plain, "carol", "carol-pw-1")
+        CmClient::login(&cm.plain, "carol", "carol-pw-2")
             .await
             .is_err()
     );

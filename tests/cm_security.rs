@@ -215,6 +215,12 @@ async fn tail(c: &mut CmClient, id: u64, stream: &str) -> Result<String, String>
     }
 }
 
+fn mkfifo_owned(path: &Path, uid: u32, gid: u32) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo");
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+}
+
 fn status_ids(pid: u32, key: &str) -> Vec<u32> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     s.lines()
@@ -279,6 +285,17 @@ async fn jobs_run_as_the_users_own_account_and_strangers_run_nothing() {
     );
     assert!(out.contains(&format!("USER={}", s.alice.name)), "{out}");
     assert!(out.contains("GANTRY_JOB_ID="), "{out}");
+    // A long output is read through the agent in pieces as large as asked.
+    let id = submit(
+        &mut alice,
+        job("/bin/sh", &["-c", "head -c 100000 /dev/zero | tr '\\0' x"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut alice, id).await.0, "done");
+    let long = tail(&mut alice, id, "out").await.unwrap();
+    assert_eq!(long.len(), 65536, "{}", &long[..long.len().min(80)]);
+    assert!(long.bytes().all(|b| b == b'x'));
     // Spooled output belongs to its owner: bob may not read it.
     let mut bob = s.login("bob").await;
     let e = tail(&mut bob, id, "out").await.unwrap_err();
@@ -301,7 +318,7 @@ async fn jobs_run_as_the_users_own_account_and_strangers_run_nothing() {
     assert!(why.contains("would run as root"), "{why}");
     // Nothing ran for either: alice's two jobs are all the manager knows.
     match root.ok(&Request::Jobs { user: "*".into() }).await.unwrap() {
-        Reply::Jobs(j) => assert_eq!(j.len(), 2, "{j:?}"),
+        Reply::Jobs(j) => assert_eq!(j.len(), 3, "{j:?}"),
         r => panic!("{r:?}"),
     }
 }
@@ -368,6 +385,18 @@ async fn files_are_opened_as_the_user_and_tail_reads_only_what_the_user_could() 
             format!("base directory {}: Permission denied", s.bob.home.display()),
         ),
     ];
+    // A FIFO nobody reads: the job fails at once instead of hanging the agent.
+    let fifo = s.alice.home.join("fifo");
+    mkfifo_owned(&fifo, s.alice.uid, s.alice.gid);
+    let mut cases = cases;
+    cases.push((
+        "a FIFO nobody reads as output",
+        JobSpec {
+            output: Some(fifo.display().to_string()),
+            ..job("/bin/echo", &["x"])
+        },
+        format!("output file {}: No such device or address", fifo.display()),
+    ));
     for (what, spec, want) in cases {
         let id = submit(&mut alice, spec).await.unwrap();
         let (state, reason) = ended(&mut alice, id).await;

@@ -19,7 +19,6 @@ fn gantry(dir: &Path, args: &[&str], piped: bool) -> Proc {
             .args(args)
             .env("GANTRY_CONFIG_DIR", dir)
             .env("GANTRY_STATE_DIR", dir)
-            .env_remove("GANTRY_CM_SECRET")
             .stdout(if piped { Stdio::piped() } else { Stdio::null() })
             .stderr(Stdio::null())
             .spawn()

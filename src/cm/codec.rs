@@ -216,6 +216,11 @@ impl LineBuffer {
         }
     }
 
+    /// Takes lines of up to `max_line` bytes from now on.
+    pub fn set_max_line(&mut self, max_line: usize) {
+        self.max_line = max_line;
+    }
+
     /// Gives back memory a long line left behind once nothing is pending.
     pub fn compact(&mut self) {
         if self.buf.is_empty() && self.buf.capacity() > 4096 {

@@ -28,6 +28,11 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
     }
 
+    /// Takes lines of up to `max_line` bytes from now on (a peer that proved who it is).
+    pub fn set_max_line(&mut self, max_line: usize) {
+        self.buf.set_max_line(max_line);
+    }
+
     /// The next line (or an over-long one skipped); `None` at end of stream.
     pub async fn next(&mut self) -> std::io::Result<Option<Item>> {
         loop {

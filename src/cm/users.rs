@@ -1,4 +1,4 @@
-//! Users: an Apache htpasswd file with bcrypt hashes (what `htpasswd -B` writes), roles, and
+//! Users: a file of bcrypt hashes (what `gantry cm passwd` and `htpasswd -B` write), roles, and
 //! rate-limited logins. Passwords are only ever compared, never stored or logged.
 
 use std::collections::HashMap;
@@ -159,6 +159,11 @@ impl Users {
                 false
             }
         }
+    }
+
+    /// A user's hash (what a session remembers, to end when it changes).
+    pub fn hash_of(&self, user: &str) -> Option<&str> {
+        self.hashes.get(user).map(String::as_str)
     }
 
     /// When the file was last changed, as read (none: no file).

@@ -141,6 +141,21 @@ pub fn spawn(l: &Launch<'_>) -> Result<tokio::process::Child, String> {
             if libc::setsid() < 0 {
                 return Err(fail(b'S'));
             }
+            // Nothing the agent holds open reaches the job (descriptors it inherited without
+            // close-on-exec included).
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            // The agent may be shielded from the OOM killer; its jobs are not.
+            let adj = c"/proc/self/oom_score_adj";
+            let fd = libc::open(adj.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd >= 0 {
+                libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+            }
             if let Some(fd) = cgroup
                 && libc::write(fd, b"0\n".as_ptr().cast(), 2) < 0
             {
@@ -173,8 +188,18 @@ pub fn spawn(l: &Launch<'_>) -> Result<tokio::process::Child, String> {
                 return Err(fail(b'B'));
             }
             let redirect = |path: &CString, flags: i32, to: i32, step: u8| {
-                let fd = libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o644);
+                // Non-blocking, so a FIFO nobody opens from the other end fails (output) or
+                // opens at once (input) instead of hanging the agent; then blocking again.
+                let fd = libc::open(
+                    path.as_ptr(),
+                    flags | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY,
+                    0o644,
+                );
                 if fd < 0 {
+                    return Err(fail(step));
+                }
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                if fl < 0 || libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK) < 0 {
                     return Err(fail(step));
                 }
                 if libc::dup2(fd, to) < 0 {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::listen::Peer;
 use super::state::{AgentHandle, Node, job_of_task};
 use super::{Manager, now};
-use crate::cm::codec::{Item, MAX_FIELD};
+use crate::cm::codec::{Item, MAX_REPLY_LINE};
 use crate::cm::link::{Incoming, LineReader, incoming, reply_line};
 use crate::cm::proto::{Reply, Request};
 use crate::cm::store::{JobState, Write};
@@ -135,6 +135,8 @@ pub async fn run<R, W>(
     {
         return;
     }
+    // An authenticated node sends process lists and output as long as a reply may be.
+    reader.set_max_line(MAX_REPLY_LINE);
     let mut writer = tokio::spawn(async move {
         while let Some(line) = rx.recv().await {
             if w.write_all(line.as_bytes()).await.is_err() {
@@ -159,7 +161,7 @@ pub async fn run<R, W>(
             }
             Ok(None) | Err(_) => break,
         };
-        let sent = match incoming(&line, MAX_FIELD) {
+        let sent = match incoming(&line, MAX_REPLY_LINE) {
             Ok(Incoming::Reply(Some(t), r)) => {
                 handle.answer(t, r);
                 true

@@ -18,6 +18,8 @@ pub struct Client {
     /// Logged-in user and role.
     pub user: Option<(String, Role)>,
     token: Option<String>,
+    /// The hash a password login was checked against (none: logged in by the kernel's word).
+    login_hash: Option<String>,
 }
 
 fn err(code: u16, msg: impl Into<String>) -> Reply {
@@ -33,6 +35,7 @@ impl Client {
             peer,
             user: None,
             token: None,
+            login_hash: None,
         }
     }
 
@@ -56,11 +59,21 @@ impl Client {
             }
             Request::Login { user, password } => return self.login(m, user, password).await,
             Request::Resume { token } => {
+                let users = m.users();
                 let mut st = m.st.lock();
+                // A session ends with the password it was opened with.
+                if st
+                    .sessions
+                    .get(&token)
+                    .is_some_and(|s| !s.hash.is_empty() && users.hash_of(&s.user) != Some(&s.hash))
+                {
+                    st.sessions.remove(&token);
+                }
                 return match st.sessions.get_mut(&token) {
                     Some(s) => {
                         s.used = Instant::now();
                         self.user = Some((s.user.clone(), s.role));
+                        self.login_hash = (!s.hash.is_empty()).then(|| s.hash.clone());
                         self.token = Some(token);
                         Reply::Resumed {
                             user: s.user.clone(),
@@ -94,6 +107,9 @@ impl Client {
             req,
             Request::Req { .. } | Request::Mig { .. } | Request::Kil { .. }
         );
+        if let Err(e) = self.still_valid(m) {
+            return e;
+        }
         let me = match self.caller(m, legacy) {
             Ok(c) => c,
             Err(e) => return e,
@@ -135,6 +151,25 @@ impl Client {
         }
     }
 
+    /// Ends a password session whose password changed or whose user was removed since.
+    fn still_valid(&mut self, m: &Manager) -> Result<(), Reply> {
+        let (Some(h), Some((user, _))) = (&self.login_hash, &self.user) else {
+            return Ok(());
+        };
+        if m.users().hash_of(user) == Some(h.as_str()) {
+            return Ok(());
+        }
+        if let Some(t) = self.token.take() {
+            m.st.lock().sessions.remove(&t);
+        }
+        self.user = None;
+        self.login_hash = None;
+        Err(err(
+            401,
+            "the password was changed or the user removed since this login; log in again",
+        ))
+    }
+
     fn caller(&self, m: &Manager, legacy: bool) -> Result<Caller, Reply> {
         let (user, role, unauthenticated) =
             match (&self.user, legacy && m.settings.legacy_unauthenticated) {
@@ -162,7 +197,10 @@ impl Client {
     }
 
     /// REQ's answer as the line to send (REQ is answered without building a [`Reply`]).
-    pub fn req_line(&self, m: &Manager, asked: &str, tag: Option<u64>) -> String {
+    pub fn req_line(&mut self, m: &Manager, asked: &str, tag: Option<u64>) -> String {
+        if let Err(e) = self.still_valid(m) {
+            return crate::cm::link::reply_line(tag, &e);
+        }
         let r = self
             .caller(m, true)
             .and_then(|me| me.req_line(m, asked, tag));
@@ -203,7 +241,10 @@ impl Client {
             return err(401, LOGIN_FAILED);
         }
         m.limiter.succeeded(attempt);
-        let role = m.users().role(&user);
+        let users = m.users();
+        let role = users.role(&user);
+        let hash = users.hash_of(&user).unwrap_or_default().to_string();
+        self.login_hash = Some(hash.clone());
         let token = random_token();
         m.st.lock().sessions.insert(
             token.clone(),
@@ -211,6 +252,7 @@ impl Client {
                 user: user.clone(),
                 role,
                 used: Instant::now(),
+                hash: hash.clone(),
             },
         );
         tracing::info!(

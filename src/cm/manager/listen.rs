@@ -216,6 +216,19 @@ impl Manager {
                     tracing::warn!("unix connection from an unknown uid refused");
                     return;
                 };
+                // The Unix user is the manager user of the same name only where the two are
+                // one person: not when [cm] accounts gives that manager user another account.
+                if m.settings.accounts.account_of(&user) != user {
+                    let (_, mut w) = sock.into_split();
+                    let e = Reply::error(
+                        403,
+                        format!(
+                            "the manager user '{user}' runs as another Unix account; log in with a password"
+                        ),
+                    );
+                    let _ = w.write_all(reply_line(None, &e).as_bytes()).await;
+                    return;
+                }
                 let role = m.users().role(&user);
                 let peer = Peer {
                     addr: format!("unix:{user}"),

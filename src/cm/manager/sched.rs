@@ -58,7 +58,8 @@ fn place_in(st: &mut super::state::State, cap: u32) -> Vec<Placed> {
         let (total, per_node) = match spec.class {
             JobClass::Single => (1, 1),
             JobClass::Batch | JobClass::Parallel => {
-                (spec.total_tasks.max(1), spec.tasks_per_node.max(1))
+                let total = spec.total_tasks.max(1);
+                (total, spec.tasks_per_node.clamp(1, total))
             }
         };
         let nodes_needed = total.div_ceil(per_node) as usize;
@@ -70,7 +71,12 @@ fn place_in(st: &mut super::state::State, cap: u32) -> Vec<Placed> {
                 n.up && n.agent.is_some()
                     && n.mem_free_kb.saturating_mul(1024)
                         >= spec.memory.saturating_mul(u64::from(per_node))
-                    && running.get(&n.name).copied().unwrap_or(0) + per_node <= cap
+                    && running
+                        .get(&n.name)
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_add(per_node)
+                        <= cap
             })
             .map(|n| (n.load_by(spec.load_metric), n.name.clone()))
             .collect();

@@ -165,6 +165,8 @@ pub struct Session {
     pub role: Role,
     /// Last use, for expiry.
     pub used: Instant,
+    /// The password hash it logged in with: a changed password or a removed user ends it.
+    pub hash: String,
 }
 
 /// Everything the manager tracks.
