@@ -22,7 +22,14 @@ pub fn esc(s: &str) -> impl std::fmt::Display + '_ {
     impl std::fmt::Display for Esc<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             for c in self.0.chars() {
-                if c.is_control() {
+                // Control characters, line and paragraph separators, bidirectional overrides,
+                // and the quotes and backslash a line's own fields are written with.
+                let unsafe_char = c.is_control()
+                    || matches!(c, '\'' | '"' | '\\' | '\u{2028}' | '\u{2029}')
+                    || ('\u{200b}'..='\u{200f}').contains(&c)
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c);
+                if unsafe_char {
                     write!(f, "{}", c.escape_default())?;
                 } else {
                     f.write_str(c.encode_utf8(&mut [0; 4]))?;

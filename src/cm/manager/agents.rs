@@ -36,6 +36,7 @@ async fn already_connected(m: &Manager, name: &str) -> Option<Reply> {
 }
 
 /// Serves an agent connection whose first request was `AGENT`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<R, W>(
     m: Arc<Manager>,
     conn: u64,
@@ -44,6 +45,7 @@ pub async fn run<R, W>(
     tag: Option<u64>,
     mut reader: LineReader<R>,
     mut w: W,
+    slot: &mut super::listen::Slot,
 ) where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -87,9 +89,20 @@ pub async fn run<R, W>(
     } else {
         None
     };
-    let refuse = match refuse {
-        Some(r) => Some(r),
-        None => already_connected(&m, &name).await,
+    // Host names are case-blind: `N1` is not a second node beside `n1`.
+    let twin =
+        m.st.lock()
+            .nodes
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(&name) && **k != name)
+            .cloned();
+    let refuse = match (refuse, twin) {
+        (Some(r), _) => Some(r),
+        (None, Some(t)) => Some(Reply::error(
+            409,
+            format!("node {t} is known already; node names differ in more than case"),
+        )),
+        (None, None) => already_connected(&m, &name).await,
     };
     if let Some(r) = refuse {
         tracing::warn!(
@@ -100,6 +113,7 @@ pub async fn run<R, W>(
         let _ = w.write_all(reply_line(tag, &r).as_bytes()).await;
         return;
     }
+    slot.proved();
     // Bounded: an agent that stops reading is disconnected, not buffered for without end.
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOX);
     let handle = AgentHandle::new(conn, tx);

@@ -211,6 +211,10 @@ impl Client {
     }
 
     async fn login(&mut self, m: &Arc<Manager>, user: String, password: String) -> Reply {
+        // Names are short; a long one would only cost the limiter memory.
+        if user.is_empty() || user.len() > 256 {
+            return err(400, "a user name is 1 to 256 bytes");
+        }
         let ip = self
             .peer
             .rsplit_once(':')

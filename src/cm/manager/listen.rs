@@ -57,68 +57,117 @@ impl Default for Limits {
     }
 }
 
-/// Counts of open connections.
+/// Counts of open connections, and per source the ones that have not proved who they are yet,
+/// oldest first. A new connection over a source's cap pushes out that source's oldest waiting
+/// one rather than being refused: holding connections open gains a flood nothing, and a real
+/// peer's handshake, which takes a millisecond, gets through.
 #[derive(Debug, Default)]
 pub struct Counts {
-    inner: Mutex<(usize, HashMap<String, usize>)>,
+    inner: Mutex<CountsInner>,
     refused: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct CountsInner {
+    total: usize,
+    waiting: HashMap<String, std::collections::VecDeque<(u64, Arc<tokio::sync::Notify>)>>,
+    next: u64,
 }
 
 /// One counted connection; uncounted when dropped.
 pub struct Slot {
     counts: Arc<Counts>,
     source: String,
+    id: u64,
+    evict: Arc<tokio::sync::Notify>,
+    proved: bool,
+}
+
+impl Slot {
+    /// The peer logged in (or registered as a node): it no longer counts against its source.
+    pub fn proved(&mut self) {
+        if !self.proved {
+            self.proved = true;
+            self.counts.unwait(&self.source, self.id);
+        }
+    }
+
+    /// Resolves when a newer connection from the same source pushed this one out.
+    pub async fn evicted(&self) {
+        self.evict.notified().await;
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut g = self.counts.inner.lock();
-        g.0 = g.0.saturating_sub(1);
-        if let Some(n) = g.1.get_mut(&self.source) {
-            *n -= 1;
-            if *n == 0 {
-                g.1.remove(&self.source);
-            }
+        if !self.proved {
+            self.counts.unwait(&self.source, self.id);
         }
+        let mut g = self.counts.inner.lock();
+        g.total = g.total.saturating_sub(1);
     }
 }
 
 impl Counts {
-    /// A slot for a connection from `source`, or why not.
+    fn unwait(&self, source: &str, id: u64) {
+        let mut g = self.inner.lock();
+        if let Some(q) = g.waiting.get_mut(source) {
+            q.retain(|(i, _)| *i != id);
+            if q.is_empty() {
+                g.waiting.remove(source);
+            }
+        }
+    }
+
+    /// A slot for a connection from `source`, or why not (only when the manager is full).
     pub fn take(self: &Arc<Self>, source: &str, l: &Limits) -> Result<Slot, &'static str> {
         let mut g = self.inner.lock();
-        let refuse = if g.0 >= l.total {
-            Some("the manager has as many connections as it takes")
-        } else if g.1.get(source).copied().unwrap_or(0) >= l.per_source {
-            Some("too many connections from this address")
-        } else {
-            None
-        };
-        if let Some(why) = refuse {
+        if g.total >= l.total {
             let n = self
                 .refused
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // Logged now and then, not once per connection of a flood.
             if n.is_power_of_two() {
-                tracing::warn!("connection from {source} refused: {why} ({} so far)", n + 1);
+                tracing::warn!(
+                    "connection from {source} refused: the manager has as many connections as it takes ({} so far)",
+                    n + 1
+                );
             }
-            return Err(why);
+            return Err("the manager has as many connections as it takes");
         }
-        g.0 += 1;
-        *g.1.entry(source.to_string()).or_default() += 1;
+        g.next += 1;
+        let id = g.next;
+        let evict = Arc::new(tokio::sync::Notify::new());
+        let q = g.waiting.entry(source.to_string()).or_default();
+        if q.len() >= l.per_source
+            && let Some((_, oldest)) = q.pop_front()
+        {
+            oldest.notify_one();
+        }
+        q.push_back((id, evict.clone()));
+        g.total += 1;
         Ok(Slot {
             counts: self.clone(),
             source: source.to_string(),
+            id,
+            evict,
+            proved: false,
         })
     }
 
     /// Connections open now.
     pub fn open(&self) -> usize {
-        self.inner.lock().0
+        self.inner.lock().total
     }
 }
 
 fn source_of(addr: &std::net::SocketAddr) -> String {
+    // Every loopback address is this machine: one source, not sixteen million.
+    if addr.ip().is_loopback()
+        || matches!(addr.ip(), std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v| v.is_loopback()))
+    {
+        return "loopback".into();
+    }
     crate::cm::users::source_key(&addr.ip().to_string())
 }
 
@@ -160,7 +209,11 @@ impl Manager {
                                 }
                                 Some(acc) => {
                                     // The handshake is part of the time to log in.
-                                    let hs = tokio::time::timeout(m.settings.limits.login_deadline, acc.accept(sock)).await;
+                                    let hs = tokio::select! {
+                                        hs = tokio::time::timeout(m.settings.limits.login_deadline, acc.accept(sock)) => hs,
+                                        // Pushed out by newer connections from its source.
+                                        _ = slot.evicted() => return,
+                                    };
                                     let Ok(Ok(tls)) = hs else {
                                         tracing::debug!("TLS handshake with {peer} failed or timed out");
                                         return;
@@ -260,7 +313,7 @@ impl Manager {
         Some(theirs)
     }
 
-    async fn connection<R, W>(self: Arc<Self>, r: R, mut w: W, peer: Peer, slot: Slot)
+    async fn connection<R, W>(self: Arc<Self>, r: R, mut w: W, peer: Peer, mut slot: Slot)
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
@@ -283,17 +336,26 @@ impl Manager {
             )
         };
         loop {
-            // Until it logs in, a connection lives only until the deadline.
+            // Until it logs in, a connection lives only until the deadline, or until newer
+            // connections from its source push it out.
             let next = if client.user.is_none() {
-                match tokio::time::timeout_at(deadline, reader.next()).await {
-                    Ok(n) => n,
-                    Err(_) => {
-                        let e = Reply::error(408, "no request and no login in time; closing");
+                tokio::select! {
+                    n = tokio::time::timeout_at(deadline, reader.next()) => match n {
+                        Ok(n) => n,
+                        Err(_) => {
+                            let e = Reply::error(408, "no request and no login in time; closing");
+                            let _ = write(&mut w, reply_line(None, &e).as_bytes()).await;
+                            return;
+                        }
+                    },
+                    _ = slot.evicted() => {
+                        let e = Reply::error(503, "too many connections from this address; the oldest waiting is closed");
                         let _ = write(&mut w, reply_line(None, &e).as_bytes()).await;
                         return;
                     }
                 }
             } else {
+                slot.proved();
                 reader.next().await
             };
             let line = match next {
@@ -326,8 +388,8 @@ impl Manager {
                     let _ = write(&mut w, reply_line(tag, &e).as_bytes()).await;
                     continue;
                 }
-                agents::run(self, conn, &peer, req, tag, reader, w).await;
-                drop(slot);
+                // Counted against its source until the agent is accepted, like any peer.
+                agents::run(self, conn, &peer, req, tag, reader, w, &mut slot).await;
                 return;
             }
             let bye = matches!(req, Request::Bye);
