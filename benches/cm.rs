@@ -84,7 +84,7 @@ async fn main() {
     // The submissions are root's, so root_users must allow them.
     std::fs::write(
         dir.path().join("config.toml"),
-        "[cm]\nroot_users = [\"root\"]\nmax_tasks_per_node = 100000\nmax_connections = 20000\nmax_connections_per_source = 20000\nlogin_deadline = 3600\n",
+        "[cm]\nroot_users = [\"root\"]\nmax_tasks_per_node = 100000\nmax_connections = 20000\nmax_connections_per_source = 20000\nlogin_deadline = 3600\nmax_jobs_per_user = 100000\n",
     )
     .expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))

@@ -71,7 +71,7 @@ impl Cluster {
         std::fs::write(
             dir.path().join("config.toml"),
             format!(
-                "[cm]\naccounts = {{ alice = \"root\", bob = \"root\" }}\nroot_users = [\"root\", \"alice\", \"bob\"]\n{config}"
+                "[cm]\naccounts = {{ alice = \"root\", bob = \"root\" }}\nroot_users = [\"root\", \"alice\", \"bob\"]\nmax_jobs_per_user = 1000000\n{config}"
             ),
         )
         .unwrap();

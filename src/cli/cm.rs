@@ -298,6 +298,7 @@ pub async fn run_cm(
         read_only: read_only || c.read_only,
         max_tasks_per_job: c.max_tasks_per_job.max(1),
         max_tasks_per_node: c.max_tasks_per_node.max(1),
+        max_jobs_per_user: c.max_jobs_per_user.max(1),
         checkpoint_root: if c.checkpoint_root.is_empty() {
             paths.state_dir.join("checkpoints")
         } else {

@@ -231,6 +231,8 @@ pub struct CmSection {
     pub max_tasks_per_job: u32,
     /// Most tasks running on one node at once.
     pub max_tasks_per_node: u32,
+    /// Most jobs one user may have queued or running.
+    pub max_jobs_per_user: u32,
     /// Where jobs keep checkpoints (a path every node sees); empty: checkpoints in the state
     /// directory.
     pub checkpoint_root: String,
@@ -262,6 +264,7 @@ impl Default for CmSection {
             read_only: false,
             max_tasks_per_job: 1024,
             max_tasks_per_node: 64,
+            max_jobs_per_user: 1000,
             checkpoint_root: String::new(),
             tls_dir: String::new(),
             plaintext_listen: String::new(),

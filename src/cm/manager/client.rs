@@ -824,6 +824,31 @@ impl Caller {
                 ),
             );
         }
+        // Like a nice value: anyone may lower their jobs' priority, only administrators raise it.
+        if spec.priority > 0 && !self.admin() {
+            return err(
+                403,
+                format!(
+                    "a priority above 0 is for administrators ({} asked for {})",
+                    self.user, spec.priority
+                ),
+            );
+        }
+        let queued =
+            m.st.lock()
+                .jobs
+                .values()
+                .filter(|j| j.user == self.user && !j.state.is_final())
+                .count();
+        if queued >= s.max_jobs_per_user as usize {
+            return err(
+                429,
+                format!(
+                    "{} has {queued} jobs queued or running, the most this manager takes from one user ([cm] max_jobs_per_user)",
+                    self.user
+                ),
+            );
+        }
         let account = match self.account(m).await {
             Ok(a) => a,
             Err(e) => return e,

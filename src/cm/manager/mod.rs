@@ -50,6 +50,8 @@ pub struct CmSettings {
     pub max_tasks_per_job: u32,
     /// Most tasks that may run on one node at once.
     pub max_tasks_per_node: u32,
+    /// Most jobs one user may have queued or running.
+    pub max_jobs_per_user: u32,
     /// Where jobs keep checkpoints (`ROOT/JOB`, made by the agents, owned by the job's account);
     /// a path every node sees, for migration between nodes.
     pub checkpoint_root: PathBuf,
@@ -78,6 +80,7 @@ impl Default for CmSettings {
             read_only: false,
             max_tasks_per_job: 1024,
             max_tasks_per_node: 64,
+            max_jobs_per_user: 1000,
             checkpoint_root: PathBuf::from("/var/lib/gantry/checkpoints"),
             limits: listen::Limits::default(),
             tls_dir: None,
