@@ -389,13 +389,15 @@ impl Manager {
                     continue;
                 }
                 // Counted against its source until the agent is accepted, like any peer.
-                agents::run(self, conn, &peer, req, tag, reader, w, &mut slot).await;
+                // Boxed, like the request handler below: every connection's future is as big as
+                // its biggest state, and ten thousand idle ones should not pay for these.
+                Box::pin(agents::run(self, conn, &peer, req, tag, reader, w, &mut slot)).await;
                 return;
             }
             let bye = matches!(req, Request::Bye);
             let text = match &req {
                 Request::Req { user } => client.req_line(&self, user, tag),
-                _ => reply_line(tag, &client.handle(&self, req).await),
+                _ => reply_line(tag, &Box::pin(client.handle(&self, req)).await),
             };
             if !write(&mut w, text.as_bytes()).await || bye {
                 return;
