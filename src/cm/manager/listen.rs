@@ -391,7 +391,10 @@ impl Manager {
                 // Counted against its source until the agent is accepted, like any peer.
                 // Boxed, like the request handler below: every connection's future is as big as
                 // its biggest state, and ten thousand idle ones should not pay for these.
-                Box::pin(agents::run(self, conn, &peer, req, tag, reader, w, &mut slot)).await;
+                Box::pin(agents::run(
+                    self, conn, &peer, req, tag, reader, w, &mut slot,
+                ))
+                .await;
                 return;
             }
             let bye = matches!(req, Request::Bye);
