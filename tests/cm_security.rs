@@ -552,6 +552,53 @@ async fn read_only_and_task_caps_are_clear_refusals() {
     .unwrap_err();
     assert_eq!(code, 413, "{why}");
     assert!(why.contains("max_tasks_per_node"), "{why}");
+    // A raised priority is for administrators.
+    let (code, why) = submit(
+        &mut alice,
+        JobSpec {
+            priority: 10,
+            ..job("/bin/true", &[])
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code, 403, "{why}");
+    // Cancelling: a queued job (it never fits) never starts; only its owner may cancel it; a
+    // running one is stopped and ends killed.
+    s.nodes_up(1).await;
+    let queued = submit(
+        &mut alice,
+        JobSpec {
+            memory: 1 << 60,
+            ..job("/bin/true", &[])
+        },
+    )
+    .await
+    .unwrap();
+    let mut bob = s.login("bob").await;
+    let r = bob.call(&Request::Cancel { id: queued }).await.unwrap();
+    assert!(matches!(r, Reply::Error { code: 403, .. }), "{r:?}");
+    alice.ok(&Request::Cancel { id: queued }).await.unwrap();
+    let (state, reason) = ended(&mut alice, queued).await;
+    assert_eq!(state, "killed");
+    assert!(reason.contains("before it started"), "{reason}");
+    let running = submit(&mut alice, job("/bin/sleep", &["60"]))
+        .await
+        .unwrap();
+    let pid: u32 = until("running", async || {
+        let p: u32 = field(&mut alice, running, "pids")
+            .await
+            .parse()
+            .unwrap_or(0);
+        (p > 0).then_some(p)
+    })
+    .await;
+    alice.ok(&Request::Cancel { id: running }).await.unwrap();
+    assert_eq!(ended(&mut alice, running).await.0, "killed");
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z")),
+        "the cancelled job's process is gone"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

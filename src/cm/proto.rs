@@ -176,6 +176,11 @@ pub enum Request {
         /// Job id.
         id: u64,
     },
+    /// Cancel a job: a queued one never starts, a running one is stopped.
+    Cancel {
+        /// Job id.
+        id: u64,
+    },
     /// Part of a job's output or error file.
     Tail {
         /// Job id.
@@ -458,6 +463,7 @@ impl Request {
             Request::Submit(_) => "SUBMIT",
             Request::Jobs { .. } => "JOBS",
             Request::Job { .. } => "JOB",
+            Request::Cancel { .. } => "CANCEL",
             Request::Tail { .. } => "TAIL",
             Request::Agent { .. } => "AGENT",
             Request::Heartbeat { .. } => "HB",
@@ -501,6 +507,7 @@ impl Request {
             }
             Request::Jobs { user } => v(&[s("JOBS"), user.clone()]),
             Request::Job { id } => v(&[s("JOB"), id.to_string()]),
+            Request::Cancel { id } => v(&[s("CANCEL"), id.to_string()]),
             Request::Tail {
                 id,
                 stream,
@@ -698,6 +705,12 @@ impl Request {
             "JOB" => {
                 want(h, 2, "JOB|id")?;
                 Request::Job {
+                    id: num("job id", field(1))?,
+                }
+            }
+            "CANCEL" => {
+                want(h, 2, "CANCEL|id")?;
+                Request::Cancel {
                     id: num("job id", field(1))?,
                 }
             }

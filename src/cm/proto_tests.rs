@@ -179,6 +179,7 @@ fn request() -> impl Strategy<Value = Request> {
                 file,
             }
         ),
+        any::<u64>().prop_map(|id| Request::Cancel { id }),
         (any::<u32>(), signal(), any::<u64>(), text()).prop_map(|(pid, signal, start, owner)| {
             Request::Signal {
                 pid,

@@ -141,6 +141,7 @@ impl Client {
             Request::Submit(spec) => me.submit(m, spec).await,
             Request::Jobs { user } => me.jobs(m, &user),
             Request::Job { id } => me.job(m, id),
+            Request::Cancel { id } => me.cancel(m, id).await,
             Request::Tail {
                 id,
                 stream,
@@ -926,6 +927,90 @@ impl Caller {
                 ),
             )),
             Err(e) => Err(err(503, format!("{e}; nothing was submitted"))),
+        }
+    }
+
+    /// Cancels a job: a queued one ends before it starts; a running one's tasks are stopped
+    /// (TERM, then KILL after the grace) and it ends `killed`.
+    async fn cancel(&self, m: &Manager, id: u64) -> Reply {
+        if let Err(e) = read_only(m) {
+            return e;
+        }
+        let t = now();
+        let (job, stops) = {
+            let mut st = m.st.lock();
+            let Some(j) = st.jobs.get(&id).cloned() else {
+                return err(404, format!("no job {id}"));
+            };
+            if !self.admin() && j.user != self.user {
+                return err(403, format!("job {id} belongs to {}", j.user));
+            }
+            match j.state {
+                JobState::Queued => {
+                    let mut j = j;
+                    j.state = JobState::Killed;
+                    j.ended = Some(t);
+                    j.reason = format!("cancelled by {} before it started", self.user);
+                    st.jobs.insert(id, j.clone());
+                    (j, Vec::new())
+                }
+                s if s.is_final() => {
+                    return err(409, format!("job {id} has ended already ({})", s.as_str()));
+                }
+                _ => {
+                    let stops: Vec<_> = st
+                        .tasks
+                        .values()
+                        .filter(|x| x.job == id && x.state == "running")
+                        .filter_map(|x| {
+                            let a = st.nodes.get(&x.node)?.agent.clone()?;
+                            Some((x.id.clone(), x.node.clone(), a))
+                        })
+                        .collect();
+                    st.killing.insert(id);
+                    if let Some(j) = st.jobs.get_mut(&id) {
+                        j.reason = format!("cancelled by {}", self.user);
+                    }
+                    (j, stops)
+                }
+            }
+        };
+        if stops.is_empty() {
+            if let Err(e) = m
+                .store
+                .commit(vec![
+                    Write::Job(Box::new(job)),
+                    Write::Event(id, t, format!("cancelled by {}", self.user)),
+                ])
+                .await
+            {
+                return err(500, format!("job store: {e}"));
+            }
+            return Reply::Done("CANCEL".into());
+        }
+        let grace = m.settings.stop_grace_secs;
+        let mut failed = Vec::new();
+        for (task, node, agent) in stops {
+            let r = agent
+                .call(
+                    &Request::Stop {
+                        task: task.clone(),
+                        grace_secs: grace,
+                    },
+                    Duration::from_secs(u64::from(grace) + 20),
+                )
+                .await;
+            if !matches!(r, Ok(Reply::Stopped(_))) {
+                failed.push(format!("{task} on {node}"));
+            }
+        }
+        if failed.is_empty() {
+            Reply::Done("CANCEL".into())
+        } else {
+            err(
+                503,
+                format!("job {id}: could not stop {}", failed.join(", ")),
+            )
         }
     }
 
