@@ -150,9 +150,12 @@ async fn main() {
             cpus: 16,
             mem_total_kb: 64 << 20,
         };
+        // tokio-rustls may keep written bytes in its buffer until a flush: without one the
+        // manager might never see them, and this would wait for its answer for ever.
         w.write_all(request_line(None, &hello).as_bytes())
             .await
             .expect("write");
+        w.flush().await.expect("flush");
         let _ = reader.next().await;
         let procs: Vec<ProcInfo> = (0..100u32)
             .map(|i| ProcInfo {
@@ -183,6 +186,7 @@ async fn main() {
         w.write_all(request_line(Some(2), &Request::Procs(procs)).as_bytes())
             .await
             .expect("write");
+        w.flush().await.expect("flush");
         let _ = reader.next().await;
         let _ = reader.next().await;
         agents.push((reader, w));

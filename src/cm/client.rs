@@ -112,6 +112,8 @@ impl CmClient {
             .write_all(request_line(None, req).as_bytes())
             .await
             .map_err(|e| self.link(e))?;
+        // Over TLS, written bytes may wait in the session's buffer until flushed.
+        self.w.flush().await.map_err(|e| self.link(e))?;
         let line = match self.reader.next().await.map_err(|e| self.link(e))? {
             Some(Item::Line(l)) => l,
             Some(Item::TooLong) => return Err(self.link("reply too long")),
@@ -134,6 +136,7 @@ impl CmClient {
     /// Sends raw bytes and reads one reply line as text (for protocol tests).
     pub async fn raw(&mut self, bytes: &[u8]) -> Result<String, ClientError> {
         self.w.write_all(bytes).await.map_err(|e| self.link(e))?;
+        self.w.flush().await.map_err(|e| self.link(e))?;
         match self.reader.next().await.map_err(|e| self.link(e))? {
             Some(Item::Line(l)) => Ok(String::from_utf8_lossy(&l).into_owned()),
             Some(Item::TooLong) => Err(self.link("reply too long")),

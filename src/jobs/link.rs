@@ -102,6 +102,8 @@ impl Conn {
                 .write_all(line.as_bytes())
                 .await
                 .map_err(|e| e.to_string())?;
+            // Over TLS, written bytes may wait in the session's buffer until flushed.
+            self.writer.flush().await.map_err(|e| e.to_string())?;
             match self.reader.next().await.map_err(|e| e.to_string())? {
                 Some(Item::Line(l)) => Reply::decode_line(&l, matches!(req, Request::Req { .. }))
                     .map(|(_, r)| r)

@@ -282,6 +282,7 @@ async fn link(
         mem_total_kb: mem_total,
     };
     w.write_all(request_line(None, &hello).as_bytes()).await?;
+    w.flush().await?;
     let heartbeat = match reader.next().await? {
         Some(Item::Line(l)) => match Reply::decode_line(&l, false) {
             Ok((_, Reply::Welcome { heartbeat_secs })) => heartbeat_secs.max(1),
@@ -301,7 +302,8 @@ async fn link(
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let writer = tokio::spawn(async move {
         while let Some(line) = rx.recv().await {
-            if w.write_all(line.as_bytes()).await.is_err() {
+            // Flushed: over TLS, written bytes may wait in the session's buffer.
+            if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
                 break;
             }
         }

@@ -146,6 +146,7 @@ pub async fn run<R, W>(
     if w.write_all(reply_line(tag, &welcome).as_bytes())
         .await
         .is_err()
+        || w.flush().await.is_err()
     {
         return;
     }
@@ -153,7 +154,8 @@ pub async fn run<R, W>(
     reader.set_max_line(MAX_REPLY_LINE);
     let mut writer = tokio::spawn(async move {
         while let Some(line) = rx.recv().await {
-            if w.write_all(line.as_bytes()).await.is_err() {
+            // Flushed: over TLS, written bytes may wait in the session's buffer.
+            if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
                 break;
             }
         }

@@ -331,7 +331,12 @@ impl Manager {
         let mut deadline = tokio::time::Instant::now() + limits.login_deadline;
         let write = async |w: &mut W, text: &[u8]| {
             matches!(
-                tokio::time::timeout(limits.write_deadline, w.write_all(text)).await,
+                tokio::time::timeout(limits.write_deadline, async {
+                    // Flushed: over TLS, written bytes may wait in the session's buffer.
+                    w.write_all(text).await?;
+                    w.flush().await
+                })
+                .await,
                 Ok(Ok(()))
             )
         };
