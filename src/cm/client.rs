@@ -67,7 +67,7 @@ impl CmClient {
         let _ = s.set_nodelay(true);
         let name = crate::cm::tls::server_name(addr).map_err(|e| link(e.to_string()))?;
         let tls = tokio_rustls::TlsConnector::from(cfg)
-            .connect(name, s)
+            .connect(name, crate::cm::tls::client_socket(s))
             .await
             .map_err(|e| link(format!("TLS: {e}")))?;
         Ok(Self::over(Box::new(tls), addr))

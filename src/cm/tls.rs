@@ -469,6 +469,17 @@ pub fn names_node(cert: &CertificateDer<'_>, node: &str) -> bool {
         .is_ok_and(|c| c.verify_is_valid_for_subject_name(&name).is_ok())
 }
 
+/// How much a client reads from its socket at once under TLS.
+const CLIENT_READ_AHEAD: usize = 64 * 1024;
+
+/// A client's socket with a read-ahead buffer under it. rustls reads its records in 4 KiB
+/// pieces, so a 1.6 MB answer (REQ over 1,000 nodes) took 400 system calls instead of 25; one
+/// buffer per client costs nothing. Writes pass straight through. Servers do not use this: 10,000
+/// idle connections would each hold the buffer.
+pub fn client_socket(s: tokio::net::TcpStream) -> tokio::io::BufReader<tokio::net::TcpStream> {
+    tokio::io::BufReader::with_capacity(CLIENT_READ_AHEAD, s)
+}
+
 /// The server name to check a manager's certificate against: the host of `host:port`.
 pub fn server_name(addr: &str) -> Result<ServerName<'static>, TlsError> {
     let host = addr

@@ -78,10 +78,13 @@ impl Conn {
                         let c = tokio_rustls::TlsConnector::from(cfg.clone());
                         Box::new(
                             // Like HELLO: a manager answers at once, or the next address is tried.
-                            tokio::time::timeout(HELLO_TIMEOUT, c.connect(name, s))
-                                .await
-                                .map_err(|_| "TLS handshake timed out".to_string())?
-                                .map_err(|e| format!("TLS: {e}"))?,
+                            tokio::time::timeout(
+                                HELLO_TIMEOUT,
+                                c.connect(name, crate::cm::tls::client_socket(s)),
+                            )
+                            .await
+                            .map_err(|_| "TLS handshake timed out".to_string())?
+                            .map_err(|e| format!("TLS: {e}"))?,
                         )
                     }
                 }
