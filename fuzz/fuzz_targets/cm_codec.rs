@@ -19,6 +19,8 @@ use gantry::cm::codec::{self, Frame, Item, LineBuffer, MAX_FIELD};
 /// limit for the first item, then the one `set_max_line` sets once that item is taken (as the
 /// manager raises it once an agent has registered).
 const LINE_LIMITS: [(usize, usize); 5] = [(1, 1), (8, 8), (40, 40), (8, 40), (40, 1)];
+/// The limits the large reads are checked with: one raised after the first item, one lowered.
+const LARGE_LIMITS: [(usize, usize); 2] = [(8, 40), (40, 1)];
 /// Small read sizes the first bytes of the stream are cut into.
 const SMALL_CHUNKS: [usize; 3] = [1, 3, 16];
 /// Large read sizes the whole stream is cut into: reads over 4 KiB leave a buffer `compact`
@@ -128,18 +130,18 @@ fn check_line_buffer(data: &[u8]) {
     // read of many short lines costs lines × bytes.
     let head = &data[..data.len().min(256)];
     let large = &data[..data.len().min(6000)];
-    for limits in LINE_LIMITS {
-        for (bytes, chunks) in [(head, &SMALL_CHUNKS[..]), (large, &LARGE_CHUNKS[..])] {
-            let expected = expected_items(bytes, limits);
-            for &chunk in chunks {
-                let got = line_buffer_items(bytes, limits, chunk);
-                assert_eq!(
-                    got,
-                    expected,
-                    "LineBuffer with limits {limits:?} fed {} bytes in reads of {chunk}",
-                    bytes.len()
-                );
-            }
+    let small_runs = LINE_LIMITS.map(|limits| (limits, head, &SMALL_CHUNKS[..]));
+    let large_runs = LARGE_LIMITS.map(|limits| (limits, large, &LARGE_CHUNKS[..]));
+    for (limits, bytes, chunks) in small_runs.into_iter().chain(large_runs) {
+        let expected = expected_items(bytes, limits);
+        for &chunk in chunks {
+            let got = line_buffer_items(bytes, limits, chunk);
+            assert_eq!(
+                got,
+                expected,
+                "LineBuffer with limits {limits:?} fed {} bytes in reads of {chunk}",
+                bytes.len()
+            );
         }
     }
 }
