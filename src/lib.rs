@@ -15,5 +15,6 @@ pub mod model;
 pub mod server;
 pub mod sim;
 pub mod slurm;
+pub mod triage;
 pub mod tui;
 pub mod units;

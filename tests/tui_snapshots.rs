@@ -170,33 +170,46 @@ fn no_color_means_no_colour_anywhere() {
 
 #[test]
 fn hint_bar_and_help_follow_the_keymap() {
-    use gantry::tui::action::ACTIONS;
+    use gantry::tui::action::{ACTIONS, LAYERS};
     let a = console((200, 60), true, true);
-    let mut a2 = console((200, 60), true, true);
-    a2.act(Action::Help);
-    let help = render(&a2);
+    // The whole help page, scrolled or not.
+    let help_text = |app: &gantry::tui::app::App| {
+        gantry::tui::overlays::help_lines(app)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let help = help_text(&a);
     for d in ACTIONS {
         assert!(help.contains(d.description), "help lists {}", d.id);
-        for k in a.keymap.keys_for(d.action) {
-            assert!(
-                help.contains(&k.to_string()),
-                "help shows key {k} of {}",
-                d.id
-            );
+        for l in LAYERS {
+            for k in a.keymap.keys_in(l.layer, d.action) {
+                assert!(
+                    help.contains(&k.to_string()),
+                    "help shows key {k} of {} in [{}]",
+                    d.id,
+                    l.id
+                );
+            }
         }
     }
     // A user keymap changes what both say.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("keymap.toml");
-    std::fs::write(&file, "[keys]\nhelp = [\"f1\"]\nlegend = []\n").unwrap();
+    std::fs::write(&file, "[monitor]\nhelp = [\"f1\"]\nlegend = []\n").unwrap();
     let mut b = console((200, 60), true, true);
     b.keymap = gantry::tui::keymap::Keymap::load("default", &file).unwrap();
     let screen_text = render(&b);
     let hints = screen_text.lines().last().unwrap();
     assert!(hints.contains("f1 help"), "{hints}");
     assert!(!hints.contains("legend"), "{hints}");
-    b.act(Action::Help);
-    let help = render(&b);
+    let help = help_text(&b);
     assert!(help.contains("(unbound)"));
     assert!(help.contains("f1"));
 }

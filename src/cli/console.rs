@@ -90,6 +90,10 @@ pub fn setup(
         theme,
         keymap,
         bands: LoadBands(ui.load_bands.map(|p| p / 100.0)),
+        thresholds: crate::triage::Thresholds {
+            load: ui.problem_load / 100.0,
+            memory: ui.problem_memory / 100.0,
+        },
         glyphs: Glyphs { unicode },
         range: ui.range.parse().unwrap_or(Range::Hour),
         theme_dir: paths.themes_dir.clone(),

@@ -296,6 +296,10 @@ pub struct UiSection {
     pub export_dir: String,
     /// No dangerous actions (kill, migrate, submit) anywhere.
     pub read_only: bool,
+    /// The problems view lists hosts whose load is over this percentage of their CPUs.
+    pub problem_load: f64,
+    /// The problems view lists hosts using more than this percentage of their memory.
+    pub problem_memory: f64,
 }
 
 impl Default for UiSection {
@@ -309,6 +313,8 @@ impl Default for UiSection {
             glyphs: "auto".into(),
             export_dir: String::new(),
             read_only: false,
+            problem_load: 100.0,
+            problem_memory: 90.0,
         }
     }
 }
@@ -477,6 +483,20 @@ impl Config {
                 Some("load_bands".into()),
                 "load_bands must be four increasing percentages above 0, like [25, 50, 75, 100]",
             ));
+        }
+        for (key, v) in [
+            ("problem_load", ui.problem_load),
+            ("problem_memory", ui.problem_memory),
+        ] {
+            if !(v.is_finite() && v > 0.0) || (key == "problem_memory" && v > 100.0) {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    at(key),
+                    Some(key.into()),
+                    format!("{key} must be a percentage above 0 (memory: at most 100)"),
+                ));
+            }
         }
         for m in &file.manager {
             let bad = match m.kind.as_str() {

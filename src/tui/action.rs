@@ -1,22 +1,17 @@
-//! Every action the console can take, in one table: its id, default keys, description, group
-//! and whether it is dangerous. The hint bar, the help page and the shipped keymap all come
-//! from here, so they cannot disagree.
+//! Every action the console can take, in one table: its id, description, group and whether it
+//! is dangerous; and the layers keys are bound in, each with the actions that mean something
+//! there. The shipped keymaps bind keys per layer; the hint bar and the help page come from
+//! here and from the keymap, so they cannot disagree.
 
 /// An action a key can trigger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
-    /// Leave Gantry.
-    Quit,
-    /// Show every key.
-    Help,
-    /// Open the `:` command line.
-    Command,
-    /// Open the `/` filter line.
-    Filter,
-    /// Go back up a level (or close what is open).
-    Back,
-    /// Drill into the selection.
+    /// Open the selection: a cluster, host, problem, job or process.
     Drill,
+    /// Go back up a level; clears the filter first.
+    Back,
+    /// Close this list, pager or dialog.
+    Close,
     /// Back to the grid from anywhere.
     Monitor,
     /// Move the selection up.
@@ -27,14 +22,18 @@ pub enum Action {
     Left,
     /// Move the selection right.
     Right,
-    /// A page up.
+    /// Move a page up.
     PageUp,
-    /// A page down.
+    /// Move a page down.
     PageDown,
-    /// To the first item.
+    /// Go to the first item.
     First,
-    /// To the last item.
+    /// Go to the last item.
     Last,
+    /// Problems: down hosts, dead or stale sources, hot hosts, failed jobs.
+    Problems,
+    /// Hottest hosts across every cluster.
+    Top,
     /// Graphs over the last hour.
     RangeHour,
     /// Graphs over the last day.
@@ -45,28 +44,232 @@ pub enum Action {
     RangeMonth,
     /// Graphs over the last year.
     RangeYear,
-    /// Poll every source now.
+    /// Poll every source now (job control: ask the manager again).
     Refresh,
-    /// Cycle the host order.
+    /// Cycle the order: load high first, load low first, name (top list: the metric).
     Sort,
-    /// Explain colours and glyphs.
+    /// Explain tile colours and glyphs.
     Legend,
-    /// Show sources and their health.
+    /// Sources: health, last error, data age.
     Sources,
     /// Write the current graphs as PNG and SVG.
     ExportGraph,
-    /// The cluster's processes (job control).
+    /// Processes: of the selected host, else of the cluster's manager.
     Processes,
-    /// The cluster's jobs and their results.
+    /// Jobs and their results; Enter reads a job's output.
     JobResults,
-    /// Tag or untag the selected process.
+    /// Tag or untag the selected process (across nodes).
     Tag,
-    /// Signal the selected or tagged processes.
+    /// Signal the selected or tagged processes (asks first).
     Kill,
-    /// Move the selected process to another node.
+    /// Move the selected managed process to another node (asks first).
     Migrate,
     /// Submit a job.
     Submit,
+    /// Follow the file as it grows, or stop following.
+    Follow,
+    /// Switch between the job's output and its errors.
+    OtherStream,
+    /// Find the next match of the search.
+    FindNext,
+    /// Confirm: send, submit, log in.
+    Confirm,
+    /// Next field or button.
+    NextField,
+    /// Previous field or button.
+    PrevField,
+    /// Kill dialog: choose SIGTERM and go to Send.
+    SignalTerm,
+    /// Kill dialog: choose SIGKILL and go to Send.
+    SignalKill,
+    /// Command line: :problems, :top, :host NAME, :range day, :theme NAME, :q.
+    Command,
+    /// Filter tiles and lists by regex (! inverts); search in the pager.
+    Filter,
+    /// Show this help.
+    Help,
+    /// Leave Gantry (top level only; Ctrl-C leaves from anywhere).
+    Quit,
+}
+
+/// A layer of the console with keys of its own: what is on top decides which layer a key is
+/// looked up in, so `j` can move a list in one layer and be typed as text in another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    /// The grid, cluster and host views.
+    Monitor,
+    /// Lists over the monitor: problems, top hosts, help, sources, legend.
+    List,
+    /// Job control: processes and job results.
+    Jobs,
+    /// A job's output.
+    Pager,
+    /// Kill, migrate and login dialogs.
+    Dialog,
+    /// The submit form (letters are typed, so only keys with no text of their own are bound).
+    Form,
+}
+
+/// A layer's name in keymap files, its title on the help page and what can be bound in it.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerDef {
+    /// The layer.
+    pub layer: Layer,
+    /// Its section in keymap files.
+    pub id: &'static str,
+    /// Its heading on the help page.
+    pub title: &'static str,
+    /// The actions it knows.
+    pub actions: &'static [Action],
+}
+
+use Action as A;
+
+const NAV: [Action; 6] = [A::Up, A::Down, A::PageUp, A::PageDown, A::First, A::Last];
+
+/// Every layer, in the order the help page shows them.
+pub const LAYERS: &[LayerDef] = &[
+    LayerDef {
+        layer: Layer::Monitor,
+        id: "monitor",
+        title: "Grid, cluster and host",
+        actions: &[
+            A::Drill,
+            A::Back,
+            A::Monitor,
+            NAV[0],
+            NAV[1],
+            A::Left,
+            A::Right,
+            NAV[2],
+            NAV[3],
+            NAV[4],
+            NAV[5],
+            A::Problems,
+            A::Top,
+            A::RangeHour,
+            A::RangeDay,
+            A::RangeWeek,
+            A::RangeMonth,
+            A::RangeYear,
+            A::Refresh,
+            A::Sort,
+            A::Legend,
+            A::Sources,
+            A::ExportGraph,
+            A::Processes,
+            A::JobResults,
+            A::Command,
+            A::Filter,
+            A::Help,
+            A::Quit,
+        ],
+    },
+    LayerDef {
+        layer: Layer::List,
+        id: "list",
+        title: "Lists: problems, top hosts, help, sources, legend",
+        actions: &[
+            A::Drill,
+            A::Close,
+            NAV[0],
+            NAV[1],
+            NAV[2],
+            NAV[3],
+            NAV[4],
+            NAV[5],
+            A::Problems,
+            A::Top,
+            A::Sort,
+            A::Refresh,
+            A::Processes,
+            A::Legend,
+            A::Help,
+        ],
+    },
+    LayerDef {
+        layer: Layer::Jobs,
+        id: "jobs",
+        title: "Job control: processes and jobs",
+        actions: &[
+            A::Drill,
+            A::Back,
+            A::Monitor,
+            NAV[0],
+            NAV[1],
+            NAV[2],
+            NAV[3],
+            NAV[4],
+            NAV[5],
+            A::Problems,
+            A::Sort,
+            A::Refresh,
+            A::Processes,
+            A::JobResults,
+            A::Tag,
+            A::Kill,
+            A::Migrate,
+            A::Submit,
+            A::Command,
+            A::Filter,
+            A::Help,
+            A::Quit,
+        ],
+    },
+    LayerDef {
+        layer: Layer::Pager,
+        id: "pager",
+        title: "A job's output",
+        actions: &[
+            A::Close,
+            NAV[0],
+            NAV[1],
+            NAV[2],
+            NAV[3],
+            NAV[4],
+            NAV[5],
+            A::Follow,
+            A::OtherStream,
+            A::Filter,
+            A::FindNext,
+            A::Help,
+        ],
+    },
+    LayerDef {
+        layer: Layer::Dialog,
+        id: "dialog",
+        title: "Dialogs: kill, migrate, log in",
+        actions: &[
+            A::Confirm,
+            A::Close,
+            A::NextField,
+            A::PrevField,
+            NAV[0],
+            NAV[1],
+            NAV[4],
+            NAV[5],
+            A::SignalTerm,
+            A::SignalKill,
+        ],
+    },
+    LayerDef {
+        layer: Layer::Form,
+        id: "form",
+        title: "The submit form",
+        actions: &[
+            A::Confirm,
+            A::Close,
+            A::NextField,
+            A::PrevField,
+            NAV[0],
+            NAV[1],
+        ],
+    },
+];
+
+/// A layer's definition.
+pub fn layer_def(l: Layer) -> &'static LayerDef {
+    LAYERS.iter().find(|d| d.layer == l).unwrap_or(&LAYERS[0])
 }
 
 /// What the help page and hint bar know about an action.
@@ -74,24 +277,22 @@ pub enum Action {
 pub struct ActionDef {
     /// The action.
     pub action: Action,
-    /// Its name in keymap files and `:` commands.
+    /// Its name in keymap files.
     pub id: &'static str,
-    /// Keys bound by default (`keymaps/default.toml` must say the same).
-    pub keys: &'static [&'static str],
-    /// What it does, for the help page.
-    pub description: &'static str,
-    /// A short label for the hint bar; empty to keep it off the bar.
+    /// Its word on the hint bar (empty: not on the hint bar).
     pub hint: &'static str,
-    /// Help page section.
+    /// Its group on the help page.
     pub group: &'static str,
-    /// Destroys or changes something outside Gantry (removed in read-only mode).
+    /// What it does.
+    pub description: &'static str,
+    /// It changes something outside the console (kill, migrate, submit): asks first, and is
+    /// removed in read-only mode.
     pub dangerous: bool,
 }
 
 const fn def(
     action: Action,
     id: &'static str,
-    keys: &'static [&'static str],
     hint: &'static str,
     group: &'static str,
     description: &'static str,
@@ -99,10 +300,9 @@ const fn def(
     ActionDef {
         action,
         id,
-        keys,
-        description,
         hint,
         group,
+        description,
         dangerous: false,
     }
 }
@@ -114,259 +314,257 @@ const fn danger(d: ActionDef) -> ActionDef {
     }
 }
 
-/// The table.
+/// The action table.
 pub const ACTIONS: &[ActionDef] = &[
     def(
-        Action::Drill,
+        A::Drill,
         "drill",
-        &["enter"],
         "open",
         "Navigation",
-        "Drill into the selected cluster or host",
+        "Open the selection: a cluster, host, problem, job or process",
     ),
     def(
-        Action::Back,
+        A::Back,
         "back",
-        &["esc"],
         "back",
         "Navigation",
-        "Go back up a level; closes an overlay or clears the filter first",
+        "Go back up a level; clears the filter first",
     ),
     def(
-        Action::Monitor,
+        A::Close,
+        "close",
+        "close",
+        "Navigation",
+        "Close this list, pager or dialog",
+    ),
+    def(
+        A::Monitor,
         "monitor",
-        &["m"],
         "",
         "Navigation",
         "Back to the grid from anywhere",
     ),
+    def(A::Up, "up", "", "Navigation", "Move the selection up"),
+    def(A::Down, "down", "", "Navigation", "Move the selection down"),
+    def(A::Left, "left", "", "Navigation", "Move the selection left"),
     def(
-        Action::Up,
-        "up",
-        &["up"],
-        "",
-        "Navigation",
-        "Move the selection up",
-    ),
-    def(
-        Action::Down,
-        "down",
-        &["down"],
-        "",
-        "Navigation",
-        "Move the selection down",
-    ),
-    def(
-        Action::Left,
-        "left",
-        &["left"],
-        "",
-        "Navigation",
-        "Move the selection left",
-    ),
-    def(
-        Action::Right,
+        A::Right,
         "right",
-        &["right"],
         "",
         "Navigation",
         "Move the selection right",
     ),
+    def(A::PageUp, "page_up", "", "Navigation", "Move a page up"),
     def(
-        Action::PageUp,
-        "page_up",
-        &["pageup"],
-        "",
-        "Navigation",
-        "Move a page up",
-    ),
-    def(
-        Action::PageDown,
+        A::PageDown,
         "page_down",
-        &["pagedown"],
         "",
         "Navigation",
         "Move a page down",
     ),
+    def(A::First, "first", "", "Navigation", "Go to the first item"),
+    def(A::Last, "last", "", "Navigation", "Go to the last item"),
     def(
-        Action::First,
-        "first",
-        &["home"],
-        "",
-        "Navigation",
-        "Go to the first item",
+        A::Problems,
+        "problems",
+        "problems",
+        "Triage",
+        "Problems: down hosts, dead or stale sources, hot hosts, failed jobs",
     ),
     def(
-        Action::Last,
-        "last",
-        &["end"],
-        "",
-        "Navigation",
-        "Go to the last item",
+        A::Top,
+        "top",
+        "top",
+        "Triage",
+        "Hottest hosts across every cluster",
     ),
     def(
-        Action::Command,
-        "command",
-        &[":"],
-        "cmd",
-        "General",
-        "Command line: :grid, :cluster NAME, :host NAME, :range day, :theme NAME, :q",
-    ),
-    def(
-        Action::Filter,
-        "filter",
-        &["/"],
-        "filter",
-        "General",
-        "Filter tiles and lists by regex; start with ! to invert",
-    ),
-    def(
-        Action::Help,
-        "help",
-        &["?"],
-        "help",
-        "General",
-        "Show this help",
-    ),
-    def(
-        Action::Quit,
-        "quit",
-        &["q", "ctrl-c"],
-        "quit",
-        "General",
-        "Leave Gantry",
-    ),
-    def(
-        Action::RangeHour,
+        A::RangeHour,
         "range_hour",
-        &["1"],
         "",
         "Time range",
         "Graphs over the last hour",
     ),
     def(
-        Action::RangeDay,
+        A::RangeDay,
         "range_day",
-        &["2"],
         "",
         "Time range",
         "Graphs over the last day",
     ),
     def(
-        Action::RangeWeek,
+        A::RangeWeek,
         "range_week",
-        &["3"],
         "",
         "Time range",
         "Graphs over the last week",
     ),
     def(
-        Action::RangeMonth,
+        A::RangeMonth,
         "range_month",
-        &["4"],
         "",
         "Time range",
         "Graphs over the last month",
     ),
     def(
-        Action::RangeYear,
+        A::RangeYear,
         "range_year",
-        &["5"],
         "",
         "Time range",
         "Graphs over the last year",
     ),
     def(
-        Action::Refresh,
+        A::Refresh,
         "refresh",
-        &["r"],
         "poll",
         "Data",
-        "Poll every source now",
+        "Poll every source now (job control: ask the manager again)",
     ),
     def(
-        Action::Sort,
+        A::Sort,
         "sort",
-        &["o"],
         "sort",
         "Data",
-        "Cycle host order: load high first, load low first, name",
+        "Cycle the order: load high first, load low first, name (top list: the metric)",
     ),
     def(
-        Action::Legend,
+        A::Legend,
         "legend",
-        &["l"],
         "legend",
         "Data",
         "Explain tile colours and glyphs",
     ),
     def(
-        Action::Sources,
+        A::Sources,
         "sources",
-        &["s"],
         "sources",
         "Data",
         "Sources: health, last error, data age",
     ),
     def(
-        Action::ExportGraph,
+        A::ExportGraph,
         "export_graph",
-        &["e"],
         "export",
         "Data",
         "Write the current graphs as PNG and SVG",
     ),
     def(
-        Action::Processes,
+        A::Processes,
         "processes",
-        &["p"],
         "procs",
         "Jobs",
-        "Process monitor of the cluster's central manager",
+        "Processes: of the selected host, else of the cluster's manager",
     ),
     def(
-        Action::JobResults,
+        A::JobResults,
         "job_results",
-        &["J"],
         "jobs",
         "Jobs",
         "Jobs and their results; Enter reads a job's output",
     ),
     def(
-        Action::Tag,
+        A::Tag,
         "tag",
-        &["space"],
         "tag",
         "Jobs",
         "Tag or untag the selected process (across nodes)",
     ),
     danger(def(
-        Action::Kill,
+        A::Kill,
         "kill",
-        &["k"],
         "kill",
         "Jobs",
         "Signal the selected or tagged processes (asks first)",
     )),
     danger(def(
-        Action::Migrate,
+        A::Migrate,
         "migrate",
-        &["M"],
         "migrate",
         "Jobs",
         "Move the selected managed process to another node (asks first)",
     )),
-    danger(def(
-        Action::Submit,
-        "submit",
-        &["n"],
-        "submit",
-        "Jobs",
-        "Submit a job",
-    )),
+    danger(def(A::Submit, "submit", "submit", "Jobs", "Submit a job")),
+    def(
+        A::Follow,
+        "follow",
+        "follow",
+        "Pager",
+        "Follow the file as it grows, or stop following",
+    ),
+    def(
+        A::OtherStream,
+        "other_stream",
+        "out/err",
+        "Pager",
+        "Switch between the job's output and its errors",
+    ),
+    def(
+        A::FindNext,
+        "find_next",
+        "next",
+        "Pager",
+        "Find the next match of the search",
+    ),
+    def(
+        A::Confirm,
+        "confirm",
+        "ok",
+        "Dialogs",
+        "Confirm: send, submit, log in",
+    ),
+    def(
+        A::NextField,
+        "next_field",
+        "next",
+        "Dialogs",
+        "Next field or button",
+    ),
+    def(
+        A::PrevField,
+        "prev_field",
+        "",
+        "Dialogs",
+        "Previous field or button",
+    ),
+    def(
+        A::SignalTerm,
+        "signal_term",
+        "TERM",
+        "Dialogs",
+        "Kill dialog: choose SIGTERM and go to Send",
+    ),
+    def(
+        A::SignalKill,
+        "signal_kill",
+        "KILL",
+        "Dialogs",
+        "Kill dialog: choose SIGKILL and go to Send",
+    ),
+    def(
+        A::Command,
+        "command",
+        "cmd",
+        "General",
+        "Command line: :problems, :top, :host NAME, :range day, :theme NAME, :q",
+    ),
+    def(
+        A::Filter,
+        "filter",
+        "filter",
+        "General",
+        "Filter tiles and lists by regex (! inverts); search in the pager",
+    ),
+    def(A::Help, "help", "help", "General", "Show this help"),
+    def(
+        A::Quit,
+        "quit",
+        "quit",
+        "General",
+        "Leave Gantry (top level only; Ctrl-C leaves from anywhere)",
+    ),
 ];
 
-/// The table entry of an action.
+/// An action's definition.
 pub fn action_def(a: Action) -> &'static ActionDef {
     ACTIONS
         .iter()
@@ -374,13 +572,22 @@ pub fn action_def(a: Action) -> &'static ActionDef {
         .unwrap_or(&ACTIONS[0])
 }
 
-/// An action by its keymap/command name.
+/// An action by its keymap name.
 pub fn action_by_id(id: &str) -> Option<Action> {
     ACTIONS.iter().find(|d| d.id == id).map(|d| d.action)
 }
 
-/// The help page's section order.
-pub const GROUPS: &[&str] = &["Navigation", "Time range", "Data", "Jobs", "General"];
+/// Help page groups, in order.
+pub const GROUPS: &[&str] = &[
+    "Triage",
+    "Navigation",
+    "Time range",
+    "Data",
+    "Jobs",
+    "Pager",
+    "Dialogs",
+    "General",
+];
 
 #[cfg(test)]
 mod tests {
@@ -396,6 +603,11 @@ mod tests {
             assert!(GROUPS.contains(&d.group), "{}", d.id);
             assert_eq!(action_def(d.action).id, d.id);
             assert_eq!(action_by_id(d.id), Some(d.action));
+            assert!(
+                LAYERS.iter().any(|l| l.actions.contains(&d.action)),
+                "{} is in no layer",
+                d.id
+            );
         }
     }
 }

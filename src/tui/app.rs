@@ -82,6 +82,8 @@ pub enum Effect {
     PollNow,
     /// Export the current graphs.
     Export,
+    /// Suspend to the shell (Ctrl-Z); the screen is redrawn on `fg`.
+    Suspend,
 }
 
 /// Which glyphs the terminal can show.
@@ -117,6 +119,8 @@ pub struct AppSetup {
     pub read_only: bool,
     /// Where job templates live.
     pub templates_dir: PathBuf,
+    /// When a host counts as a problem.
+    pub thresholds: crate::triage::Thresholds,
 }
 
 /// The console's whole state.
@@ -169,6 +173,12 @@ pub struct App {
     pub jobs_open: Option<usize>,
     /// Read-only console.
     pub read_only: bool,
+    /// A list over the monitor (problems, top hosts), topmost after overlays.
+    pub panel: Option<Box<dyn crate::tui::component::Component>>,
+    /// When a host counts as a problem.
+    pub thresholds: crate::triage::Thresholds,
+    /// Jobs that ended badly, from every job control (for the problems view).
+    pub failed_jobs: Vec<crate::triage::problems::FailedJob>,
 }
 
 impl App {
@@ -212,6 +222,9 @@ impl App {
                 .collect(),
             jobs_open: None,
             read_only: setup.read_only,
+            panel: None,
+            thresholds: setup.thresholds,
+            failed_jobs: Vec::new(),
         };
         app.rebuild();
         app.tick_key = app.compute_tick_key();
@@ -234,6 +247,43 @@ impl App {
         self.filters[self.level() as usize].as_ref()
     }
 
+    /// What components read.
+    pub fn ctx(&self) -> crate::tui::component::Ctx<'_> {
+        crate::tui::component::Ctx {
+            snap: &self.snap,
+            now: self.now,
+            theme: &self.theme,
+            keymap: &self.keymap,
+            glyphs: self.glyphs,
+            bands: &self.bands,
+            thresholds: self.thresholds,
+            failed_jobs: &self.failed_jobs,
+        }
+    }
+
+    /// Recomputes what the open list shows.
+    fn refresh_panel(&mut self) {
+        if let Some(mut p) = self.panel.take() {
+            p.refresh(&self.ctx());
+            self.panel = Some(p);
+        }
+    }
+
+    /// The keymap layer of what is on top (below the help page, when that is open).
+    pub fn layer_below_help(&self) -> crate::tui::action::Layer {
+        use crate::tui::action::Layer;
+        if let Some(p) = &self.panel {
+            return p.layer();
+        }
+        if let Some(j) = self.open_jobs() {
+            return j.layer();
+        }
+        match self.overlay {
+            Some(Overlay::Sources { .. } | Overlay::Legend) => Layer::List,
+            _ => Layer::Monitor,
+        }
+    }
+
     /// Recomputes derived view state from the snapshot.
     pub fn rebuild(&mut self) {
         self.grid
@@ -248,6 +298,7 @@ impl App {
         self.snap = snap;
         self.now = now;
         self.rebuild();
+        self.refresh_panel();
         self.tick_key = self.compute_tick_key();
         Effect::Redraw
     }
@@ -290,6 +341,12 @@ impl App {
         let states_before = j.node_states.clone();
         let said = j.on_event(ev);
         let states_changed = j.node_states != states_before;
+        let failed_before = std::mem::take(&mut self.failed_jobs);
+        self.collect_failed_jobs();
+        let failed_changed = self.failed_jobs != failed_before;
+        if failed_changed {
+            self.refresh_panel();
+        }
         let shown = self.jobs_open == Some(i);
         let spoke = said.is_some();
         match said {
@@ -298,11 +355,36 @@ impl App {
             None => {}
         }
         // Background refreshes of a hidden job control change nothing on screen.
-        if shown || states_changed || spoke {
+        if shown || states_changed || spoke || (failed_changed && self.panel.is_some()) {
             Effect::Redraw
         } else {
             Effect::None
         }
+    }
+
+    /// Jobs every job control saw end badly.
+    fn collect_failed_jobs(&mut self) {
+        self.failed_jobs = self
+            .jobs
+            .iter()
+            .flat_map(|j| {
+                j.jobs.iter().filter_map(|s| {
+                    let bad = matches!(s.state.as_str(), "failed" | "killed" | "lost")
+                        || s.exit.is_some_and(|e| e != 0);
+                    Some(crate::triage::problems::FailedJob {
+                        cluster: j.cluster.clone(),
+                        id: s.id,
+                        name: s.name.clone(),
+                        user: s.user.clone(),
+                        state: s.state.clone(),
+                        ended: s.ended?,
+                        exit: s.exit,
+                        reason: s.reason.clone(),
+                    })
+                    .filter(|_| bad)
+                })
+            })
+            .collect();
     }
 
     /// The clock moved; redraw only when something on screen would change.
@@ -322,6 +404,7 @@ impl App {
         self.tick_key = key;
         // Hosts go down as their TN grows even when no new data comes.
         self.rebuild();
+        self.refresh_panel();
         Effect::Redraw
     }
 

@@ -1,5 +1,5 @@
-//! The `:` command line: `:grid`, `:cluster NAME`, `:host NAME`, `:range day`, `:theme NAME`,
-//! `:q`, with completion of command words and names.
+//! The `:` command line: `:grid`, `:cluster NAME`, `:host NAME`, `:problems`, `:top [METRIC]`,
+//! `:range day`, `:theme NAME`, `:q`, with completion of command words and names.
 
 use crate::history::Range;
 
@@ -22,11 +22,15 @@ pub enum Command {
     Refresh,
     /// Help.
     Help,
+    /// The problems view.
+    Problems,
+    /// The hottest hosts, by load or by a named metric.
+    Top(Option<String>),
 }
 
 /// Command words, for completion and the error message.
 pub const WORDS: &[&str] = &[
-    "grid", "cluster", "host", "range", "theme", "refresh", "help", "quit", "q",
+    "grid", "cluster", "host", "problems", "top", "range", "theme", "refresh", "help", "quit", "q",
 ];
 
 /// Parses a command line (without the leading `:`).
@@ -51,6 +55,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "theme" => Command::Theme(need("theme name")?),
         "refresh" | "poll" => Command::Refresh,
         "help" => Command::Help,
+        "problems" | "p" => Command::Problems,
+        "top" => Command::Top((!arg.is_empty()).then(|| arg.to_string())),
         "q" | "quit" | "q!" => Command::Quit,
         "" => return Err("empty command".into()),
         other => {

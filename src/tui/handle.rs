@@ -8,9 +8,10 @@ use crossterm::event::{
 use ratatui::layout::Rect;
 
 use crate::history::Range;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Layer};
 use crate::tui::app::{App, Effect, Level, LineInput, Mode, Overlay};
 use crate::tui::command::{self, Candidates, Command};
+use crate::tui::component::{Ask, Goto, Handled};
 use crate::tui::filter::Filter;
 use crate::tui::state::GridRow;
 use crate::tui::theme::{Theme, no_color_requested};
@@ -24,25 +25,55 @@ impl App {
         chrome::screen(Rect::new(0, 0, self.size.0, self.size.1)).body
     }
 
-    /// Handles a key press.
+    /// Handles a key press: Ctrl-C and Ctrl-Z first, whatever is open; then the line being
+    /// typed; then what is on top (overlay, list, job control) in its own keymap layer; then
+    /// the monitor.
     pub fn on_key(&mut self, key: KeyEvent) -> Effect {
         if key.kind == KeyEventKind::Release {
             return Effect::None;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            match key.code {
+                KeyCode::Char('c') => return Effect::Quit,
+                KeyCode::Char('z') => return Effect::Suspend,
+                _ => {}
+            }
         }
         match &self.mode {
             Mode::Command(_) => return self.command_key(key),
             Mode::Filter(_) => return self.filter_key(key),
             Mode::Normal => {}
         }
-        let action = self.keymap.action_for(&key);
-        if self.overlay.is_none()
-            && let Some(i) = self.jobs_open
+        if let Some(o) = self.overlay {
+            let Some(action) = self.keymap.action_in(Layer::List, &key) else {
+                return Effect::None;
+            };
+            self.message = None;
+            return self.overlay_action(o, action);
+        }
+        if let Some(mut p) = self.panel.take() {
+            let action = self.keymap.action_in(p.layer(), &key);
+            let handled = p.on_key(&self.ctx(), key, action);
+            self.panel = Some(p);
+            return match handled {
+                Handled::Consumed(ask) => {
+                    if action.is_some() && !matches!(ask, Ask::Say(..)) {
+                        self.message = None;
+                    }
+                    self.do_ask(ask)
+                }
+                Handled::Ignored => Effect::None,
+            };
+        }
+        if let Some(i) = self.jobs_open
             && let Some(j) = self.jobs.get_mut(i)
         {
             use crate::tui::jobs::keys::Outcome;
+            let action = self.keymap.action_in(j.layer(), &key);
             match j.on_key(key, action) {
                 Outcome::Handled => return Effect::Redraw,
                 Outcome::Close => {
+                    j.host_scope = None;
                     self.jobs_open = None;
                     return Effect::Redraw;
                 }
@@ -54,23 +85,98 @@ impl App {
                     }
                     return Effect::Redraw;
                 }
-                Outcome::Pass => {}
+                Outcome::Pass => {
+                    // What job control leaves to the app: help, the command line, problems,
+                    // quitting from its top screen.
+                    return match action {
+                        Some(a) => {
+                            self.message = None;
+                            self.act(a)
+                        }
+                        None => Effect::None,
+                    };
+                }
             }
         }
-        let Some(action) = action else {
+        let Some(action) = self.keymap.action_in(Layer::Monitor, &key) else {
             return Effect::None;
         };
         self.message = None;
-        if let Some(o) = self.overlay {
-            return self.overlay_action(o, action);
-        }
         self.act(action)
+    }
+
+    /// Does what a component asked.
+    pub fn do_ask(&mut self, ask: Ask) -> Effect {
+        match ask {
+            Ask::Nothing => {}
+            Ask::Close => self.panel = None,
+            Ask::Quit => return Effect::Quit,
+            Ask::PollNow => return Effect::PollNow,
+            Ask::Say(true, t) => self.complain(t),
+            Ask::Say(false, t) => self.say(t),
+            Ask::Open(a) => {
+                self.panel = None;
+                return self.act(a);
+            }
+            Ask::Go(to) => {
+                self.panel = None;
+                self.go(to);
+            }
+            Ask::Processes { cluster, host } => {
+                self.panel = None;
+                if self.open_host(&format!("{cluster}/{host}")) {
+                    self.open_jobs_for(Some(cluster), Some(host), Action::Processes);
+                } else {
+                    self.complain(format!("{host} is no longer in {cluster}"));
+                }
+            }
+        }
+        Effect::Redraw
+    }
+
+    /// Goes where a list pointed.
+    fn go(&mut self, to: Goto) {
+        if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get_mut(i)) {
+            j.host_scope = None;
+        }
+        self.jobs_open = None;
+        match to {
+            Goto::Cluster(c) => {
+                if !self.open_cluster(&c) {
+                    self.complain(format!("{c} is no longer in the grid"));
+                }
+            }
+            Goto::Host { cluster, host } => {
+                if !self.open_host(&format!("{cluster}/{host}")) {
+                    self.complain(format!("{host} is no longer in {cluster}"));
+                }
+            }
+            Goto::Source(name) => {
+                let at = self
+                    .snap
+                    .sources
+                    .iter()
+                    .position(|s| *s.name == *name)
+                    .unwrap_or(0);
+                self.overlay = Some(Overlay::Sources {
+                    scroll: crate::tui::overlays::source_line(self, at),
+                });
+            }
+            Goto::Job { cluster, id } => {
+                self.open_jobs_for(Some(cluster), None, Action::JobResults);
+                if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get_mut(i))
+                    && let Some(pos) = j.visible_jobs().iter().position(|s| s.id == id)
+                {
+                    j.selected = pos;
+                }
+            }
+        }
     }
 
     fn overlay_action(&mut self, o: Overlay, a: Action) -> Effect {
         let scroll = |s: usize, d: isize| (s as isize + d).max(0) as usize;
         self.overlay = match (o, a) {
-            (_, Action::Quit) => return Effect::Quit,
+            (_, Action::Close) => None,
             (Overlay::Help { scroll: s }, Action::Down) => Some(Overlay::Help {
                 scroll: scroll(s, 1),
             }),
@@ -83,16 +189,29 @@ impl App {
             (Overlay::Help { scroll: s }, Action::PageUp) => Some(Overlay::Help {
                 scroll: scroll(s, -10),
             }),
+            (Overlay::Help { .. }, Action::First) => Some(Overlay::Help { scroll: 0 }),
             (Overlay::Sources { scroll: s }, Action::Down) => Some(Overlay::Sources {
                 scroll: scroll(s, 1),
             }),
             (Overlay::Sources { scroll: s }, Action::Up) => Some(Overlay::Sources {
                 scroll: scroll(s, -1),
             }),
+            (Overlay::Sources { scroll: s }, Action::PageDown) => Some(Overlay::Sources {
+                scroll: scroll(s, 10),
+            }),
+            (Overlay::Sources { scroll: s }, Action::PageUp) => Some(Overlay::Sources {
+                scroll: scroll(s, -10),
+            }),
+            (Overlay::Sources { .. }, Action::First) => Some(Overlay::Sources { scroll: 0 }),
             (Overlay::Help { .. }, Action::Legend) => Some(Overlay::Legend),
             (Overlay::Legend, Action::Help) => Some(Overlay::Help { scroll: 0 }),
+            (_, Action::Problems | Action::Top) => {
+                self.overlay = None;
+                return self.act(a);
+            }
             (_, Action::Refresh) => return Effect::PollNow,
-            _ => None,
+            // Anything else leaves the overlay as it is.
+            _ => Some(o),
         };
         Effect::Redraw
     }
@@ -102,6 +221,25 @@ impl App {
         let level = self.level();
         match a {
             Action::Quit => return Effect::Quit,
+            Action::Close => {}
+            Action::Problems => {
+                let p = crate::tui::lists::problems::ProblemsList::new(&self.ctx());
+                self.panel = Some(Box::new(p));
+            }
+            Action::Top => {
+                let by = crate::triage::top::TopBy::Load;
+                let p = crate::tui::lists::top::TopList::new(&self.ctx(), by);
+                self.panel = Some(Box::new(p));
+            }
+            // Pager and dialog actions mean nothing on the monitor.
+            Action::Follow
+            | Action::OtherStream
+            | Action::FindNext
+            | Action::Confirm
+            | Action::NextField
+            | Action::PrevField
+            | Action::SignalTerm
+            | Action::SignalKill => {}
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Action::Legend => self.overlay = Some(Overlay::Legend),
             Action::Sources => self.overlay = Some(Overlay::Sources { scroll: 0 }),
@@ -142,7 +280,16 @@ impl App {
                 }
                 _ => self.complain("sorting applies to a cluster's hosts"),
             },
-            Action::Processes | Action::JobResults | Action::Submit => self.start_jobs(a),
+            Action::Processes => {
+                // On a host (its view, or its tile in a cluster): that host's processes.
+                let host = self.focused_host();
+                let cluster = self.cluster_in_view();
+                self.open_jobs_for(cluster, host, a);
+            }
+            Action::JobResults | Action::Submit => {
+                let cluster = self.cluster_in_view();
+                self.open_jobs_for(cluster, None, a);
+            }
             Action::Tag | Action::Kill | Action::Migrate => {
                 self.complain("open the process monitor (p) first");
             }
@@ -160,14 +307,30 @@ impl App {
         Effect::Redraw
     }
 
-    /// Opens job control for the cluster in view (or the selected one on the grid).
-    fn start_jobs(&mut self, a: Action) {
-        use crate::tui::jobs::JobScreen;
-        let cluster = match (&self.cluster, self.grid.current()) {
+    /// The cluster in view, or the one selected on the grid.
+    fn cluster_in_view(&self) -> Option<String> {
+        match (&self.cluster, self.grid.current()) {
             (Some(c), _) => Some(c.name.clone()),
             (None, Some(GridRow::Cluster(n))) => Some(n.clone()),
             _ => None,
-        };
+        }
+    }
+
+    /// The host in view, or the one selected in the cluster in view.
+    fn focused_host(&self) -> Option<String> {
+        if let Some(h) = &self.host {
+            return Some(h.host.clone());
+        }
+        let c = self.cluster.as_ref()?;
+        let cv = self.snap.cluster(&c.name)?;
+        let t = c.tiles.get(c.selected)?;
+        Some(cv.cluster.hosts.get(t.host as usize)?.name.to_string())
+    }
+
+    /// Opens job control for `cluster` (or the catch-all manager), scoped to `host` when given:
+    /// that host's processes, busiest first, the busiest selected.
+    fn open_jobs_for(&mut self, cluster: Option<String>, host: Option<String>, a: Action) {
+        use crate::tui::jobs::{JobScreen, ProcSort};
         let found = self
             .jobs
             .iter()
@@ -191,6 +354,11 @@ impl App {
         };
         j.selected = 0;
         j.scroll = 0;
+        j.filter = None;
+        if host.is_some() {
+            j.sort = ProcSort::Cpu;
+        }
+        j.host_scope = host;
         if j.login.is_none() && j.modal.is_none() {
             j.open_login();
         }
@@ -491,6 +659,15 @@ impl App {
             Ok(Command::Quit) => return Effect::Quit,
             Ok(Command::Refresh) => return self.act(Action::Refresh),
             Ok(Command::Help) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Ok(Command::Problems) => return self.act(Action::Problems),
+            Ok(Command::Top(metric)) => {
+                let by = match metric {
+                    None => crate::triage::top::TopBy::Load,
+                    Some(m) => crate::triage::top::TopBy::Metric(m),
+                };
+                let p = crate::tui::lists::top::TopList::new(&self.ctx(), by);
+                self.panel = Some(Box::new(p));
+            }
             Err(e) => self.complain(e),
         }
         Effect::Redraw

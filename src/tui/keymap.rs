@@ -1,6 +1,8 @@
 //! Keymaps as files. `keymaps/default.toml` and `keymaps/vim.toml` ship inside the binary; a
-//! user `keymap.toml` extends one of them, replaces any action's keys, or unbinds it with `[]`.
-//! A key bound to two actions is an error that names both.
+//! user `keymap.toml` extends one of them and, layer by layer (`[monitor]`, `[list]`, `[jobs]`,
+//! `[pager]`, `[dialog]`, `[form]`), replaces any action's keys or unbinds it with `[]`. A key
+//! bound to two actions of one layer is an error that names both; an action bound in a layer
+//! where it means nothing is an error too.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -9,7 +11,7 @@ use crossterm::event::KeyEvent;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::action::{ACTIONS, Action, action_by_id, action_def};
+use super::action::{ACTIONS, Action, LAYERS, Layer, action_by_id, action_def, layer_def};
 use super::keys::KeySpec;
 use crate::config::ConfigError;
 
@@ -19,21 +21,40 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("vim", include_str!("../../keymaps/vim.toml")),
 ];
 
+type Bindings = BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeymapFile {
     extends: Option<Spanned<String>>,
-    #[serde(default)]
-    keys: BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>,
+    monitor: Option<Bindings>,
+    list: Option<Bindings>,
+    jobs: Option<Bindings>,
+    pager: Option<Bindings>,
+    dialog: Option<Bindings>,
+    form: Option<Bindings>,
 }
 
-/// Which keys trigger which actions.
+impl KeymapFile {
+    fn layers(&self) -> [(Layer, Option<&Bindings>); 6] {
+        [
+            (Layer::Monitor, self.monitor.as_ref()),
+            (Layer::List, self.list.as_ref()),
+            (Layer::Jobs, self.jobs.as_ref()),
+            (Layer::Pager, self.pager.as_ref()),
+            (Layer::Dialog, self.dialog.as_ref()),
+            (Layer::Form, self.form.as_ref()),
+        ]
+    }
+}
+
+/// Which keys trigger which actions, layer by layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
     /// The keymap's name (`default`, `vim`, or the user file's).
     pub name: String,
-    by_key: HashMap<KeySpec, Action>,
-    by_action: BTreeMap<Action, Vec<KeySpec>>,
+    by_key: HashMap<(Layer, KeySpec), Action>,
+    by_action: BTreeMap<(Layer, Action), Vec<KeySpec>>,
     /// Dangerous actions were removed.
     pub read_only: bool,
 }
@@ -99,7 +120,7 @@ impl Keymap {
             .as_ref()
             .map(|s| s.get_ref().as_str())
             .or(fallback_base);
-        let mut by_action: BTreeMap<Action, Vec<KeySpec>> = match base_name {
+        let mut by_action: BTreeMap<(Layer, Action), Vec<KeySpec>> = match base_name {
             Some(b) if depth < 4 => {
                 let base = Self::shipped(b).map_err(|e| match &parsed.extends {
                     Some(s) => err(s.span(), "extends", e.to_string()),
@@ -118,49 +139,69 @@ impl Keymap {
             }
             None => BTreeMap::new(),
         };
-        let mut origin: HashMap<Action, &str> = HashMap::new();
-        for (name, keys) in &parsed.keys {
-            let Some(action) = action_by_id(name.get_ref()) else {
-                return Err(err(
-                    name.span(),
-                    name.get_ref(),
-                    format!(
-                        "unknown action '{}' (see the help page, ?, for the list)",
-                        name.get_ref()
-                    ),
-                ));
-            };
-            let mut specs = Vec::new();
-            for k in keys.get_ref() {
-                let spec: KeySpec = k.get_ref().parse().map_err(|e: super::keys::BadKey| {
-                    err(k.span(), name.get_ref(), e.to_string())
-                })?;
-                if !specs.contains(&spec) {
-                    specs.push(spec);
+        for (layer, bindings) in parsed.layers() {
+            let ldef = layer_def(layer);
+            for (name, keys) in bindings.into_iter().flatten() {
+                let Some(action) = action_by_id(name.get_ref()) else {
+                    return Err(err(
+                        name.span(),
+                        name.get_ref(),
+                        format!(
+                            "unknown action '{}' (see the help page, ?, for the list)",
+                            name.get_ref()
+                        ),
+                    ));
+                };
+                if !ldef.actions.contains(&action) {
+                    return Err(err(
+                        name.span(),
+                        name.get_ref(),
+                        format!(
+                            "'{}' means nothing in [{}]; it can be bound in: {}",
+                            name.get_ref(),
+                            ldef.id,
+                            LAYERS
+                                .iter()
+                                .filter(|l| l.actions.contains(&action))
+                                .map(|l| format!("[{}]", l.id))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
                 }
+                let mut specs = Vec::new();
+                for k in keys.get_ref() {
+                    let spec: KeySpec = k.get_ref().parse().map_err(|e: super::keys::BadKey| {
+                        err(k.span(), name.get_ref(), e.to_string())
+                    })?;
+                    if !specs.contains(&spec) {
+                        specs.push(spec);
+                    }
+                }
+                by_action.insert((layer, action), specs);
             }
-            by_action.insert(action, specs);
-            origin.insert(action, "this file");
         }
-        let mut by_key: HashMap<KeySpec, Action> = HashMap::new();
-        for (action, keys) in &by_action {
+        let mut by_key: HashMap<(Layer, KeySpec), Action> = HashMap::new();
+        for ((layer, action), keys) in &by_action {
             for k in keys {
-                if let Some(other) = by_key.insert(*k, *action)
+                if let Some(other) = by_key.insert((*layer, *k), *action)
                     && other != *action
                 {
                     let (a, b) = (action_def(other).id, action_def(*action).id);
-                    let span = parsed
-                        .keys
-                        .iter()
-                        .find(|(n, _)| n.get_ref() == b || n.get_ref() == a)
-                        .map(|(_, v)| v.span());
+                    let section = parsed.layers().into_iter().find(|(l, _)| l == layer);
+                    let span = section.and_then(|(_, b_)| {
+                        b_?.iter()
+                            .find(|(n, _)| n.get_ref() == b || n.get_ref() == a)
+                            .map(|(_, v)| v.span())
+                    });
                     return Err(ConfigError::at(
                         file,
                         text,
                         span,
                         None,
                         format!(
-                            "key '{k}' is bound to both '{a}' and '{b}'; unbind one (e.g. {a} = [])"
+                            "[{}]: key '{k}' is bound to both '{a}' and '{b}'; unbind one (e.g. {a} = [])",
+                            layer_def(*layer).id
                         ),
                     ));
                 }
@@ -174,39 +215,38 @@ impl Keymap {
         })
     }
 
-    /// The action a key event triggers.
-    pub fn action_for(&self, e: &KeyEvent) -> Option<Action> {
-        KeySpec::from_event(e).and_then(|k| self.by_key.get(&k).copied())
+    /// The action a key event triggers in `layer`.
+    pub fn action_in(&self, layer: Layer, e: &KeyEvent) -> Option<Action> {
+        KeySpec::from_event(e).and_then(|k| self.by_key.get(&(layer, k)).copied())
     }
 
-    /// The keys bound to an action (empty when unbound).
-    pub fn keys_for(&self, a: Action) -> &[KeySpec] {
-        self.by_action.get(&a).map_or(&[], Vec::as_slice)
+    /// The keys bound to an action in `layer` (empty when unbound).
+    pub fn keys_in(&self, layer: Layer, a: Action) -> &[KeySpec] {
+        self.by_action.get(&(layer, a)).map_or(&[], Vec::as_slice)
     }
 
-    /// The first key of an action, as shown on the hint bar.
-    pub fn first_key(&self, a: Action) -> Option<String> {
-        self.keys_for(a).first().map(ToString::to_string)
+    /// The first key of an action in `layer`, as shown on the hint bar.
+    pub fn first_key(&self, layer: Layer, a: Action) -> Option<String> {
+        self.keys_in(layer, a).first().map(ToString::to_string)
     }
 
-    /// Every action of the table with its keys, in table order (actions removed by
+    /// A layer's actions with their keys, in table order (actions removed by
     /// [`read_only`](Self::read_only) are left out).
-    pub fn entries(&self) -> impl Iterator<Item = (&'static super::action::ActionDef, &[KeySpec])> {
+    pub fn entries(
+        &self,
+        layer: Layer,
+    ) -> impl Iterator<Item = (&'static super::action::ActionDef, &[KeySpec])> {
+        let known = layer_def(layer).actions;
         ACTIONS
             .iter()
-            .filter(|d| !(self.read_only && d.dangerous))
-            .map(|d| (d, self.keys_for(d.action)))
+            .filter(move |d| known.contains(&d.action) && !(self.read_only && d.dangerous))
+            .map(move |d| (d, self.keys_in(layer, d.action)))
     }
 
     /// Removes every dangerous action: no key triggers it, and hints and help leave it out.
     pub fn read_only(mut self) -> Self {
-        for d in ACTIONS.iter().filter(|d| d.dangerous) {
-            if let Some(keys) = self.by_action.remove(&d.action) {
-                for k in keys {
-                    self.by_key.remove(&k);
-                }
-            }
-        }
+        self.by_action.retain(|(_, a), _| !action_def(*a).dangerous);
+        self.by_key.retain(|_, a| !action_def(*a).dangerous);
         self.read_only = true;
         self
     }
@@ -215,62 +255,97 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn parse(text: &str) -> Result<Keymap, ConfigError> {
         Keymap::parse(Path::new("keymap.toml"), text, 0)
     }
 
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
     #[test]
-    fn shipped_default_equals_the_action_table() {
-        let k = Keymap::shipped("default").unwrap();
-        for d in ACTIONS {
-            let want: Vec<KeySpec> = d.keys.iter().map(|s| s.parse().unwrap()).collect();
-            assert_eq!(k.keys_for(d.action), want.as_slice(), "{}", d.id);
+    fn every_layer_can_be_left_and_moved_in() {
+        for name in ["default", "vim"] {
+            let k = Keymap::shipped(name).unwrap();
+            for l in LAYERS {
+                let leave = [Action::Close, Action::Back, Action::Quit];
+                assert!(
+                    leave.iter().any(|a| !k.keys_in(l.layer, *a).is_empty()),
+                    "{name}: nothing leaves [{}]",
+                    l.id
+                );
+                assert!(
+                    !k.keys_in(l.layer, Action::Down).is_empty(),
+                    "{name} [{}]",
+                    l.id
+                );
+            }
         }
     }
 
     #[test]
-    fn vim_extends_default() {
+    fn vim_moves_the_pager_and_lists_too() {
         let k = Keymap::shipped("vim").unwrap();
-        assert_eq!(k.keys_for(Action::Down)[0].to_string(), "j");
-        assert_eq!(k.keys_for(Action::Legend)[0].to_string(), "L");
-        assert_eq!(k.keys_for(Action::Quit).len(), 2, "inherited");
+        for l in [Layer::Monitor, Layer::List, Layer::Jobs, Layer::Pager] {
+            assert_eq!(k.action_in(l, &key('j')), Some(Action::Down), "{l:?}");
+            assert_eq!(k.action_in(l, &key('G')), Some(Action::Last), "{l:?}");
+        }
+        // The form types letters: nothing there is a bare letter.
+        assert_eq!(k.action_in(Layer::Form, &key('j')), None);
+        assert_eq!(k.action_in(Layer::Monitor, &key('q')), Some(Action::Quit));
+        assert_eq!(k.action_in(Layer::Pager, &key('q')), Some(Action::Close));
     }
 
     #[test]
     fn user_file_overrides_and_unbinds() {
         let k =
-            parse("extends = \"default\"\n[keys]\nquit = [\"ctrl-q\"]\nsources = []\n").unwrap();
-        assert_eq!(k.first_key(Action::Quit).as_deref(), Some("ctrl-q"));
-        assert!(k.keys_for(Action::Sources).is_empty());
-        let e = crossterm::event::KeyEvent::new(
-            crossterm::event::KeyCode::Char('q'),
-            crossterm::event::KeyModifiers::NONE,
+            parse("extends = \"default\"\n[monitor]\nquit = [\"ctrl-q\"]\nsources = []\n").unwrap();
+        assert_eq!(
+            k.first_key(Layer::Monitor, Action::Quit).as_deref(),
+            Some("ctrl-q")
         );
-        assert_eq!(k.action_for(&e), None, "q no longer quits");
+        assert!(k.keys_in(Layer::Monitor, Action::Sources).is_empty());
+        assert_eq!(
+            k.action_in(Layer::Monitor, &key('q')),
+            None,
+            "q no longer quits"
+        );
+        assert_eq!(
+            k.action_in(Layer::Pager, &key('q')),
+            Some(Action::Close),
+            "other layers keep theirs"
+        );
     }
 
     #[test]
-    fn conflicts_name_both_actions() {
-        let e = parse("extends = \"default\"\n[keys]\nsort = [\"r\"]\n").unwrap_err();
+    fn conflicts_name_both_actions_and_the_layer() {
+        let e = parse("extends = \"default\"\n[monitor]\nsort = [\"r\"]\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "keymap.toml:3:8: key 'sort': key 'r' is bound to both 'refresh' and 'sort'; unbind one (e.g. refresh = [])"
+            "keymap.toml:3:8: key 'sort': [monitor]: key 'r' is bound to both 'refresh' and 'sort'; unbind one (e.g. refresh = [])"
         );
     }
 
     #[test]
     fn bad_files_name_line_and_key() {
-        let e = parse("[keys]\nquit = [\"hyper-q\"]\n").unwrap_err();
+        let e = parse("[monitor]\nquit = [\"hyper-q\"]\n").unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("keymap.toml:2:9: key 'quit': unknown key 'hyper-q'"),
             "{e}"
         );
-        let e = parse("[keys]\nfly = [\"x\"]\n").unwrap_err();
+        let e = parse("[monitor]\nfly = [\"x\"]\n").unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("keymap.toml:2:1: key 'fly': unknown action 'fly'"),
+            "{e}"
+        );
+        let e = parse("[form]\nkill = [\"x\"]\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("'kill' means nothing in [form]; it can be bound in: [jobs]"),
             "{e}"
         );
         let e = parse("extends = \"emacs\"\n").unwrap_err();
@@ -279,11 +354,20 @@ mod tests {
                 .contains("no such keymap; shipped: default, vim"),
             "{e}"
         );
-        let e = parse("[keys]\nquit = \"q\"\n").unwrap_err();
+        let e = parse("[monitor]\nquit = \"q\"\n").unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("keymap.toml:2:8: key 'quit': invalid type"),
             "{e}"
         );
+        let e = parse("[keys]\nquit = [\"q\"]\n").unwrap_err();
+        assert!(e.to_string().contains("unknown field `keys`"), "{e}");
+    }
+
+    #[test]
+    fn read_only_removes_dangerous_actions_everywhere() {
+        let k = Keymap::shipped("default").unwrap().read_only();
+        assert_eq!(k.action_in(Layer::Jobs, &key('k')), None);
+        assert!(k.entries(Layer::Jobs).all(|(d, _)| !d.dangerous));
     }
 }

@@ -70,7 +70,12 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
     let mut dirty = true;
     loop {
         if dirty {
-            guard.terminal.draw(|f| crate::tui::views::draw(&app, f))?;
+            // A terminal that went away (ssh dropped, tmux session killed) fails the write
+            // with EIO: that ends the console like a quit, so the history is still saved.
+            if let Err(e) = guard.terminal.draw(|f| crate::tui::views::draw(&app, f)) {
+                tracing::warn!("the terminal is gone ({e}); leaving");
+                break;
+            }
             dirty = false;
             // Test hook, debug builds only: proves a panic restores the terminal.
             if cfg!(debug_assertions) && std::env::var_os("GANTRY_DEBUG_PANIC").is_some() {
@@ -106,12 +111,22 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
                 Effect::Redraw
             }
             _ = term.recv() => Effect::Quit,
-            _ = hup.recv() => Effect::Quit,
+            _ = hup.recv() => {
+                tracing::info!("hung up (SIGHUP): leaving, saving the history");
+                Effect::Quit
+            }
         };
         match effect {
             Effect::None => {}
             Effect::Redraw => dirty = true,
             Effect::Quit => break,
+            Effect::Suspend => {
+                if let Err(e) = guard.suspend() {
+                    tracing::warn!("could not suspend or resume the terminal: {e}");
+                    break;
+                }
+                dirty = true;
+            }
             Effect::PollNow => {
                 (backend.poll_now)();
                 dirty = true;

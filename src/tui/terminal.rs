@@ -34,37 +34,54 @@ pub fn restore() {
 pub struct TerminalGuard {
     /// The ratatui terminal.
     pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    mouse: bool,
 }
 
 impl TerminalGuard {
     /// Takes over the terminal.
     pub fn enter(mouse: bool) -> std::io::Result<Self> {
         install_panic_hook();
-        enable_raw_mode()?;
-        ACTIVE.store(true, Ordering::SeqCst);
-        let mut out = std::io::stdout();
-        let r = if mouse {
-            execute!(
-                out,
-                EnterAlternateScreen,
-                EnableMouseCapture,
-                crossterm::cursor::Hide
-            )
-        } else {
-            execute!(out, EnterAlternateScreen, crossterm::cursor::Hide)
-        };
-        if let Err(e) = r {
-            restore();
-            return Err(e);
-        }
+        take_over(mouse)?;
         match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
-            Ok(terminal) => Ok(Self { terminal }),
+            Ok(terminal) => Ok(Self { terminal, mouse }),
             Err(e) => {
                 restore();
                 Err(e)
             }
         }
     }
+
+    /// Ctrl-Z: gives the terminal back, stops the process as the shell expects, and takes the
+    /// terminal over again when `fg` continues it; the next draw repaints everything.
+    pub fn suspend(&mut self) -> std::io::Result<()> {
+        restore();
+        // SIGTSTP's default action stops the process; raise returns once SIGCONT arrives.
+        nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP).map_err(std::io::Error::from)?;
+        take_over(self.mouse)?;
+        self.terminal.clear()
+    }
+}
+
+/// Raw mode, the alternate screen, mouse capture when asked, no cursor.
+fn take_over(mouse: bool) -> std::io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = std::io::stdout();
+    let r = if mouse {
+        execute!(
+            out,
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            crossterm::cursor::Hide
+        )
+    } else {
+        execute!(out, EnterAlternateScreen, crossterm::cursor::Hide)
+    };
+    if let Err(e) = r {
+        restore();
+        return Err(e);
+    }
+    Ok(())
 }
 
 impl Drop for TerminalGuard {

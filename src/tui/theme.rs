@@ -22,31 +22,121 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("colorblind", include_str!("../../themes/colorblind.toml")),
 ];
 
-/// Every slot a theme sets.
-pub const SLOTS: &[&str] = &[
-    "background",
-    "text",
-    "muted",
-    "accent",
-    "title",
-    "border",
-    "selection",
-    "selection_text",
-    "ok",
-    "warn",
-    "critical",
-    "down",
-    "stale",
-    "load_0",
-    "load_1",
-    "load_2",
-    "load_3",
-    "load_4",
-    "graph",
-    "graph_range",
-    "dialog",
-    "dialog_border",
-];
+/// A semantic role a theme gives a colour: the only way code asks for one, so a misspelt
+/// role does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Behind everything.
+    Background,
+    /// Plain text.
+    Text,
+    /// Labels, units and what matters less.
+    Muted,
+    /// Keys, links and what can be acted on.
+    Accent,
+    /// Titles and headings.
+    Title,
+    /// Borders.
+    Border,
+    /// The selected row's background.
+    Selection,
+    /// The selected row's text.
+    SelectionText,
+    /// Healthy.
+    Ok,
+    /// Needs a look.
+    Warn,
+    /// Broken.
+    Critical,
+    /// Down hosts.
+    Down,
+    /// Stale or last-known data.
+    Stale,
+    /// Load band 0.
+    Load0,
+    /// Load band 1.
+    Load1,
+    /// Load band 2.
+    Load2,
+    /// Load band 3.
+    Load3,
+    /// Load band 4 (over the top threshold).
+    Load4,
+    /// Graph lines.
+    Graph,
+    /// Graph ranges (min–max).
+    GraphRange,
+    /// Dialog background.
+    Dialog,
+    /// Dialog borders.
+    DialogBorder,
+}
+
+impl Role {
+    /// Every role, in file order.
+    pub const ALL: [Role; 22] = [
+        Role::Background,
+        Role::Text,
+        Role::Muted,
+        Role::Accent,
+        Role::Title,
+        Role::Border,
+        Role::Selection,
+        Role::SelectionText,
+        Role::Ok,
+        Role::Warn,
+        Role::Critical,
+        Role::Down,
+        Role::Stale,
+        Role::Load0,
+        Role::Load1,
+        Role::Load2,
+        Role::Load3,
+        Role::Load4,
+        Role::Graph,
+        Role::GraphRange,
+        Role::Dialog,
+        Role::DialogBorder,
+    ];
+
+    /// Its name in theme files.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Background => "background",
+            Role::Text => "text",
+            Role::Muted => "muted",
+            Role::Accent => "accent",
+            Role::Title => "title",
+            Role::Border => "border",
+            Role::Selection => "selection",
+            Role::SelectionText => "selection_text",
+            Role::Ok => "ok",
+            Role::Warn => "warn",
+            Role::Critical => "critical",
+            Role::Down => "down",
+            Role::Stale => "stale",
+            Role::Load0 => "load_0",
+            Role::Load1 => "load_1",
+            Role::Load2 => "load_2",
+            Role::Load3 => "load_3",
+            Role::Load4 => "load_4",
+            Role::Graph => "graph",
+            Role::GraphRange => "graph_range",
+            Role::Dialog => "dialog",
+            Role::DialogBorder => "dialog_border",
+        }
+    }
+
+    /// A role by its name in theme files.
+    pub fn by_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.id() == id)
+    }
+}
+
+/// Every slot a theme sets, by name.
+pub fn slot_names() -> Vec<&'static str> {
+    Role::ALL.iter().map(|r| r.id()).collect()
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,7 +152,7 @@ struct ThemeFile {
 pub struct Theme {
     /// The theme's name.
     pub name: String,
-    colors: BTreeMap<&'static str, Color>,
+    colors: BTreeMap<Role, Color>,
     /// Colours are off (`NO_COLOR`): meaning is carried by glyphs and modifiers alone.
     pub monochrome: bool,
 }
@@ -176,7 +266,7 @@ impl Theme {
             None => BTreeMap::new(),
         };
         for (slot, value) in &parsed.colors {
-            let Some(&name) = SLOTS.iter().find(|s| **s == slot.get_ref()) else {
+            let Some(role) = Role::by_id(slot.get_ref()) else {
                 return Err(ConfigError::at(
                     file,
                     text,
@@ -185,7 +275,7 @@ impl Theme {
                     format!(
                         "unknown slot '{}'; slots are: {}",
                         slot.get_ref(),
-                        SLOTS.join(", ")
+                        slot_names().join(", ")
                     ),
                 ));
             };
@@ -194,24 +284,27 @@ impl Theme {
                     file,
                     text,
                     Some(value.span()),
-                    Some(name.to_string()),
+                    Some(role.id().to_string()),
                     format!(
                         "'{}' is not a colour (use #rrggbb, reset, or a name like red)",
                         value.get_ref()
                     ),
                 ));
             };
-            colors.insert(name, c);
+            colors.insert(role, c);
         }
         if parsed.extends.is_none()
-            && let Some(missing) = SLOTS.iter().find(|s| !colors.contains_key(*s))
+            && let Some(missing) = Role::ALL.iter().find(|r| !colors.contains_key(*r))
         {
             return Err(ConfigError::at(
                 file,
                 text,
                 None,
-                Some((*missing).to_string()),
-                format!("slot '{missing}' is not set (or extend a shipped theme)"),
+                Some(missing.id().to_string()),
+                format!(
+                    "slot '{}' is not set (or extend a shipped theme)",
+                    missing.id()
+                ),
             ));
         }
         Ok(Self {
@@ -231,21 +324,21 @@ impl Theme {
     }
 
     /// The colour of a slot (Reset when monochrome).
-    pub fn color(&self, slot: &str) -> Color {
+    pub fn color(&self, role: Role) -> Color {
         if self.monochrome {
             return Color::Reset;
         }
-        self.colors.get(slot).copied().unwrap_or(Color::Reset)
+        self.colors.get(&role).copied().unwrap_or(Color::Reset)
     }
 
     /// Foreground style of a slot.
-    pub fn fg(&self, slot: &str) -> Style {
-        Style::new().fg(self.color(slot))
+    pub fn fg(&self, role: Role) -> Style {
+        Style::new().fg(self.color(role))
     }
 
     /// Plain text.
     pub fn text(&self) -> Style {
-        self.fg("text").bg(self.color("background"))
+        self.fg(Role::Text).bg(self.color(Role::Background))
     }
 
     /// The selected row or tile: coloured, or reversed when monochrome.
@@ -254,16 +347,22 @@ impl Theme {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         } else {
             Style::new()
-                .fg(self.color("selection_text"))
-                .bg(self.color("selection"))
+                .fg(self.color(Role::SelectionText))
+                .bg(self.color(Role::Selection))
                 .add_modifier(Modifier::BOLD)
         }
     }
 
     /// Colour of load band 0..=4.
     pub fn load_band(&self, band: usize) -> Color {
-        const NAMES: [&str; 5] = ["load_0", "load_1", "load_2", "load_3", "load_4"];
-        self.color(NAMES[band.min(4)])
+        const BANDS: [Role; 5] = [
+            Role::Load0,
+            Role::Load1,
+            Role::Load2,
+            Role::Load3,
+            Role::Load4,
+        ];
+        self.color(BANDS[band.min(4)])
     }
 }
 
@@ -279,8 +378,8 @@ mod tests {
     fn every_shipped_theme_sets_every_slot() {
         for name in Theme::shipped_names() {
             let t = Theme::load(name, nowhere()).unwrap();
-            for s in SLOTS {
-                assert!(t.colors.contains_key(s), "{name} misses {s}");
+            for s in Role::ALL {
+                assert!(t.colors.contains_key(&s), "{name} misses {}", s.id());
             }
         }
         assert_eq!(
@@ -298,10 +397,10 @@ mod tests {
         )
         .unwrap();
         let t = Theme::load("mine", dir.path()).unwrap();
-        assert_eq!(t.color("accent"), Color::Rgb(0xff, 0x87, 0x00));
+        assert_eq!(t.color(Role::Accent), Color::Rgb(0xff, 0x87, 0x00));
         assert_eq!(
-            t.color("ok"),
-            Theme::load("dark", nowhere()).unwrap().color("ok")
+            t.color(Role::Ok),
+            Theme::load("dark", nowhere()).unwrap().color(Role::Ok)
         );
         assert_eq!(t.name, "mine");
     }
@@ -332,7 +431,7 @@ mod tests {
     #[test]
     fn monochrome_has_no_colour() {
         let t = Theme::load("dark", nowhere()).unwrap().without_color();
-        assert_eq!(t.color("critical"), Color::Reset);
+        assert_eq!(t.color(Role::Critical), Color::Reset);
         assert!(t.selection().add_modifier.contains(Modifier::REVERSED));
     }
 }

@@ -123,6 +123,7 @@ pub fn history_for(snap: &Snapshot, now: u64) -> HistoryStore {
 pub fn app(snap: Snapshot, now: u64, size: (u16, u16), color: bool, unicode: bool) -> App {
     let theme = Theme::load("dark", &PathBuf::from("/nonexistent")).unwrap();
     let setup = AppSetup {
+        thresholds: gantry::triage::Thresholds::default(),
         notice: None,
         managers: Vec::new(),
         read_only: false,

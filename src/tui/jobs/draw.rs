@@ -13,6 +13,7 @@ use crate::cm::job::Signal;
 use crate::jobs::LinkState;
 use crate::tui::app::App;
 use crate::tui::overlays::centered;
+use crate::tui::theme::Role;
 use crate::units::{human_bytes, human_secs};
 
 fn age(now: u64, t: Option<u64>) -> String {
@@ -37,19 +38,22 @@ pub fn draw(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         LinkState::Down(e) => format!("unreachable: {e}"),
     };
     let state_style = match &j.state {
-        LinkState::LoggedIn(..) => t.fg("ok"),
-        LinkState::Down(_) => t.fg("critical"),
-        _ => t.fg("warn"),
+        LinkState::LoggedIn(..) => t.fg(Role::Ok),
+        LinkState::Down(_) => t.fg(Role::Critical),
+        _ => t.fg(Role::Warn),
     };
     let tab = |on: bool, label: &str| {
         if on {
             Span::styled(format!(" {label} "), t.selection())
         } else {
-            Span::styled(format!(" {label} "), t.fg("muted"))
+            Span::styled(format!(" {label} "), t.fg(Role::Muted))
         }
     };
     let mut head = vec![
-        Span::styled(" Job control ", t.fg("title").add_modifier(Modifier::BOLD)),
+        Span::styled(
+            " Job control ",
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
+        ),
         tab(j.screen == JobScreen::Processes, "processes"),
         tab(j.screen != JobScreen::Processes, "jobs"),
         Span::raw("  "),
@@ -58,7 +62,7 @@ pub fn draw(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
     if j.read_only {
         head.push(Span::styled(
             "  READ-ONLY",
-            t.fg("warn").add_modifier(Modifier::BOLD),
+            t.fg(Role::Warn).add_modifier(Modifier::BOLD),
         ));
     }
     f.render_widget(
@@ -73,7 +77,7 @@ pub fn draw(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
     let mut body = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     if let Some(l) = filter_line {
         f.render_widget(
-            Paragraph::new(l).style(t.fg("accent")),
+            Paragraph::new(l).style(t.fg(Role::Accent)),
             Rect::new(body.x, body.y, body.width, 1),
         );
         body = Rect::new(
@@ -102,7 +106,7 @@ fn row_style(app: &App, selected: bool) -> Style {
     if selected {
         app.theme.selection()
     } else {
-        app.theme.fg("text")
+        app.theme.fg(Role::Text)
     }
 }
 
@@ -130,7 +134,7 @@ fn processes(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         }
     );
     f.render_widget(
-        Paragraph::new(head).style(t.fg("muted").add_modifier(Modifier::BOLD)),
+        Paragraph::new(head).style(t.fg(Role::Muted).add_modifier(Modifier::BOLD)),
         Rect::new(area.x, area.y, area.width, 1),
     );
     let rows = j.visible_procs();
@@ -143,7 +147,7 @@ fn processes(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
             " no processes"
         };
         f.render_widget(
-            Paragraph::new(msg).style(t.fg("muted")),
+            Paragraph::new(msg).style(t.fg(Role::Muted)),
             Rect::new(area.x, area.y + 1, area.width, 1),
         );
         return;
@@ -171,7 +175,7 @@ fn processes(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         );
         let mut style = row_style(app, i == j.selected);
         if tagged && i != j.selected {
-            style = t.fg("accent");
+            style = t.fg(Role::Accent);
         }
         f.render_widget(
             Paragraph::new(line).style(style),
@@ -187,7 +191,7 @@ fn results(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         "id", "name", "user", "state", "nodes", "submitted", "started", "ended", "exit"
     );
     f.render_widget(
-        Paragraph::new(head).style(t.fg("muted").add_modifier(Modifier::BOLD)),
+        Paragraph::new(head).style(t.fg(Role::Muted).add_modifier(Modifier::BOLD)),
         Rect::new(area.x, area.y, area.width, 1),
     );
     let rows = j.visible_jobs();
@@ -198,7 +202,7 @@ fn results(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
             } else {
                 " no jobs yet (n submits one)"
             })
-            .style(t.fg("muted")),
+            .style(t.fg(Role::Muted)),
             Rect::new(area.x, area.y + 1, area.width, 1),
         );
         return;
@@ -232,10 +236,10 @@ fn results(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
             t.selection()
         } else {
             match jb.state.as_str() {
-                "failed" | "lost" => t.fg("critical"),
-                "killed" | "unknown" => t.fg("warn"),
-                "running" => t.fg("ok"),
-                _ => t.fg("text"),
+                "failed" | "lost" => t.fg(Role::Critical),
+                "killed" | "unknown" => t.fg(Role::Warn),
+                "running" => t.fg(Role::Ok),
+                _ => t.fg(Role::Text),
             }
         };
         f.render_widget(
@@ -268,12 +272,12 @@ fn pager(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         }
     );
     f.render_widget(
-        Paragraph::new(head).style(t.fg("muted").add_modifier(Modifier::BOLD)),
+        Paragraph::new(head).style(t.fg(Role::Muted).add_modifier(Modifier::BOLD)),
         Rect::new(area.x, area.y, area.width, 1),
     );
     if let Some(e) = &p.error {
         f.render_widget(
-            Paragraph::new(format!(" {e}")).style(t.fg("critical")),
+            Paragraph::new(format!(" {e}")).style(t.fg(Role::Critical)),
             Rect::new(area.x, area.y + 1, area.width, 1),
         );
         return;
@@ -287,9 +291,9 @@ fn pager(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
     };
     for (k, l) in lines.iter().skip(start).take(h).enumerate() {
         let style = if !p.search.is_empty() && l.contains(&p.search) {
-            t.fg("accent").add_modifier(Modifier::BOLD)
+            t.fg(Role::Accent).add_modifier(Modifier::BOLD)
         } else {
-            t.fg("text")
+            t.fg(Role::Text)
         };
         f.render_widget(
             Paragraph::new(l.replace('\t', "    ")).style(style),
@@ -306,10 +310,10 @@ fn dialog(app: &App, f: &mut Frame<'_>, area: Rect, w: u16, h: u16, title: &str)
         .borders(Borders::ALL)
         .title(Span::styled(
             title,
-            t.fg("title").add_modifier(Modifier::BOLD),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
         ))
-        .border_style(t.fg("dialog_border"))
-        .style(t.fg("text").bg(t.color("dialog")));
+        .border_style(t.fg(Role::DialogBorder))
+        .style(t.fg(Role::Text).bg(t.color(Role::Dialog)));
     if !app.glyphs.unicode {
         block = block.border_set(ratatui::symbols::border::PLAIN);
     }
@@ -328,8 +332,8 @@ fn button(app: &App, label: &str, focused: bool, danger: bool) -> Span<'static> 
     let t = &app.theme;
     let style = match (focused, danger) {
         (true, _) => t.selection().add_modifier(Modifier::BOLD),
-        (false, true) => t.fg("critical"),
-        (false, false) => t.fg("text"),
+        (false, true) => t.fg(Role::Critical),
+        (false, false) => t.fg(Role::Text),
     };
     Span::styled(format!("[ {label} ]"), style)
 }
@@ -339,9 +343,9 @@ fn login(app: &App, d: &super::dialogs::LoginDialog, f: &mut Frame<'_>, area: Re
     let r = dialog(app, f, area, 60, 11, " Log in to the central manager ");
     let focus = |i: usize| {
         if d.focus == i {
-            t.fg("accent")
+            t.fg(Role::Accent)
         } else {
-            t.fg("muted")
+            t.fg(Role::Muted)
         }
     };
     line(f, r, 0, Line::from(Span::styled(" user name", focus(0))));
@@ -362,9 +366,9 @@ fn login(app: &App, d: &super::dialogs::LoginDialog, f: &mut Frame<'_>, area: Re
         Line::from(Span::styled(
             format!(" {check} remember me (OS keyring)"),
             if d.focus == 2 {
-                t.fg("accent")
+                t.fg(Role::Accent)
             } else {
-                t.fg("text")
+                t.fg(Role::Text)
             },
         )),
     );
@@ -378,11 +382,11 @@ fn login(app: &App, d: &super::dialogs::LoginDialog, f: &mut Frame<'_>, area: Re
         ]),
     );
     let status = if d.pending {
-        Some(Span::styled(" checking…", t.fg("muted")))
+        Some(Span::styled(" checking…", t.fg(Role::Muted)))
     } else {
         d.error
             .as_ref()
-            .map(|e| Span::styled(format!(" {e}"), t.fg("critical")))
+            .map(|e| Span::styled(format!(" {e}"), t.fg(Role::Critical)))
     };
     if let Some(s) = status {
         line(f, r, 7, Line::from(s));
@@ -392,7 +396,7 @@ fn login(app: &App, d: &super::dialogs::LoginDialog, f: &mut Frame<'_>, area: Re
             f,
             r,
             8,
-            Line::from(Span::styled(format!(" {h}"), t.fg("muted"))),
+            Line::from(Span::styled(format!(" {h}"), t.fg(Role::Muted))),
         );
     }
 }
@@ -428,7 +432,7 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
         y,
         Line::from(Span::styled(
             format!(" {} process{}:", n, if n == 1 { "" } else { "es" }),
-            t.fg("text").add_modifier(Modifier::BOLD),
+            t.fg(Role::Text).add_modifier(Modifier::BOLD),
         )),
     );
     y += 1;
@@ -447,7 +451,7 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
             y,
             Line::from(Span::styled(
                 format!(" owned by another user: {}", d.foreign.join(", ")),
-                t.fg("warn"),
+                t.fg(Role::Warn),
             )),
         );
         y += 1;
@@ -459,7 +463,7 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
             y,
             Line::from(Span::styled(
                 " Slurm signals whole jobs: every process of each job, on all its nodes",
-                t.fg("warn"),
+                t.fg(Role::Warn),
             )),
         );
         y += 1;
@@ -470,9 +474,9 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
         let style = if i == d.signal && d.focus == 0 {
             t.selection()
         } else if i == d.signal {
-            t.fg("accent")
+            t.fg(Role::Accent)
         } else {
-            t.fg("text")
+            t.fg(Role::Text)
         };
         line(
             f,
@@ -496,9 +500,9 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
             Line::from(Span::styled(
                 format!(" type {what} ({w}) to confirm:"),
                 if d.focus == 1 {
-                    t.fg("accent")
+                    t.fg(Role::Accent)
                 } else {
-                    t.fg("text")
+                    t.fg(Role::Text)
                 },
             )),
         );
@@ -536,7 +540,7 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
             f,
             r,
             y,
-            Line::from(Span::styled(format!(" {e}"), t.fg("critical"))),
+            Line::from(Span::styled(format!(" {e}"), t.fg(Role::Critical))),
         );
     }
     if let Some(res) = &d.results {
@@ -546,13 +550,13 @@ fn kill(app: &App, d: &super::dialogs::KillDialog, f: &mut Frame<'_>, area: Rect
                 f,
                 r,
                 y,
-                Line::from(Span::styled(" sending…", t.fg("muted"))),
+                Line::from(Span::styled(" sending…", t.fg(Role::Muted))),
             );
         }
         for (y, (tg, r2)) in (y..).zip(res.iter().take(MAX_RESULTS)) {
             let (txt, st) = match r2 {
-                Ok(()) => (format!(" ✓ {tg}"), t.fg("ok")),
-                Err(e) => (format!(" ✗ {tg}: {e}"), t.fg("critical")),
+                Ok(()) => (format!(" ✓ {tg}"), t.fg(Role::Ok)),
+                Err(e) => (format!(" ✗ {tg}: {e}"), t.fg(Role::Critical)),
             };
             line(f, r, y, Line::from(Span::styled(txt, st)));
         }
@@ -585,7 +589,7 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
                 "   {:<14} {:<5} {:>6} {:>5} {:>10}",
                 "node", "state", "load", "CPUs", "free mem"
             ),
-            t.fg("muted"),
+            t.fg(Role::Muted),
         )),
     );
     for (i, n) in d.nodes.iter().enumerate().take(12) {
@@ -622,11 +626,11 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
         let style = if i == d.selected {
             t.selection()
         } else if !n.up {
-            t.fg("down")
+            t.fg(Role::Down)
         } else if overloaded(n) {
-            t.fg("warn")
+            t.fg(Role::Warn)
         } else {
-            t.fg("text")
+            t.fg(Role::Text)
         };
         line(f, r, 2 + i as u16, Line::from(Span::styled(text, style)));
     }
@@ -634,24 +638,24 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
     let msg = match (&d.result, d.pending, d.confirming) {
         (Some(Ok((node, 0))), _, _) => Span::styled(
             format!(" requeued: it restarts on {node} (from the start, or its checkpoint)"),
-            t.fg("ok"),
+            t.fg(Role::Ok),
         ),
         (Some(Ok((node, pid))), _, _) => {
-            Span::styled(format!(" done: now pid {pid} on {node}"), t.fg("ok"))
+            Span::styled(format!(" done: now pid {pid} on {node}"), t.fg(Role::Ok))
         }
-        (Some(Err(e)), _, _) => Span::styled(format!(" not migrated: {e}"), t.fg("critical")),
+        (Some(Err(e)), _, _) => Span::styled(format!(" not migrated: {e}"), t.fg(Role::Critical)),
         (None, true, _) => Span::styled(
             " migrating… (stop, then restart from its checkpoint)",
-            t.fg("muted"),
+            t.fg(Role::Muted),
         ),
         (None, false, true) => Span::styled(
             format!(
                 " Enter: migrate to {}   Esc: choose again",
                 d.nodes.get(d.selected).map_or("", |n| n.name.as_str())
             ),
-            t.fg("warn").add_modifier(Modifier::BOLD),
+            t.fg(Role::Warn).add_modifier(Modifier::BOLD),
         ),
-        _ => Span::styled(" ↑↓ choose a node · Enter · Esc cancels", t.fg("muted")),
+        _ => Span::styled(" ↑↓ choose a node · Enter · Esc cancels", t.fg(Role::Muted)),
     };
     line(f, r, y, Line::from(msg));
     if d.requeue {
@@ -661,7 +665,7 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
             y + 1,
             Line::from(Span::styled(
                 " Slurm cannot move a running job: it is requeued and restarts on the chosen node",
-                t.fg("warn"),
+                t.fg(Role::Warn),
             )),
         );
         line(
@@ -670,7 +674,7 @@ fn migrate(app: &App, d: &super::dialogs::MigrateDialog, f: &mut Frame<'_>, area
             y + 2,
             Line::from(Span::styled(
                 " (from the start, unless it resumes from its own checkpoint).",
-                t.fg("warn"),
+                t.fg(Role::Warn),
             )),
         );
     }
@@ -685,7 +689,10 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
             f,
             r,
             0,
-            Line::from(Span::styled(" exactly this will be sent:", t.fg("muted"))),
+            Line::from(Span::styled(
+                " exactly this will be sent:",
+                t.fg(Role::Muted),
+            )),
         );
         let mut y = 1;
         for chunk in p
@@ -711,7 +718,7 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
             y + 1,
             Line::from(Span::styled(
                 last,
-                t.fg("warn").add_modifier(Modifier::BOLD),
+                t.fg(Role::Warn).add_modifier(Modifier::BOLD),
             )),
         );
         return;
@@ -721,9 +728,9 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
         let label = Span::styled(
             format!(" {name:<25}"),
             if focused {
-                t.fg("accent")
+                t.fg(Role::Accent)
             } else {
-                t.fg("muted")
+                t.fg(Role::Muted)
             },
         );
         let y = i as u16;
@@ -735,10 +742,10 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
                         if focused {
                             t.selection()
                         } else {
-                            t.fg("accent")
+                            t.fg(Role::Accent)
                         }
                     } else {
-                        t.fg("muted")
+                        t.fg(Role::Muted)
                     };
                     spans.push(Span::styled(format!(" {o} "), st));
                 }
@@ -751,9 +758,11 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
                 let room = r.width.saturating_sub(27 + w) as usize;
                 let extra = match (s.error(i), i) {
                     // Cut to fit; the whole message shows under the form for the field in focus.
-                    (Some(e), _) => Span::styled(fit(&format!(" ✗ {e}"), room), t.fg("critical")),
+                    (Some(e), _) => {
+                        Span::styled(fit(&format!(" ✗ {e}"), room), t.fg(Role::Critical))
+                    }
                     (None, 2) => {
-                        Span::styled(format!(" {} argument(s)", s.arg_count()), t.fg("muted"))
+                        Span::styled(format!(" {} argument(s)", s.arg_count()), t.fg(Role::Muted))
                     }
                     _ => Span::raw(""),
                 };
@@ -783,7 +792,7 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
                 " Tab/↑↓ move · ←→ choose · Ctrl-S save / Ctrl-L load a template · Esc cancel",
                 r.width as usize,
             ),
-            t.fg("muted"),
+            t.fg(Role::Muted),
         )),
     );
     // The focused field's problem in full, else the first one.
@@ -798,7 +807,7 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
             y + 2,
             Line::from(Span::styled(
                 fit(&format!(" ✗ {name}: {e}"), r.width as usize),
-                t.fg("critical"),
+                t.fg(Role::Critical),
             )),
         );
     }
@@ -809,7 +818,7 @@ fn submit(app: &App, s: &super::form::SubmitForm, f: &mut Frame<'_>, area: Rect)
             y + 3,
             Line::from(Span::styled(
                 fit(&format!(" {n}"), r.width as usize),
-                t.fg("warn"),
+                t.fg(Role::Warn),
             )),
         );
     }
@@ -828,32 +837,53 @@ fn fit(text: &str, width: usize) -> String {
 /// The hint bar of job control, from the keymap (so read-only mode hides what it removed).
 pub fn hints(app: &App, j: &JobsUi) -> Vec<(String, &'static str)> {
     use crate::tui::action::{Action, action_def};
-    let list: &[Action] = match j.screen {
-        JobScreen::Processes => &[
-            Action::Help,
-            Action::Back,
-            Action::JobResults,
-            Action::Tag,
-            Action::Kill,
-            Action::Migrate,
-            Action::Submit,
-            Action::Filter,
-            Action::Sort,
+    let layer = j.layer();
+    let kill = matches!(j.modal, Some(super::Modal::Kill(_)));
+    let list: &[Action] = match (layer, j.screen) {
+        (crate::tui::action::Layer::Dialog, _) if kill => &[
+            Action::Confirm,
+            Action::Close,
+            Action::NextField,
+            Action::SignalTerm,
+            Action::SignalKill,
         ],
-        JobScreen::Results => &[
-            Action::Help,
-            Action::Back,
-            Action::Drill,
-            Action::Processes,
-            Action::Submit,
-            Action::Filter,
-        ],
-        JobScreen::Pager => &[Action::Help, Action::Back],
+        (crate::tui::action::Layer::Dialog | crate::tui::action::Layer::Form, _) => {
+            &[Action::Confirm, Action::Close, Action::NextField]
+        }
+        (_, screen) => match screen {
+            JobScreen::Processes => &[
+                Action::Help,
+                Action::Back,
+                Action::JobResults,
+                Action::Tag,
+                Action::Kill,
+                Action::Migrate,
+                Action::Submit,
+                Action::Filter,
+                Action::Sort,
+            ],
+            JobScreen::Results => &[
+                Action::Help,
+                Action::Back,
+                Action::Drill,
+                Action::Processes,
+                Action::Submit,
+                Action::Filter,
+            ],
+            JobScreen::Pager => &[
+                Action::Help,
+                Action::Close,
+                Action::Follow,
+                Action::OtherStream,
+                Action::Filter,
+                Action::FindNext,
+            ],
+        },
     };
     list.iter()
         .filter(|a| !(j.read_only && action_def(**a).dangerous))
         .filter_map(|a| {
-            let key = app.keymap.first_key(*a)?;
+            let key = app.keymap.first_key(layer, *a)?;
             let label = if *a == Action::Drill {
                 "output"
             } else {

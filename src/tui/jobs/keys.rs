@@ -58,14 +58,14 @@ impl JobsUi {
     /// A key, with the action the keymap gives it.
     pub fn on_key(&mut self, key: KeyEvent, action: Option<Action>) -> Outcome {
         if let Some(m) = self.modal.take() {
-            let (keep, out) = self.modal_key(m, key);
+            let (keep, out) = self.modal_key(m, key, action);
             if let Some(m) = keep {
                 self.modal = Some(m);
             }
             return out;
         }
         if self.screen == JobScreen::Pager
-            && let Some(o) = self.pager_key(key)
+            && let Some(o) = self.pager_key(key, action)
         {
             return o;
         }
@@ -255,7 +255,9 @@ impl JobsUi {
         self.poll_pager();
     }
 
-    fn pager_key(&mut self, key: KeyEvent) -> Option<Outcome> {
+    /// Keys in the pager, from the keymap's pager layer (so `vim.toml` and user keymaps apply);
+    /// only the search line being typed reads keys directly.
+    fn pager_key(&mut self, key: KeyEvent, action: Option<Action>) -> Option<Outcome> {
         let p = &mut self.pager;
         if p.searching {
             match key.code {
@@ -272,8 +274,12 @@ impl JobsUi {
             return Some(Outcome::Handled);
         }
         let lines = p.text.lines().count();
-        match key.code {
-            KeyCode::Char('f') => {
+        let last = lines.saturating_sub(1);
+        match action? {
+            Action::Close => {
+                self.screen = JobScreen::Results;
+            }
+            Action::Follow => {
                 p.follow = !p.follow;
                 let state = if p.follow {
                     "following"
@@ -282,31 +288,32 @@ impl JobsUi {
                 };
                 return Some(Outcome::Say(false, format!("{state} the file")));
             }
-            KeyCode::Char('s') => {
+            Action::OtherStream => {
                 let other = if p.stream == "out" { "err" } else { "out" };
                 let id = p.id;
                 self.open_pager(id, other);
             }
-            KeyCode::Char('/') => {
+            Action::Filter => {
                 p.searching = true;
                 p.search.clear();
             }
-            KeyCode::Char('n') => self.find_next(),
-            KeyCode::Up => {
+            Action::FindNext => self.find_next(),
+            Action::Up => {
                 p.follow = false;
                 p.scroll = p.scroll.saturating_sub(1);
             }
-            KeyCode::Down => p.scroll = (p.scroll + 1).min(lines.saturating_sub(1)),
-            KeyCode::PageUp => {
+            Action::Down => p.scroll = (p.scroll + 1).min(last),
+            Action::PageUp => {
                 p.follow = false;
                 p.scroll = p.scroll.saturating_sub(20);
             }
-            KeyCode::PageDown => p.scroll = (p.scroll + 20).min(lines.saturating_sub(1)),
-            KeyCode::Home => {
+            Action::PageDown => p.scroll = (p.scroll + 20).min(last),
+            Action::First => {
                 p.follow = false;
                 p.scroll = 0;
             }
-            KeyCode::End => p.scroll = lines.saturating_sub(1),
+            Action::Last => p.scroll = last,
+            // Help is the app's.
             _ => return None,
         }
         Some(Outcome::Handled)
@@ -332,25 +339,47 @@ impl JobsUi {
         }
     }
 
-    fn modal_key(&mut self, m: Modal, key: KeyEvent) -> (Option<Modal>, Outcome) {
+    /// Keys in a dialog or the form: a focused text field takes plain characters first; every
+    /// other key goes by the keymap's dialog or form layer.
+    fn modal_key(
+        &mut self,
+        m: Modal,
+        key: KeyEvent,
+        action: Option<Action>,
+    ) -> (Option<Modal>, Outcome) {
+        let typing = matches!(
+            key.code,
+            KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete
+        ) && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            && m.text_focused();
+        let action = if typing { None } else { action };
         match m {
-            Modal::Login(d) => self.login_key(d, key),
-            Modal::Kill(d) => self.kill_key(d, key),
-            Modal::Migrate(d) => self.migrate_key(d, key),
-            Modal::Submit(f) => self.submit_key(f, key),
+            Modal::Login(d) => self.login_key(d, key, action),
+            Modal::Kill(d) => self.kill_key(d, key, action),
+            Modal::Migrate(d) => self.migrate_key(d, action),
+            Modal::Submit(f) => self.submit_key(f, key, action),
         }
     }
 
-    fn login_key(&mut self, mut d: Box<LoginDialog>, key: KeyEvent) -> (Option<Modal>, Outcome) {
+    fn login_key(
+        &mut self,
+        mut d: Box<LoginDialog>,
+        key: KeyEvent,
+        action: Option<Action>,
+    ) -> (Option<Modal>, Outcome) {
         let next = |f: usize| (f + 1) % 4;
         let prev = |f: usize| (f + 3) % 4;
-        match key.code {
-            KeyCode::Esc => return (None, Outcome::Say(false, "not logged in".into())),
-            KeyCode::Tab | KeyCode::Down => d.focus = next(d.focus),
-            KeyCode::BackTab | KeyCode::Up => d.focus = prev(d.focus),
-            KeyCode::Char(' ') if d.focus == 2 => d.remember = !d.remember,
-            KeyCode::Enter if d.focus == 0 => d.focus = 1,
-            KeyCode::Enter => {
+        match (action, key.code) {
+            (Some(Action::Close), _) => {
+                return (None, Outcome::Say(false, "not logged in".into()));
+            }
+            (Some(Action::NextField | Action::Down), _) => d.focus = next(d.focus),
+            (Some(Action::PrevField | Action::Up), _) => d.focus = prev(d.focus),
+            (_, KeyCode::Char(' ')) if d.focus == 2 => d.remember = !d.remember,
+            (Some(Action::Confirm), _) if d.focus == 0 => d.focus = 1,
+            (Some(Action::Confirm), _) => {
                 let user = text(&d.user).trim().to_string();
                 let password = text(&d.password);
                 if user.is_empty() {
@@ -379,7 +408,12 @@ impl JobsUi {
         (Some(Modal::Login(d)), Outcome::Handled)
     }
 
-    fn kill_key(&mut self, mut d: Box<KillDialog>, key: KeyEvent) -> (Option<Modal>, Outcome) {
+    fn kill_key(
+        &mut self,
+        mut d: Box<KillDialog>,
+        key: KeyEvent,
+        action: Option<Action>,
+    ) -> (Option<Modal>, Outcome) {
         if d.results.is_some() {
             return (None, Outcome::Handled);
         }
@@ -389,19 +423,38 @@ impl JobsUi {
             vec![0, 2, 3]
         };
         let pos = focuses.iter().position(|f| *f == d.focus).unwrap_or(0);
-        match key.code {
-            KeyCode::Esc => return (None, Outcome::Say(false, "nothing was signalled".into())),
-            KeyCode::Tab => d.focus = focuses[(pos + 1) % focuses.len()],
-            KeyCode::BackTab => d.focus = focuses[(pos + focuses.len() - 1) % focuses.len()],
-            KeyCode::Up if d.focus == 0 => d.signal = d.signal.saturating_sub(1),
-            KeyCode::Down if d.focus == 0 => d.signal = (d.signal + 1).min(Signal::ALL.len() - 1),
-            KeyCode::Left | KeyCode::Right if d.focus >= 2 => {
-                d.focus = if d.focus == 2 { 3 } else { 2 }
-            }
-            KeyCode::Enter if d.focus == 2 => {
+        let hotkey = |s: Signal| Signal::ALL.iter().position(|x| *x == s).unwrap_or(0);
+        match (action, key.code) {
+            (Some(Action::Close), _) => {
                 return (None, Outcome::Say(false, "nothing was signalled".into()));
             }
-            KeyCode::Enter if d.focus == 3 => {
+            // A signal by its hotkey, then straight to what is left to do: the typed
+            // confirmation when one is needed, else Send.
+            (Some(a @ (Action::SignalTerm | Action::SignalKill)), _) => {
+                d.signal = hotkey(if a == Action::SignalKill {
+                    Signal::Kill
+                } else {
+                    Signal::Term
+                });
+                d.focus = if d.confirmed() { 3 } else { 1 };
+            }
+            (Some(Action::NextField), _) => d.focus = focuses[(pos + 1) % focuses.len()],
+            (Some(Action::PrevField), _) => {
+                d.focus = focuses[(pos + focuses.len() - 1) % focuses.len()]
+            }
+            (Some(Action::Up), _) if d.focus == 0 => d.signal = d.signal.saturating_sub(1),
+            (Some(Action::Down), _) if d.focus == 0 => {
+                d.signal = (d.signal + 1).min(Signal::ALL.len() - 1)
+            }
+            (Some(Action::First), _) if d.focus == 0 => d.signal = 0,
+            (Some(Action::Last), _) if d.focus == 0 => d.signal = Signal::ALL.len() - 1,
+            (_, KeyCode::Left | KeyCode::Right) if d.focus >= 2 => {
+                d.focus = if d.focus == 2 { 3 } else { 2 }
+            }
+            (Some(Action::Confirm), _) if d.focus == 2 => {
+                return (None, Outcome::Say(false, "nothing was signalled".into()));
+            }
+            (Some(Action::Confirm), _) if d.focus == 3 => {
                 if !d.confirmed() {
                     let w = d.confirm_word.clone().unwrap_or_default();
                     d.error = Some(format!("type {w} to confirm"));
@@ -416,7 +469,7 @@ impl JobsUi {
                     return (Some(Modal::Kill(d)), Outcome::Say(false, "sending…".into()));
                 }
             }
-            KeyCode::Enter => d.focus = focuses[(pos + 1) % focuses.len()],
+            (Some(Action::Confirm), _) => d.focus = focuses[(pos + 1) % focuses.len()],
             _ if d.focus == 1 => {
                 d.confirm.input(key);
             }
@@ -425,19 +478,28 @@ impl JobsUi {
         (Some(Modal::Kill(d)), Outcome::Handled)
     }
 
-    fn migrate_key(&mut self, mut d: MigrateDialog, key: KeyEvent) -> (Option<Modal>, Outcome) {
+    fn migrate_key(
+        &mut self,
+        mut d: MigrateDialog,
+        action: Option<Action>,
+    ) -> (Option<Modal>, Outcome) {
         if d.result.is_some() {
             return (None, Outcome::Handled);
         }
         if d.pending {
             return (Some(Modal::Migrate(d)), Outcome::Handled);
         }
-        match key.code {
-            KeyCode::Esc if d.confirming => d.confirming = false,
-            KeyCode::Esc => return (None, Outcome::Say(false, "nothing was migrated".into())),
-            KeyCode::Up => d.selected = d.selected.saturating_sub(1),
-            KeyCode::Down => d.selected = (d.selected + 1).min(d.nodes.len().saturating_sub(1)),
-            KeyCode::Enter if !d.confirming => match d.nodes.get(d.selected) {
+        let last = d.nodes.len().saturating_sub(1);
+        match action {
+            Some(Action::Close) if d.confirming => d.confirming = false,
+            Some(Action::Close) => {
+                return (None, Outcome::Say(false, "nothing was migrated".into()));
+            }
+            Some(Action::Up) if !d.confirming => d.selected = d.selected.saturating_sub(1),
+            Some(Action::Down) if !d.confirming => d.selected = (d.selected + 1).min(last),
+            Some(Action::First) if !d.confirming => d.selected = 0,
+            Some(Action::Last) if !d.confirming => d.selected = last,
+            Some(Action::Confirm) if !d.confirming => match d.nodes.get(d.selected) {
                 Some(n) if !n.up => {
                     return (
                         Some(Modal::Migrate(d)),
@@ -447,7 +509,7 @@ impl JobsUi {
                 Some(_) => d.confirming = true,
                 None => {}
             },
-            KeyCode::Enter => {
+            Some(Action::Confirm) => {
                 if let Some(n) = d.nodes.get(d.selected) {
                     self.send(JobCommand::Migrate {
                         target: d.target.clone(),
@@ -461,28 +523,43 @@ impl JobsUi {
         (Some(Modal::Migrate(d)), Outcome::Handled)
     }
 
-    fn submit_key(&mut self, mut f: Box<SubmitForm>, key: KeyEvent) -> (Option<Modal>, Outcome) {
+    fn submit_key(
+        &mut self,
+        mut f: Box<SubmitForm>,
+        key: KeyEvent,
+        action: Option<Action>,
+    ) -> (Option<Modal>, Outcome) {
         if f.pending {
             return (Some(Modal::Submit(f)), Outcome::Handled);
         }
         let n = FIELDS.len();
         if f.preview.is_some() {
-            match key.code {
-                KeyCode::Enter => match f.spec() {
+            match (action, key.code) {
+                (Some(Action::Confirm), _) | (_, KeyCode::Enter) => match f.spec() {
                     Ok(spec) => {
                         f.pending = true;
                         self.send(JobCommand::Submit(Box::new(spec)));
                     }
                     Err(e) => f.note = Some(e),
                 },
-                KeyCode::Esc => f.preview = None,
+                (Some(Action::Close), _) => f.preview = None,
                 _ => {}
             }
             return (Some(Modal::Submit(f)), Outcome::Handled);
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let submit = action == Some(Action::Confirm)
+            || (key.code == KeyCode::Enter && f.focus == n && !ctrl);
         match key.code {
-            KeyCode::Esc => return (None, Outcome::Say(false, "nothing was submitted".into())),
+            _ if action == Some(Action::Close) => {
+                return (None, Outcome::Say(false, "nothing was submitted".into()));
+            }
+            _ if action == Some(Action::NextField) || action == Some(Action::Down) => {
+                f.focus = (f.focus + 1) % (n + 1)
+            }
+            _ if action == Some(Action::PrevField) || action == Some(Action::Up) => {
+                f.focus = (f.focus + n) % (n + 1)
+            }
             KeyCode::Char('s') if ctrl => {
                 f.note = Some(match f.save_template() {
                     Ok(p) => format!("template saved: {}", p.display()),
@@ -495,9 +572,7 @@ impl JobsUi {
                     Err(e) => e,
                 });
             }
-            KeyCode::Tab | KeyCode::Down => f.focus = (f.focus + 1) % (n + 1),
-            KeyCode::BackTab | KeyCode::Up => f.focus = (f.focus + n) % (n + 1),
-            KeyCode::Enter if f.focus == n => match f.spec() {
+            _ if submit => match f.spec() {
                 Ok(spec) => {
                     let line = match self.manager.kind {
                         crate::jobs::BackendKind::Slurm { .. } => {

@@ -75,6 +75,22 @@ pub enum Modal {
     Submit(Box<SubmitForm>),
 }
 
+impl Modal {
+    /// Whether a text field has the focus (plain characters are typed into it then).
+    pub fn text_focused(&self) -> bool {
+        match self {
+            Modal::Login(d) => d.focus <= 1,
+            Modal::Kill(d) => d.focus == 1 && d.results.is_none(),
+            Modal::Migrate(_) => false,
+            Modal::Submit(f) => {
+                f.preview.is_none()
+                    && f.focus < form::FIELDS.len()
+                    && !matches!(form::FIELDS[f.focus].1, form::Kind::Choice(_))
+            }
+        }
+    }
+}
+
 /// Job control for one cluster.
 pub struct JobsUi {
     /// The cluster (as the manager link names it).
@@ -117,6 +133,8 @@ pub struct JobsUi {
     pub filter_input: Option<String>,
     /// Scheduler node states (Slurm): name → (state words, reason); looked up per tile.
     pub node_states: std::collections::HashMap<String, (String, String)>,
+    /// Only this host's processes are listed (opened with `p` on a host).
+    pub host_scope: Option<String>,
 }
 
 impl JobsUi {
@@ -151,7 +169,28 @@ impl JobsUi {
             templates,
             filter_input: None,
             node_states: std::collections::HashMap::new(),
+            host_scope: None,
         }
+    }
+
+    /// The keymap layer its keys are looked up in now.
+    pub fn layer(&self) -> crate::tui::action::Layer {
+        use crate::tui::action::Layer;
+        match (&self.modal, self.screen) {
+            (Some(Modal::Submit(_)), _) => Layer::Form,
+            (Some(_), _) => Layer::Dialog,
+            (None, JobScreen::Pager) => Layer::Pager,
+            (None, _) => Layer::Jobs,
+        }
+    }
+
+    /// Whether a process runs on the host the list is scoped to. Ganglia often names hosts by
+    /// their full domain name where managers use the short one, so either matches.
+    pub fn in_scope(&self, node: &str) -> bool {
+        self.host_scope.as_deref().is_none_or(|h| {
+            let short = |n: &str| n.split('.').next().unwrap_or(n).to_string();
+            node == h || short(node) == short(h)
+        })
     }
 
     /// Sends a command to the link.
@@ -166,6 +205,7 @@ impl JobsUi {
         let mut v: Vec<&ProcInfo> = self
             .procs
             .iter()
+            .filter(|p| self.in_scope(&p.node))
             .filter(|p| {
                 self.filter.as_ref().is_none_or(|f| {
                     f.keeps(&format!(

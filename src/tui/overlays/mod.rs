@@ -7,9 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::aggregator::Health;
-use crate::tui::action::GROUPS;
+use crate::tui::action::{GROUPS, LAYERS, LayerDef};
 use crate::tui::app::{App, Overlay};
 use crate::tui::bands::TileState;
+use crate::tui::theme::Role;
 use crate::tui::widgets::tiles;
 use crate::units::{human_bytes, human_secs};
 
@@ -37,41 +38,65 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     if read_only_here {
         lines.push(Line::from(Span::styled(
             "read-only here: kill, migrate and submit are off for this cluster".to_string(),
-            t.fg("warn"),
+            t.fg(Role::Warn),
         )));
         lines.push(Line::from(""));
     }
-    for group in GROUPS {
+    lines.push(Line::from(vec![
+        Span::styled("  ctrl-c            ".to_string(), t.fg(Role::Accent)),
+        Span::styled(
+            "Leave Gantry, from anywhere (forms and dialogs too)".to_string(),
+            t.fg(Role::Text),
+        ),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("  ctrl-z            ".to_string(), t.fg(Role::Accent)),
+        Span::styled(
+            "Suspend to the shell; fg comes back".to_string(),
+            t.fg(Role::Text),
+        ),
+    ]));
+    lines.push(Line::from(""));
+    // The layer in use first: what the keys do right now.
+    let here = app.layer_below_help();
+    let mut layers: Vec<&LayerDef> = LAYERS.iter().collect();
+    layers.sort_by_key(|l| l.layer != here);
+    for l in layers {
         lines.push(Line::from(Span::styled(
-            group.to_string(),
-            t.fg("title").add_modifier(Modifier::BOLD),
+            format!("{} [{}]", l.title, l.id),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
         )));
-        for (def, keys) in app
-            .keymap
-            .entries()
-            .filter(|(d, _)| d.group == *group && !(read_only_here && d.dangerous))
-        {
-            let keys = if keys.is_empty() {
-                "(unbound)".to_string()
-            } else {
-                keys.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<18}"), t.fg("accent")),
-                Span::styled(def.description.to_string(), t.fg("text")),
-            ]));
+        for group in GROUPS {
+            for (def, keys) in app
+                .keymap
+                .entries(l.layer)
+                .filter(|(d, _)| d.group == *group && !(read_only_here && d.dangerous))
+            {
+                if keys.is_empty() && l.layer != here {
+                    continue;
+                }
+                let keys = if keys.is_empty() {
+                    "(unbound)".to_string()
+                } else {
+                    keys.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {keys:<18}"), t.fg(Role::Accent)),
+                    Span::styled(def.description.to_string(), t.fg(Role::Text)),
+                ]));
+            }
         }
         lines.push(Line::from(""));
     }
     lines.push(Line::from(Span::styled(
         format!(
-            "keymap: {}   theme: {}   Esc closes",
+            "keymap: {}   theme: {}   q or Esc closes",
             app.keymap.name, app.theme.name
         ),
-        t.fg("muted"),
+        t.fg(Role::Muted),
     )));
     lines
 }
@@ -82,7 +107,7 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(Span::styled(
             "Tiles: load = load_one ÷ cpu_num",
-            t.fg("title").add_modifier(Modifier::BOLD),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
         )),
         Line::from(""),
     ];
@@ -93,7 +118,7 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
                 format!("  {} ", tiles::glyph(s, app.glyphs.unicode).repeat(2)),
                 tiles::style(s, t),
             ),
-            Span::styled(format!(" {label} of its CPUs"), t.fg("text")),
+            Span::styled(format!(" {label} of its CPUs"), t.fg(Role::Text)),
         ]));
     }
     for (s, what) in [
@@ -108,29 +133,29 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
                 format!("  {} ", tiles::glyph(s, app.glyphs.unicode).repeat(2)),
                 tiles::style(s, t),
             ),
-            Span::styled(format!(" {what}"), t.fg("text")),
+            Span::styled(format!(" {what}"), t.fg(Role::Text)),
         ]));
     }
     lines.extend([
         Line::from(""),
         Line::from(Span::styled(
             "Down hosts are listed first. Glyph height grows with load,",
-            t.fg("muted"),
+            t.fg(Role::Muted),
         )),
         Line::from(Span::styled(
             "so tiles read without colour too (NO_COLOR, colour blindness).",
-            t.fg("muted"),
+            t.fg(Role::Muted),
         )),
         Line::from(""),
         Line::from(vec![
             Span::styled(
                 "  STALE ",
-                t.fg("stale")
+                t.fg(Role::Stale)
                     .add_modifier(Modifier::BOLD | Modifier::REVERSED),
             ),
             Span::styled(
                 " data stopped advancing for over two poll steps",
-                t.fg("text"),
+                t.fg(Role::Text),
             ),
         ]),
         Line::from(vec![
@@ -140,18 +165,28 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
                 } else {
                     "  =/ "
                 },
-                t.fg("text").add_modifier(Modifier::CROSSED_OUT),
+                t.fg(Role::Text).add_modifier(Modifier::CROSSED_OUT),
             ),
             Span::styled(
                 format!(
                     " crossed out, {} or drn/sdwn/nrsp: Slurm will not use the node",
                     if app.glyphs.unicode { "⊘" } else { "/" }
                 ),
-                t.fg("text"),
+                t.fg(Role::Text),
             ),
         ]),
     ]);
     lines
+}
+
+/// The line of the sources overlay where source number `index` begins.
+pub fn source_line(app: &App, index: usize) -> usize {
+    app.snap
+        .sources
+        .iter()
+        .take(index)
+        .map(|s| 1 + usize::from(s.status.last_error.is_some()) + s.clusters.len())
+        .sum()
 }
 
 fn source_lines(app: &App) -> Vec<Line<'static>> {
@@ -160,10 +195,10 @@ fn source_lines(app: &App) -> Vec<Line<'static>> {
     for s in &app.snap.sources {
         let st = &s.status;
         let health_style = match st.health {
-            Health::Ok => t.fg("ok"),
-            Health::Degraded => t.fg("warn").add_modifier(Modifier::BOLD),
-            Health::Dead => t.fg("critical").add_modifier(Modifier::BOLD),
-            Health::Pending => t.fg("muted"),
+            Health::Ok => t.fg(Role::Ok),
+            Health::Degraded => t.fg(Role::Warn).add_modifier(Modifier::BOLD),
+            Health::Dead => t.fg(Role::Critical).add_modifier(Modifier::BOLD),
+            Health::Pending => t.fg(Role::Muted),
         };
         let age = st.last_success.map_or_else(
             || "never".to_string(),
@@ -172,7 +207,7 @@ fn source_lines(app: &App) -> Vec<Line<'static>> {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{:<16} ", s.name),
-                t.fg("title").add_modifier(Modifier::BOLD),
+                t.fg(Role::Title).add_modifier(Modifier::BOLD),
             ),
             Span::styled(format!("{:<9}", st.health.to_string()), health_style),
             Span::styled(
@@ -182,7 +217,7 @@ fn source_lines(app: &App) -> Vec<Line<'static>> {
                     st.latency.as_millis(),
                     human_bytes(st.wire_bytes)
                 ),
-                t.fg("text"),
+                t.fg(Role::Text),
             ),
         ]));
         if let Some(e) = &st.last_error {
@@ -201,9 +236,9 @@ fn source_lines(app: &App) -> Vec<Line<'static>> {
                     human_secs(c.age(app.now))
                 ),
                 if stale.is_empty() {
-                    t.fg("muted")
+                    t.fg(Role::Muted)
                 } else {
-                    t.fg("stale")
+                    t.fg(Role::Stale)
                 },
             )));
         }
@@ -230,10 +265,10 @@ pub fn draw(app: &App, f: &mut Frame<'_>, area: Rect) {
         .borders(Borders::ALL)
         .title(Span::styled(
             title,
-            t.fg("title").add_modifier(Modifier::BOLD),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
         ))
-        .border_style(t.fg("dialog_border"))
-        .style(t.fg("text").bg(t.color("dialog")));
+        .border_style(t.fg(Role::DialogBorder))
+        .style(t.fg(Role::Text).bg(t.color(Role::Dialog)));
     let block = if app.glyphs.unicode {
         block
     } else {

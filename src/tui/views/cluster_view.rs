@@ -11,6 +11,7 @@ use crate::aggregator::ClusterView;
 use crate::tui::app::App;
 use crate::tui::bands::TileState;
 use crate::tui::state::ClusterState;
+use crate::tui::theme::Role;
 use crate::tui::views::common::{cluster_numbers, graph_panel, summary_series_points};
 use crate::tui::widgets::tiles::{self, TileGeometry};
 use crate::units::human_secs;
@@ -95,7 +96,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     let t = &app.theme;
     let Some(cv) = st.view(&app.snap) else {
         let msg = format!(" cluster '{}' is not in the latest data", st.name);
-        f.render_widget(Paragraph::new(msg).style(t.fg("warn")), body);
+        f.render_widget(Paragraph::new(msg).style(t.fg(Role::Warn)), body);
         return;
     };
     let p = parts(body);
@@ -111,29 +112,35 @@ fn header(app: &App, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
     let mut spans = vec![
         Span::styled(
             format!(" {} ", cv.cluster.name),
-            t.fg("title").add_modifier(Modifier::BOLD),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
         ),
-        Span::styled(format!(" {} up ", n.up), t.fg("ok")),
+        Span::styled(format!(" {} up ", n.up), t.fg(Role::Ok)),
         Span::styled(
             format!("{} down ", n.down),
             if n.down > 0 {
-                t.fg("critical").add_modifier(Modifier::BOLD)
+                t.fg(Role::Critical).add_modifier(Modifier::BOLD)
             } else {
-                t.fg("muted")
+                t.fg(Role::Muted)
             },
         ),
-        Span::styled(format!(" {} CPUs ", n.cpus), t.fg("text")),
+        Span::styled(format!(" {} CPUs ", n.cpus), t.fg(Role::Text)),
     ];
     if let Some(l) = n.load_pct {
         spans.push(Span::styled(
             format!(" load {l:.0}% ({:.1}) ", n.load_sum),
-            t.fg("text"),
+            t.fg(Role::Text),
         ));
     }
     if let Some(m) = n.mem_pct {
-        spans.push(Span::styled(format!(" mem {m:.0}% used ",), t.fg("text")));
+        spans.push(Span::styled(
+            format!(" mem {m:.0}% used ",),
+            t.fg(Role::Text),
+        ));
     }
-    spans.push(Span::styled(format!(" via {} ", cv.source), t.fg("muted")));
+    spans.push(Span::styled(
+        format!(" via {} ", cv.source),
+        t.fg(Role::Muted),
+    ));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
 
@@ -166,7 +173,7 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
         } else {
             " no hosts reported"
         };
-        f.render_widget(Paragraph::new(msg).style(t.fg("muted")), area);
+        f.render_widget(Paragraph::new(msg).style(t.fg(Role::Muted)), area);
         return;
     }
     let g = tiles::geometry(
@@ -219,10 +226,10 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
             let name_style = if i == st.selected {
                 style
             } else if sched_off.is_some() {
-                t.fg("muted")
+                t.fg(Role::Muted)
                     .add_modifier(ratatui::style::Modifier::CROSSED_OUT)
             } else {
-                t.fg("text")
+                t.fg(Role::Text)
             };
             buf.set_string(x, y, glyph, style);
             buf.set_string(x + 1, y, &text[glyph.len()..], name_style);
@@ -247,12 +254,12 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
     let heard = u64::from(h.tn) + cv.age(app.now);
     let mut spans = vec![Span::styled(
         format!(" {} ", h.name),
-        t.fg("title").add_modifier(Modifier::BOLD),
+        t.fg(Role::Title).add_modifier(Modifier::BOLD),
     )];
     match tile.state {
         TileState::Down => spans.push(Span::styled(
             format!(" DOWN — last heard {} ago ", human_secs(heard)),
-            t.fg("critical").add_modifier(Modifier::BOLD),
+            t.fg(Role::Critical).add_modifier(Modifier::BOLD),
         )),
         _ => {
             let cpus = h.value("cpu_num").map_or("?".into(), |c| format!("{c:.0}"));
@@ -261,18 +268,18 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
                 .map_or("?".into(), |l| format!("{l:.2}"));
             spans.push(Span::styled(
                 format!(" load {load} on {cpus} CPUs ({:.0}%) ", tile.load * 100.0),
-                t.fg("text"),
+                t.fg(Role::Text),
             ));
             spans.push(Span::styled(
                 format!(" heard {} ago ", human_secs(heard)),
-                t.fg("muted"),
+                t.fg(Role::Muted),
             ));
         }
     }
-    spans.push(Span::styled(format!(" {} ", h.ip), t.fg("muted")));
+    spans.push(Span::styled(format!(" {} ", h.ip), t.fg(Role::Muted)));
     spans.push(Span::styled(
         format!(" {}/{} hosts ", st.selected + 1, st.tiles.len()),
-        t.fg("muted"),
+        t.fg(Role::Muted),
     ));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }

@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use crate::aggregator::ClusterView;
 use crate::history::{Point, SummaryValue};
 use crate::tui::app::App;
+use crate::tui::theme::Role;
 
 /// What a cluster's summary line says.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -161,8 +162,8 @@ pub fn graph_panel(
         _ => " –".to_string(),
     };
     let title = Line::from(vec![
-        Span::styled(format!(" {label}"), t.fg("accent")),
-        Span::styled(stats, t.fg("muted")),
+        Span::styled(format!(" {label}"), t.fg(Role::Accent)),
+        Span::styled(stats, t.fg(Role::Muted)),
     ]);
     f.render_widget(
         Paragraph::new(title),
@@ -175,6 +176,6 @@ pub fn graph_panel(
             area.width.saturating_sub(2),
             area.height.saturating_sub(1),
         );
-        draw_points(app, f, g, pts, t.fg("graph"));
+        draw_points(app, f, g, pts, t.fg(Role::Graph));
     }
 }

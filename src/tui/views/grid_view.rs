@@ -11,6 +11,7 @@ use ratatui::widgets::Paragraph;
 use crate::history::{Point, SummaryValue};
 use crate::tui::app::App;
 use crate::tui::state::GridRow;
+use crate::tui::theme::Role;
 use crate::tui::views::common::{ClusterNumbers, cluster_numbers, draw_points};
 use crate::tui::widgets::tiles;
 use crate::units::human_secs;
@@ -86,7 +87,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         } else {
             " no cluster has answered yet — press s for the sources".to_string()
         };
-        f.render_widget(Paragraph::new(msg).style(t.fg("muted")), body);
+        f.render_widget(Paragraph::new(msg).style(t.fg(Role::Muted)), body);
         return;
     }
     let per = lines_per_row(body.height, app.grid.rows.len());
@@ -119,9 +120,9 @@ fn marker(app: &App, i: usize) -> &'static str {
 fn stats_spans(app: &App, n: &ClusterNumbers, wide: bool) -> Vec<Span<'static>> {
     let t = &app.theme;
     let down_style = if n.down > 0 {
-        t.fg("critical").add_modifier(Modifier::BOLD)
+        t.fg(Role::Critical).add_modifier(Modifier::BOLD)
     } else {
-        t.fg("muted")
+        t.fg(Role::Muted)
     };
     let (up_word, down_word) = match (wide, app.glyphs.unicode) {
         (true, _) => (" up", " down"),
@@ -129,24 +130,24 @@ fn stats_spans(app: &App, n: &ClusterNumbers, wide: bool) -> Vec<Span<'static>> 
         (false, false) => ("u", "d"),
     };
     let mut spans = vec![
-        Span::styled(format!("{:>6}{up_word}", n.up), t.fg("ok")),
+        Span::styled(format!("{:>6}{up_word}", n.up), t.fg(Role::Ok)),
         Span::styled(format!("{:>5}{down_word}", n.down), down_style),
         Span::styled(
             format!("{:>7} CPU{}", n.cpus, if wide { "s" } else { "" }),
-            t.fg("text"),
+            t.fg(Role::Text),
         ),
     ];
     spans.push(match (n.load_pct, wide) {
         (Some(l), true) => Span::styled(
             format!("  load {l:>4.0}% {:>8.1}", n.load_sum),
-            t.fg("text"),
+            t.fg(Role::Text),
         ),
-        (Some(l), false) => Span::styled(format!("  load {l:>3.0}%"), t.fg("text")),
-        (None, _) => Span::styled("  load  n/a".to_string(), t.fg("muted")),
+        (Some(l), false) => Span::styled(format!("  load {l:>3.0}%"), t.fg(Role::Text)),
+        (None, _) => Span::styled("  load  n/a".to_string(), t.fg(Role::Muted)),
     });
     spans.push(match n.mem_pct {
-        Some(m) => Span::styled(format!("  mem {m:>3.0}%"), t.fg("text")),
-        None => Span::styled("  mem  n/a".to_string(), t.fg("muted")),
+        Some(m) => Span::styled(format!("  mem {m:>3.0}%"), t.fg(Role::Text)),
+        None => Span::styled("  mem  n/a".to_string(), t.fg(Role::Muted)),
     });
     spans
 }
@@ -161,10 +162,10 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     let name_style = if selected {
         t.selection()
     } else {
-        t.fg("title").add_modifier(Modifier::BOLD)
+        t.fg(Role::Title).add_modifier(Modifier::BOLD)
     };
     let mut spans = vec![
-        Span::styled(marker(app, i), t.fg("accent")),
+        Span::styled(marker(app, i), t.fg(Role::Accent)),
         Span::styled(format!(" {:<14.14}", name), name_style),
     ];
     spans.extend(stats_spans(app, &n, area.width >= 120));
@@ -172,12 +173,12 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     let age = match stale {
         Some(_) => Span::styled(
             " STALE ",
-            t.fg("stale")
+            t.fg(Role::Stale)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
         ),
         None => Span::styled(
             format!(" {}", human_secs(cv.age(app.now) / 5 * 5)),
-            t.fg("muted"),
+            t.fg(Role::Muted),
         ),
     };
     let used: usize = spans.iter().map(Span::width).sum::<usize>() + age.width() + 2;
@@ -194,7 +195,7 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
                 f,
                 Rect::new(x, area.y, spark_w as u16, 1),
                 &pts,
-                t.fg("graph"),
+                t.fg(Role::Graph),
             );
         }
     }
@@ -217,7 +218,7 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
         if k + 1 == capacity && more > 1 {
             let label = format!("+{}", more);
             let x = area.x + 2 + (width - label.len().min(width)) as u16;
-            buf.set_string(x, area.y + 1 + (k / width) as u16, label, t.fg("muted"));
+            buf.set_string(x, area.y + 1 + (k / width) as u16, label, t.fg(Role::Muted));
             break;
         }
         let x = area.x + 2 + (k % width) as u16;
@@ -236,7 +237,7 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
         } else {
             "  (summary only)"
         };
-        buf.set_string(area.x, area.y + 1, msg, t.fg("muted"));
+        buf.set_string(area.x, area.y + 1, msg, t.fg(Role::Muted));
     }
 }
 
@@ -258,10 +259,10 @@ fn remote_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     let name_style = if selected {
         t.selection()
     } else {
-        t.fg("title").add_modifier(Modifier::BOLD)
+        t.fg(Role::Title).add_modifier(Modifier::BOLD)
     };
     let mut spans = vec![
-        Span::styled(marker(app, i), t.fg("accent")),
+        Span::styled(marker(app, i), t.fg(Role::Accent)),
         Span::styled(format!(" {:<14.14}", name), name_style),
     ];
     spans.extend(stats_spans(app, &n, area.width >= 120));
@@ -275,7 +276,7 @@ fn remote_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
             g.authority
         );
         f.render_widget(
-            Paragraph::new(line).style(t.fg("muted")),
+            Paragraph::new(line).style(t.fg(Role::Muted)),
             Rect::new(area.x, area.y + 1, area.width, 1),
         );
     }

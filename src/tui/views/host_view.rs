@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 use crate::model::{Host, Metric};
 use crate::tui::app::App;
 use crate::tui::state::KEY_METRICS;
+use crate::tui::theme::Role;
 use crate::tui::views::common::{compact, draw_points, graph_panel, host_series_points};
 use crate::units::human_secs;
 
@@ -60,7 +61,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
             " host '{}' is not in the latest data of '{}'",
             st.host, st.cluster
         );
-        f.render_widget(Paragraph::new(msg).style(t.fg("warn")), body);
+        f.render_widget(Paragraph::new(msg).style(t.fg(Role::Warn)), body);
         return;
     };
     let (header, keys, table) = split(body);
@@ -69,33 +70,33 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     let heard = u64::from(h.tn) + age;
     let mut spans = vec![Span::styled(
         format!(" {} ", h.name),
-        t.fg("title").add_modifier(Modifier::BOLD),
+        t.fg(Role::Title).add_modifier(Modifier::BOLD),
     )];
     spans.push(if up {
-        Span::styled(" up ", t.fg("ok"))
+        Span::styled(" up ", t.fg(Role::Ok))
     } else {
         Span::styled(
             " DOWN ",
-            t.fg("critical")
+            t.fg(Role::Critical)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
         )
     });
     spans.push(Span::styled(
         format!(" heard {} ago ", human_secs(heard)),
-        t.fg("muted"),
+        t.fg(Role::Muted),
     ));
     let text = |m: &str| h.metric(m).map(|x| x.text.to_string());
     if let Some(c) = text("cpu_num") {
-        spans.push(Span::styled(format!(" {c} CPUs "), t.fg("text")));
+        spans.push(Span::styled(format!(" {c} CPUs "), t.fg(Role::Text)));
     }
     if let (Some(os), Some(rel)) = (text("os_name"), text("os_release")) {
-        spans.push(Span::styled(format!(" {os} {rel} "), t.fg("text")));
+        spans.push(Span::styled(format!(" {os} {rel} "), t.fg(Role::Text)));
     }
     if let Some(boot) = h.value("boottime") {
         let up_for = app.now.saturating_sub(boot as u64);
         spans.push(Span::styled(
             format!(" up {} ", human_secs(up_for)),
-            t.fg("muted"),
+            t.fg(Role::Muted),
         ));
     }
     if let Some((state, reason)) = app.sched_state(&h.name) {
@@ -106,12 +107,12 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         };
         spans.push(Span::styled(
             format!(" slurm: {state}{why} "),
-            t.fg("accent"),
+            t.fg(Role::Accent),
         ));
     }
     spans.push(Span::styled(
         format!(" {} loc {} ", h.ip, h.location),
-        t.fg("muted"),
+        t.fg(Role::Muted),
     ));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), header);
 
@@ -137,7 +138,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         let pts = host_series_points(app, &cv.cluster.name, &h.name, name);
         if panel_h == 1 {
             let label = format!(" {:<13}{:>11} {:<12} ", name, m.text, units);
-            f.render_widget(Paragraph::new(label.clone()).style(t.fg("text")), r);
+            f.render_widget(Paragraph::new(label.clone()).style(t.fg(Role::Text)), r);
             let gx = r.x + label.chars().count() as u16;
             if let Some(p) = &pts {
                 draw_points(
@@ -145,11 +146,11 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
                     f,
                     Rect::new(gx, r.y, r.width.saturating_sub(gx - r.x + 1), 1),
                     p,
-                    t.fg("graph"),
+                    t.fg(Role::Graph),
                 );
             } else {
                 f.render_widget(
-                    Paragraph::new("no history yet").style(t.fg("muted")),
+                    Paragraph::new("no history yet").style(t.fg(Role::Muted)),
                     Rect::new(gx, r.y, r.width.saturating_sub(gx - r.x), 1),
                 );
             }
@@ -169,7 +170,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         "metric", "value", "units", "age", "group"
     );
     f.render_widget(
-        Paragraph::new(head).style(t.fg("muted").add_modifier(Modifier::BOLD)),
+        Paragraph::new(head).style(t.fg(Role::Muted).add_modifier(Modifier::BOLD)),
         Rect::new(table.x, table.y, table.width, 1),
     );
     for (k, m) in others
@@ -193,7 +194,11 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
             human_secs(age),
             m.meta.group().unwrap_or("")
         );
-        let style = if expired { t.fg("muted") } else { t.fg("text") };
+        let style = if expired {
+            t.fg(Role::Muted)
+        } else {
+            t.fg(Role::Text)
+        };
         f.render_widget(
             Paragraph::new(line).style(style),
             Rect::new(table.x, table.y + 1 + k as u16, table.width, 1),
@@ -201,7 +206,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     }
     if others.is_empty() {
         f.render_widget(
-            Paragraph::new(" no other metrics").style(t.fg("muted")),
+            Paragraph::new(" no other metrics").style(t.fg(Role::Muted)),
             Rect::new(table.x, table.y + 1, table.width, 1),
         );
     }

@@ -10,6 +10,23 @@ use ratatui::Frame;
 use crate::tui::app::{App, Level, Mode};
 use crate::tui::widgets::chrome;
 
+/// Where a list over the monitor goes: the body, less a margin that keeps the view below
+/// recognisable on large screens.
+pub fn panel_area(body: ratatui::layout::Rect) -> ratatui::layout::Rect {
+    let mx = if body.width > 120 { body.width / 12 } else { 0 };
+    let my = if body.height > 40 {
+        body.height / 10
+    } else {
+        0
+    };
+    ratatui::layout::Rect::new(
+        body.x + mx,
+        body.y + my,
+        body.width - 2 * mx,
+        body.height - 2 * my,
+    )
+}
+
 /// Draws the whole screen. Never changes the app.
 pub fn draw(app: &App, f: &mut Frame<'_>) {
     let area = f.area();
@@ -26,8 +43,17 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
         (None, Level::Cluster) => cluster_view::draw(app, f, s.body),
         (None, Level::Host) => host_view::draw(app, f, s.body),
     }
+    if let Some(p) = &app.panel {
+        p.draw(&app.ctx(), f, panel_area(s.body));
+    }
     chrome::status_line(app, f, s.status);
     match (&app.mode, jobs) {
+        (Mode::Normal, _) if app.panel.is_some() && app.overlay.is_none() => {
+            if let Some(p) = &app.panel {
+                let hints = chrome::component_hints(&app.keymap, p.layer(), &p.commands());
+                chrome::hints_line(app, f, s.bottom, &hints);
+            }
+        }
         (Mode::Normal, Some(j)) => {
             chrome::hints_line(app, f, s.bottom, &crate::tui::jobs::draw::hints(app, j))
         }

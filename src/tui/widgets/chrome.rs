@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::aggregator::Health;
-use crate::tui::action::{ACTIONS, Action};
+use crate::tui::action::{ACTIONS, Action, Layer};
 use crate::tui::app::{App, Level, Mode};
+use crate::tui::theme::Role;
 use crate::units::human_secs;
 
 /// The screen split into its fixed parts.
@@ -56,13 +57,13 @@ pub fn breadcrumb(app: &App, f: &mut Frame<'_>, area: Rect) {
     let mut spans = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
-            spans.push(Span::styled(sep(app), t.fg("muted")));
+            spans.push(Span::styled(sep(app), t.fg(Role::Muted)));
         }
         let last = i + 1 == parts.len();
         let style = if last {
-            t.fg("title").add_modifier(Modifier::BOLD)
+            t.fg(Role::Title).add_modifier(Modifier::BOLD)
         } else {
-            t.fg("accent")
+            t.fg(Role::Accent)
         };
         spans.push(Span::styled(p.clone(), style));
     }
@@ -70,7 +71,7 @@ pub fn breadcrumb(app: &App, f: &mut Frame<'_>, area: Rect) {
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let pad = (area.width as usize).saturating_sub(used + right.len());
     spans.push(Span::raw(" ".repeat(pad)));
-    spans.push(Span::styled(right, t.fg("muted")));
+    spans.push(Span::styled(right, t.fg(Role::Muted)));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
 
@@ -108,23 +109,23 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
     match age {
         Some(a) => spans.push(Span::styled(
             format!(" data age {} ", human_secs(a / 5 * 5)),
-            t.fg("muted"),
+            t.fg(Role::Muted),
         )),
-        None => spans.push(Span::styled(" no data yet ", t.fg("warn"))),
+        None => spans.push(Span::styled(" no data yet ", t.fg(Role::Warn))),
     }
     if !stale.is_empty() {
         let style = if t.monochrome {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         } else {
             Style::new()
-                .fg(t.color("dialog"))
-                .bg(t.color("stale"))
+                .fg(t.color(Role::Dialog))
+                .bg(t.color(Role::Stale))
                 .add_modifier(Modifier::BOLD)
         };
         spans.push(Span::styled(" STALE ", style));
         spans.push(Span::styled(
             format!(" {} ", stale.join("; ")),
-            t.fg("stale"),
+            t.fg(Role::Stale),
         ));
     }
     let count = |h: Health| {
@@ -141,15 +142,15 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
     );
     let n = app.snap.sources.len();
     if dead > 0 {
-        let style = t.fg("critical").add_modifier(Modifier::BOLD);
+        let style = t.fg(Role::Critical).add_modifier(Modifier::BOLD);
         spans.push(Span::styled(format!(" {dead} of {n} sources dead "), style));
     }
     if degraded > 0 {
-        let style = t.fg("warn").add_modifier(Modifier::BOLD);
+        let style = t.fg(Role::Warn).add_modifier(Modifier::BOLD);
         spans.push(Span::styled(format!(" {degraded} of {n} degraded "), style));
     }
     if pending > 0 {
-        spans.push(Span::styled(" polling… ", t.fg("muted")));
+        spans.push(Span::styled(" polling… ", t.fg(Role::Muted)));
     }
     if let Some(c) = app
         .cluster
@@ -158,20 +159,20 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
     {
         spans.push(Span::styled(
             format!(" sort: {} ", c.sort.label()),
-            t.fg("muted"),
+            t.fg(Role::Muted),
         ));
     }
     if let Some(filt) = app.filter() {
         spans.push(Span::styled(
             format!(" filter: /{} ", filt.text),
-            t.fg("accent"),
+            t.fg(Role::Accent),
         ));
     }
     if let Some(m) = &app.message {
         let style = if m.error {
-            t.fg("critical")
+            t.fg(Role::Critical)
         } else {
-            t.fg("text")
+            t.fg(Role::Text)
         };
         spans.push(Span::styled(format!(" {}", m.text), style));
     }
@@ -184,12 +185,16 @@ fn hinted(level: Level) -> &'static [Action] {
     // Help and quit first, so a narrow terminal still shows them.
     match level {
         Level::Grid => &[
-            Help, Quit, Drill, Filter, Command, RangeDay, Refresh, Processes, Legend, Sources,
+            Help, Quit, Problems, Top, Drill, Filter, Command, RangeDay, Refresh, Processes,
+            Legend, Sources,
         ],
         Level::Cluster => &[
             Help,
             Quit,
+            Problems,
+            Top,
             Drill,
+            Processes,
             Back,
             Sort,
             Filter,
@@ -201,7 +206,9 @@ fn hinted(level: Level) -> &'static [Action] {
         Level::Host => &[
             Help,
             Quit,
+            Problems,
             Back,
+            Processes,
             Filter,
             RangeDay,
             ExportGraph,
@@ -220,16 +227,36 @@ pub fn hint_bar(app: &App, f: &mut Frame<'_>, area: Rect) {
         };
         if *a == Action::RangeDay {
             // The five range keys share one hint.
-            let first = app.keymap.first_key(Action::RangeHour);
-            let last = app.keymap.first_key(Action::RangeYear);
+            let first = app.keymap.first_key(Layer::Monitor, Action::RangeHour);
+            let last = app.keymap.first_key(Layer::Monitor, Action::RangeYear);
             if let (Some(x), Some(y)) = (first, last) {
                 hints.push((format!("{x}-{y}"), "range"));
             }
-        } else if let Some(k) = app.keymap.first_key(*a) {
+        } else if let Some(k) = app.keymap.first_key(Layer::Monitor, *a) {
             hints.push((k, def.hint));
         }
     }
     hints_line(app, f, area, &hints);
+}
+
+/// Hints for a component's commands in its layer: the first key of each, with its hint word
+/// (commands without one, or without a key, are left out).
+pub fn component_hints(
+    keymap: &crate::tui::keymap::Keymap,
+    layer: Layer,
+    commands: &[crate::tui::component::CommandInfo],
+) -> Vec<(String, &'static str)> {
+    commands
+        .iter()
+        .filter(|c| c.enabled)
+        .filter_map(|c| {
+            let def = crate::tui::action::action_def(c.action);
+            if def.hint.is_empty() {
+                return None;
+            }
+            Some((keymap.first_key(layer, c.action)?, def.hint))
+        })
+        .collect()
 }
 
 /// A hint bar from (key, label) pairs, as many as fit.
@@ -245,9 +272,9 @@ pub fn hints_line(app: &App, f: &mut Frame<'_>, area: Rect, hints: &[(String, &s
         width += piece;
         spans.push(Span::styled(
             format!(" {key}"),
-            t.fg("accent").add_modifier(Modifier::BOLD),
+            t.fg(Role::Accent).add_modifier(Modifier::BOLD),
         ));
-        spans.push(Span::styled(format!(" {label} "), t.fg("muted")));
+        spans.push(Span::styled(format!(" {label} "), t.fg(Role::Muted)));
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
@@ -261,9 +288,12 @@ pub fn input_line(app: &App, f: &mut Frame<'_>, area: Rect) {
         Mode::Normal => return,
     };
     let mut spans = vec![
-        Span::styled(prompt, t.fg("accent").add_modifier(Modifier::BOLD)),
-        Span::styled(input.text.clone(), t.fg("text")),
-        Span::styled(if app.glyphs.unicode { "▏" } else { "_" }, t.fg("accent")),
+        Span::styled(prompt, t.fg(Role::Accent).add_modifier(Modifier::BOLD)),
+        Span::styled(input.text.clone(), t.fg(Role::Text)),
+        Span::styled(
+            if app.glyphs.unicode { "▏" } else { "_" },
+            t.fg(Role::Accent),
+        ),
     ];
     if !input.alternatives.is_empty() {
         let shown: Vec<&str> = input
@@ -280,7 +310,7 @@ pub fn input_line(app: &App, f: &mut Frame<'_>, area: Rect) {
         };
         spans.push(Span::styled(
             format!("   {}{tail}", shown.join("  ")),
-            t.fg("muted"),
+            t.fg(Role::Muted),
         ));
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);

@@ -4,6 +4,7 @@
 use ratatui::style::{Modifier, Style};
 
 use crate::tui::bands::TileState;
+use crate::tui::theme::Role;
 use crate::tui::theme::Theme;
 
 /// The glyph of a tile state.
@@ -28,8 +29,8 @@ pub fn glyph(state: TileState, unicode: bool) -> &'static str {
 /// The colour style of a tile state.
 pub fn style(state: TileState, theme: &Theme) -> Style {
     match state {
-        TileState::Down => theme.fg("down").add_modifier(Modifier::BOLD),
-        TileState::NoData => theme.fg("muted"),
+        TileState::Down => theme.fg(Role::Down).add_modifier(Modifier::BOLD),
+        TileState::NoData => theme.fg(Role::Muted),
         TileState::Band(b) => Style::new().fg(theme.load_band(usize::from(b))),
     }
 }

@@ -1,0 +1,286 @@
+//! Everything wrong right now, across every cluster, worst first: what the on-call operator
+//! opens first. Built from one snapshot (and the failed jobs job control knows), so it never
+//! reads a source, a store or a manager itself.
+
+use crate::aggregator::{ClusterView, Health, Snapshot, SourceView};
+use crate::model::Host;
+
+use super::{Thresholds, mem_used_fraction};
+
+/// How bad a problem is; problems are shown worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Data or machines are gone.
+    Critical,
+    /// Something works badly.
+    Warning,
+}
+
+/// What kind of problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// No address of a source answered.
+    SourceDead,
+    /// A host stopped reporting (its cluster's data is fresh).
+    HostDown,
+    /// A cluster's data stopped advancing: its hosts are unknown, not down.
+    ClusterStale,
+    /// A source answered with a damaged or partial document.
+    SourceDegraded,
+    /// A host over the load threshold.
+    HostLoad,
+    /// A host over the memory threshold.
+    HostMemory,
+    /// A job that failed in the last hour.
+    JobFailed,
+}
+
+impl Kind {
+    /// The word shown in the list's first column.
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::SourceDead => "source dead",
+            Kind::HostDown => "host down",
+            Kind::ClusterStale => "stale",
+            Kind::SourceDegraded => "degraded",
+            Kind::HostLoad => "load",
+            Kind::HostMemory => "memory",
+            Kind::JobFailed => "job failed",
+        }
+    }
+}
+
+/// What a problem is about, for the app to go there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A source.
+    Source(String),
+    /// A cluster.
+    Cluster(String),
+    /// A host.
+    Host {
+        /// Its cluster.
+        cluster: String,
+        /// The host.
+        host: String,
+    },
+    /// A job.
+    Job {
+        /// The cluster whose job control ran it.
+        cluster: String,
+        /// The job.
+        id: u64,
+    },
+}
+
+/// One row of the problems view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// How bad.
+    pub severity: Severity,
+    /// What kind.
+    pub kind: Kind,
+    /// What it is about.
+    pub subject: Subject,
+    /// The name shown (host, cluster, source or job).
+    pub name: String,
+    /// Where: the cluster (or source) it belongs to.
+    pub place: String,
+    /// What exactly, in words.
+    pub detail: String,
+    /// Epoch seconds since when (None: not known).
+    pub since: Option<u64>,
+}
+
+/// A job that ended badly, as job control reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedJob {
+    /// The cluster whose job control ran it.
+    pub cluster: String,
+    /// Job id.
+    pub id: u64,
+    /// Job name.
+    pub name: String,
+    /// Owner.
+    pub user: String,
+    /// The state it ended in (failed, killed, lost…).
+    pub state: String,
+    /// Epoch seconds it ended.
+    pub ended: u64,
+    /// Exit status.
+    pub exit: Option<i32>,
+    /// Why, when known.
+    pub reason: String,
+}
+
+/// How far back failed jobs count.
+pub const FAILED_JOBS_WINDOW: u64 = 3600;
+
+/// Every problem in `snap` at `now`, worst first; within a severity, the oldest first (it has
+/// been wrong longest), then by name so the order is stable.
+pub fn problems(snap: &Snapshot, now: u64, th: &Thresholds, failed: &[FailedJob]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for s in &snap.sources {
+        source_problems(s, &mut out);
+        // A dead source's clusters are covered by its own row.
+        if s.status.health == Health::Dead {
+            continue;
+        }
+        for cv in &s.clusters {
+            cluster_problems(cv, now, th, &mut out);
+        }
+    }
+    for j in failed {
+        if now.saturating_sub(j.ended) > FAILED_JOBS_WINDOW {
+            continue;
+        }
+        let exit = j.exit.map(|e| format!("exit {e}")).unwrap_or_default();
+        let detail = [j.state.as_str(), exit.as_str(), j.reason.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(Problem {
+            severity: Severity::Warning,
+            kind: Kind::JobFailed,
+            subject: Subject::Job {
+                cluster: j.cluster.clone(),
+                id: j.id,
+            },
+            name: format!("{} {}", j.id, j.name),
+            place: j.cluster.clone(),
+            detail: format!("{detail} (user {})", j.user),
+            since: Some(j.ended),
+        });
+    }
+    out.sort_by(|a, b| {
+        (a.severity, a.kind, a.since.unwrap_or(0), &a.place, &a.name).cmp(&(
+            b.severity,
+            b.kind,
+            b.since.unwrap_or(0),
+            &b.place,
+            &b.name,
+        ))
+    });
+    out
+}
+
+fn source_problems(s: &SourceView, out: &mut Vec<Problem>) {
+    let why = s.status.last_error.clone().unwrap_or_default();
+    let (severity, kind, detail) = match s.status.health {
+        Health::Dead => {
+            let hosts: usize = s.clusters.iter().map(|c| c.cluster.hosts.len()).sum();
+            let what = if hosts > 0 {
+                format!("{hosts} hosts unknown; ")
+            } else {
+                String::new()
+            };
+            (Severity::Critical, Kind::SourceDead, format!("{what}{why}"))
+        }
+        Health::Degraded => (Severity::Warning, Kind::SourceDegraded, why),
+        Health::Ok | Health::Pending => return,
+    };
+    out.push(Problem {
+        severity,
+        kind,
+        subject: Subject::Source(s.name.to_string()),
+        name: s.name.to_string(),
+        place: "source".into(),
+        detail,
+        since: match kind {
+            // Dead since the last poll that worked (never: since it was first tried).
+            Kind::SourceDead => s.status.last_success.or(s.status.last_attempt),
+            _ => s.status.last_attempt,
+        },
+    });
+}
+
+fn cluster_problems(cv: &ClusterView, now: u64, th: &Thresholds, out: &mut Vec<Problem>) {
+    let cluster = &cv.cluster.name;
+    if let Some(stale) = cv.staleness(now) {
+        out.push(Problem {
+            severity: Severity::Warning,
+            kind: Kind::ClusterStale,
+            subject: Subject::Cluster(cluster.to_string()),
+            name: cluster.to_string(),
+            place: cv.source.to_string(),
+            detail: format!(
+                "{stale}; its {} hosts are unknown, shown as last known",
+                cv.cluster.hosts.len()
+            ),
+            since: Some(now.saturating_sub(stale_secs(stale))),
+        });
+        // Hosts of a stale cluster are unknown: calling them down or hot would be a guess.
+        return;
+    }
+    let age = cv.age(now);
+    for h in &cv.cluster.hosts {
+        host_problems(cv, h, age, now, th, out);
+    }
+}
+
+fn stale_secs(s: crate::aggregator::Stale) -> u64 {
+    match s {
+        crate::aggregator::Stale::NoAnswer(v)
+        | crate::aggregator::Stale::Frozen(v)
+        | crate::aggregator::Stale::Behind(v) => v,
+    }
+}
+
+fn host_problems(
+    cv: &ClusterView,
+    h: &Host,
+    age: u64,
+    now: u64,
+    th: &Thresholds,
+    out: &mut Vec<Problem>,
+) {
+    let subject = || Subject::Host {
+        cluster: cv.cluster.name.to_string(),
+        host: h.name.to_string(),
+    };
+    let mut push = |severity, kind, detail: String, since| {
+        out.push(Problem {
+            severity,
+            kind,
+            subject: subject(),
+            name: h.name.to_string(),
+            place: cv.cluster.name.to_string(),
+            detail,
+            since,
+        })
+    };
+    if !h.is_up(cv.cluster.localtime, age) {
+        let silent = u64::from(h.tn) + age;
+        push(
+            Severity::Critical,
+            Kind::HostDown,
+            format!("no report for {}", crate::units::human_secs(silent)),
+            Some(now.saturating_sub(silent)),
+        );
+        return;
+    }
+    let cpus = h.value("cpu_num").filter(|c| *c > 0.0);
+    if let (Some(load), Some(cpus)) = (h.value("load_one"), cpus) {
+        let f = load / cpus;
+        if f > th.load {
+            push(
+                Severity::Warning,
+                Kind::HostLoad,
+                format!("load {load:.2} on {cpus:.0} CPUs ({:.0} %)", f * 100.0),
+                None,
+            );
+        }
+    }
+    if let Some(f) = mem_used_fraction(h)
+        && f > th.memory
+    {
+        push(
+            Severity::Warning,
+            Kind::HostMemory,
+            format!("{:.0} % of memory used", f * 100.0),
+            None,
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The console's building block, after gitui's components: each part of the screen draws with
+//! `&self`, takes events and says whether it consumed them and what it asks of the app, and
+//! lists the commands it offers for the hint bar and the help page.
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use crate::aggregator::Snapshot;
+use crate::triage::Thresholds;
+use crate::triage::problems::FailedJob;
+use crate::tui::action::{Action, Layer};
+use crate::tui::app::Glyphs;
+use crate::tui::bands::LoadBands;
+use crate::tui::keymap::Keymap;
+use crate::tui::theme::Theme;
+
+/// What a component may read while it draws or handles an event.
+pub struct Ctx<'a> {
+    /// The latest snapshot.
+    pub snap: &'a Snapshot,
+    /// The clock, epoch seconds.
+    pub now: u64,
+    /// Colours.
+    pub theme: &'a Theme,
+    /// Keys.
+    pub keymap: &'a Keymap,
+    /// Glyph capability.
+    pub glyphs: Glyphs,
+    /// Load bands.
+    pub bands: &'a LoadBands,
+    /// When a host counts as a problem.
+    pub thresholds: Thresholds,
+    /// Jobs job control saw end badly (for the problems view).
+    pub failed_jobs: &'a [FailedJob],
+}
+
+/// Where something the operator picked lives, for the app to go there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Goto {
+    /// A cluster's view.
+    Cluster(String),
+    /// A host's view.
+    Host {
+        /// Its cluster.
+        cluster: String,
+        /// The host.
+        host: String,
+    },
+    /// The sources overlay, on one source.
+    Source(String),
+    /// A job in the results of a cluster's job control.
+    Job {
+        /// The job control's cluster.
+        cluster: String,
+        /// The job.
+        id: u64,
+    },
+}
+
+/// What a component asks of the app after an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// Nothing more: redraw.
+    Nothing,
+    /// Close this component.
+    Close,
+    /// Leave the console.
+    Quit,
+    /// Close this component and go somewhere.
+    Go(Goto),
+    /// Open a host's processes (job control of its cluster, scoped to the host).
+    Processes {
+        /// The host's cluster.
+        cluster: String,
+        /// The host.
+        host: String,
+    },
+    /// Open another component in place of this one.
+    Open(Action),
+    /// Poll every source now.
+    PollNow,
+    /// A status-line message: (error?, text).
+    Say(bool, String),
+}
+
+/// Whether a component took an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Taken; the app does what is asked.
+    Consumed(Ask),
+    /// Not for this component: the next one down gets it.
+    Ignored,
+}
+
+/// A command a component offers: shown on the hint bar (when it has a hint) and the help page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandInfo {
+    /// The action, whose keys the keymap knows.
+    pub action: Action,
+    /// Whether it can be used right now (greyed out otherwise).
+    pub enabled: bool,
+}
+
+impl CommandInfo {
+    /// An enabled command.
+    pub const fn on(action: Action) -> Self {
+        Self {
+            action,
+            enabled: true,
+        }
+    }
+}
+
+/// A part of the console.
+pub trait Component {
+    /// The keymap layer its keys are looked up in.
+    fn layer(&self) -> Layer;
+
+    /// Draws into `area`. Never changes anything.
+    fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect);
+
+    /// A key, with the action the keymap gives it in this component's layer.
+    fn on_key(&mut self, ctx: &Ctx<'_>, key: KeyEvent, action: Option<Action>) -> Handled;
+
+    /// The commands it offers now.
+    fn commands(&self) -> Vec<CommandInfo>;
+
+    /// A new snapshot (or a tick) arrived: recompute what is derived from it.
+    fn refresh(&mut self, _ctx: &Ctx<'_>) {}
+}
+
+/// Moves a selection within `len` rows by one of the navigation actions; `page` rows per page.
+/// Returns whether the action was one of them.
+pub fn navigate(selected: &mut usize, len: usize, action: Action, page: usize) -> bool {
+    let last = len.saturating_sub(1);
+    *selected = match action {
+        Action::Up => selected.saturating_sub(1),
+        Action::Down => (*selected + 1).min(last),
+        Action::PageUp => selected.saturating_sub(page.max(1)),
+        Action::PageDown => (*selected + page.max(1)).min(last),
+        Action::First => 0,
+        Action::Last => last,
+        _ => return false,
+    };
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn navigation_stays_in_the_list() {
+        let mut s = 0;
+        assert!(navigate(&mut s, 5, Action::Up, 10));
+        assert_eq!(s, 0);
+        navigate(&mut s, 5, Action::PageDown, 10);
+        assert_eq!(s, 4);
+        navigate(&mut s, 0, Action::Last, 10);
+        assert_eq!(s, 0);
+        assert!(!navigate(&mut s, 5, Action::Drill, 10));
+    }
+}

@@ -1,0 +1,185 @@
+//! The problems view (`!`): every down host, dead, degraded or stale source, hot host and
+//! recently failed job across all clusters, worst first, each with its age. Enter goes there.
+
+use std::cell::Cell;
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+use super::table::{ListContent, ListRow, Selection, draw_list};
+use crate::triage::problems::{Problem, Severity, Subject, problems};
+use crate::tui::action::{Action, Layer};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Goto, Handled, navigate};
+use crate::tui::theme::Role;
+use crate::units::human_secs;
+
+/// The problems view.
+#[derive(Debug, Default)]
+pub struct ProblemsList {
+    rows: Vec<Problem>,
+    sel: Selection,
+    /// Rows per page at the last draw.
+    page: Cell<usize>,
+}
+
+impl ProblemsList {
+    /// The view over what `ctx` holds now.
+    pub fn new(ctx: &Ctx<'_>) -> Self {
+        let mut me = Self::default();
+        me.refresh(ctx);
+        me
+    }
+
+    /// The problems shown.
+    pub fn rows(&self) -> &[Problem] {
+        &self.rows
+    }
+
+    fn selected(&self) -> Option<&Problem> {
+        self.rows.get(self.sel.selected)
+    }
+}
+
+/// Where a problem's subject lives.
+pub fn goto(s: &Subject) -> Goto {
+    match s {
+        Subject::Source(n) => Goto::Source(n.clone()),
+        Subject::Cluster(c) => Goto::Cluster(c.clone()),
+        Subject::Host { cluster, host } => Goto::Host {
+            cluster: cluster.clone(),
+            host: host.clone(),
+        },
+        Subject::Job { cluster, id } => Goto::Job {
+            cluster: cluster.clone(),
+            id: *id,
+        },
+    }
+}
+
+impl Component for ProblemsList {
+    fn layer(&self) -> Layer {
+        Layer::List
+    }
+
+    fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
+        let t = ctx.theme;
+        let critical = self
+            .rows
+            .iter()
+            .filter(|p| p.severity == Severity::Critical)
+            .count();
+        let title = Line::from(vec![
+            Span::styled(" Problems ", t.fg(Role::Title).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!(
+                    "{} critical, {} warnings ",
+                    critical,
+                    self.rows.len() - critical
+                ),
+                t.fg(if critical > 0 {
+                    Role::Critical
+                } else {
+                    Role::Muted
+                }),
+            ),
+        ]);
+        let rows: Vec<ListRow> = self
+            .rows
+            .iter()
+            .map(|p| ListRow {
+                cells: vec![
+                    p.kind.word().to_string(),
+                    p.name.clone(),
+                    p.place.clone(),
+                    p.since.map_or_else(
+                        || "now".to_string(),
+                        |s| human_secs(ctx.now.saturating_sub(s)),
+                    ),
+                    p.detail.clone(),
+                ],
+                role: match p.severity {
+                    Severity::Critical => Role::Critical,
+                    Severity::Warning => Role::Warn,
+                },
+            })
+            .collect();
+        self.page.set(Selection::page(area.height));
+        draw_list(
+            f,
+            area,
+            t,
+            ListContent {
+                title,
+                header: &["problem", "name", "where", "for", "detail"],
+                rows: &rows,
+                empty: "No problems: every source answers, every host is up and within its thresholds.",
+            },
+            &self.sel,
+        );
+    }
+
+    fn on_key(&mut self, _ctx: &Ctx<'_>, _key: KeyEvent, action: Option<Action>) -> Handled {
+        let Some(a) = action else {
+            return Handled::Ignored;
+        };
+        if navigate(&mut self.sel.selected, self.rows.len(), a, self.page.get()) {
+            return Handled::Consumed(Ask::Nothing);
+        }
+        Handled::Consumed(match a {
+            Action::Close | Action::Problems => Ask::Close,
+            Action::Drill => match self.selected() {
+                Some(p) => Ask::Go(goto(&p.subject)),
+                None => Ask::Nothing,
+            },
+            Action::Processes => match self.selected().map(|p| &p.subject) {
+                Some(Subject::Host { cluster, host }) => Ask::Processes {
+                    cluster: cluster.clone(),
+                    host: host.clone(),
+                },
+                _ => Ask::Say(true, "select a host to see its processes".into()),
+            },
+            Action::Refresh => Ask::PollNow,
+            Action::Top | Action::Help | Action::Legend => Ask::Open(a),
+            _ => return Handled::Ignored,
+        })
+    }
+
+    fn commands(&self) -> Vec<CommandInfo> {
+        let host = matches!(
+            self.selected().map(|p| &p.subject),
+            Some(Subject::Host { .. })
+        );
+        vec![
+            CommandInfo::on(Action::Help),
+            CommandInfo::on(Action::Close),
+            CommandInfo {
+                action: Action::Drill,
+                enabled: !self.rows.is_empty(),
+            },
+            CommandInfo {
+                action: Action::Processes,
+                enabled: host,
+            },
+            CommandInfo::on(Action::Top),
+            CommandInfo::on(Action::Refresh),
+        ]
+    }
+
+    fn refresh(&mut self, ctx: &Ctx<'_>) {
+        let was = self.selected().map(|p| (p.kind, p.subject.clone()));
+        self.rows = problems(ctx.snap, ctx.now, &ctx.thresholds, ctx.failed_jobs);
+        // The selection follows its problem while it lasts.
+        if let Some((kind, subject)) = was
+            && let Some(i) = self
+                .rows
+                .iter()
+                .position(|p| p.kind == kind && p.subject == subject)
+        {
+            self.sel.selected = i;
+        }
+        self.sel.selected = self.sel.selected.min(self.rows.len().saturating_sub(1));
+    }
+}
