@@ -205,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     probe_gmond: !config.from_file,
                     read_only: cli.read_only,
                     extra_managers: Vec::new(),
+                    demo_login: None,
                 };
                 if !config.from_file && config.file.manager.is_empty() {
                     // Job control on the first run: a manager and an agent for this machine,
@@ -215,13 +216,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         gantry::cm::users::Users::default(),
                         cli::local_cm::accounts_as_me(&[]),
                         &[cli::local_cm::hostname()],
-                        gantry::cm::agent::Scope::Machine,
-                        None,
-                        false,
+                        cli::local_cm::LocalOptions {
+                            scope: gantry::cm::agent::Scope::Machine,
+                            login_hint: None,
+                            by_password: false,
+                            // The console's end is no reason to end jobs: its next start
+                            // takes them back.
+                            keep_jobs: true,
+                        },
                     )
                     .await
                     {
-                        Ok(m) => opts.extra_managers.push(m),
+                        // Its agent keeps its jobs when the console ends: no shutdown.
+                        Ok(local) => opts.extra_managers.push(local.config),
                         Err(e) => tracing::warn!("local central manager not started: {e:#}"),
                     }
                 }

@@ -37,6 +37,66 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     /// Managers run by the caller (the embedded default's, the demo's).
     pub extra_managers: Vec<crate::jobs::ManagerConfig>,
+    /// The demo's published account (user, password), logged in at start so the demo's job
+    /// control is there at once. Never set from a configuration.
+    pub demo_login: Option<(String, String)>,
+}
+
+/// Starts one link per job backend (a central manager or Slurm) and logs in what can log in
+/// by itself: a password remembered for the configured user (or who runs the console), or
+/// the demo's account.
+pub fn start_job_backends(
+    managers: &[crate::jobs::ManagerConfig],
+    demo_login: Option<&(String, String)>,
+) -> (
+    Vec<Option<crate::jobs::link::LinkHandle>>,
+    tokio::sync::mpsc::UnboundedReceiver<(String, crate::jobs::JobEvent)>,
+) {
+    use crate::jobs::{BackendKind, JobCommand};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let links = managers
+        .iter()
+        .map(|m| {
+            let link = match &m.kind {
+                BackendKind::Slurm {
+                    poll_secs,
+                    conf,
+                    bin_dir,
+                } => crate::slurm::link::spawn(
+                    m.clone(),
+                    crate::slurm::link::Runner {
+                        conf: conf.clone(),
+                        bin_dir: bin_dir.clone(),
+                    },
+                    Duration::from_secs(*poll_secs),
+                    tx.clone(),
+                ),
+                BackendKind::CentralManager => crate::jobs::link::spawn(m.clone(), tx.clone()),
+            };
+            match demo_login {
+                Some((user, password)) if m.user.as_deref() == Some(user.as_str()) => {
+                    link.send(JobCommand::Login {
+                        user: user.clone(),
+                        password: password.clone(),
+                        remember: false,
+                    });
+                }
+                _ => {
+                    // Nothing remembered: the login dialog asks when job control opens.
+                    let user = m.user.clone().or_else(|| {
+                        matches!(m.kind, BackendKind::CentralManager)
+                            .then(|| crate::cm::account::name_of(crate::cm::account::euid()))
+                            .flatten()
+                    });
+                    if let Some(user) = user {
+                        link.send(JobCommand::LoginFromKeyring { user });
+                    }
+                }
+            }
+            Some(link)
+        })
+        .collect();
+    (links, rx)
 }
 
 /// Everything the console needs from the configuration, checked before the screen opens.
@@ -144,9 +204,12 @@ pub async fn run_console(
         cfg.sources.push(g);
     }
     let agg = Aggregator::start(cfg);
+    let (job_links, job_events) = start_job_backends(&setup.managers, opts.demo_login.as_ref());
     let backend = Backend {
         snapshots: agg.subscribe(),
         poll_now: Box::new(agg.poll_trigger()),
+        job_links,
+        job_events,
     };
     let r = run(setup, backend, config.file.ui.mouse).await;
     agg.stop();

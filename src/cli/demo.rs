@@ -24,6 +24,92 @@ pub fn demo_specs() -> Vec<ClusterSpec> {
     ]
 }
 
+/// The demo's runaway host: its cluster and index, loaded to 3 × its CPUs (no other host goes
+/// past about 2.2), so it tops the top list and its job is the one to kill.
+pub const RUNAWAY: (&str, usize) = ("compute", 6);
+
+/// How many of the hottest hosts get an agent, besides the runaway.
+const HOT_AGENTS: usize = 3;
+
+/// The hosts the demo's agents run as: the runaway, the hottest others, and a quiet one, so
+/// job control works where triage leads.
+fn agent_hosts(built: &[(ClusterSpec, crate::sim::SimCluster)]) -> Vec<String> {
+    let mut hot: Vec<(f64, String)> = built
+        .iter()
+        .flat_map(|(_, sim)| {
+            let c = &sim.cluster;
+            c.hosts
+                .iter()
+                .filter(|h| h.is_up(c.localtime, 0))
+                .map(|h| (h.load_fraction(), h.name.to_string()))
+        })
+        .collect();
+    hot.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut names: Vec<String> = hot
+        .into_iter()
+        .take(HOT_AGENTS + 1)
+        .map(|(_, n)| n)
+        .collect();
+    for quiet in ["compute-node0001", "gpu-node0001"] {
+        if !names.iter().any(|n| n == quiet) {
+            names.push(quiet.into());
+        }
+    }
+    names
+}
+
+/// The demo's jobs: a long one with a task on every agent's node (so the runaway host has a
+/// process to kill), and two that fail at once (so the problems view lists failed jobs).
+async fn submit_demo_jobs(addr: String, nodes: usize) {
+    use crate::cm::job::{JobClass, JobSpec};
+    use crate::cm::proto::Request;
+    let jobs = [
+        JobSpec {
+            name: "runaway-sim".into(),
+            exec: "/bin/sleep".into(),
+            args: vec!["86400".into()],
+            class: JobClass::Batch,
+            tasks_per_node: 1,
+            total_tasks: nodes as u32,
+            ..JobSpec::default()
+        },
+        JobSpec {
+            name: "nightly-check".into(),
+            exec: "/bin/false".into(),
+            tasks_per_node: 1,
+            total_tasks: 1,
+            ..JobSpec::default()
+        },
+        JobSpec {
+            name: "reindex".into(),
+            exec: "/opt/demo/reindex-not-installed".into(),
+            tasks_per_node: 1,
+            total_tasks: 1,
+            ..JobSpec::default()
+        },
+    ];
+    // The manager was just started: give it a moment to listen.
+    let mut client = None;
+    for _ in 0..50 {
+        match crate::cm::client::CmClient::login(&addr, "demo", "demo").await {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    let Some(mut c) = client else {
+        tracing::warn!("demo jobs not submitted: the demo manager did not answer");
+        return;
+    };
+    for spec in jobs {
+        if let Err(e) = c.ok(&Request::Submit(spec)).await {
+            tracing::warn!("demo job not submitted: {e}");
+        }
+    }
+}
+
 /// A fresh scratch directory for the demo's manager under the state directory.
 fn tempfile_dir(paths: &Paths) -> anyhow::Result<std::path::PathBuf> {
     let d = paths
@@ -48,6 +134,9 @@ pub fn backfill(
     let mut out = Vec::new();
     for spec in specs {
         let mut sim = crate::sim::SimCluster::new(spec, seed, start);
+        if spec.name == RUNAWAY.0 {
+            sim.run_away(RUNAWAY.1, 3.0);
+        }
         let scope = format!("cluster:{}", spec.name);
         let mut t = start;
         while t + 60 < now {
@@ -74,6 +163,7 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
     let built =
         tokio::task::spawn_blocking(move || backfill(&store, &demo_specs(), 2003, now, 2 * 3600))
             .await?;
+    let agents = agent_hosts(&built);
     let sim = SimHandle::start_from(
         built,
         SimOptions {
@@ -105,30 +195,36 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
     // A central manager with three agents and a demo account, in a scratch directory.
     let scratch = tempfile_dir(paths)?;
     let hash = bcrypt::hash("demo", 5).map_err(|e| anyhow::anyhow!("bcrypt: {e}"))?;
+    // The demo account is an administrator: triage in the demo ends in a kill.
     let users = crate::cm::users::Users::parse(
         std::path::Path::new("demo users"),
         &format!("demo:{hash}\n"),
-        &[],
+        &["demo".to_string()],
     )?;
-    let agents: Vec<String> = ["compute-node0001", "compute-node0002", "gpu-node0001"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
     let mut managers = Vec::new();
+    let mut demo_cm = None;
     match crate::cli::local_cm::start(
         &scratch,
         users,
         crate::cli::local_cm::accounts_as_me(&["demo"]),
         &agents,
-        crate::cm::agent::Scope::Tasks,
-        Some("demo account: user demo, password demo".into()),
-        true,
+        crate::cli::local_cm::LocalOptions {
+            scope: crate::cm::agent::Scope::Tasks,
+            login_hint: Some("demo account: user demo, password demo".into()),
+            by_password: true,
+            // The demo's state is thrown away when it ends: so are its jobs.
+            keep_jobs: false,
+        },
     )
     .await
     {
-        Ok(mut m) => {
-            m.user = Some("demo".into());
-            managers.push(m);
+        Ok(mut local) => {
+            local.config.user = Some("demo".into());
+            if let Some(addr) = local.config.addresses.first().cloned() {
+                tokio::spawn(submit_demo_jobs(addr, agents.len()));
+            }
+            managers.push(local.config.clone());
+            demo_cm = Some(local);
         }
         Err(e) => tracing::warn!("demo central manager not started: {e}"),
     }
@@ -136,8 +232,13 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
         probe_gmond: false,
         read_only,
         extra_managers: managers,
+        demo_login: Some(("demo".into(), "demo".into())),
     };
     let r = crate::cli::console::run_console(config, paths, cfg, history, opts).await;
+    // The demo's jobs end with it, before its state goes.
+    if let Some(local) = demo_cm {
+        local.shutdown().await;
+    }
     let _ = std::fs::remove_dir_all(&scratch);
     drop(sim);
     r

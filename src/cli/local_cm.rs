@@ -11,6 +11,19 @@ use crate::cm::manager::{AccountMap, CmSettings, Manager};
 use crate::cm::users::Users;
 use crate::jobs::ManagerConfig;
 
+/// How a local manager and its agents run.
+pub struct LocalOptions {
+    /// What the agents report: the whole machine, or only their tasks.
+    pub scope: Scope,
+    /// Shown in the login dialog.
+    pub login_hint: Option<String>,
+    /// Also listen on plain 127.0.0.1 for password logins.
+    pub by_password: bool,
+    /// Jobs outlive the console (its next start takes them back); otherwise they are stopped
+    /// with it (the demo's, whose state goes with it).
+    pub keep_jobs: bool,
+}
+
 /// Starts a manager on a Unix socket (for local users) and, with `by_password`, on plain
 /// 127.0.0.1 (for password logins), plus one in-process agent per name; returns how the
 /// console reaches it.
@@ -19,10 +32,14 @@ pub async fn start(
     users: Users,
     accounts: AccountMap,
     agents: &[String],
-    scope: Scope,
-    login_hint: Option<String>,
-    by_password: bool,
-) -> anyhow::Result<ManagerConfig> {
+    opts: LocalOptions,
+) -> anyhow::Result<LocalCm> {
+    let LocalOptions {
+        scope,
+        login_hint,
+        by_password,
+        keep_jobs,
+    } = opts;
     let m: Arc<Manager> = Manager::open(CmSettings {
         listen: "127.0.0.1:0".into(),
         state_dir: state_dir.to_path_buf(),
@@ -50,6 +67,8 @@ pub async fn start(
             tracing::warn!("local manager socket: {e}");
         }
     });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut running = Vec::new();
     for name in agents {
         let args = AgentArgs {
             name: name.clone(),
@@ -58,19 +77,26 @@ pub async fn start(
             scope,
             quiet: true,
             state_dir: None,
-            // The console's end is no reason to end jobs: its next start takes them back.
-            on_stop: crate::cm::agent::OnStop::Keep,
+            on_stop: if keep_jobs {
+                crate::cm::agent::OnStop::Keep
+            } else {
+                crate::cm::agent::OnStop::Kill
+            },
             stop_grace: 5,
         };
         let dir = state_dir.join("agents").join(name);
         let up = Upstream::Local(m.clone());
-        tokio::spawn(async move {
-            if let Err(e) = crate::cm::agent::run(args, up, dir, std::future::pending()).await {
+        let mut stop = stop_rx.clone();
+        running.push(tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::cm::agent::run(args, up, dir, stopped).await {
                 tracing::warn!("local agent: {e:#}");
             }
-        });
+        }));
     }
-    Ok(ManagerConfig {
+    let config = ManagerConfig {
         cluster: "*".into(),
         addresses: vec![address],
         user: None,
@@ -78,7 +104,30 @@ pub async fn start(
         login_hint,
         kind: crate::jobs::BackendKind::CentralManager,
         trust: None,
+    };
+    Ok(LocalCm {
+        config,
+        stop: stop_tx,
+        agents: running,
     })
+}
+
+/// A running local manager: how the console reaches it, and its agents.
+pub struct LocalCm {
+    /// How the console reaches it.
+    pub config: ManagerConfig,
+    stop: tokio::sync::watch::Sender<bool>,
+    agents: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl LocalCm {
+    /// Stops the agents as their options say (the demo's stop their jobs) and waits for them,
+    /// a little longer than their grace for a job to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let all = futures_util::future::join_all(self.agents);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(8), all).await;
+    }
 }
 
 /// Everyone's jobs run as the user running the console (an embedded manager's agents run as

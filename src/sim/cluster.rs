@@ -82,6 +82,14 @@ impl SimCluster {
         gmond_document(&self.cluster, out);
     }
 
+    /// Makes host `i` (if it exists and is up) a runaway at `base` × its CPUs; returns its
+    /// name.
+    pub fn run_away(&mut self, i: usize, base: f64) -> Option<String> {
+        let st = self.states.get_mut(i).filter(|s| s.down_since.is_none())?;
+        st.run_away(base);
+        Some(self.cluster.hosts[i].name.to_string())
+    }
+
     /// How many hosts are silent.
     pub fn down_hosts(&self) -> usize {
         self.states

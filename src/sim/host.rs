@@ -288,4 +288,11 @@ impl HostState {
     pub fn go_down(&mut self, since: u64) {
         self.down_since = Some(since);
     }
+
+    /// Makes the host's usual load `base` × its CPUs (a runaway: 3.0 is far above any other
+    /// host's), from now on.
+    pub fn run_away(&mut self, base: f64) {
+        self.base = base;
+        self.load = [base * self.cpus; 3];
+    }
 }

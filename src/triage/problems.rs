@@ -27,12 +27,12 @@ pub enum Kind {
     ClusterStale,
     /// A source answered with a damaged or partial document.
     SourceDegraded,
+    /// A job that failed in the last hour.
+    JobFailed,
     /// A host over the load threshold.
     HostLoad,
     /// A host over the memory threshold.
     HostMemory,
-    /// A job that failed in the last hour.
-    JobFailed,
 }
 
 impl Kind {
@@ -90,6 +90,8 @@ pub struct Problem {
     pub detail: String,
     /// Epoch seconds since when (None: not known).
     pub since: Option<u64>,
+    /// How far over its threshold (load or memory fraction): the worst first.
+    pub weight: f64,
 }
 
 /// A job that ended badly, as job control reported it.
@@ -149,19 +151,22 @@ pub fn problems(snap: &Snapshot, now: u64, th: &Thresholds, failed: &[FailedJob]
                 id: j.id,
             },
             name: format!("{} {}", j.id, j.name),
-            place: j.cluster.clone(),
+            // The catch-all manager serves every cluster.
+            place: if j.cluster == "*" {
+                "job control".into()
+            } else {
+                j.cluster.clone()
+            },
             detail: format!("{detail} (user {})", j.user),
             since: Some(j.ended),
+            weight: 0.0,
         });
     }
     out.sort_by(|a, b| {
-        (a.severity, a.kind, a.since.unwrap_or(0), &a.place, &a.name).cmp(&(
-            b.severity,
-            b.kind,
-            b.since.unwrap_or(0),
-            &b.place,
-            &b.name,
-        ))
+        (a.severity, a.kind, a.since.unwrap_or(0))
+            .cmp(&(b.severity, b.kind, b.since.unwrap_or(0)))
+            .then_with(|| b.weight.total_cmp(&a.weight))
+            .then_with(|| (&a.place, &a.name).cmp(&(&b.place, &b.name)))
     });
     out
 }
@@ -193,6 +198,7 @@ fn source_problems(s: &SourceView, out: &mut Vec<Problem>) {
             Kind::SourceDead => s.status.last_success.or(s.status.last_attempt),
             _ => s.status.last_attempt,
         },
+        weight: 0.0,
     });
 }
 
@@ -210,6 +216,7 @@ fn cluster_problems(cv: &ClusterView, now: u64, th: &Thresholds, out: &mut Vec<P
                 cv.cluster.hosts.len()
             ),
             since: Some(now.saturating_sub(stale_secs(stale))),
+            weight: 0.0,
         });
         // Hosts of a stale cluster are unknown: calling them down or hot would be a guess.
         return;
@@ -240,7 +247,7 @@ fn host_problems(
         cluster: cv.cluster.name.to_string(),
         host: h.name.to_string(),
     };
-    let mut push = |severity, kind, detail: String, since| {
+    let mut push = |severity, kind, detail: String, since, weight| {
         out.push(Problem {
             severity,
             kind,
@@ -249,6 +256,7 @@ fn host_problems(
             place: cv.cluster.name.to_string(),
             detail,
             since,
+            weight,
         })
     };
     if !h.is_up(cv.cluster.localtime, age) {
@@ -258,6 +266,7 @@ fn host_problems(
             Kind::HostDown,
             format!("no report for {}", crate::units::human_secs(silent)),
             Some(now.saturating_sub(silent)),
+            0.0,
         );
         return;
     }
@@ -270,6 +279,7 @@ fn host_problems(
                 Kind::HostLoad,
                 format!("load {load:.2} on {cpus:.0} CPUs ({:.0} %)", f * 100.0),
                 None,
+                f,
             );
         }
     }
@@ -281,6 +291,7 @@ fn host_problems(
             Kind::HostMemory,
             format!("{:.0} % of memory used", f * 100.0),
             None,
+            f,
         );
     }
 }

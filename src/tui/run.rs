@@ -19,6 +19,10 @@ pub struct Backend {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Asks every source to poll now.
     pub poll_now: Box<dyn Fn() + Send>,
+    /// One link per job backend, in the order of the setup's managers (None: not started).
+    pub job_links: Vec<Option<crate::jobs::link::LinkHandle>>,
+    /// What the job backends report, by cluster.
+    pub job_events: mpsc::UnboundedReceiver<(String, crate::jobs::JobEvent)>,
 }
 
 /// Runs the console until the operator quits or a signal arrives.
@@ -33,40 +37,11 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let (note_tx, mut notes) = mpsc::channel::<(bool, String)>(8);
-    // One link per central manager; their events come back here.
-    let (job_tx, mut job_events) = mpsc::unbounded_channel();
-    for j in &mut app.jobs {
-        let link = match &j.manager.kind {
-            crate::jobs::BackendKind::Slurm {
-                poll_secs,
-                conf,
-                bin_dir,
-            } => crate::slurm::link::spawn(
-                j.manager.clone(),
-                crate::slurm::link::Runner {
-                    conf: conf.clone(),
-                    bin_dir: bin_dir.clone(),
-                },
-                Duration::from_secs(*poll_secs),
-                job_tx.clone(),
-            ),
-            crate::jobs::BackendKind::CentralManager => {
-                crate::jobs::link::spawn(j.manager.clone(), job_tx.clone())
-            }
-        };
-        // The configured user, else who runs the console: a password remembered for either
-        // logs in by itself (nothing remembered: the login dialog asks).
-        let user = j.manager.user.clone().or_else(|| {
-            matches!(j.manager.kind, crate::jobs::BackendKind::CentralManager)
-                // SAFETY: geteuid is always safe.
-                .then(|| crate::cm::account::name_of(crate::cm::account::euid()))
-                .flatten()
-        });
-        if let Some(user) = user {
-            link.send(crate::jobs::JobCommand::LoginFromKeyring { user });
-        }
-        j.link = Some(link);
+    // The job backends were started by the caller, one link per manager in order.
+    for (j, link) in app.jobs.iter_mut().zip(backend.job_links.drain(..)) {
+        j.link = link;
     }
+    let mut job_events = backend.job_events;
     let mut dirty = true;
     loop {
         if dirty {
