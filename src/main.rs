@@ -180,7 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 cli::status::write_table(&snap, now, args.top, &mut out)?;
             }
-            Ok(if cli::status::all_ok(&snap) {
+            Ok(if cli::status::all_ok(&snap, now) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
