@@ -205,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     probe_gmond: !config.from_file,
                     read_only: cli.read_only,
                     extra_managers: Vec::new(),
+                    serve_ports: true,
                 };
                 if !config.from_file && config.file.manager.is_empty() {
                     // Job control on the first run: a manager and an agent for this machine,

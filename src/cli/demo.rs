@@ -136,6 +136,7 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
         probe_gmond: false,
         read_only,
         extra_managers: managers,
+        serve_ports: false,
     };
     let r = crate::cli::console::run_console(config, paths, cfg, history, opts).await;
     let _ = std::fs::remove_dir_all(&scratch);
