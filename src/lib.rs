@@ -10,6 +10,7 @@ pub mod ganglia;
 pub mod graph;
 pub mod history;
 pub mod jobs;
+pub mod listen;
 pub mod logging;
 pub mod model;
 pub mod server;

@@ -180,7 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 cli::status::write_table(&snap, now, args.top, &mut out)?;
             }
-            Ok(if cli::status::all_ok(&snap) {
+            Ok(if cli::status::all_ok(&snap, now) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -206,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     read_only: cli.read_only,
                     extra_managers: Vec::new(),
                     demo_login: None,
+                    serve_ports: true,
                 };
                 if !config.from_file && config.file.manager.is_empty() {
                     // Job control on the first run: a manager and an agent for this machine,

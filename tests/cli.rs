@@ -73,3 +73,70 @@ fn help_completions_man_and_version() {
     assert!(!ok);
     assert!(err.contains("config.toml:2"), "{err}");
 }
+
+#[test]
+fn info_lists_managers_users_file_and_keyring_and_fails_on_a_config_error() {
+    let d = tempfile::tempdir().unwrap();
+    // No file: the embedded default, with the console's own manager for this machine.
+    let (ok, out, err) = gantry(&["info"], d.path());
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("managers      none configured: the console runs one for this machine"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "users file    {}",
+            d.path().join("users.htpasswd").display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("\nkeyring       "), "{out}");
+
+    std::fs::write(
+        d.path().join("config.toml"),
+        "[[manager]]\ncluster = \"alpha\"\naddresses = [\"head:8660\"]\npin = \"sha256:\
+         0000000000000000000000000000000000000000000000000000000000000000\"\nuser = \"ops\"\n\
+         [[manager]]\ncluster = \"beta\"\nkind = \"slurm\"\nread_only = true\n\
+         [cm]\nusers_file = \"/etc/gantry/users.htpasswd\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = gantry(&["info"], d.path());
+    assert!(ok, "{err}");
+    assert!(out.contains("managers      2"), "{out}");
+    assert!(
+        out.contains("  alpha: cm, head:8660, TLS, pinned certificate, as ops"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  beta: slurm, polled every 5 s, read-only"),
+        "{out}"
+    );
+    assert!(
+        out.contains("users file    /etc/gantry/users.htpasswd"),
+        "{out}"
+    );
+
+    // A broken file: the paths still print (they say which file), then the error, exit 2.
+    std::fs::write(
+        d.path().join("config.toml"),
+        "[[source]]\nname = \"a\"\nadresses = []\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .arg("info")
+        .env("GANTRY_CONFIG_DIR", d.path())
+        .env("GANTRY_STATE_DIR", d.path())
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(out.contains("config file"), "{out}");
+    assert!(
+        err.contains("key 'adresses': unknown field `adresses`"),
+        "{err}"
+    );
+}

@@ -124,12 +124,54 @@ fn assemble(cfg: &AggregatorConfig, sources: Vec<Arc<SourceView>>, generation: u
     }
 }
 
-/// `step` seconds ± 5 %, like gmetad, so sources started together drift apart.
-fn jittered(step: u32, salt: u64) -> Duration {
-    let base = f64::from(step.max(1));
-    // A cheap deterministic spread in [-1, 1) from the salt.
-    let x = (salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
-    Duration::from_secs_f64(base * (1.0 + 0.05 * (2.0 * x - 1.0)))
+/// Spreads polls like gmetad (`step` × (1 ± 5 %)), from a seed drawn per aggregator, so
+/// two aggregators started together — two consoles, or a console beside `gantry aggregator` —
+/// drift apart instead of polling their sources in lockstep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Jitter {
+    seed: u64,
+}
+
+impl Jitter {
+    /// A seed from the operating system's random source.
+    pub(crate) fn from_os() -> Self {
+        use ring::rand::SecureRandom;
+        let mut b = [0u8; 8];
+        let seed = match ring::rand::SystemRandom::new().fill(&mut b) {
+            Ok(()) => u64::from_ne_bytes(b),
+            // Not expected on Linux; std's hasher keys are random per process too.
+            Err(_) => {
+                use std::hash::{BuildHasher, Hasher};
+                std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish()
+            }
+        };
+        Self { seed }
+    }
+
+    /// A fixed seed (tests).
+    #[cfg(test)]
+    pub(crate) fn with_seed(seed: u64) -> Self {
+        Self { seed }
+    }
+
+    /// The wait before poll `round` of source `index`.
+    pub(crate) fn wait(&self, step: u32, index: usize, round: u64) -> Duration {
+        let base = f64::from(step.max(1));
+        let x = splitmix(self.seed ^ splitmix(index as u64) ^ round.rotate_left(32));
+        // Uniform in [0, 1) from the top 53 bits.
+        let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+        Duration::from_secs_f64(base * (1.0 + 0.05 * (2.0 * unit - 1.0)))
+    }
+}
+
+/// splitmix64's output function: a cheap, well-spread 64-bit mix.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Aggregator {
@@ -143,6 +185,7 @@ impl Aggregator {
         let (snap_tx, snapshots) = watch::channel(Arc::new(assemble(&cfg, pending.clone(), 0)));
         let (tx, mut rx) = mpsc::channel::<Update>(64);
         let refresh = Arc::new(Notify::new());
+        let jitter = Jitter::from_os();
         let mut tasks = Vec::new();
         for (index, sc) in cfg.sources.iter().enumerate() {
             let tx = tx.clone();
@@ -153,7 +196,7 @@ impl Aggregator {
             let step = sc.step;
             tasks.push(tokio::spawn(async move {
                 let mut local: Option<LocalPoller> = None;
-                let mut round: u64 = index as u64;
+                let mut round: u64 = 0;
                 loop {
                     let started = tokio::time::Instant::now();
                     let Some(st) = state.take() else { return };
@@ -175,7 +218,7 @@ impl Aggregator {
                         return;
                     }
                     round = round.wrapping_add(1);
-                    let wait = jittered(step, round);
+                    let wait = jitter.wait(step, index, round);
                     tokio::select! {
                         _ = tokio::time::sleep_until(started + wait) => {}
                         _ = refresh.notified() => {}
@@ -248,5 +291,52 @@ impl Drop for Aggregator {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The waits of the first rounds of three sources.
+    fn schedule(j: Jitter) -> Vec<Duration> {
+        (0..3)
+            .flat_map(|index| (0..20).map(move |round| j.wait(15, index, round)))
+            .collect()
+    }
+
+    #[test]
+    fn two_processes_get_different_schedules() {
+        // Each aggregator draws its own seed, as two processes would.
+        let (a, b) = (Jitter::from_os(), Jitter::from_os());
+        assert_ne!(a, b, "two seeds from the OS differ");
+        let (sa, sb) = (schedule(a), schedule(b));
+        let same = sa.iter().zip(&sb).filter(|(x, y)| x == y).count();
+        assert_eq!(
+            same, 0,
+            "no poll of one lines up with the other's: {sa:?} {sb:?}"
+        );
+    }
+
+    #[test]
+    fn waits_stay_within_five_percent_and_vary() {
+        let s = schedule(Jitter::with_seed(7));
+        for w in &s {
+            let secs = w.as_secs_f64();
+            assert!((14.25..=15.75).contains(&secs), "{secs}");
+        }
+        let mut distinct = s.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > s.len() / 2, "waits vary: {s:?}");
+        // The same seed gives the same schedule: the randomness is the seed's alone.
+        assert_eq!(s, schedule(Jitter::with_seed(7)));
+        assert_ne!(s, schedule(Jitter::with_seed(8)));
+    }
+
+    #[test]
+    fn a_zero_step_still_waits() {
+        let w = Jitter::with_seed(1).wait(0, 0, 0);
+        assert!(w >= Duration::from_millis(950), "{w:?}");
     }
 }

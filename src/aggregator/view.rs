@@ -70,8 +70,19 @@ impl ClusterView {
         h.is_up(self.cluster.localtime, self.age(now))
     }
 
-    /// Up and down host counts now.
+    /// Whether the source sent this cluster's summary without its hosts (a gmetad asked with
+    /// `?filter=summary`): its host counts are then the summary's HOSTS element.
+    pub fn summary_only(&self) -> bool {
+        self.cluster.hosts.is_empty() && self.cluster.summary.is_some()
+    }
+
+    /// Up and down host counts now: from the hosts' TN, or from the summary when the source
+    /// sent no hosts.
     pub fn hosts_up_down(&self, now: u64) -> (usize, usize) {
+        if self.summary_only() {
+            let s = self.summary();
+            return (s.hosts_up as usize, s.hosts_down as usize);
+        }
         let age = self.age(now);
         let up = self
             .cluster
@@ -80,6 +91,12 @@ impl ClusterView {
             .filter(|h| h.is_up(self.cluster.localtime, age))
             .count();
         (up, self.cluster.hosts.len() - up)
+    }
+
+    /// How many hosts the cluster has, counted as `hosts_up_down` counts them.
+    pub fn host_count(&self, now: u64) -> usize {
+        let (up, down) = self.hosts_up_down(now);
+        up + down
     }
 
     /// The cluster's summary (always present on views the aggregator builds).

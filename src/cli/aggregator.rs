@@ -38,10 +38,10 @@ pub async fn run(args: AggregatorArgs, config: Config, paths: &Paths) -> anyhow:
     }
     let xml = args
         .xml_listen
-        .unwrap_or_else(|| config.file.aggregator.xml_listen.clone());
+        .unwrap_or_else(|| config.file.aggregator.xml_listen().to_string());
     let interactive = args
         .interactive_listen
-        .unwrap_or_else(|| config.file.aggregator.interactive_listen.clone());
+        .unwrap_or_else(|| config.file.aggregator.interactive_listen().to_string());
     let keep = config.file.history.enabled && !args.no_history;
     let mut history = PersistentHistory::open(
         keep.then(|| paths.history_file.clone()),

@@ -142,7 +142,9 @@ pub fn command(cmd: &CmCommand, config: &Config, paths: &Paths) -> anyhow::Resul
     Ok(())
 }
 
-fn users_path(given: Option<&Path>, config: &Config, paths: &Paths) -> PathBuf {
+/// The users file `gantry cm` reads: the one given, `[cm] users_file`, else users.htpasswd
+/// in the config directory.
+pub(crate) fn users_path(given: Option<&Path>, config: &Config, paths: &Paths) -> PathBuf {
     given
         .map(Path::to_path_buf)
         .unwrap_or_else(|| match config.file.cm.users_file.as_str() {

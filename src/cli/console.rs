@@ -40,6 +40,9 @@ pub struct ConsoleOptions {
     /// The demo's published account (user, password), logged in at start so the demo's job
     /// control is there at once. Never set from a configuration.
     pub demo_login: Option<(String, String)>,
+    /// Serve the ports `[aggregator]` sets, as `gantry aggregator` does (the console on the
+    /// configured grid; not the demo, whose grid is made up).
+    pub serve_ports: bool,
 }
 
 /// Starts one link per job backend (a central manager or Slurm) and logs in what can log in
@@ -180,6 +183,43 @@ fn local_gmond() -> Option<SourceConfig> {
     ))
 }
 
+/// Serves the xml and interactive ports the configuration file sets. Unset ones are not
+/// served: with defaults, two consoles on one login node (or a console beside
+/// `gantry aggregator`) would fight over 127.0.0.1:8651. A port that cannot be opened stops the
+/// console before the screen opens, naming the key, the file and the address.
+async fn serve_configured(
+    config: &Config,
+    paths: &Paths,
+    agg: &Aggregator,
+    history: &Arc<HistoryStore>,
+) -> anyhow::Result<Vec<crate::server::Servers>> {
+    let ag = &config.file.aggregator;
+    let mut servers = Vec::new();
+    for (key, value, xml) in [
+        ("xml_listen", &ag.xml_listen, true),
+        ("interactive_listen", &ag.interactive_listen, false),
+    ] {
+        let Some(addr) = value.as_deref().filter(|v| *v != "off") else {
+            continue;
+        };
+        let (x, i) = if xml {
+            (Some(addr), None)
+        } else {
+            (None, Some(addr))
+        };
+        let s = crate::server::serve(x, i, agg.subscribe(), Some(history.clone()))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("[aggregator] {key} in {}: {e}", paths.config_file.display())
+            })?;
+        if let Some(a) = s.xml.or(s.interactive) {
+            tracing::info!("console serves [aggregator] {key} on {a}");
+        }
+        servers.push(s);
+    }
+    Ok(servers)
+}
+
 /// Runs the console over `cfg`; `probe_gmond` adds a gmond on 127.0.0.1:8649 if one answers
 /// (the embedded default does, a configured or demo grid does not).
 pub async fn run_console(
@@ -194,7 +234,6 @@ pub async fn run_console(
     setup.managers.extend(opts.extra_managers.clone());
     setup.notice = history.notice.take();
     cfg.history = Some(history.store.clone());
-    history.start_saving();
     if probe_gmond
         && let Some(g) = tokio::task::spawn_blocking(local_gmond)
             .await
@@ -204,6 +243,18 @@ pub async fn run_console(
         cfg.sources.push(g);
     }
     let agg = Aggregator::start(cfg);
+    let servers = if opts.serve_ports {
+        match serve_configured(config, paths, &agg, &history.store).await {
+            Ok(s) => s,
+            Err(e) => {
+                agg.stop();
+                return Err(e);
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    history.start_saving();
     let (job_links, job_events) = start_job_backends(&setup.managers, opts.demo_login.as_ref());
     let backend = Backend {
         snapshots: agg.subscribe(),
@@ -212,6 +263,7 @@ pub async fn run_console(
         job_events,
     };
     let r = run(setup, backend, config.file.ui.mouse).await;
+    drop(servers);
     agg.stop();
     history.finish().await;
     r

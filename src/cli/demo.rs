@@ -233,6 +233,7 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
         read_only,
         extra_managers: managers,
         demo_login: Some(("demo".into(), "demo".into())),
+        serve_ports: false,
     };
     let r = crate::cli::console::run_console(config, paths, cfg, history, opts).await;
     // The demo's jobs end with it, before its state goes.

@@ -54,7 +54,7 @@ pub async fn start(
     let sock = state_dir.join("cm.sock");
     let mut address = format!("unix:{}", sock.display());
     if by_password {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = crate::listen::tcp("127.0.0.1:0").await?;
         address = listener.local_addr()?.to_string();
         let m1 = m.clone();
         tokio::spawn(async move {

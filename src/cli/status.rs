@@ -1,6 +1,7 @@
 //! `gantry status` (alias `hosts`): polls every configured source once and prints the grid —
 //! per-source status, down hosts and the most loaded hosts — as a table or JSON. Exit status:
-//! 0 when every source answered cleanly, 1 when any is degraded or dead.
+//! 0 when every source answered cleanly with fresh data, 1 when any is degraded or dead or any
+//! cluster's data is stale (frozen behind its gmetad, say).
 
 use std::io::Write;
 
@@ -80,9 +81,11 @@ fn top_hosts(snap: &Snapshot, now: u64, n: usize) -> Vec<HostLine> {
     out
 }
 
-/// Whether every source answered cleanly.
-pub fn all_ok(snap: &Snapshot) -> bool {
+/// Whether every source answered cleanly and no cluster's data is stale at `now`: a gmetad
+/// answers cleanly while it serves a dead gmond's last data, so health alone would say "ok".
+pub fn all_ok(snap: &Snapshot, now: u64) -> bool {
     snap.sources.iter().all(|s| s.status.health == Health::Ok)
+        && snap.clusters().all(|c| c.staleness(now).is_none())
 }
 
 /// Writes the JSON form.
@@ -103,7 +106,8 @@ pub fn write_json(
                     let (up, down) = c.hosts_up_down(now);
                     json!({
                         "name": &*c.cluster.name,
-                        "hosts": c.cluster.hosts.len(),
+                        "hosts": c.host_count(now),
+                        "summary_only": c.summary_only(),
                         "up": up,
                         "down": down,
                         "age_secs": c.age(now),
@@ -194,13 +198,14 @@ pub fn write_table(
                 .staleness(now)
                 .map(|s| format!("STALE: {s}"))
                 .unwrap_or_default();
+            let age = format!("data age {}", human_secs(c.age(now)));
             writeln!(
                 out,
                 "  {:<14} {:<9} {:<26} {:>6} {:>6} {:>5} {:>8} {:>9}  {stale}",
                 c.cluster.name,
-                "",
-                format!("data age {}", human_secs(c.age(now))),
-                c.cluster.hosts.len(),
+                if c.summary_only() { "summary" } else { "" },
+                age,
+                c.host_count(now),
                 up,
                 down,
                 "",
@@ -249,4 +254,106 @@ pub fn write_table(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::aggregator::{FetchReport, Fetched, SourceConfig, SourceState};
+    use crate::ganglia::{Limits, parse_bytes};
+
+    const NOW: u64 = 1_795_354_180;
+
+    fn fixture(name: &str) -> String {
+        let p = format!(
+            "{}/tests/fixtures/ganglia/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    /// One gmetad source (step 15) that answered `doc` at `NOW`.
+    fn snapshot(doc: &str) -> Snapshot {
+        let cfg = SourceConfig::network("gmetad", vec!["127.0.0.1:8652".parse().unwrap()]);
+        let mut st = SourceState::new(Arc::new(cfg));
+        let parsed = parse_bytes(doc.as_bytes(), &mut st.interner, Limits::default()).unwrap();
+        let report = FetchReport {
+            fetched: Some(Fetched {
+                parsed,
+                address: 0,
+                latency: Duration::from_millis(2),
+                incomplete: None,
+            }),
+            failures: vec![],
+        };
+        let v = st.apply(report, NOW, None);
+        Snapshot {
+            grid_name: "test".into(),
+            summary: v.summary.clone(),
+            sources: vec![v],
+            ..Snapshot::default()
+        }
+    }
+
+    fn table(snap: &Snapshot) -> String {
+        let mut out = Vec::new();
+        write_table(snap, NOW, 5, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_summary_only_source_shows_its_clusters_counts() {
+        // gmetad's `/?filter=summary`: clusters with HOSTS UP/DOWN and no HOST elements.
+        let snap = snapshot(&fixture("gmetad-8652-root-summary.xml"));
+        let text = table(&snap);
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} row in {text}"))
+                .split_whitespace()
+                .filter(|w| w.parse::<u64>().is_ok())
+                .collect::<Vec<_>>()
+        };
+        // HOSTS, UP, DOWN (after "data age 0s").
+        assert_eq!(row("clusterA"), ["4", "4", "0"], "{text}");
+        assert_eq!(row("clusterB"), ["2", "2", "0"], "{text}");
+        assert!(text.contains("summary"), "{text}");
+        assert!(all_ok(&snap, NOW), "{text}");
+
+        let mut out = Vec::new();
+        write_json(&snap, NOW, 5, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let a = v["sources"][0]["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "clusterA")
+            .unwrap();
+        assert_eq!(
+            (&a["hosts"], &a["up"], &a["down"]),
+            (&4.into(), &4.into(), &0.into())
+        );
+        assert_eq!(a["summary_only"], true);
+    }
+
+    #[test]
+    fn a_frozen_cluster_behind_a_gmetad_is_a_failure() {
+        // gmetad answers cleanly while it serves a dead gmond's last data: the cluster's
+        // LOCALTIME stays behind the grid's. 100 s behind is more than two 15 s steps.
+        let doc = fixture("gmetad-8651-xml_port.xml").replacen(
+            "<CLUSTER NAME=\"clusterB\" LOCALTIME=\"1795354170\"",
+            "<CLUSTER NAME=\"clusterB\" LOCALTIME=\"1795354072\"",
+            1,
+        );
+        let snap = snapshot(&doc);
+        assert_eq!(snap.sources[0].status.health, Health::Ok);
+        let text = table(&snap);
+        assert!(text.contains("STALE: 100 s behind its gmetad"), "{text}");
+        assert!(!all_ok(&snap, NOW));
+        // The same document fresh is fine.
+        assert!(all_ok(&snapshot(&fixture("gmetad-8651-xml_port.xml")), NOW));
+    }
 }

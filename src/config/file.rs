@@ -155,10 +155,14 @@ fn default_authority() -> String {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AggregatorSection {
-    /// gmetad xml_port equivalent; "off" disables it.
-    pub xml_listen: String,
-    /// gmetad interactive_port equivalent; "off" disables it.
-    pub interactive_listen: String,
+    /// gmetad xml_port equivalent; "off" disables it. Unset: `gantry aggregator` serves
+    /// 127.0.0.1:8651 and the console serves nothing (see [`AggregatorSection::xml_listen`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xml_listen: Option<String>,
+    /// gmetad interactive_port equivalent; "off" disables it. Unset: as `xml_listen`, on
+    /// 127.0.0.1:8652.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive_listen: Option<String>,
     /// Seconds to wait for a TCP connect.
     pub connect_timeout: u64,
     /// Seconds without a byte before giving up on an address.
@@ -172,13 +176,34 @@ pub struct AggregatorSection {
 impl Default for AggregatorSection {
     fn default() -> Self {
         Self {
-            xml_listen: "127.0.0.1:8651".into(),
-            interactive_listen: "127.0.0.1:8652".into(),
+            xml_listen: None,
+            interactive_listen: None,
             connect_timeout: 5,
             read_timeout: 10,
             attempt_deadline: 60,
             max_document_mib: 512,
         }
+    }
+}
+
+impl AggregatorSection {
+    /// Where `gantry aggregator` serves its xml port when `xml_listen` is unset.
+    pub const DEFAULT_XML_LISTEN: &str = "127.0.0.1:8651";
+    /// Where `gantry aggregator` serves its interactive port when `interactive_listen` is unset.
+    pub const DEFAULT_INTERACTIVE_LISTEN: &str = "127.0.0.1:8652";
+
+    /// The xml port's address for `gantry aggregator` ("off": none).
+    pub fn xml_listen(&self) -> &str {
+        self.xml_listen
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_XML_LISTEN)
+    }
+
+    /// The interactive port's address for `gantry aggregator` ("off": none).
+    pub fn interactive_listen(&self) -> &str {
+        self.interactive_listen
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_INTERACTIVE_LISTEN)
     }
 }
 
@@ -439,8 +464,8 @@ impl Config {
         }
         let ag = &file.aggregator;
         for (key, v) in [
-            ("xml_listen", &ag.xml_listen),
-            ("interactive_listen", &ag.interactive_listen),
+            ("xml_listen", ag.xml_listen()),
+            ("interactive_listen", ag.interactive_listen()),
         ] {
             if v != "off" && v.parse::<std::net::SocketAddr>().is_err() {
                 let at = text.find(key).unwrap_or(0);
@@ -730,7 +755,12 @@ local = true
         assert_eq!(c.sources[0].addresses().len(), 3);
         assert_eq!(c.sources[1].kind, SourceKind::Local);
         assert_eq!(c.file.grid_name, "HPC");
-        assert_eq!(c.file.aggregator.interactive_listen, "127.0.0.1:8652");
+        assert_eq!(c.file.aggregator.interactive_listen(), "127.0.0.1:8652");
+        assert_eq!(
+            c.file.aggregator.interactive_listen, None,
+            "unset: not served by a console"
+        );
+        assert_eq!(c.file.aggregator.xml_listen(), "off");
     }
 
     #[test]

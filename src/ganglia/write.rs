@@ -56,9 +56,13 @@ fn attr_num(out: &mut Vec<u8>, name: &str, value: u64) {
     out.push(b'"');
 }
 
-fn extra_data(out: &mut Vec<u8>, meta: &MetricMeta) {
+/// The extra elements a summary keeps, as gmetad's do: a SPOOF_HOST (or SPOOF_HEARTBEAT,
+/// CLUSTER) describes the one host that sent the metric, not the cluster or grid.
+const SUMMARY_EXTRA: [&str; 3] = ["GROUP", "DESC", "TITLE"];
+
+fn extra_data(out: &mut Vec<u8>, meta: &MetricMeta, keep: impl Fn(&str) -> bool) {
     out.extend_from_slice(b"<EXTRA_DATA>\n");
-    for (k, v) in &meta.extra {
+    for (k, v) in meta.extra.iter().filter(|(k, _)| keep(k)) {
         out.extend_from_slice(b"<EXTRA_ELEMENT");
         attr(out, "NAME", k);
         attr(out, "VAL", v);
@@ -204,7 +208,7 @@ impl XmlWriter {
             attr(out, "SLOPE", m.meta.slope.as_str());
             out.extend_from_slice(b" SOURCE=\"gmond\">\n");
             if with_extra {
-                extra_data(out, &m.meta);
+                extra_data(out, &m.meta, |k| SUMMARY_EXTRA.contains(&k));
             } else {
                 out.extend_from_slice(b"<EXTRA_DATA>\n</EXTRA_DATA>\n");
             }
@@ -235,7 +239,7 @@ fn render_fragments(meta: &MetricMeta, flavor: Flavor) -> Fragments {
         tail.extend_from_slice(b"/>\n");
     } else {
         tail.extend_from_slice(b">\n");
-        extra_data(&mut tail, meta);
+        extra_data(&mut tail, meta, |_| true);
         tail.extend_from_slice(b"</METRIC>\n");
     }
     Fragments {
@@ -322,6 +326,49 @@ mod tests {
         assert!(String::from_utf8_lossy(&raw).contains(&text));
         assert_eq!(format_sum(6.0, 0), "6");
         assert_eq!(format_sum(2.01, 2), "2.01");
+    }
+
+    #[test]
+    fn cluster_summaries_carry_no_per_host_extra_elements() {
+        // Our summary of gmetad's full dump, written out, against gmetad's own summary of the
+        // same moment: gmetric metrics (job_count, gpu_util) carry SPOOF_HOST on every host,
+        // and gmetad's summary keeps only their TITLE, DESC and GROUP elements, in order.
+        let mut i = Interner::default();
+        let full = parse_bytes(
+            &fixture("gmetad-8651-xml_port.xml"),
+            &mut i,
+            Limits::default(),
+        )
+        .unwrap();
+        let c = full
+            .document
+            .clusters()
+            .into_iter()
+            .find(|c| &*c.name == "clusterA")
+            .unwrap()
+            .clone();
+        let s = crate::aggregator::summarize_cluster(&c, 0);
+        let mut out = Vec::new();
+        XmlWriter::new(Flavor::Gmetad).summary(&mut out, &s, true);
+        let ours = String::from_utf8(out).unwrap();
+        assert!(!ours.contains("SPOOF"), "{ours}");
+        let real =
+            String::from_utf8_lossy(&fixture("gmetad-8652-clusterA-summary.xml")).into_owned();
+        for name in ["job_count", "gpu_util"] {
+            let block = |text: &str| {
+                let at = text.find(&format!("<METRICS NAME=\"{name}\"")).unwrap();
+                let end = at + text[at..].find("</METRICS>").unwrap();
+                text[text[at..].find('>').unwrap() + at..end].to_string()
+            };
+            assert_eq!(block(&ours), block(&real), "{name}");
+        }
+        // A host's own metrics keep every element gmond sent.
+        let mut w = XmlWriter::new(Flavor::Gmetad);
+        let mut out = Vec::new();
+        for h in &c.hosts {
+            w.host(&mut out, h, 0);
+        }
+        assert!(String::from_utf8(out).unwrap().contains("SPOOF_HOST"));
     }
 
     #[test]

@@ -69,32 +69,20 @@ pub async fn serve(
         tasks: Vec::new(),
     };
     if let Some(addr) = xml {
-        let l = bind(addr).await?;
+        let l = crate::listen::tcp(addr).await?;
         servers.xml = Some(l.local_addr()?);
         servers
             .tasks
             .push(tokio::spawn(accept_loop(l, shared.clone(), false)));
     }
     if let Some(addr) = interactive {
-        let l = bind(addr).await?;
+        let l = crate::listen::tcp(addr).await?;
         servers.interactive = Some(l.local_addr()?);
         servers
             .tasks
             .push(tokio::spawn(accept_loop(l, shared.clone(), true)));
     }
     Ok(servers)
-}
-
-async fn bind(addr: &str) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!(
-                "cannot listen on {addr}: {}",
-                crate::aggregator::plain_io(&e)
-            ),
-        )
-    })
 }
 
 async fn accept_loop(listener: TcpListener, shared: Shared, interactive: bool) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::cluster::{ClusterSpec, SimCluster};
@@ -132,7 +132,7 @@ fn render(s: &Served, gz: bool) {
 
 async fn listen(s: Arc<Served>, bind: std::net::IpAddr, gz: bool) -> std::io::Result<()> {
     let port = s.addr.lock().map_or(s.spec.port, |a| a.port());
-    let l = TcpListener::bind((bind, port)).await?;
+    let l = crate::listen::tcp(SocketAddr::new(bind, port)).await?;
     *s.addr.lock() = Some(l.local_addr()?);
     let s2 = s.clone();
     let task = tokio::spawn(async move {

@@ -242,8 +242,7 @@ impl Manager {
     /// manager's own user may also register agents here.
     pub async fn serve_unix(self: &Arc<Self>, path: &std::path::Path) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(path);
-        let listener = tokio::net::UnixListener::bind(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let listener = crate::listen::unix(path)?;
         {
             use std::os::unix::fs::PermissionsExt;
             // Anyone who can reach it may connect: the kernel says who they are.

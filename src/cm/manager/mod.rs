@@ -261,9 +261,7 @@ fn raise_nofile() {
 
 /// Binds a plain-text listener, which must be on loopback.
 async fn bind_plain(addr: &str) -> anyhow::Result<TcpListener> {
-    let l = TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let l = crate::listen::tcp(addr).await?;
     if !l.local_addr()?.ip().is_loopback() {
         anyhow::bail!(
             "plain text is only for loopback, and {addr} is not: passwords and tokens would cross the network in clear (use the TLS listener)"
@@ -284,9 +282,7 @@ pub async fn run(
         None => None,
     };
     let listener = match &tls {
-        Some(_) => TcpListener::bind(&settings.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?,
+        Some(_) => crate::listen::tcp(settings.listen.as_str()).await?,
         None => bind_plain(&settings.listen).await?,
     };
     let plain = match &settings.plaintext_listen {
