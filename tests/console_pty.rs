@@ -143,3 +143,85 @@ fn a_panic_restores_the_terminal() {
         "{stty}"
     );
 }
+
+/// The terminal goes away under the console — `tmux kill-session`, as when an ssh connection
+/// drops — and the console ends cleanly: no panic, and the history is saved on the way out.
+#[test]
+fn a_killed_terminal_ends_the_console_and_saves_the_history() {
+    let Some(tmux) = ["/usr/bin/tmux", "/bin/tmux"]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        common::skip("tmux is not installed (apt-get install tmux)");
+        return;
+    };
+    let src = Replay::serve(common::fixture("ganglia/gmond-8649-clusterA.xml"));
+    let home = tempfile::tempdir().unwrap();
+    let conf = format!("[[source]]\nname = \"A\"\naddresses = [\"{}\"]\n", src.addr);
+    std::fs::write(home.path().join("config.toml"), conf).unwrap();
+    let dir = home.path().to_str().unwrap();
+    let socket = format!("gantry-test-{}", std::process::id());
+    let tmux_cmd = |args: &[&str]| {
+        std::process::Command::new(tmux)
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    };
+    let cmd = format!(
+        "exec env GANTRY_CONFIG_DIR={dir} GANTRY_STATE_DIR={dir} LANG=C.UTF-8 TERM=xterm-256color {}",
+        env!("CARGO_BIN_EXE_gantry")
+    );
+    let out = tmux_cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pane = tmux_cmd(&["capture-pane", "-t", "t", "-p"]);
+        if String::from_utf8_lossy(&pane.stdout).contains("clusterA") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the console never showed clusterA"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid: i32 =
+        String::from_utf8_lossy(&tmux_cmd(&["list-panes", "-t", "t", "-F", "#{pane_pid}"]).stdout)
+            .trim()
+            .parse()
+            .expect("the console's pid");
+    let log = home.path().join("gantry.log");
+    let saves = |log: &str| log.matches("history saved to").count();
+    let before = saves(&std::fs::read_to_string(&log).unwrap_or_default());
+    let out = tmux_cmd(&["kill-session", "-t", "t"]);
+    assert!(out.status.success(), "{out:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+    {
+        if std::time::Instant::now() > deadline {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("the console outlived its terminal");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = tmux_cmd(&["kill-server"]);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!text.contains("panic"), "{text}");
+    assert!(
+        saves(&text) > before,
+        "the history was saved on the way out:\n{text}"
+    );
+    assert!(home.path().join("history.bin").exists());
+}

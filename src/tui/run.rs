@@ -70,7 +70,10 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
                     tracing::error!("terminal input failed: {e}");
                     Effect::Quit
                 }
-                None => Effect::Quit,
+                None => {
+                    tracing::warn!("terminal input ended");
+                    Effect::Quit
+                }
             },
             changed = backend.snapshots.changed() => match changed {
                 Ok(()) => {

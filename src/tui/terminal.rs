@@ -3,6 +3,7 @@
 //! connection dropped).
 
 use std::io::{Stdout, Write};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -32,8 +33,9 @@ pub fn restore() {
 
 /// The terminal, restored when dropped.
 pub struct TerminalGuard {
-    /// The ratatui terminal.
-    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// The ratatui terminal. Dropped by hand: ratatui's own drop prints to stderr when it
+    /// cannot show the cursor, and printing to a terminal that is gone panics.
+    pub terminal: ManuallyDrop<Terminal<CrosstermBackend<Stdout>>>,
     mouse: bool,
 }
 
@@ -43,7 +45,10 @@ impl TerminalGuard {
         install_panic_hook();
         take_over(mouse)?;
         match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
-            Ok(terminal) => Ok(Self { terminal, mouse }),
+            Ok(terminal) => Ok(Self {
+                terminal: ManuallyDrop::new(terminal),
+                mouse,
+            }),
             Err(e) => {
                 restore();
                 Err(e)
@@ -58,7 +63,17 @@ impl TerminalGuard {
         // SIGTSTP's default action stops the process; raise returns once SIGCONT arrives.
         nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP).map_err(std::io::Error::from)?;
         take_over(self.mouse)?;
-        self.terminal.clear()
+        // A fresh terminal over a cleared screen redraws every cell. (ratatui's clear() asks
+        // the terminal for the cursor position first; one that does not answer would end
+        // the console here.)
+        execute!(
+            std::io::stdout(),
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        )?;
+        let fresh = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+        let old = std::mem::replace(&mut *self.terminal, fresh);
+        forget_if_gone(old);
+        Ok(())
     }
 }
 
@@ -87,6 +102,17 @@ fn take_over(mouse: bool) -> std::io::Result<()> {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
+        // SAFETY: the field is never used again: this is the guard's drop.
+        let t = unsafe { ManuallyDrop::take(&mut self.terminal) };
+        forget_if_gone(t);
+    }
+}
+
+/// Drops a ratatui terminal, unless the terminal it drew on is gone (an ssh connection
+/// dropped, a tmux session killed): then it is leaked, as the process is ending anyway.
+fn forget_if_gone(mut t: Terminal<CrosstermBackend<Stdout>>) {
+    if t.show_cursor().is_err() {
+        std::mem::forget(t);
     }
 }
 
@@ -97,7 +123,10 @@ fn install_panic_hook() {
         std::panic::set_hook(Box::new(move |info| {
             // Restore first so the message is readable.
             restore();
-            tracing::error!("panic: {info}");
+            tracing::error!(
+                "panic: {info}\n{}",
+                std::backtrace::Backtrace::force_capture()
+            );
             previous(info);
         }));
     });
