@@ -127,6 +127,47 @@ fn main() {
         "grid view frame ms, 10k hosts, 200x60 (median of 50)",
         round2(median(grid)),
     );
+    // Triage over the same 10,000 hosts: what each new snapshot costs the open list.
+    let th = gantry::triage::Thresholds::default();
+    let problems: Vec<f64> = (0..50)
+        .map(|_| {
+            let t = Instant::now();
+            let rows = gantry::triage::problems::problems(&app.snap, now, &th, &[]);
+            std::hint::black_box(rows);
+            ms(t.elapsed())
+        })
+        .collect();
+    put(
+        "problems over 10k hosts, per snapshot ms (median of 50)",
+        round2(median(problems)),
+    );
+    let by = gantry::triage::top::TopBy::Load;
+    let top: Vec<f64> = (0..50)
+        .map(|_| {
+            let t = Instant::now();
+            let rows = gantry::triage::top::top_hosts(&app.snap, now, &by, 200);
+            std::hint::black_box(rows);
+            ms(t.elapsed())
+        })
+        .collect();
+    put(
+        "top list over 10k hosts, per snapshot ms (median of 50)",
+        round2(median(top)),
+    );
+    app.on_key(key(KeyCode::Char('!')));
+    let problems_frame: Vec<f64> = (0..50).map(|_| ms(frame(&app))).collect();
+    put(
+        "problems view frame ms, 10k hosts, 200x60 (median of 50)",
+        round2(median(problems_frame)),
+    );
+    app.on_key(key(KeyCode::Esc));
+    app.on_key(key(KeyCode::Char('t')));
+    let top_frame: Vec<f64> = (0..50).map(|_| ms(frame(&app))).collect();
+    put(
+        "top list frame ms, 10k hosts, 200x60 (median of 50)",
+        round2(median(top_frame)),
+    );
+    app.on_key(key(KeyCode::Esc));
     app.on_key(key(KeyCode::Enter));
     let cluster: Vec<f64> = (0..50).map(|_| ms(frame(&app))).collect();
     put(
