@@ -340,3 +340,39 @@ fn hint_bar_and_help_follow_the_keymap() {
     assert!(help.contains("(unbound)"));
     assert!(help.contains("f1"));
 }
+
+#[test]
+fn a_message_clears_when_the_next_action_succeeds() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut a = console((80, 24), true, true);
+    a.act(Action::Sort);
+    let said = render(&a);
+    assert!(
+        said.contains("sorting applies to a cluster's hosts"),
+        "{said}"
+    );
+    // A click that selects another cluster is an action that succeeded: the complaint is
+    // about the screen before it.
+    let row = said
+        .lines()
+        .position(|l| l.contains("clusterB"))
+        .expect("clusterB on the grid") as u16;
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 4,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    a.on_mouse(click, std::time::Instant::now());
+    let after = render(&a);
+    assert!(!after.contains("sorting applies"), "{after}");
+    // A message said by an action stays until the next one.
+    a.act(Action::RangeDay);
+    assert!(render(&a).contains("graphs over the last day"));
+    let snap = a.snap.clone();
+    a.on_snapshot(snap, POLLED_AT + 8);
+    assert!(
+        render(&a).contains("graphs over the last day"),
+        "new data is no action of the operator's"
+    );
+}
