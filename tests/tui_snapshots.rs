@@ -4,7 +4,7 @@
 mod common;
 
 use common::fixture;
-use common::tui::{POLLED_AT, app, render, snapshot_failing, snapshot_from};
+use common::tui::{POLLED_AT, app, app_with_history, render, snapshot_failing, snapshot_from};
 use gantry::tui::action::Action;
 use gantry::tui::app::App;
 use ratatui::Terminal;
@@ -74,6 +74,133 @@ fn a_dead_source_is_never_shown_as_fresh() {
         assert!(text.contains("connection refused"), "{text}");
         insta::assert_snapshot!(format!("dead_source_panel_{w}x{h}"), text);
     }
+}
+
+#[test]
+fn a_dead_sources_cluster_is_greyed_and_its_hosts_unknown() {
+    let snap = snapshot_failing(
+        &[
+            ("A", fixture("ganglia/gmond-8649-clusterA.xml")),
+            ("B", fixture("ganglia/gmond-8659-clusterB.xml")),
+        ],
+        POLLED_AT,
+        &["B"],
+    );
+    for (w, h) in [(80u16, 24u16), (200, 60)] {
+        let mut a = app(snap.clone(), POLLED_AT + 7, (w, h), true, true);
+        let grid = render(&a);
+        let row = grid.lines().find(|l| l.contains("clusterB")).unwrap_or("");
+        // Counts from now would say "0 up 2 down" beside CPUs and load from five minutes ago.
+        assert!(row.contains("2 unknown"), "{row}");
+        assert!(row.contains("last"), "figures marked as last known: {row}");
+        assert!(row.contains("STALE"), "{row}");
+        assert!(!row.contains("2 down") && !row.contains("2↓"), "{row}");
+        assert!(!grid.contains('✖'), "no host drawn as down: {grid}");
+        a.act(Action::Down);
+        a.act(Action::Drill);
+        let cluster = render(&a);
+        assert!(cluster.contains("UNKNOWN since 5m07s ago"), "{cluster}");
+        assert!(cluster.contains("2 unknown for 5m07s"), "{cluster}");
+        assert!(!cluster.contains("DOWN"), "{cluster}");
+        insta::assert_snapshot!(format!("dead_source_cluster_{w}x{h}"), cluster);
+        a.act(Action::Drill);
+        let host = render(&a);
+        assert!(host.contains("UNKNOWN since 5m07s ago"), "{host}");
+        assert!(host.contains("values last known, when it was up"), "{host}");
+        insta::assert_snapshot!(format!("dead_source_host_{w}x{h}"), host);
+    }
+}
+
+#[test]
+fn ten_thousand_silent_hosts_are_no_mass_outage() {
+    // 65 s after a big source died, TN had pushed most hosts past 4 × TMAX: "7359↑ 2641↓".
+    let spec = gantry::sim::ClusterSpec {
+        name: "big".into(),
+        hosts: 10_000,
+        down: 100,
+        port: 0,
+    };
+    let mut doc = Vec::new();
+    gantry::sim::SimCluster::new(&spec, 1, POLLED_AT - 300).render(&mut doc);
+    let snap = snapshot_failing(&[("big", doc)], POLLED_AT, &["big"]);
+    let history = gantry::history::HistoryStore::new();
+    let a = app_with_history(snap, POLLED_AT + 65, (200, 60), true, true, history);
+    let grid = render(&a);
+    let row = grid.lines().find(|l| l.contains("big")).unwrap_or("");
+    assert!(row.contains("10000 unknown"), "{row}");
+    assert!(row.contains("last known: 9900 up 100 down"), "{row}");
+    let tiles = grid.lines().nth(2).unwrap_or("");
+    assert!(tiles.contains('░') && !tiles.contains('✖'), "{tiles}");
+}
+
+#[test]
+fn memory_is_a_ratio_over_hosts_reporting_both_terms() {
+    // a-node01 sends mem_free but no mem_total: summed apart, used memory would go below zero
+    // and show as "mem 0%".
+    let doc = common::replace_once(
+        &fixture("ganglia/gmond-8649-clusterA.xml"),
+        "NAME=\"mem_total\" VAL=\"24684084\"",
+        b"NAME=\"mem_total_x\" VAL=\"24684084\"",
+    );
+    let snap = snapshot_from(&[("A", doc)], POLLED_AT);
+    let a = app(snap, POLLED_AT + 7, (200, 60), true, true);
+    let grid = render(&a);
+    let row = grid.lines().find(|l| l.contains("clusterA")).unwrap_or("");
+    assert!(
+        row.contains("mem   1% of  50.6 GB"),
+        "two hosts' memory: {row}"
+    );
+}
+
+#[test]
+fn a_remote_grid_shows_memory_from_its_summary() {
+    let a = console((200, 60), true, true);
+    let grid = render(&a);
+    let row = grid
+        .lines()
+        .find(|l| l.contains("AcceptanceGrid"))
+        .unwrap_or("");
+    assert!(row.contains("mem   1% of 126.4 GB"), "{row}");
+}
+
+#[test]
+fn the_sources_panel_scrolls_to_every_wrapped_line() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    // Long source names: each source's first line wraps at 80 columns.
+    let names = [
+        "collector-rack-01-gmond",
+        "collector-rack-02-gmond",
+        "collector-rack-03-gmond",
+        "collector-rack-04-gmond",
+        "collector-rack-05-gmond",
+        "collector-rack-06-gmond",
+    ];
+    let docs: Vec<(&str, Vec<u8>)> = names
+        .iter()
+        .map(|n| (*n, fixture("ganglia/gmond-8659-clusterB.xml")))
+        .collect();
+    let snap = snapshot_failing(&docs, POLLED_AT, &names);
+    let mut a = app(snap, POLLED_AT + 7, (80, 24), true, true);
+    a.act(Action::Sources);
+    let first = render(&a);
+    assert!(first.contains("lines 1–"), "{first}");
+    for _ in 0..10 {
+        a.on_key(KeyEvent::from(KeyCode::PageDown));
+    }
+    let last = render(&a);
+    // The last source's cluster line, wrapped or not, is on screen, and the box is full.
+    let bottom: Vec<&str> = last
+        .lines()
+        .filter(|l| l.starts_with('│') || l.starts_with('┌') || l.starts_with('└'))
+        .collect();
+    assert!(bottom.len() >= 19, "{last}");
+    assert!(
+        bottom.iter().rev().nth(1).unwrap_or(&"").contains("STALE")
+            || bottom.iter().rev().nth(2).unwrap_or(&"").contains("STALE"),
+        "{last}"
+    );
+    assert!(last.contains(" of "), "{last}");
+    insta::assert_snapshot!("sources_scrolled_to_the_end_80x24", last);
 }
 
 #[test]
@@ -212,4 +339,40 @@ fn hint_bar_and_help_follow_the_keymap() {
     let help = help_text(&b);
     assert!(help.contains("(unbound)"));
     assert!(help.contains("f1"));
+}
+
+#[test]
+fn a_message_clears_when_the_next_action_succeeds() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut a = console((80, 24), true, true);
+    a.act(Action::Sort);
+    let said = render(&a);
+    assert!(
+        said.contains("sorting applies to a cluster's hosts"),
+        "{said}"
+    );
+    // A click that selects another cluster is an action that succeeded: the complaint is
+    // about the screen before it.
+    let row = said
+        .lines()
+        .position(|l| l.contains("clusterB"))
+        .expect("clusterB on the grid") as u16;
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 4,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    a.on_mouse(click, std::time::Instant::now());
+    let after = render(&a);
+    assert!(!after.contains("sorting applies"), "{after}");
+    // A message said by an action stays until the next one.
+    a.act(Action::RangeDay);
+    assert!(render(&a).contains("graphs over the last day"));
+    let snap = a.snap.clone();
+    a.on_snapshot(snap, POLLED_AT + 8);
+    assert!(
+        render(&a).contains("graphs over the last day"),
+        "new data is no action of the operator's"
+    );
 }

@@ -17,5 +17,5 @@ pub use fetch::{Failure, FetchReport, FetchSettings, Fetched, fetch, plain_io};
 pub use run::{Aggregator, AggregatorConfig, now_epoch, poll_once};
 pub use source::{HistorySink, SourceConfig, SourceKind, SourceState};
 pub use status::{Health, SourceStatus};
-pub use summary::{summarize_cluster, summarize_grid};
-pub use view::{ClusterView, GridInfo, Snapshot, SourceView, Stale};
+pub use summary::{HostRatios, host_ratios, summarize_cluster, summarize_grid};
+pub use view::{ClusterView, GridInfo, Liveness, Snapshot, SourceView, Stale};

@@ -350,9 +350,30 @@ mod tests {
             v.clusters[0].staleness(1031),
             Some(crate::aggregator::Stale::NoAnswer(31))
         );
-        // Hosts go down as TN grows past 4 × TMAX (TN 14..34 at the poll).
+        // By gmetad's rule hosts go down as TN grows past 4 × TMAX (TN 14..34 at the poll)…
         assert_eq!(v.clusters[0].hosts_up_down(1000 + 65), (3, 1));
         assert_eq!(v.clusters[0].hosts_up_down(1000 + 66), (0, 4));
+        // …but nobody heard from them: the console calls them unknown since the last poll
+        // and counts them as they were then.
+        let c = &v.clusters[0];
+        assert_eq!(c.known_at(), 1000);
+        assert_eq!(c.hosts_up_down_known(), (4, 0));
+        for h in &c.cluster.hosts {
+            assert_eq!(
+                c.liveness(h, 1000 + 66),
+                crate::aggregator::Liveness::Unknown {
+                    since: 1000,
+                    was_up: true
+                },
+                "{}",
+                h.name
+            );
+        }
+        assert_eq!(
+            c.liveness(&c.cluster.hosts[0], 1010),
+            crate::aggregator::Liveness::Up,
+            "fresh data still says up or down"
+        );
     }
 
     #[test]
@@ -399,6 +420,8 @@ mod tests {
             v.clusters[0].staleness(1045),
             Some(crate::aggregator::Stale::Frozen(45))
         );
+        // Polls succeed, but what they bring is from when LOCALTIME last moved.
+        assert_eq!(v.clusters[0].known_at(), 1000);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{Cluster, Grid, MetricSummary, Summary, decimals_of};
+use crate::model::{Cluster, Grid, Host, MetricSummary, Ratio, Summary, decimals_of};
 
 /// The summary of one cluster, `age` seconds after it was polled.
 pub fn summarize_cluster(c: &Cluster, age: u64) -> Summary {
@@ -45,6 +45,42 @@ pub fn summarize_cluster(c: &Cluster, age: u64) -> Summary {
         }
     }
     s
+}
+
+/// Load per CPU and memory in use of some hosts, `age` seconds after their poll, each ratio
+/// over only the hosts that report both of its terms (expired metrics skipped, as in
+/// [`summarize_cluster`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HostRatios {
+    /// load_one over cpu_num.
+    pub load: Ratio,
+    /// Memory in use (total − free − buffers − cached, KB) over mem_total (KB).
+    pub mem: Ratio,
+}
+
+/// Computes [`HostRatios`] over `hosts` (the caller picks which: the up ones).
+pub fn host_ratios<'h>(hosts: impl IntoIterator<Item = &'h Host>, age: u64) -> HostRatios {
+    let mut r = HostRatios::default();
+    for h in hosts {
+        let v = |name: &str| {
+            h.metric(name)
+                .filter(|m| !m.is_expired(u64::from(m.tn) + age))
+                .and_then(|m| m.value())
+        };
+        if let (Some(load), Some(cpus)) = (v("load_one"), v("cpu_num")) {
+            r.load.part += load;
+            r.load.whole += cpus;
+            r.load.hosts += 1;
+        }
+        if let (Some(total), Some(free)) = (v("mem_total"), v("mem_free")) {
+            let used =
+                total - free - v("mem_buffers").unwrap_or(0.0) - v("mem_cached").unwrap_or(0.0);
+            r.mem.part += used.max(0.0);
+            r.mem.whole += total;
+            r.mem.hosts += 1;
+        }
+    }
+    r
 }
 
 /// A grid's summary: its own when it carries one (a remote grid), else the roll-up of its
@@ -159,5 +195,36 @@ mod tests {
         let later = summarize_cluster(&c, 66);
         assert_eq!((later.hosts_up, later.hosts_down), (0, 4));
         assert!(later.metrics.is_empty());
+    }
+
+    #[test]
+    fn ratios_pair_terms_host_by_host() {
+        let mut i = Interner::default();
+        let p = parse_bytes(
+            &fixture("gmond-8649-clusterA.xml"),
+            &mut i,
+            Limits::default(),
+        )
+        .unwrap();
+        let mut c = Cluster::clone(p.document.clusters()[0]);
+        let all = host_ratios(&c.hosts, 0);
+        assert_eq!(all.load.hosts, 3, "a-ghost01 reports neither load nor CPUs");
+        assert_eq!(all.mem.hosts, 3);
+        let pct = all.mem.fraction().unwrap();
+        assert!((0.0..0.1).contains(&pct), "{pct}");
+        // a-node01 loses mem_total but keeps mem_free: summed apart, free would exceed
+        // total's share; paired, a-node01 simply leaves the memory ratio.
+        let n1 = c.hosts.iter().position(|h| &*h.name == "a-node01").unwrap();
+        c.hosts[n1].metrics.retain(|m| &*m.meta.name != "mem_total");
+        let r = host_ratios(&c.hosts, 0);
+        assert_eq!(r.mem.hosts, 2);
+        assert_eq!(r.load, all.load);
+        assert!((r.mem.fraction().unwrap() - pct).abs() < 0.01);
+        let s = summarize_cluster(&c, 0);
+        assert_eq!(
+            s.mem_ratio(),
+            None,
+            "sums over 2 and 3 hosts cannot be paired"
+        );
     }
 }

@@ -45,6 +45,24 @@ impl fmt::Display for Stale {
     }
 }
 
+/// What can honestly be said about a host now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// Up by gmetad's rule, on fresh data.
+    Up,
+    /// Down by gmetad's rule, on fresh data.
+    Down,
+    /// Its cluster's data is stale: nothing is known since this epoch (the last fresh data).
+    /// TN keeps growing while a source is silent, so gmetad's rule would call every host down
+    /// within 4 × TMAX of an outage of the monitoring alone.
+    Unknown {
+        /// Epoch seconds of the last fresh data.
+        since: u64,
+        /// Whether the host was up then.
+        was_up: bool,
+    },
+}
+
 impl ClusterView {
     /// Seconds since the data was read.
     pub fn age(&self, now: u64) -> u64 {
@@ -65,7 +83,55 @@ impl ClusterView {
         (self.lag > limit).then_some(Stale::Behind(self.lag))
     }
 
-    /// Whether a host is up now (TN grows while the source is silent).
+    /// Epoch seconds of the last fresh data: the poll for a silent source, the last time
+    /// LOCALTIME moved for a frozen one, the poll less its lag behind a gmetad's clock.
+    pub fn known_at(&self) -> u64 {
+        self.polled_at
+            .min(self.advanced_at)
+            .min(self.polled_at.saturating_sub(self.lag))
+    }
+
+    /// Whether a host was up at epoch `t` (TN as it was then, back-dated from the poll).
+    pub fn host_was_up_at(&self, h: &Host, t: u64) -> bool {
+        let tn_then = (u64::from(h.tn) + t).saturating_sub(self.polled_at);
+        crate::model::host_is_up(tn_then, h.tmax, self.cluster.localtime, h.reported)
+    }
+
+    /// What is known of a host now: up or down on fresh data, unknown on stale data.
+    pub fn liveness(&self, h: &Host, now: u64) -> Liveness {
+        if self.staleness(now).is_some() {
+            let since = self.known_at();
+            return Liveness::Unknown {
+                since,
+                was_up: self.host_was_up_at(h, since),
+            };
+        }
+        if self.host_is_up(h, now) {
+            Liveness::Up
+        } else {
+            Liveness::Down
+        }
+    }
+
+    /// Up and down host counts as of the last fresh data (the summary's, for a summary-only
+    /// cluster): what a stale cluster shows as "last known".
+    pub fn hosts_up_down_known(&self) -> (usize, usize) {
+        if self.summary_only() {
+            let s = self.summary();
+            return (s.hosts_up as usize, s.hosts_down as usize);
+        }
+        let t = self.known_at();
+        let up = self
+            .cluster
+            .hosts
+            .iter()
+            .filter(|h| self.host_was_up_at(h, t))
+            .count();
+        (up, self.cluster.hosts.len() - up)
+    }
+
+    /// Whether a host is up now by gmetad's rule (TN grows while the source is silent, so on
+    /// stale data this drifts to "down": the console asks [`ClusterView::liveness`]).
     pub fn host_is_up(&self, h: &Host, now: u64) -> bool {
         h.is_up(self.cluster.localtime, self.age(now))
     }

@@ -77,6 +77,34 @@ fn value_label(v: f64) -> String {
     crate::units::compact_number(v)
 }
 
+/// The graph with its values in the unit its axis is labelled in (sizes in kB…TB, rates in
+/// B/s…GB/s, from gmond's KB and bytes/sec), so label and ticks agree.
+fn in_axis_units(g: &GraphData) -> GraphData {
+    let max = g
+        .points
+        .iter()
+        .flatten()
+        .map(|p| p.min.abs().max(p.max.abs()))
+        .fold(0.0, f64::max);
+    let scale = crate::units::axis_scale(&g.units, max);
+    let f = scale.factor;
+    GraphData {
+        units: scale.unit,
+        points: g
+            .points
+            .iter()
+            .map(|p| {
+                p.map(|p| crate::history::Point {
+                    avg: p.avg * f,
+                    min: p.min * f,
+                    max: p.max * f,
+                })
+            })
+            .collect(),
+        ..g.clone()
+    }
+}
+
 /// The y range of a graph: from zero for non-negative data, padded a little.
 fn y_range(g: &GraphData) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -265,7 +293,11 @@ pub fn export(
     graphs: &[GraphData],
     range: Range,
 ) -> Result<Exported, ExportError> {
-    let graphs: Vec<GraphData> = graphs.iter().filter(|g| g.has_data()).cloned().collect();
+    let graphs: Vec<GraphData> = graphs
+        .iter()
+        .filter(|g| g.has_data())
+        .map(in_axis_units)
+        .collect();
     if graphs.is_empty() {
         return Err(ExportError::Empty(title.to_string()));
     }
@@ -384,6 +416,55 @@ mod tests {
         assert!(svg.contains("c &amp; h &lt;hour&gt;"));
         assert!(svg.contains("load_one  last"));
         assert!(svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn memory_axis_is_labelled_in_the_unit_of_its_ticks() {
+        // A cluster's free memory summed in gmond's KB: about 20 TB.
+        let mut g = sample();
+        g[0].title = "memory free (sum)".into();
+        g[0].units = "KB".into();
+        for p in g[0].points.iter_mut().flatten() {
+            *p = crate::history::Point {
+                avg: p.avg * 2.5e9,
+                min: p.min * 2.5e9,
+                max: p.max * 2.5e9,
+            };
+        }
+        let scaled = in_axis_units(&g[0]);
+        assert_eq!(scaled.units, "TB");
+        let top = scaled
+            .points
+            .iter()
+            .flatten()
+            .map(|p| p.max)
+            .fold(0.0, f64::max);
+        assert!((1.0..1000.0).contains(&top), "{top}");
+        let dir = tempfile::tempdir().unwrap();
+        let out = export(dir.path(), "c", "c — hour", &g, Range::Hour).unwrap();
+        let svg = std::fs::read_to_string(&out.svg).unwrap();
+        assert!(svg.contains("memory free (sum) (TB)"), "axis label in TB");
+        assert!(!svg.contains("(KB)"));
+        let mut plain = String::new();
+        draw_all(
+            SVGBackend::with_string(&mut plain, (640, 284)).into_drawing_area(),
+            "t",
+            std::slice::from_ref(&scaled),
+            Range::Hour,
+            false,
+        )
+        .unwrap();
+        let texts = plain_texts("t", std::slice::from_ref(&scaled));
+        assert!(
+            texts[1].3.starts_with("memory free (sum) (TB)  last "),
+            "{:?}",
+            texts[1]
+        );
+        assert!(
+            !texts[1].3.contains('G'),
+            "no G-suffixed figures: {:?}",
+            texts[1]
+        );
     }
 
     #[test]

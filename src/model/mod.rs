@@ -11,4 +11,4 @@ pub use cluster::Cluster;
 pub use grid::{Document, Grid, Item, Origin};
 pub use host::{Host, host_is_up};
 pub use metric::{Metric, MetricMeta, MetricType, Slope, decimals_of, parse_number};
-pub use summary::{MetricSummary, Summary};
+pub use summary::{MetricSummary, Ratio, Summary};

@@ -6,6 +6,8 @@
 pub enum TileState {
     /// Down by gmetad's rule.
     Down,
+    /// Its cluster's data is stale: neither up nor down can be told.
+    Unknown,
     /// Up, but it reports no load.
     NoData,
     /// Up, in load band 0..=4.

@@ -121,6 +121,19 @@ pub fn history_for(snap: &Snapshot, now: u64) -> HistoryStore {
 
 /// A console over `snap` with the dark theme (or none) and default keys.
 pub fn app(snap: Snapshot, now: u64, size: (u16, u16), color: bool, unicode: bool) -> App {
+    let history = history_for(&snap, now);
+    app_with_history(snap, now, size, color, unicode, history)
+}
+
+/// Like [`app`], with the history given (made-up history of 10,000 hosts takes long to build).
+pub fn app_with_history(
+    snap: Snapshot,
+    now: u64,
+    size: (u16, u16),
+    color: bool,
+    unicode: bool,
+    history: HistoryStore,
+) -> App {
     let theme = Theme::load("dark", &PathBuf::from("/nonexistent")).unwrap();
     let setup = AppSetup {
         thresholds: gantry::triage::Thresholds::default(),
@@ -135,7 +148,7 @@ pub fn app(snap: Snapshot, now: u64, size: (u16, u16), color: bool, unicode: boo
         glyphs: Glyphs { unicode },
         range: Range::Hour,
         theme_dir: PathBuf::from("/nonexistent"),
-        history: Arc::new(history_for(&snap, now)),
+        history: Arc::new(history),
     };
     App::new(setup, Arc::new(snap), now, size)
 }

@@ -1,17 +1,22 @@
 //! Overlays drawn over the current view: help, legend, sources.
 
 use ratatui::Frame;
+use ratatui::layout::Margin;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{
+    Block, Borders, Clear, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState,
+};
 
 use crate::aggregator::Health;
 use crate::tui::action::{GROUPS, LAYERS, LayerDef};
 use crate::tui::app::{App, Overlay};
 use crate::tui::bands::TileState;
 use crate::tui::theme::Role;
+use crate::tui::views::common::stale_style;
 use crate::tui::widgets::tiles;
+use crate::tui::widgets::wrap::wrap;
 use crate::units::{human_bytes, human_secs};
 
 /// A centred box of at most `w`×`h` within `area`.
@@ -126,6 +131,10 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
             TileState::Down,
             "down: not heard from for 4 × TMAX (80 s with gmond's defaults)",
         ),
+        (
+            TileState::Unknown,
+            "unknown: source silent or data stale; figures are last known",
+        ),
         (TileState::NoData, "up, but reports no load_one"),
     ] {
         lines.push(Line::from(vec![
@@ -179,89 +188,144 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-/// The line of the sources overlay where source number `index` begins.
+/// The widest each overlay gets.
+fn max_width(o: Overlay) -> u16 {
+    match o {
+        Overlay::Help { .. } => 112,
+        Overlay::Legend => 72,
+        Overlay::Sources { .. } => 110,
+    }
+}
+
+/// Columns for text inside an overlay over `body_width`: less the borders and the scrollbar's
+/// column.
+fn text_width(o: Overlay, body_width: u16) -> usize {
+    usize::from(max_width(o).min(body_width)).saturating_sub(3)
+}
+
+/// The body's width for the app's terminal size (see `chrome::screen`).
+fn body_width(app: &App) -> u16 {
+    app.size.0
+}
+
+/// The screen row of the sources overlay where source number `index` begins (lines wrapped
+/// as drawn).
 pub fn source_line(app: &App, index: usize) -> usize {
+    let width = text_width(Overlay::Sources { scroll: 0 }, body_width(app));
     app.snap
         .sources
         .iter()
         .take(index)
-        .map(|s| 1 + usize::from(s.status.last_error.is_some()) + s.clusters.len())
+        .map(|s| wrap(&source_block(app, s), width).len())
         .sum()
 }
 
-fn source_lines(app: &App) -> Vec<Line<'static>> {
+/// How far the open overlay scrolls before its last row reaches the bottom (0 when all fits).
+pub fn scroll_limit(app: &App) -> usize {
+    let Some(o) = app.overlay else { return 0 };
+    let body = crate::tui::widgets::chrome::screen(Rect::new(0, 0, app.size.0, app.size.1)).body;
+    let rows = wrap(&overlay_lines(app, o), text_width(o, body.width)).len();
+    let visible = usize::from(body.height.saturating_sub(2));
+    rows.saturating_sub(visible)
+}
+
+/// One source's lines: its health and address, its last error, its clusters.
+fn source_block(app: &App, s: &crate::aggregator::SourceView) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut lines = Vec::new();
-    for s in &app.snap.sources {
-        let st = &s.status;
-        let health_style = match st.health {
-            Health::Ok => t.fg(Role::Ok),
-            Health::Degraded => t.fg(Role::Warn).add_modifier(Modifier::BOLD),
-            Health::Dead => t.fg(Role::Critical).add_modifier(Modifier::BOLD),
-            Health::Pending => t.fg(Role::Muted),
-        };
-        let age = st.last_success.map_or_else(
-            || "never".to_string(),
-            |x| format!("{} ago", human_secs(app.now.saturating_sub(x))),
-        );
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<16} ", s.name),
-                t.fg(Role::Title).add_modifier(Modifier::BOLD),
+    let st = &s.status;
+    let health_style = match st.health {
+        Health::Ok => t.fg(Role::Ok),
+        Health::Degraded => t.fg(Role::Warn).add_modifier(Modifier::BOLD),
+        Health::Dead => t.fg(Role::Critical).add_modifier(Modifier::BOLD),
+        Health::Pending => t.fg(Role::Muted),
+    };
+    let age = st.last_success.map_or_else(
+        || "never".to_string(),
+        |x| format!("{} ago", human_secs(app.now.saturating_sub(x))),
+    );
+    lines.push(Line::from(vec![
+        Span::styled(
+            format!("{:<12} ", s.name),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("{:<9}", st.health.to_string()), health_style),
+        Span::styled(
+            format!(
+                " {}  data {age}  answer {} in {} ms",
+                st.active_address.as_deref().unwrap_or("-"),
+                human_bytes(st.wire_bytes),
+                st.latency.as_millis()
             ),
-            Span::styled(format!("{:<9}", st.health.to_string()), health_style),
-            Span::styled(
+            t.fg(Role::Text),
+        ),
+    ]));
+    if let Some(e) = &st.last_error {
+        lines.push(Line::from(Span::styled(format!("    {e}"), health_style)));
+    }
+    for c in &s.clusters {
+        let line = match c.staleness(app.now) {
+            Some(x) => Span::styled(
                 format!(
-                    " {}  data {age}  {} ms  {}",
-                    st.active_address.as_deref().unwrap_or("-"),
-                    st.latency.as_millis(),
-                    human_bytes(st.wire_bytes)
-                ),
-                t.fg(Role::Text),
-            ),
-        ]));
-        if let Some(e) = &st.last_error {
-            lines.push(Line::from(Span::styled(format!("    {e}"), health_style)));
-        }
-        for c in &s.clusters {
-            let stale = c
-                .staleness(app.now)
-                .map(|x| format!("  STALE: {x}"))
-                .unwrap_or_default();
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "    cluster {}  {} hosts  age {}{stale}",
+                    "    cluster {}  {} hosts unknown  STALE: {x}",
                     c.cluster.name,
-                    c.cluster.hosts.len(),
+                    c.host_count(app.now),
+                ),
+                stale_style(t),
+            ),
+            None => Span::styled(
+                format!(
+                    "    cluster {}  {} hosts  age {}",
+                    c.cluster.name,
+                    c.host_count(app.now),
                     human_secs(c.age(app.now))
                 ),
-                if stale.is_empty() {
-                    t.fg(Role::Muted)
-                } else {
-                    t.fg(Role::Stale)
-                },
-            )));
-        }
+                t.fg(Role::Muted),
+            ),
+        };
+        lines.push(Line::from(line));
     }
+    lines
+}
+
+fn source_lines(app: &App) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = app
+        .snap
+        .sources
+        .iter()
+        .flat_map(|s| source_block(app, s))
+        .collect();
     if lines.is_empty() {
         lines.push(Line::from("no sources configured"));
     }
     lines
 }
 
-/// Draws the open overlay.
+fn overlay_lines(app: &App, o: Overlay) -> Vec<Line<'static>> {
+    match o {
+        Overlay::Help { .. } => help_lines(app),
+        Overlay::Legend => legend_lines(app),
+        Overlay::Sources { .. } => source_lines(app),
+    }
+}
+
+/// Draws the open overlay: its lines wrapped to its width, scrolled (never past the last
+/// row), with a scrollbar and the rows shown when they do not all fit.
 pub fn draw(app: &App, f: &mut Frame<'_>, area: Rect) {
     let Some(o) = app.overlay else { return };
     let t = &app.theme;
-    let (title, lines, scroll, w) = match o {
-        Overlay::Help { scroll } => (" Help ", help_lines(app), scroll, 112),
-        Overlay::Legend => (" Legend ", legend_lines(app), 0, 72),
-        Overlay::Sources { scroll } => (" Sources ", source_lines(app), scroll, 110),
+    let (title, scroll) = match o {
+        Overlay::Help { scroll } => (" Help ", scroll),
+        Overlay::Legend => (" Legend ", 0),
+        Overlay::Sources { scroll } => (" Sources ", scroll),
     };
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, w, h);
+    let lines = wrap(&overlay_lines(app, o), text_width(o, area.width));
+    let h = (lines.len() as u16).saturating_add(2).min(area.height);
+    let r = centered(area, max_width(o), h);
+    let visible = usize::from(h.saturating_sub(2));
+    let scroll = scroll.min(lines.len().saturating_sub(visible));
     f.render_widget(Clear, r);
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(
             title,
@@ -269,16 +333,45 @@ pub fn draw(app: &App, f: &mut Frame<'_>, area: Rect) {
         ))
         .border_style(t.fg(Role::DialogBorder))
         .style(t.fg(Role::Text).bg(t.color(Role::Dialog)));
+    let more = lines.len() > visible;
+    if more {
+        block = block.title_bottom(
+            Line::from(Span::styled(
+                format!(
+                    " lines {}–{} of {} ",
+                    scroll + 1,
+                    (scroll + visible).min(lines.len()),
+                    lines.len()
+                ),
+                t.fg(Role::Muted),
+            ))
+            .right_aligned(),
+        );
+    }
     let block = if app.glyphs.unicode {
         block
     } else {
         block.border_set(ratatui::symbols::border::PLAIN)
     };
+    let total = lines.len();
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll as u16, 0)),
+            .scroll((scroll.min(usize::from(u16::MAX)) as u16, 0)),
         r,
     );
+    if more {
+        let mut bar = ScrollbarState::new(total.saturating_sub(visible)).position(scroll);
+        let sb = if app.glyphs.unicode {
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+        } else {
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .symbols(ratatui::symbols::scrollbar::VERTICAL)
+                .begin_symbol(Some("^"))
+                .end_symbol(Some("v"))
+                .track_symbol(Some("|"))
+                .thumb_symbol("#")
+        };
+        f.render_stateful_widget(sb, r.inner(Margin::new(0, 1)), &mut bar);
+    }
 }

@@ -7,6 +7,7 @@ use crate::aggregator::{ClusterView, Snapshot};
 use crate::tui::bands::{LoadBands, TileState};
 use crate::tui::filter::Filter;
 use crate::tui::natural::natural_cmp;
+use crate::tui::state::numbers::{ClusterNumbers, cluster_numbers};
 
 /// Host order in the cluster view. Down hosts always come first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,13 +61,17 @@ pub fn tiles(
     filter: Option<&Filter>,
 ) -> Vec<Tile> {
     let hosts = &cv.cluster.hosts;
+    // On stale data a host's TN grows while nobody hears from it: up or down cannot be told.
+    let stale = cv.staleness(now).is_some();
     let mut out: Vec<Tile> = hosts
         .iter()
         .enumerate()
         .filter(|(_, h)| filter.is_none_or(|f| f.keeps(&h.name)))
         .map(|(i, h)| {
             let load = h.load_fraction();
-            let state = if !cv.host_is_up(h, now) {
+            let state = if stale {
+                TileState::Unknown
+            } else if !cv.host_is_up(h, now) {
                 TileState::Down
             } else if h.value("load_one").is_none() {
                 TileState::NoData
@@ -109,6 +114,8 @@ pub struct ClusterState {
     pub scroll: usize,
     /// The selected host's name, kept across snapshots.
     pub selected_name: Option<Arc<str>>,
+    /// The summary line's numbers.
+    pub numbers: ClusterNumbers,
 }
 
 impl ClusterState {
@@ -121,6 +128,7 @@ impl ClusterState {
             selected: 0,
             scroll: 0,
             selected_name: None,
+            numbers: ClusterNumbers::default(),
         }
     }
 
@@ -140,9 +148,11 @@ impl ClusterState {
         let Some(cv) = self.view(snap) else {
             self.tiles.clear();
             self.selected = 0;
+            self.numbers = ClusterNumbers::default();
             return;
         };
         self.tiles = tiles(cv, now, bands, self.sort, filter);
+        self.numbers = cluster_numbers(cv, now);
         if let Some(name) = &self.selected_name
             && let Some(pos) = self
                 .tiles

@@ -1,9 +1,10 @@
 //! The grid view's state: one row per cluster (and per remote grid), and the selection.
 
-use crate::aggregator::Snapshot;
+use crate::aggregator::{Health, Snapshot};
 use crate::tui::bands::{LoadBands, TileState};
 use crate::tui::filter::Filter;
 use crate::tui::state::cluster::{Sort, tiles};
+use crate::tui::state::numbers::{ClusterNumbers, cluster_numbers, summary_numbers};
 
 /// A row of the grid view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct GridState {
     pub moved: bool,
     /// Each row's tile field: down hosts first, then most loaded first.
     pub fields: Vec<Vec<TileState>>,
+    /// Each row's summary line.
+    pub numbers: Vec<ClusterNumbers>,
 }
 
 impl GridState {
@@ -48,21 +51,31 @@ impl GridState {
         filter: Option<&Filter>,
     ) {
         let keep = self.rows.get(self.selected).cloned();
-        self.rows = snap
+        let (rows, numbers): (Vec<GridRow>, Vec<ClusterNumbers>) = snap
             .sources
             .iter()
             .flat_map(|s| {
-                s.clusters
-                    .iter()
-                    .map(|c| GridRow::Cluster(c.cluster.name.to_string()))
-                    .chain(
-                        s.remote_grids
-                            .iter()
-                            .map(|g| GridRow::Remote(g.name.to_string())),
+                let clusters = s.clusters.iter().map(move |c| {
+                    (
+                        GridRow::Cluster(c.cluster.name.to_string()),
+                        cluster_numbers(c, now),
                     )
+                });
+                // A dead gmetad's remote grids are its last answer: known as of then.
+                let dead_since = (s.status.health == Health::Dead)
+                    .then(|| s.status.last_success)
+                    .flatten();
+                let remotes = s.remote_grids.iter().map(move |g| {
+                    let mut n = summary_numbers(g.summary.as_ref().unwrap_or(&Default::default()));
+                    n.known_at = dead_since;
+                    (GridRow::Remote(g.name.to_string()), n)
+                });
+                clusters.chain(remotes)
             })
-            .filter(|r| filter.is_none_or(|f| f.keeps(r.name())))
-            .collect();
+            .filter(|(r, _)| filter.is_none_or(|f| f.keeps(r.name())))
+            .unzip();
+        self.rows = rows;
+        self.numbers = numbers;
         if let Some(k) = keep.filter(|_| self.moved)
             && let Some(pos) = self.rows.iter().position(|r| *r == k)
         {

@@ -7,12 +7,14 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::aggregator::ClusterView;
+use crate::aggregator::{ClusterView, Liveness};
 use crate::tui::app::App;
 use crate::tui::bands::TileState;
 use crate::tui::state::ClusterState;
 use crate::tui::theme::Role;
-use crate::tui::views::common::{cluster_numbers, graph_panel, summary_series_points};
+use crate::tui::views::common::{
+    compact, fitting, graph_panel, stale_style, summary_series_points, with_units,
+};
 use crate::tui::widgets::tiles::{self, TileGeometry};
 use crate::units::human_secs;
 
@@ -100,47 +102,69 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         return;
     };
     let p = parts(body);
-    header(app, cv, f, p.header);
+    header(app, st, cv, f, p.header);
     graphs(app, cv, f, p.graphs);
     tile_field(app, st, cv, f, p.tiles);
     detail(app, st, cv, f, p.detail);
 }
 
-fn header(app: &App, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+fn header(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
     let t = &app.theme;
-    let n = cluster_numbers(cv, app.now);
-    let mut spans = vec![
-        Span::styled(
-            format!(" {} ", cv.cluster.name),
-            t.fg(Role::Title).add_modifier(Modifier::BOLD),
-        ),
-        Span::styled(format!(" {} up ", n.up), t.fg(Role::Ok)),
-        Span::styled(
-            format!("{} down ", n.down),
+    let n = st.numbers;
+    let mut spans = vec![Span::styled(
+        format!(" {} ", cv.cluster.name),
+        t.fg(Role::Title).add_modifier(Modifier::BOLD),
+    )];
+    // Stale: hosts are unknown now, and every figure after "last known" is from then.
+    let (text, ok, bad) = match n.known_at {
+        Some(known) => {
+            spans.push(Span::styled(
+                format!(
+                    " {} unknown for {} ",
+                    n.hosts(),
+                    human_secs(app.now.saturating_sub(known))
+                ),
+                t.fg(Role::Stale).add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::styled(
+                "· last known:",
+                t.fg(Role::Stale).add_modifier(Modifier::ITALIC),
+            ));
+            let g = stale_style(t);
+            (g, g, g)
+        }
+        None => (
+            t.fg(Role::Text),
+            t.fg(Role::Ok),
             if n.down > 0 {
                 t.fg(Role::Critical).add_modifier(Modifier::BOLD)
             } else {
                 t.fg(Role::Muted)
             },
         ),
-        Span::styled(format!(" {} CPUs ", n.cpus), t.fg(Role::Text)),
-    ];
+    };
+    spans.push(Span::styled(format!(" {} up ", n.up), ok));
+    spans.push(Span::styled(format!("{} down ", n.down), bad));
+    spans.push(Span::styled(format!(" {} CPUs ", n.cpus), text));
     if let Some(l) = n.load_pct {
         spans.push(Span::styled(
-            format!(" load {l:.0}% ({:.1}) ", n.load_sum),
-            t.fg(Role::Text),
+            format!(" load {l:.0}% (sum {}) ", compact(n.load_sum)),
+            text,
         ));
     }
-    if let Some(m) = n.mem_pct {
-        spans.push(Span::styled(
-            format!(" mem {m:.0}% used ",),
-            t.fg(Role::Text),
-        ));
+    match (n.mem_pct, n.mem_total_kb) {
+        (Some(m), Some(kb)) => spans.push(Span::styled(
+            format!(" mem {m:.0}% of {} used ", with_units(kb, "KB")),
+            text,
+        )),
+        (Some(m), None) => spans.push(Span::styled(format!(" mem {m:.0}% used "), text)),
+        _ => {}
     }
     spans.push(Span::styled(
         format!(" via {} ", cv.source),
         t.fg(Role::Muted),
     ));
+    let spans = fitting(spans, area.width as usize);
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
 
@@ -216,6 +240,7 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
             let h = &cv.cluster.hosts[tile.host as usize];
             let load = match (tile.state, sched_off) {
                 (TileState::Down, _) => "down".to_string(),
+                (TileState::Unknown, _) => "unkn".to_string(),
                 (_, Some(s)) => sched_word(s).to_string(),
                 (TileState::NoData, None) => "  ? ".to_string(),
                 (TileState::Band(_), None) => format!("{:>3.0}%", tile.load * 100.0),
@@ -238,7 +263,9 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
             let cell = match (tile.state, sched_off) {
                 (TileState::Down, _) => format!("{glyph} "),
                 (_, Some(_)) => format!("{glyph}{off}"),
-                (TileState::Band(_) | TileState::NoData, None) => format!("{glyph}{glyph}"),
+                (TileState::Band(_) | TileState::NoData | TileState::Unknown, None) => {
+                    format!("{glyph}{glyph}")
+                }
             };
             buf.set_string(x, y, cell, style);
         }
@@ -256,20 +283,34 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
         format!(" {} ", h.name),
         t.fg(Role::Title).add_modifier(Modifier::BOLD),
     )];
-    match tile.state {
-        TileState::Down => spans.push(Span::styled(
+    let cpus = h.value("cpu_num").map_or("?".into(), |c| format!("{c:.0}"));
+    let load = h
+        .value("load_one")
+        .map_or("?".into(), |l| format!("{l:.2}"));
+    let load_words = format!("load {load} on {cpus} CPUs ({:.0}%)", tile.load * 100.0);
+    match (tile.state, cv.liveness(h, app.now)) {
+        (TileState::Unknown, Liveness::Unknown { since, was_up }) => {
+            spans.push(Span::styled(
+                format!(
+                    " UNKNOWN since {} ago ",
+                    human_secs(app.now.saturating_sub(since))
+                ),
+                t.fg(Role::Stale)
+                    .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            ));
+            let then = if was_up {
+                format!(" last known: up, {load_words} ")
+            } else {
+                " last known: down ".to_string()
+            };
+            spans.push(Span::styled(then, stale_style(t)));
+        }
+        (TileState::Down, _) => spans.push(Span::styled(
             format!(" DOWN — last heard {} ago ", human_secs(heard)),
             t.fg(Role::Critical).add_modifier(Modifier::BOLD),
         )),
         _ => {
-            let cpus = h.value("cpu_num").map_or("?".into(), |c| format!("{c:.0}"));
-            let load = h
-                .value("load_one")
-                .map_or("?".into(), |l| format!("{l:.2}"));
-            spans.push(Span::styled(
-                format!(" load {load} on {cpus} CPUs ({:.0}%) ", tile.load * 100.0),
-                t.fg(Role::Text),
-            ));
+            spans.push(Span::styled(format!(" {load_words} "), t.fg(Role::Text)));
             spans.push(Span::styled(
                 format!(" heard {} ago ", human_secs(heard)),
                 t.fg(Role::Muted),
@@ -281,6 +322,7 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
         format!(" {}/{} hosts ", st.selected + 1, st.tiles.len()),
         t.fg(Role::Muted),
     ));
+    let spans = fitting(spans, area.width as usize);
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
 

@@ -2,57 +2,35 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::aggregator::ClusterView;
 use crate::history::{Point, SummaryValue};
 use crate::tui::app::App;
-use crate::tui::theme::Role;
+use crate::tui::theme::{Role, Theme};
 
-/// What a cluster's summary line says.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClusterNumbers {
-    /// Hosts up now.
-    pub up: usize,
-    /// Hosts down now.
-    pub down: usize,
-    /// CPUs of up hosts.
-    pub cpus: u64,
-    /// Sum of load_one.
-    pub load_sum: f64,
-    /// load_one ÷ CPUs, in percent.
-    pub load_pct: Option<f64>,
-    /// Memory in use, in percent of mem_total.
-    pub mem_pct: Option<f64>,
+/// How stale ("last known") figures look: greyed, and dim where there is no colour to grey.
+pub fn stale_style(t: &Theme) -> Style {
+    let s = t.fg(Role::Stale);
+    if t.monochrome {
+        s.add_modifier(Modifier::DIM)
+    } else {
+        s
+    }
 }
 
-/// The numbers of a cluster now.
-pub fn cluster_numbers(cv: &ClusterView, now: u64) -> ClusterNumbers {
-    let s = cv.summary();
-    let (up, down) = if cv.cluster.hosts.is_empty() {
-        (s.hosts_up as usize, s.hosts_down as usize)
-    } else {
-        cv.hosts_up_down(now)
-    };
-    let sum = |m: &str| s.sum(m);
-    let mem_pct = match (sum("mem_total"), sum("mem_free")) {
-        (Some(total), Some(free)) if total > 0.0 => {
-            let used =
-                total - free - sum("mem_buffers").unwrap_or(0.0) - sum("mem_cached").unwrap_or(0.0);
-            Some((used / total * 100.0).clamp(0.0, 100.0))
-        }
-        _ => None,
-    };
-    ClusterNumbers {
-        up,
-        down,
-        cpus: sum("cpu_num").unwrap_or(0.0) as u64,
-        load_sum: sum("load_one").unwrap_or(0.0),
-        load_pct: s.load_fraction().map(|l| l * 100.0),
-        mem_pct,
-    }
+/// The spans that fit whole in `width` columns: a figure cut short ("mem 1" of "mem 12%")
+/// would be a different figure.
+pub fn fitting(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let mut used = 0;
+    spans
+        .into_iter()
+        .take_while(|s| {
+            used += s.width();
+            used <= width
+        })
+        .collect()
 }
 
 /// A summary series' points over the current range.
@@ -102,14 +80,9 @@ pub fn draw_points(
     );
 }
 
-/// A value with its units, compactly; kilobytes (gmond's memory unit) as bytes with a suffix.
+/// A value with its units as operators read them (see [`crate::units::human_value`]).
 pub fn with_units(v: f64, units: &str) -> String {
-    match units {
-        "KB" if v >= 0.0 => crate::units::human_bytes((v * 1024.0) as u64),
-        "%" => format!("{}%", compact(v)),
-        "" => compact(v),
-        u => format!("{} {u}", compact(v)),
-    }
+    crate::units::human_value(v, units)
 }
 
 /// A titled graph panel over the graph: `label last (min–max)`, or, when the label already
@@ -139,17 +112,16 @@ pub fn graph_panel(
         present.iter().copied().reduce(f64::max),
     ) {
         (Some(_), Some(lo), Some(hi)) if label_has_value => format!(
-            "  {} {}–{}",
+            "  {} {}",
             app.range.as_str(),
-            with_units(lo, units),
-            with_units(hi, units)
+            crate::units::human_range(lo, hi, units)
         ),
         (Some(last), Some(lo), Some(hi)) => {
             let full = format!(
-                " {} ({}–{})",
+                " {} ({} {})",
                 with_units(*last, units),
-                with_units(lo, units),
-                with_units(hi, units)
+                app.range.as_str(),
+                crate::units::human_range(lo, hi, units)
             );
             // The range goes first when the panel is narrow: a cut "(47.8 GB–95.6" misleads.
             if label.chars().count() + 1 + full.chars().count() <= area.width as usize {
@@ -161,10 +133,14 @@ pub fn graph_panel(
         _ if area.width >= 34 => " no history yet".to_string(),
         _ => " –".to_string(),
     };
-    let title = Line::from(vec![
-        Span::styled(format!(" {label}"), t.fg(Role::Accent)),
-        Span::styled(stats, t.fg(Role::Muted)),
-    ]);
+    // A figure that does not fit is left out, not cut ("10.9" of "10.90%").
+    let label = Span::styled(format!(" {label}"), t.fg(Role::Accent));
+    let stats = Span::styled(stats, t.fg(Role::Muted));
+    let title = if label.width() + stats.width() <= area.width as usize {
+        Line::from(vec![label, stats])
+    } else {
+        Line::from(label)
+    };
     f.render_widget(
         Paragraph::new(title),
         Rect::new(area.x, area.y, area.width, 1),

@@ -10,9 +10,10 @@ use ratatui::widgets::Paragraph;
 
 use crate::history::{Point, SummaryValue};
 use crate::tui::app::App;
+use crate::tui::state::ClusterNumbers;
 use crate::tui::state::GridRow;
 use crate::tui::theme::Role;
-use crate::tui::views::common::{ClusterNumbers, cluster_numbers, draw_points};
+use crate::tui::views::common::{compact, draw_points, fitting, stale_style, with_units};
 use crate::tui::widgets::tiles;
 use crate::units::human_secs;
 
@@ -119,37 +120,82 @@ fn marker(app: &App, i: usize) -> &'static str {
 
 fn stats_spans(app: &App, n: &ClusterNumbers, wide: bool) -> Vec<Span<'static>> {
     let t = &app.theme;
-    let down_style = if n.down > 0 {
-        t.fg(Role::Critical).add_modifier(Modifier::BOLD)
-    } else {
-        t.fg(Role::Muted)
-    };
     let (up_word, down_word) = match (wide, app.glyphs.unicode) {
         (true, _) => (" up", " down"),
         (false, true) => ("↑", "↓"),
         (false, false) => ("u", "d"),
     };
-    let mut spans = vec![
+    let sum = format!("(sum {})", compact(n.load_sum));
+    let load = match (n.load_pct, wide) {
+        (Some(l), true) => format!("  load {l:>4.0}% {sum:<12}"),
+        (Some(l), false) => format!("  load {l:>3.0}%"),
+        (None, _) => "  load  n/a".to_string(),
+    };
+    let mem = match (n.mem_pct, n.mem_total_kb, wide) {
+        (Some(m), Some(kb), true) => format!("  mem {m:>3.0}% of {:>8}", with_units(kb, "KB")),
+        (Some(m), _, _) => format!("  mem {m:>3.0}%"),
+        (None, _, _) => "  mem  n/a".to_string(),
+    };
+    if let Some(known) = n.known_at {
+        // Stale: the hosts are unknown now; every figure is from the last fresh data, greyed
+        // and said to be so.
+        let grey = stale_style(t);
+        let unknown = if wide {
+            format!(
+                "{:>6} unknown for {}",
+                n.hosts(),
+                human_secs(app.now.saturating_sub(known))
+            )
+        } else {
+            format!("{:>6} unknown", n.hosts())
+        };
+        let cpus = format!(" {} CPU{}", n.cpus, if wide { "s" } else { "" });
+        let load = match (n.load_pct, wide) {
+            (Some(l), true) => format!(" load {l:.0}% {sum}"),
+            (Some(l), false) => format!(" load {l:.0}%"),
+            (None, _) => " load n/a".to_string(),
+        };
+        let mem = match (n.mem_pct, n.mem_total_kb, wide) {
+            (Some(m), Some(kb), true) => format!(" mem {m:.0}% of {}", with_units(kb, "KB")),
+            (Some(m), _, _) => format!(" mem {m:.0}%"),
+            (None, _, _) => " mem n/a".to_string(),
+        };
+        return vec![
+            Span::styled(unknown, t.fg(Role::Stale).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                if wide { " · last known:" } else { " · last:" },
+                t.fg(Role::Stale).add_modifier(Modifier::ITALIC),
+            ),
+            Span::styled(format!(" {}{up_word}", n.up), grey),
+            Span::styled(format!(" {}{down_word}", n.down), grey),
+            Span::styled(cpus, grey),
+            Span::styled(load, grey),
+            Span::styled(mem, grey),
+        ];
+    }
+    let down_style = if n.down > 0 {
+        t.fg(Role::Critical).add_modifier(Modifier::BOLD)
+    } else {
+        t.fg(Role::Muted)
+    };
+    let muted_na = |s: String| {
+        let style = if s.ends_with("n/a") {
+            t.fg(Role::Muted)
+        } else {
+            t.fg(Role::Text)
+        };
+        Span::styled(s, style)
+    };
+    vec![
         Span::styled(format!("{:>6}{up_word}", n.up), t.fg(Role::Ok)),
         Span::styled(format!("{:>5}{down_word}", n.down), down_style),
         Span::styled(
             format!("{:>7} CPU{}", n.cpus, if wide { "s" } else { "" }),
             t.fg(Role::Text),
         ),
-    ];
-    spans.push(match (n.load_pct, wide) {
-        (Some(l), true) => Span::styled(
-            format!("  load {l:>4.0}% {:>8.1}", n.load_sum),
-            t.fg(Role::Text),
-        ),
-        (Some(l), false) => Span::styled(format!("  load {l:>3.0}%"), t.fg(Role::Text)),
-        (None, _) => Span::styled("  load  n/a".to_string(), t.fg(Role::Muted)),
-    });
-    spans.push(match n.mem_pct {
-        Some(m) => Span::styled(format!("  mem {m:>3.0}%"), t.fg(Role::Text)),
-        None => Span::styled("  mem  n/a".to_string(), t.fg(Role::Muted)),
-    });
-    spans
+        muted_na(load),
+        muted_na(mem),
+    ]
 }
 
 fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
@@ -157,20 +203,14 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     let Some(cv) = app.snap.cluster(name) else {
         return;
     };
-    let n = cluster_numbers(cv, app.now);
+    let n = app.grid.numbers.get(i).copied().unwrap_or_default();
     let selected = i == app.grid.selected;
-    let name_style = if selected {
-        t.selection()
-    } else {
-        t.fg(Role::Title).add_modifier(Modifier::BOLD)
+    let name_style = match (selected, n.known_at) {
+        (true, _) => t.selection(),
+        (false, Some(_)) => stale_style(t).add_modifier(Modifier::BOLD),
+        (false, None) => t.fg(Role::Title).add_modifier(Modifier::BOLD),
     };
-    let mut spans = vec![
-        Span::styled(marker(app, i), t.fg(Role::Accent)),
-        Span::styled(format!(" {:<14.14}", name), name_style),
-    ];
-    spans.extend(stats_spans(app, &n, area.width >= 120));
-    let stale = cv.staleness(app.now);
-    let age = match stale {
+    let age = match n.known_at {
         Some(_) => Span::styled(
             " STALE ",
             t.fg(Role::Stale)
@@ -181,6 +221,12 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
             t.fg(Role::Muted),
         ),
     };
+    let mut spans = vec![
+        Span::styled(marker(app, i), t.fg(Role::Accent)),
+        Span::styled(format!(" {:<14.14}", name), name_style),
+    ];
+    spans.extend(stats_spans(app, &n, area.width >= 120));
+    let spans = fitting(spans, (area.width as usize).saturating_sub(age.width() + 1));
     let used: usize = spans.iter().map(Span::width).sum::<usize>() + age.width() + 2;
     let spark_w = (area.width as usize).saturating_sub(used).min(40);
     f.render_widget(
@@ -190,13 +236,11 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     if spark_w >= 6 {
         let x = area.x + (used - age.width() - 1) as u16;
         if let Some(pts) = load_points(app, name) {
-            draw_points(
-                app,
-                f,
-                Rect::new(x, area.y, spark_w as u16, 1),
-                &pts,
-                t.fg(Role::Graph),
-            );
+            let style = match n.known_at {
+                Some(_) => stale_style(t),
+                None => t.fg(Role::Graph),
+            };
+            draw_points(app, f, Rect::new(x, area.y, spark_w as u16, 1), &pts, style);
         }
     }
     let age_x = area.x + area.width.saturating_sub(age.width() as u16);
@@ -216,7 +260,7 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
         }
         let more = field.len() - k;
         if k + 1 == capacity && more > 1 {
-            let label = format!("+{}", more);
+            let label = format!("+{more} more");
             let x = area.x + 2 + (width - label.len().min(width)) as u16;
             buf.set_string(x, area.y + 1 + (k / width) as u16, label, t.fg(Role::Muted));
             break;
@@ -246,20 +290,12 @@ fn remote_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     let Some(g) = app.snap.remote_grids().find(|g| &*g.name == name) else {
         return;
     };
-    let s = g.summary.clone().unwrap_or_default();
-    let n = ClusterNumbers {
-        up: s.hosts_up as usize,
-        down: s.hosts_down as usize,
-        cpus: s.sum("cpu_num").unwrap_or(0.0) as u64,
-        load_sum: s.sum("load_one").unwrap_or(0.0),
-        load_pct: s.load_fraction().map(|l| l * 100.0),
-        mem_pct: None,
-    };
+    let n = app.grid.numbers.get(i).copied().unwrap_or_default();
     let selected = i == app.grid.selected;
-    let name_style = if selected {
-        t.selection()
-    } else {
-        t.fg(Role::Title).add_modifier(Modifier::BOLD)
+    let name_style = match (selected, n.known_at) {
+        (true, _) => t.selection(),
+        (false, Some(_)) => stale_style(t).add_modifier(Modifier::BOLD),
+        (false, None) => t.fg(Role::Title).add_modifier(Modifier::BOLD),
     };
     let mut spans = vec![
         Span::styled(marker(app, i), t.fg(Role::Accent)),
@@ -267,7 +303,7 @@ fn remote_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     ];
     spans.extend(stats_spans(app, &n, area.width >= 120));
     f.render_widget(
-        Paragraph::new(Line::from(spans)).style(t.text()),
+        Paragraph::new(Line::from(fitting(spans, area.width as usize))).style(t.text()),
         Rect::new(area.x, area.y, area.width, 1),
     );
     if area.height > 1 {

@@ -7,11 +7,14 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::aggregator::Liveness;
 use crate::model::{Host, Metric};
 use crate::tui::app::App;
 use crate::tui::state::KEY_METRICS;
 use crate::tui::theme::Role;
-use crate::tui::views::common::{compact, draw_points, graph_panel, host_series_points};
+use crate::tui::views::common::{
+    compact, draw_points, fitting, graph_panel, host_series_points, stale_style,
+};
 use crate::units::human_secs;
 
 /// Lines of the "other metrics" table that fit.
@@ -52,6 +55,22 @@ pub fn other_metrics<'h>(app: &App, h: &'h Host) -> Vec<&'h Metric> {
     v
 }
 
+/// Whether a metric's value reads better converted (gmond's KB and bytes/sec).
+fn is_scaled(m: &Metric) -> bool {
+    m.meta.kind.is_numeric() && m.value().is_some() && crate::units::is_byte_unit(&m.meta.units)
+}
+
+/// A metric's value as shown: converted to operator units where that helps, else as gmond
+/// sent it, with its units.
+fn human_metric(m: &Metric) -> String {
+    let units = m.meta.units.trim();
+    match m.value() {
+        Some(v) if is_scaled(m) => crate::units::human_value(v, units),
+        _ if units.is_empty() => m.text.to_string(),
+        _ => format!("{} {units}", m.text),
+    }
+}
+
 /// Draws the view.
 pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     let t = &app.theme;
@@ -66,21 +85,37 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     };
     let (header, keys, table) = split(body);
     let age = cv.age(app.now);
-    let up = cv.host_is_up(h, app.now);
     let heard = u64::from(h.tn) + age;
     let mut spans = vec![Span::styled(
         format!(" {} ", h.name),
         t.fg(Role::Title).add_modifier(Modifier::BOLD),
     )];
-    spans.push(if up {
-        Span::styled(" up ", t.fg(Role::Ok))
-    } else {
-        Span::styled(
+    match cv.liveness(h, app.now) {
+        Liveness::Up => spans.push(Span::styled(" up ", t.fg(Role::Ok))),
+        Liveness::Down => spans.push(Span::styled(
             " DOWN ",
             t.fg(Role::Critical)
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED),
-        )
-    });
+        )),
+        // Its source is silent or stale: what follows is the last known.
+        Liveness::Unknown { since, was_up } => {
+            spans.push(Span::styled(
+                format!(
+                    " UNKNOWN since {} ago ",
+                    human_secs(app.now.saturating_sub(since))
+                ),
+                t.fg(Role::Stale)
+                    .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            ));
+            spans.push(Span::styled(
+                format!(
+                    " values last known, when it was {} ",
+                    if was_up { "up" } else { "down" }
+                ),
+                stale_style(t),
+            ));
+        }
+    }
     spans.push(Span::styled(
         format!(" heard {} ago ", human_secs(heard)),
         t.fg(Role::Muted),
@@ -114,6 +149,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         format!(" {} loc {} ", h.ip, h.location),
         t.fg(Role::Muted),
     ));
+    let spans = fitting(spans, header.width as usize);
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), header);
 
     // Key metrics: two columns when wide.
@@ -136,8 +172,9 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         let Some(m) = h.metric(name) else { continue };
         let units = m.meta.units.trim();
         let pts = host_series_points(app, &cv.cluster.name, &h.name, name);
+        let shown = human_metric(m);
         if panel_h == 1 {
-            let label = format!(" {:<13}{:>11} {:<12} ", name, m.text, units);
+            let label = format!(" {:<13}{:>18} ", name, shown);
             f.render_widget(Paragraph::new(label.clone()).style(t.fg(Role::Text)), r);
             let gx = r.x + label.chars().count() as u16;
             if let Some(p) = &pts {
@@ -155,8 +192,8 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
                 );
             }
         } else {
-            let label = format!("{name} = {} {units}", m.text);
-            graph_panel(app, f, r, &label, "", pts.as_deref(), true);
+            let label = format!("{name} = {shown}");
+            graph_panel(app, f, r, &label, units, pts.as_deref(), true);
         }
     }
 
@@ -181,16 +218,22 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     {
         let age = u64::from(m.tn) + age;
         let expired = m.is_expired(age);
-        let value: String = if m.meta.kind.is_numeric() && m.text.len() > 18 {
-            m.value().map_or_else(|| m.text.to_string(), compact)
+        // Sizes and rates in operator units, which then carry the unit themselves.
+        let (value, units): (String, &str) = if is_scaled(m) {
+            (human_metric(m), "")
+        } else if m.meta.kind.is_numeric() && m.text.len() > 18 {
+            (
+                m.value().map_or_else(|| m.text.to_string(), compact),
+                m.meta.units.trim(),
+            )
         } else {
-            m.text.chars().take(18).collect()
+            (m.text.chars().take(18).collect(), m.meta.units.trim())
         };
         let line = format!(
             " {:<22.22} {:>18} {:<12.12} {:>8}  {}",
             m.meta.name,
             value,
-            m.meta.units.trim(),
+            units,
             human_secs(age),
             m.meta.group().unwrap_or("")
         );

@@ -168,7 +168,13 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
             t.fg(Role::Accent),
         ));
     }
-    if let Some(m) = &app.message {
+    // A message about a screen the operator has since left (the next action succeeded) is
+    // not shown: see App::view_context.
+    if let Some(m) = app
+        .message
+        .as_ref()
+        .filter(|m| m.context == app.view_context())
+    {
         let style = if m.error {
             t.fg(Role::Critical)
         } else {

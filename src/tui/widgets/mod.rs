@@ -3,3 +3,4 @@
 pub mod chrome;
 pub mod graph;
 pub mod tiles;
+pub mod wrap;

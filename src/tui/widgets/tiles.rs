@@ -1,5 +1,6 @@
 //! Host tiles: a glyph whose height grows with load, coloured by ganglia-web's five bands, and
-//! a glyph of their own for down hosts, so meaning never rests on colour alone.
+//! a glyph of their own for down hosts and for hosts of a stale cluster (unknown), so meaning
+//! never rests on colour alone.
 
 use ratatui::style::{Modifier, Style};
 
@@ -12,6 +13,8 @@ pub fn glyph(state: TileState, unicode: bool) -> &'static str {
     match (state, unicode) {
         (TileState::Down, true) => "✖",
         (TileState::Down, false) => "X",
+        (TileState::Unknown, true) => "░",
+        (TileState::Unknown, false) => "~",
         (TileState::NoData, _) => "?",
         (TileState::Band(0), true) => "·",
         (TileState::Band(1), true) => "▂",
@@ -31,6 +34,7 @@ pub fn style(state: TileState, theme: &Theme) -> Style {
     match state {
         TileState::Down => theme.fg(Role::Down).add_modifier(Modifier::BOLD),
         TileState::NoData => theme.fg(Role::Muted),
+        TileState::Unknown => theme.fg(Role::Stale),
         TileState::Band(b) => Style::new().fg(theme.load_band(usize::from(b))),
     }
 }
