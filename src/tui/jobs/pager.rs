@@ -125,11 +125,12 @@ impl Pager {
         };
         let top = self.top();
         let page = self.page();
-        // Moving up leaves the end, so following stops; reaching the end does not restart it.
-        let to = |p: &mut Pager, line: usize| {
+        // Moving up leaves the end, so following stops; moving down never starts or stops it.
+        let up = |p: &mut Pager, line: usize| {
             p.follow = false;
-            p.scroll = line.min(p.max_top());
+            p.scroll = line;
         };
+        let down = |p: &mut Pager, line: usize| p.scroll = line.min(p.max_top());
         match a {
             Action::Close => return Handled::Consumed(Ask::Close),
             Action::Follow => {
@@ -150,12 +151,12 @@ impl Pager {
                 self.search.clear();
             }
             Action::FindNext => self.find_next(),
-            Action::Up => to(self, top.saturating_sub(1)),
-            Action::Down => to(self, top + 1),
-            Action::PageUp => to(self, top.saturating_sub(page)),
-            Action::PageDown => to(self, top + page),
-            Action::First => to(self, 0),
-            Action::Last => to(self, usize::MAX),
+            Action::Up => up(self, top.saturating_sub(1)),
+            Action::Down => down(self, top + 1),
+            Action::PageUp => up(self, top.saturating_sub(page)),
+            Action::PageDown => down(self, top + page),
+            Action::First => up(self, 0),
+            Action::Last => down(self, usize::MAX),
             // Help and the rest are the app's.
             _ => return Handled::Ignored,
         }
@@ -270,6 +271,11 @@ mod tests {
         p.key(key(), Some(Action::First));
         assert_eq!(p.top(), 0);
         p.key(key(), Some(Action::Last));
+        assert_eq!(p.top(), 40);
+        // Following stays on while moving down at the end.
+        p.follow = true;
+        p.key(key(), Some(Action::Down));
+        assert!(p.follow);
         assert_eq!(p.top(), 40);
         assert_eq!(
             p.key(key(), Some(Action::Close)),

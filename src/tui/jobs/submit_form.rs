@@ -297,3 +297,64 @@ impl Component for SubmitForm {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn press(f: &mut SubmitForm, code: KeyCode, action: Option<Action>) -> Handled {
+        f.key(KeyEvent::new(code, KeyModifiers::NONE), action)
+    }
+
+    #[test]
+    fn tabbing_to_a_number_and_typing_replaces_it() {
+        let mut f = SubmitForm::new(PathBuf::from("/nonexistent"));
+        for _ in 0..at::TOTAL {
+            press(&mut f, KeyCode::Tab, Some(Action::NextField));
+        }
+        assert_eq!(f.focus, at::TOTAL);
+        press(&mut f, KeyCode::Char('8'), None);
+        assert_eq!(text(&f.inputs[at::TOTAL]), "8", "not 18");
+        // Submitting with an error says which field and what, and sends nothing.
+        press(&mut f, KeyCode::Enter, Some(Action::Confirm));
+        assert_eq!(
+            f.note.as_deref(),
+            Some("not sent: Executing File: required")
+        );
+        assert!(f.preview.is_none() && f.out.command.is_none());
+        // Esc closes, saying nothing was submitted.
+        assert_eq!(
+            press(&mut f, KeyCode::Esc, Some(Action::Close)),
+            Handled::Consumed(Ask::Close)
+        );
+        assert_eq!(
+            f.out.message,
+            Some((false, "nothing was submitted".to_string()))
+        );
+    }
+
+    #[test]
+    fn the_output_note_and_the_nodes_show_in_the_form() {
+        let mut f = SubmitForm::new(PathBuf::from("/nonexistent"));
+        f.inputs[1] = crate::tui::jobs::dialogs::field("", "/bin/true");
+        assert!(f.runs_on().contains("no node list yet"));
+        f.nodes = vec![crate::cm::proto::NodeInfo {
+            name: "rack12-compute-node-0042.site1".into(),
+            up: true,
+            cpus: 8,
+            load1: 0.1,
+            runqueue: 0,
+            mem_total_kb: 1 << 20,
+            mem_free_kb: 1 << 20,
+            procs: 1,
+        }];
+        assert!(
+            f.runs_on()
+                .starts_with("would run on rack12-compute-node-0042.site1 ("),
+            "{}",
+            f.runs_on()
+        );
+        assert!(OUTPUT_KEPT.contains("read it from Jobs"));
+    }
+}
