@@ -491,3 +491,42 @@ fn read_only_removes_dangerous_actions_everywhere() {
     press(&mut one, 'k');
     assert!(one.jobs[0].modal.is_none(), "no dialog opens");
 }
+
+#[test]
+fn long_process_lists_scroll_with_the_selection() {
+    let mut a = console((80, 24), "admin");
+    a.jobs[0].procs = (0..60)
+        .map(|i| {
+            proc(
+                &long(i % 7),
+                1000 + i,
+                "worker",
+                "alice",
+                90.0 - i as f32,
+                "12",
+            )
+        })
+        .collect();
+    render(&a);
+    press_code(&mut a, KeyCode::End);
+    let s = render(&a);
+    assert_eq!(a.jobs[0].selected, 59);
+    assert!(s.contains(" 1059 "), "the last process is in view:\n{s}");
+    assert!(!s.contains(" 1000 "), "the first has scrolled off:\n{s}");
+    assert!(
+        s.contains('█') || s.contains('║'),
+        "a scrollbar shows:\n{s}"
+    );
+    press_code(&mut a, KeyCode::PageUp);
+    let page = a.jobs[0].page.get();
+    assert_eq!(
+        a.jobs[0].selected,
+        59 - page,
+        "a page is what the list shows"
+    );
+    let s = render(&a);
+    assert!(s.contains(&format!(" {} ", 1059 - page)), "{s}");
+    press_code(&mut a, KeyCode::Home);
+    let s = render(&a);
+    assert!(s.contains(" 1000 "), "back at the top:\n{s}");
+}
