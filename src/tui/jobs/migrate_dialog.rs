@@ -242,6 +242,7 @@ impl Component for MigrateDialog {
                 fill_last: true,
                 header_when_empty: true,
                 spacing: 1,
+                ascii: !ctx.glyphs.unicode,
             };
             let area = Rect {
                 x: r.x + 1,

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::{Margin, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
+use ratatui::widgets::{Paragraph, ScrollbarState};
 
 use crate::tui::action::{Action, Layer};
 use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Handled};
@@ -227,7 +227,7 @@ impl Component for Pager {
         if self.lines() > usize::from(body.height) {
             let mut bar = ScrollbarState::new(self.max_top()).position(top);
             f.render_stateful_widget(
-                Scrollbar::new(ScrollbarOrientation::VerticalRight),
+                crate::tui::lists::table::scrollbar(!ctx.glyphs.unicode),
                 body,
                 &mut bar,
             );

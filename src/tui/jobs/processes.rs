@@ -90,6 +90,7 @@ pub fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         fill_last: true,
         header_when_empty: true,
         spacing: 1,
+        ascii: !ctx.glyphs.unicode,
     };
     draw_table(f, area, ctx.theme, &view, j.selected, j.scroll);
 }
@@ -108,6 +109,7 @@ fn draw_empty_scoped(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect, h
         fill_last: true,
         header_when_empty: true,
         spacing: 1,
+        ascii: !ctx.glyphs.unicode,
     };
     draw_table(f, area, ctx.theme, &view, 0, 0);
 }

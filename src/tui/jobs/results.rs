@@ -83,6 +83,7 @@ pub fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         fill_last: true,
         header_when_empty: true,
         spacing: 1,
+        ascii: !ctx.glyphs.unicode,
     };
     draw_table(f, area, t, &view, j.selected, j.scroll);
 }

@@ -117,6 +117,23 @@ pub struct TableView<'a> {
     pub header_when_empty: bool,
     /// Blank columns between columns.
     pub spacing: u16,
+    /// Draw the scrollbar in ASCII (the terminal's locale is not UTF-8).
+    pub ascii: bool,
+}
+
+/// A vertical scrollbar, in ASCII when asked.
+pub fn scrollbar(ascii: bool) -> Scrollbar<'static> {
+    let bar = Scrollbar::new(ScrollbarOrientation::VerticalRight);
+    if ascii {
+        bar.symbols(ratatui::symbols::scrollbar::Set {
+            track: "|",
+            thumb: "#",
+            begin: "^",
+            end: "v",
+        })
+    } else {
+        bar
+    }
 }
 
 /// Draws a bordered table in `area`. Every column but the last is exactly as wide as its
@@ -139,6 +156,7 @@ pub fn draw_list(
         fill_last: true,
         header_when_empty: false,
         spacing: 2,
+        ascii: false,
     };
     let offset = draw_table(f, area, theme, &view, sel.selected, sel.offset.get());
     sel.offset.set(offset);
@@ -331,11 +349,7 @@ pub fn draw_table(
     if view.rows.len() > visible {
         let mut bar =
             ScrollbarState::new(view.rows.len().saturating_sub(visible)).position(state.offset());
-        f.render_stateful_widget(
-            Scrollbar::new(ScrollbarOrientation::VerticalRight),
-            bar_area,
-            &mut bar,
-        );
+        f.render_stateful_widget(scrollbar(view.ascii), bar_area, &mut bar);
     }
     state.offset()
 }
