@@ -43,7 +43,8 @@ fn wait_row(app: &PtyApp, name: &str, user: &str) {
     loop {
         let s = app.screen();
         if s.lines().any(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
+            // The list is bordered: the row's words come after the border.
+            let w: Vec<&str> = l.split_whitespace().filter(|w| *w != "│").collect();
             w.len() > 4 && w[3] == name && w[4] == user
         }) {
             return;

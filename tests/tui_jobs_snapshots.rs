@@ -1,5 +1,7 @@
-//! Job control screens as snapshots: login, process monitor, kill and migrate dialogs, the
-//! submit form with validation errors, job results and the pager; and read-only mode.
+//! Job control screens as snapshots, every list and dialog at 80×24 and 200×60 with node
+//! names of 30 characters: login, process monitor (whole cluster and one host), kill dialogs
+//! (count, node name, Slurm), migrate, the submit form (errors, preview), job results and the
+//! pager; read-only mode; and keymap tests that the pager and dialogs follow `vim.toml`.
 
 mod common;
 
@@ -39,20 +41,33 @@ fn node(name: &str, up: bool, load: f32) -> NodeInfo {
     }
 }
 
+/// A node name of 30 characters, as sites name them.
+fn long(n: u32) -> String {
+    let name = format!("rack12-compute-node-{n:04}.site1");
+    assert_eq!(name.chars().count(), 30);
+    name
+}
+
 fn job(id: u64, name: &str, user: &str, state: &str, exit: Option<i32>) -> JobSummary {
     JobSummary {
         id,
         name: name.into(),
         user: user.into(),
         state: state.into(),
-        nodes: "node07".into(),
+        nodes: format!("{},{}", long(7), long(11)),
         submitted: POLLED_AT - 3600 + id * 60,
         started: Some(POLLED_AT - 3500 + id * 60),
         ended: exit.map(|_| POLLED_AT - 100),
         exit,
-        reason: String::new(),
+        reason: if exit == Some(127) {
+            "exec failed: /home/bob/bin/analysis: No such file or directory".into()
+        } else {
+            String::new()
+        },
     }
 }
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
 
 fn console(size: (u16, u16), role: &str) -> App {
     let snap = snapshot_from(
@@ -80,21 +95,21 @@ fn console(size: (u16, u16), role: &str) -> App {
     j.state = LinkState::LoggedIn("127.0.0.1:8660".into(), "alice".into(), role.into());
     j.login = Some(("alice".into(), role.into()));
     j.procs = vec![
-        proc("node07", 4711, "solver", "alice", 98.5, "12"),
-        proc("node07", 4712, "solver-io", "alice", 3.0, "12"),
-        proc("node03", 901, "sshd", "root", 0.1, ""),
-        proc("node11", 5120, "analysis", "bob", 45.2, "13"),
+        proc(&long(7), 4711, "solver", "alice", 98.5, "12"),
+        proc(&long(7), 4712, "solver-io", "alice", 3.0, "12"),
+        proc(&long(3), 901, "sshd", "root", 0.1, ""),
+        proc(&long(11), 5120, "analysis", "bob", 45.2, "13"),
     ];
     j.nodes = vec![
-        node("node03", true, 0.4),
-        node("node07", true, 7.9),
-        node("node11", true, 11.5),
-        node("node12", false, 0.0),
+        node(&long(3), true, 0.4),
+        node(&long(7), true, 7.9),
+        node(&long(11), true, 11.5),
+        node(&long(12), false, 0.0),
     ];
     j.jobs = vec![
         job(11, "nightly", "alice", "done", Some(0)),
         job(12, "solver", "alice", "running", None),
-        job(13, "analysis", "bob", "failed", Some(3)),
+        job(13, "analysis", "bob", "failed", Some(127)),
     ];
     a.jobs.push(j);
     a.jobs_open = Some(0);
@@ -109,68 +124,271 @@ fn press(a: &mut App, c: char) {
     a.on_key(key(c));
 }
 
-#[test]
-fn job_control_screens() {
-    let size = (120, 36);
-    // Process monitor, with a tag.
-    let mut a = console(size, "admin");
-    press(&mut a, ' ');
-    insta::assert_snapshot!("jobs_processes", render(&a));
-    // Kill dialog for two processes: the count must be typed.
-    press(&mut a, ' ');
-    press(&mut a, 'k');
-    insta::assert_snapshot!("jobs_kill_two", render(&a));
-    // Kill dialog for another user's process: the node name must be typed.
-    let mut a = console(size, "admin");
-    a.jobs[0].selected = 3;
-    a.jobs[0].sort = gantry::tui::jobs::ProcSort::Node;
-    a.jobs[0].selected = 3;
-    press(&mut a, 'k');
-    insta::assert_snapshot!("jobs_kill_foreign", render(&a));
-    // Migrate dialog: source excluded, down and overloaded marked.
-    let mut a = console(size, "admin");
-    press(&mut a, 'M');
-    insta::assert_snapshot!("jobs_migrate", render(&a));
-    // Submit form with validation errors.
-    let mut a = console(size, "user");
-    press(&mut a, 'n');
-    if let Some(Modal::Submit(f)) = &mut a.jobs[0].modal {
-        f.inputs[10] = gantry::tui::jobs::dialogs::field("", "zero");
-        f.inputs[9] = gantry::tui::jobs::dialogs::field("", "lots");
-        f.inputs[2] = gantry::tui::jobs::dialogs::field("", "-n 4 'in put'");
+fn press_code(a: &mut App, code: KeyCode) {
+    a.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn name(what: &str, size: (u16, u16)) -> String {
+    format!("jobs_{what}_{}x{}", size.0, size.1)
+}
+
+/// At 200 columns every node name shows whole; at 80, as much as fits.
+fn names_whole(s: &str, size: (u16, u16)) {
+    if size.0 >= 200 {
+        assert!(s.contains(&long(7)), "full node names at {size:?}:\n{s}");
+    } else {
+        assert!(
+            s.contains("rack12-compute"),
+            "node names start at {size:?}:\n{s}"
+        );
     }
-    insta::assert_snapshot!("jobs_submit_errors", render(&a));
-    // Job results.
-    let mut a = console(size, "admin");
-    a.act(Action::JobResults);
-    press(&mut a, 'J');
-    insta::assert_snapshot!("jobs_results", render(&a));
-    // The pager, searching.
-    let mut a = console(size, "user");
+}
+
+#[test]
+fn process_monitor_and_results() {
+    for size in SIZES {
+        // Process monitor, with a tag.
+        let mut a = console(size, "admin");
+        press(&mut a, ' ');
+        let s = render(&a);
+        names_whole(&s, size);
+        insta::assert_snapshot!(name("processes", size), s);
+        // One host's processes: the title says which.
+        let mut a = console(size, "admin");
+        a.jobs[0].host_scope = Some(long(7));
+        let s = render(&a);
+        assert!(s.contains("Processes on rack12-compute"), "{s}");
+        assert!(!s.contains("sshd"), "other hosts' processes are not listed");
+        insta::assert_snapshot!(name("processes_host", size), s);
+        // Job results.
+        let mut a = console(size, "admin");
+        a.act(Action::JobResults);
+        let s = render(&a);
+        insta::assert_snapshot!(name("results", size), s);
+    }
+}
+
+#[test]
+fn kill_dialogs() {
+    for size in SIZES {
+        // Two processes: the count must be typed.
+        let mut a = console(size, "admin");
+        press(&mut a, ' ');
+        press(&mut a, ' ');
+        press(&mut a, 'k');
+        let s = render(&a);
+        assert!(
+            s.contains("type the number of processes (2) to confirm"),
+            "{s}"
+        );
+        names_whole(&s, size);
+        insta::assert_snapshot!(name("kill_two", size), s);
+        // Another user's process: the node name must be typed.
+        let mut a = console(size, "admin");
+        a.jobs[0].sort = gantry::tui::jobs::ProcSort::Node;
+        a.jobs[0].selected = 3;
+        press(&mut a, 'k');
+        let s = render(&a);
+        assert!(s.contains("owned by another user: bob"), "{s}");
+        assert!(
+            s.contains(&format!("({})", long(11))),
+            "the whole node name to type:\n{s}"
+        );
+        insta::assert_snapshot!(name("kill_foreign", size), s);
+        // Slurm signals whole jobs, and says so; sent, the results show.
+        let mut a = console(size, "admin");
+        press(&mut a, 'k');
+        if let Some(Modal::Kill(d)) = &mut a.jobs[0].modal {
+            d.whole_job = true;
+        }
+        press(&mut a, 'k');
+        press_code(&mut a, KeyCode::Enter);
+        let target = a.jobs[0].selected_target().expect("a process is selected");
+        a.jobs[0].on_event(gantry::jobs::JobEvent::Signalled(vec![(
+            target,
+            Err("Operation not permitted".into()),
+        )]));
+        let s = render(&a);
+        assert!(s.contains("Slurm signals whole jobs"), "{s}");
+        assert!(s.contains("Operation not"), "{s}");
+        insta::assert_snapshot!(name("kill_slurm_sent", size), s);
+    }
+}
+
+#[test]
+fn migrate_and_login_dialogs() {
+    for size in SIZES {
+        // Migrate: source excluded, down and overloaded marked.
+        let mut a = console(size, "admin");
+        press(&mut a, 'M');
+        let s = render(&a);
+        assert!(s.contains("overloaded") && s.contains("down"), "{s}");
+        names_whole(&s, size);
+        insta::assert_snapshot!(name("migrate", size), s);
+        // Login, after a failure.
+        let mut a = console(size, "user");
+        a.jobs[0].login = None;
+        a.jobs[0].state = LinkState::Connected("127.0.0.1:8660".into());
+        a.jobs[0].open_login();
+        if let Some(Modal::Login(d)) = &mut a.jobs[0].modal {
+            d.password.insert_str("secret");
+            d.error = Some("invalid user name or password (401)".into());
+        }
+        let s = render(&a);
+        assert!(!s.contains("secret"), "the password is never shown");
+        insta::assert_snapshot!(name("login", size), s);
+    }
+}
+
+#[test]
+fn submit_form_errors_whole_and_preview_names_nodes() {
+    use gantry::tui::jobs::dialogs::field;
+    use gantry::tui::jobs::form::at;
+    for size in SIZES {
+        // Errors, each shown whole.
+        let mut a = console(size, "user");
+        press(&mut a, 'n');
+        if let Some(Modal::Submit(f)) = &mut a.jobs[0].modal {
+            f.choice[at::CLASS] = 1;
+            f.inputs[at::TOTAL] = field("", "4000000000");
+            f.inputs[at::MEMORY] = field("", "lots");
+            f.inputs[at::ARGS] = field("", "-n 4 'in put'");
+        }
+        let s = render(&a);
+        assert!(!s.contains('…'), "no error is cut:\n{s}");
+        let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        for whole in [
+            "Total Tasks: 4000000000 is more tasks than a job may have (at most 1000000)",
+            "Memory Size: 'lots' is not a size (e.g. 512M, 2G)",
+            "Executing File: required",
+        ] {
+            let words: String = whole.split_whitespace().collect::<Vec<_>>().join(" ");
+            // Wrapped lines sit between the dialog's borders: compare without them.
+            let text = flat.replace(" │ │ ", " ");
+            assert!(text.contains(&words), "'{whole}' whole at {size:?}:\n{s}");
+        }
+        insta::assert_snapshot!(name("submit_errors", size), s);
+        // A valid job: where it would run and where its output goes, then the preview.
+        let mut a = console(size, "user");
+        press(&mut a, 'n');
+        if let Some(Modal::Submit(f)) = &mut a.jobs[0].modal {
+            f.inputs[1] = field("", "/bin/solver");
+            f.choice[at::CLASS] = 1;
+            f.inputs[at::TOTAL] = field("", "4");
+            f.inputs[at::PER_NODE] = field("", "2");
+            f.inputs[at::MEMORY] = field("", "8G");
+        }
+        let s = render(&a);
+        assert!(
+            s.contains("output kept by the manager; read it from Jobs"),
+            "{s}"
+        );
+        assert!(s.contains("would run on"), "{s}");
+        insta::assert_snapshot!(name("submit_ready", size), s);
+        // Alt-Enter submits from any field: first the preview.
+        a.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT));
+        if let Some(Modal::Submit(f)) = &a.jobs[0].modal {
+            assert!(f.preview.is_some(), "{:?}", f.note);
+        }
+        let s = render(&a);
+        assert!(s.contains("exactly this will be sent"), "{s}");
+        insta::assert_snapshot!(name("submit_preview", size), s);
+    }
+}
+
+#[test]
+fn pager() {
+    for size in SIZES {
+        let mut a = console(size, "user");
+        let j = &mut a.jobs[0];
+        j.screen = JobScreen::Pager;
+        j.pager = gantry::tui::jobs::Pager::open(12, "out");
+        let text: String = (1..=80)
+            .map(|i| format!("step {i}: residual {:.4}\n", 1.0 / f64::from(i)))
+            .collect();
+        let n = text.len() as u64;
+        j.pager.append(&text, n, n);
+        j.pager.search = "step 80".into();
+        insta::assert_snapshot!(name("pager", size), render(&a));
+    }
+}
+
+/// The top line of the pager's text on screen (its first row under the header).
+fn pager_top(a: &App) -> usize {
+    a.jobs[0].pager.top()
+}
+
+#[test]
+fn pager_and_dialogs_follow_the_vim_keymap() {
+    let mut a = console((80, 24), "admin");
+    a.keymap = gantry::tui::keymap::Keymap::shipped("vim").expect("vim keymap ships");
     let j = &mut a.jobs[0];
     j.screen = JobScreen::Pager;
-    j.pager.id = 12;
-    j.pager.stream = "out".into();
-    j.pager.text = (1..=60)
-        .map(|i| format!("step {i}: residual {:.4}\n", 1.0 / f64::from(i)))
-        .collect();
-    j.pager.next = j.pager.text.len() as u64;
-    j.pager.size = j.pager.next;
-    j.pager.follow = true;
-    j.pager.search = "step 60".into();
-    insta::assert_snapshot!("jobs_pager", render(&a));
-    // Login.
-    let mut a = console(size, "user");
-    a.jobs[0].login = None;
-    a.jobs[0].state = LinkState::Connected("127.0.0.1:8660".into());
-    a.jobs[0].open_login();
-    if let Some(Modal::Login(d)) = &mut a.jobs[0].modal {
-        d.password.insert_str("secret");
-        d.error = Some("invalid user name or password (401)".into());
+    j.pager = gantry::tui::jobs::Pager::open(12, "out");
+    let text: String = (1..=80).map(|i| format!("line {i}\n")).collect();
+    let n = text.len() as u64;
+    j.pager.append(&text, n, n);
+    render(&a);
+    let end = pager_top(&a);
+    assert!(end > 0, "following shows the end");
+    press(&mut a, 'k');
+    assert_eq!(pager_top(&a), end - 1, "k moves up");
+    assert!(!a.jobs[0].pager.follow, "moving up stops following");
+    press(&mut a, 'g');
+    assert_eq!(pager_top(&a), 0, "g goes to the top");
+    press(&mut a, 'j');
+    assert_eq!(pager_top(&a), 1, "j moves down");
+    press(&mut a, 'G');
+    assert_eq!(pager_top(&a), end, "G goes to the end");
+    assert_eq!(
+        a.jobs[0].screen,
+        JobScreen::Pager,
+        "the list behind did not move"
+    );
+    press(&mut a, 'q');
+    assert_eq!(
+        a.jobs[0].screen,
+        JobScreen::Results,
+        "q closes the pager, not the console"
+    );
+    assert!(a.jobs_open.is_some());
+
+    // The kill dialog: j/k move the signal chooser, K is SIGKILL.
+    a.jobs[0].screen = JobScreen::Processes;
+    press(&mut a, 'x');
+    let Some(Modal::Kill(_)) = &a.jobs[0].modal else {
+        panic!("x opens the kill dialog under vim.toml");
+    };
+    // From Cancel back to the chooser.
+    a.on_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    press(&mut a, 'j');
+    press(&mut a, 'j');
+    press(&mut a, 'k');
+    if let Some(Modal::Kill(d)) = &a.jobs[0].modal {
+        assert_eq!(d.signal, 1, "j j k: the second signal");
+        assert_eq!(d.focus, 0);
     }
-    let s = render(&a);
-    assert!(!s.contains("secret"), "the password is never shown");
-    insta::assert_snapshot!("jobs_login", s);
+    press(&mut a, 'g');
+    press(&mut a, 'K');
+    match &a.jobs[0].modal {
+        Some(Modal::Kill(d)) => {
+            assert_eq!(
+                gantry::cm::job::Signal::ALL[d.signal],
+                gantry::cm::job::Signal::Kill,
+                "K chooses SIGKILL"
+            );
+            assert_eq!(d.focus, 3, "then Send has the focus");
+        }
+        _ => panic!("the dialog stays open"),
+    }
+    let hints = render(&a);
+    assert!(
+        hints.lines().last().unwrap_or("").contains("K KILL"),
+        "{hints}"
+    );
+    press(&mut a, 'q');
+    assert!(a.jobs[0].modal.is_none(), "q closes the dialog");
+    assert!(a.jobs_open.is_some(), "and only the dialog");
 }
 
 #[test]
@@ -272,4 +490,43 @@ fn read_only_removes_dangerous_actions_everywhere() {
     }
     press(&mut one, 'k');
     assert!(one.jobs[0].modal.is_none(), "no dialog opens");
+}
+
+#[test]
+fn long_process_lists_scroll_with_the_selection() {
+    let mut a = console((80, 24), "admin");
+    a.jobs[0].procs = (0..60)
+        .map(|i| {
+            proc(
+                &long(i % 7),
+                1000 + i,
+                "worker",
+                "alice",
+                90.0 - i as f32,
+                "12",
+            )
+        })
+        .collect();
+    render(&a);
+    press_code(&mut a, KeyCode::End);
+    let s = render(&a);
+    assert_eq!(a.jobs[0].selected, 59);
+    assert!(s.contains(" 1059 "), "the last process is in view:\n{s}");
+    assert!(!s.contains(" 1000 "), "the first has scrolled off:\n{s}");
+    assert!(
+        s.contains('█') || s.contains('║'),
+        "a scrollbar shows:\n{s}"
+    );
+    press_code(&mut a, KeyCode::PageUp);
+    let page = a.jobs[0].page.get();
+    assert_eq!(
+        a.jobs[0].selected,
+        59 - page,
+        "a page is what the list shows"
+    );
+    let s = render(&a);
+    assert!(s.contains(&format!(" {} ", 1059 - page)), "{s}");
+    press_code(&mut a, KeyCode::Home);
+    let s = render(&a);
+    assert!(s.contains(" 1000 "), "back at the top:\n{s}");
 }

@@ -1,16 +1,27 @@
-//! The job-control dialogs' state: login, kill (signal chooser) and migrate.
+//! What the job-control dialogs share: one-line text fields, the outbox a dialog leaves its
+//! link commands and messages in, and the dialog frame, laid out once from a list of rows so
+//! the size and the drawing cannot disagree.
 
-use ratatui::widgets::{Block, Borders};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use tui_textarea::TextArea;
 
-use crate::cm::proto::NodeInfo;
-use crate::jobs::Target;
+pub use super::kill_dialog::KillDialog;
+pub use super::login_dialog::LoginDialog;
+pub use super::migrate_dialog::{MigrateDialog, overloaded};
+use crate::jobs::JobCommand;
+use crate::tui::component::Ctx;
+use crate::tui::overlays::centered;
+use crate::tui::theme::Role;
 
 /// A one-line text field.
 pub fn field(placeholder: &str, text: &str) -> TextArea<'static> {
     let mut t = TextArea::new(vec![text.to_string()]);
     t.set_placeholder_text(placeholder.to_string());
-    t.set_cursor_line_style(ratatui::style::Style::default());
+    t.set_cursor_line_style(Style::default());
     t.move_cursor(tui_textarea::CursorMove::End);
     t.set_block(Block::default().borders(Borders::NONE));
     t
@@ -21,116 +32,263 @@ pub fn text(t: &TextArea<'_>) -> String {
     t.lines().first().cloned().unwrap_or_default()
 }
 
-/// The login dialog.
-pub struct LoginDialog {
-    /// User name.
-    pub user: TextArea<'static>,
-    /// Password, masked.
-    pub password: TextArea<'static>,
-    /// Keep the password in the OS keyring.
-    pub remember: bool,
-    /// 0 user, 1 password, 2 remember, 3 log in.
-    pub focus: usize,
-    /// Why the last attempt failed.
-    pub error: Option<String>,
-    /// Waiting for the manager's answer.
-    pub pending: bool,
-    /// A line from the configuration (the demo's account).
-    pub hint: Option<String>,
+/// What a dialog leaves for job control after a key: a command for the manager link and a
+/// status-line message. Dialogs cannot reach the link themselves, so drawing and keys stay
+/// free of I/O and testable.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Send this to the link.
+    pub command: Option<JobCommand>,
+    /// Say this on the status line: (error?, text).
+    pub message: Option<(bool, String)>,
 }
 
-impl LoginDialog {
-    /// A dialog with the user name filled in when known.
-    pub fn new(user: &str, hint: Option<String>) -> Self {
-        let mut password = field("password", "");
-        password.set_mask_char('•');
-        Self {
-            user: field("user name", user),
-            password,
-            remember: false,
-            focus: if user.is_empty() { 0 } else { 1 },
-            error: None,
-            pending: false,
-            hint,
-        }
+impl Outbox {
+    /// Leaves a message.
+    pub fn say(&mut self, error: bool, text: impl Into<String>) {
+        self.message = Some((error, text.into()));
     }
 }
 
-/// The kill dialog.
-pub struct KillDialog {
-    /// Exactly what will be signalled.
-    pub targets: Vec<Target>,
-    /// Owners that are not the operator (they need the typed confirmation).
-    pub foreign: Vec<String>,
-    /// Index into [`crate::cm::job::Signal::ALL`] (SIGTERM first).
-    pub signal: usize,
-    /// 0 signal list, 1 confirmation text, 2 Cancel, 3 Send. Starts on Cancel.
-    pub focus: usize,
-    /// What must be typed to confirm, when anything.
-    pub confirm_word: Option<String>,
-    /// The typed confirmation.
-    pub confirm: TextArea<'static>,
-    /// Per-target outcome once sent.
-    pub results: Option<Vec<(Target, Result<(), String>)>>,
-    /// A problem with the input.
-    pub error: Option<String>,
-    /// The backend signals whole jobs, not single processes (Slurm's scancel).
-    pub whole_job: bool,
+/// One row of a dialog, before it is laid out.
+pub enum Row<'a> {
+    /// One line, cut at the border.
+    Line(Line<'a>),
+    /// Text wrapped to the dialog's width: every word is shown.
+    Wrap(String, Style),
+    /// A label, then a text field from column `at`.
+    Field {
+        /// The label.
+        label: Line<'a>,
+        /// Where the field starts, from the inner left edge.
+        at: u16,
+        /// The field.
+        input: &'a TextArea<'static>,
+    },
+    /// Room the dialog fills itself (a table, the form's fields): `want` rows, fewer (down to
+    /// `min`) when the dialog would not fit.
+    Slot {
+        /// Rows wanted.
+        want: u16,
+        /// Rows at least.
+        min: u16,
+    },
+    /// An empty row.
+    Gap,
 }
 
-impl KillDialog {
-    /// A dialog for `targets`; several targets need their count typed, another user's process
-    /// its node name.
-    pub fn new(targets: Vec<Target>, foreign: Vec<String>) -> Self {
-        let confirm_word = if targets.len() > 1 {
-            Some(targets.len().to_string())
-        } else if !foreign.is_empty() {
-            targets.first().map(|t| t.node.clone())
-        } else {
-            None
+/// A row placed on screen.
+pub enum Placed<'a> {
+    /// A line.
+    Line(Line<'a>),
+    /// A label and its field (the field's area).
+    Field(Line<'a>, &'a TextArea<'static>, Rect),
+    /// A slot's area.
+    Slot(Rect),
+    /// Nothing to draw.
+    Gap,
+}
+
+/// A dialog laid out: its frame, inner area and rows, each one line high but slots.
+pub struct Laid<'a> {
+    /// The whole dialog, border included.
+    pub outer: Rect,
+    /// Inside the border.
+    pub inner: Rect,
+    /// Rows, top to bottom, with their areas.
+    pub rows: Vec<(Rect, Placed<'a>)>,
+}
+
+impl Laid<'_> {
+    /// The areas of the slots, in order.
+    pub fn slots(&self) -> Vec<Rect> {
+        self.rows
+            .iter()
+            .filter_map(|(_, p)| match p {
+                Placed::Slot(r) => Some(*r),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Words of `text` in lines of at most `width` columns, each starting with a space as dialog
+/// lines do; a word longer than a line is split.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.saturating_sub(1).max(1);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_w = 0;
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let need = word.len() + usize::from(cur_w > 0);
+            if cur_w + need <= width {
+                if cur_w > 0 {
+                    cur.push(' ');
+                }
+                cur.extend(word.iter());
+                cur_w += need;
+                break;
+            }
+            if cur_w > 0 {
+                out.push(format!(" {}", std::mem::take(&mut cur)));
+                cur_w = 0;
+                continue;
+            }
+            let rest = word.split_off(width.min(word.len()));
+            out.push(format!(" {}", word.iter().collect::<String>()));
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if cur_w > 0 || out.is_empty() {
+        out.push(format!(" {cur}"));
+    }
+    out
+}
+
+/// Lays `rows` out in a dialog `width` columns wide (at most `area`'s), centred in `area`, as
+/// high as its rows need (at most `area`'s height: slots give up rows first).
+pub fn lay_out<'a>(area: Rect, width: u16, rows: Vec<Row<'a>>) -> Laid<'a> {
+    let width = width.min(area.width);
+    let inner_w = width.saturating_sub(2);
+    // Wrapped text becomes lines now that the width is known.
+    let mut flat: Vec<Row<'a>> = Vec::new();
+    for r in rows {
+        match r {
+            Row::Wrap(t, style) => flat.extend(
+                wrap(&t, usize::from(inner_w))
+                    .into_iter()
+                    .map(|l| Row::Line(Line::from(Span::styled(l, style)))),
+            ),
+            r => flat.push(r),
+        }
+    }
+    let room = area.height.saturating_sub(2);
+    let mut heights: Vec<u16> = flat
+        .iter()
+        .map(|r| match r {
+            Row::Slot { want, .. } => *want,
+            _ => 1,
+        })
+        .collect();
+    let mut over = heights
+        .iter()
+        .fold(0u16, |a, h| a.saturating_add(*h))
+        .saturating_sub(room);
+    for (r, h) in flat.iter().zip(heights.iter_mut()) {
+        if let Row::Slot { min, .. } = r {
+            let give = over.min(h.saturating_sub(*min));
+            *h -= give;
+            over -= give;
+        }
+    }
+    let height = heights.iter().fold(0u16, |a, h| a.saturating_add(*h));
+    let outer = centered(area, width, height.saturating_add(2));
+    let inner = Rect::new(
+        outer.x.saturating_add(1),
+        outer.y.saturating_add(1),
+        outer.width.saturating_sub(2),
+        outer.height.saturating_sub(2),
+    );
+    let mut y = inner.y;
+    let bottom = inner.y.saturating_add(inner.height);
+    let mut placed = Vec::new();
+    for (r, h) in flat.into_iter().zip(heights) {
+        // What does not fit is left out rather than drawn over the border.
+        if y.saturating_add(h) > bottom {
+            break;
+        }
+        let area = Rect::new(inner.x, y, inner.width, h);
+        let p = match r {
+            Row::Line(l) => Placed::Line(l),
+            Row::Field { label, at, input } => {
+                let at = at.min(inner.width);
+                let f = Rect::new(inner.x + at, y, inner.width - at, 1);
+                Placed::Field(label, input, f)
+            }
+            Row::Slot { .. } => Placed::Slot(area),
+            Row::Gap | Row::Wrap(..) => Placed::Gap,
         };
-        Self {
-            targets,
-            foreign,
-            signal: 0,
-            focus: 2,
-            confirm_word,
-            confirm: field("type to confirm", ""),
-            results: None,
-            error: None,
-            whole_job: false,
+        placed.push((area, p));
+        y += h;
+    }
+    Laid {
+        outer,
+        inner,
+        rows: placed,
+    }
+}
+
+/// Draws a laid-out dialog's frame and rows; its slots are left to the dialog.
+pub fn draw_laid(ctx: &Ctx<'_>, f: &mut Frame<'_>, laid: &Laid<'_>, title: &str) {
+    let t = ctx.theme;
+    f.render_widget(Clear, laid.outer);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(
+            title.to_string(),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
+        ))
+        .border_style(t.fg(Role::DialogBorder))
+        .style(t.fg(Role::Text).bg(t.color(Role::Dialog)));
+    if !ctx.glyphs.unicode {
+        block = block.border_set(ratatui::symbols::border::PLAIN);
+    }
+    f.render_widget(block, laid.outer);
+    for (area, p) in &laid.rows {
+        match p {
+            Placed::Line(l) => f.render_widget(Paragraph::new(l.clone()), *area),
+            Placed::Field(label, input, at) => {
+                f.render_widget(Paragraph::new(label.clone()), *area);
+                f.render_widget(*input, *at);
+            }
+            Placed::Slot(_) | Placed::Gap => {}
         }
     }
+}
 
-    /// Whether Send may go ahead.
-    pub fn confirmed(&self) -> bool {
-        self.confirm_word
-            .as_ref()
-            .is_none_or(|w| text(&self.confirm).trim() == w)
+/// A button: `[ label ]`, highlighted when focused, red when it does harm.
+pub fn button(ctx: &Ctx<'_>, label: &str, focused: bool, danger: bool) -> Span<'static> {
+    let t = ctx.theme;
+    let style = match (focused, danger) {
+        (true, _) => t.selection().add_modifier(Modifier::BOLD),
+        (false, true) => t.fg(Role::Critical),
+        (false, false) => t.fg(Role::Text),
+    };
+    Span::styled(format!("[ {label} ]"), style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_every_word() {
+        let w = wrap("Total Tasks: 4000000000 is more than a job may have", 20);
+        assert!(w.iter().all(|l| l.chars().count() <= 20), "{w:?}");
+        let joined: Vec<&str> = w.iter().flat_map(|l| l.split_whitespace()).collect();
+        assert_eq!(
+            joined.join(" "),
+            "Total Tasks: 4000000000 is more than a job may have"
+        );
+        assert_eq!(wrap("abcdefghij", 6), vec![" abcde", " fghij"]);
+        assert_eq!(wrap("", 10), vec![" "]);
     }
-}
 
-/// The migrate dialog.
-pub struct MigrateDialog {
-    /// The process.
-    pub target: Target,
-    /// Candidate nodes (the source excluded).
-    pub nodes: Vec<NodeInfo>,
-    /// Selected node.
-    pub selected: usize,
-    /// Asked to confirm the choice.
-    pub confirming: bool,
-    /// Sent, waiting.
-    pub pending: bool,
-    /// The outcome.
-    pub result: Option<Result<(String, u32), String>>,
-    /// Scheduler node states (Slurm): name → (state words, reason).
-    pub states: std::collections::HashMap<String, (String, String)>,
-    /// Slurm: migration means requeue (said in the dialog).
-    pub requeue: bool,
-}
-
-/// Whether a node is too loaded to be a good target (load per CPU over 1).
-pub fn overloaded(n: &NodeInfo) -> bool {
-    f64::from(n.load1) / f64::from(n.cpus.max(1)) > 1.0
+    #[test]
+    fn slots_give_up_rows_when_the_dialog_does_not_fit() {
+        let rows = vec![
+            Row::Line(Line::from("a")),
+            Row::Slot { want: 20, min: 3 },
+            Row::Line(Line::from("b")),
+        ];
+        let laid = lay_out(Rect::new(0, 0, 80, 12), 60, rows);
+        assert_eq!(laid.outer.height, 12);
+        assert_eq!(laid.slots(), vec![Rect::new(11, 2, 58, 8)]);
+        assert_eq!(laid.rows.len(), 3, "the line after the slot still shows");
+    }
 }

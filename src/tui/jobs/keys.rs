@@ -1,14 +1,15 @@
 //! Keys in job control: list keys go through the keymap's actions (so read-only mode and user
-//! keymaps apply); dialogs read keys directly, because they take text.
+//! keymaps apply); the pager and the dialogs take theirs as components, a focused text field
+//! taking plain characters first.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::dialogs::{self, KillDialog, LoginDialog, MigrateDialog, text};
-use super::form::{FIELDS, Kind, SubmitForm};
+use super::dialogs::{KillDialog, LoginDialog, MigrateDialog};
+use super::form::SubmitForm;
 use super::{JobScreen, JobsUi, Modal, ProcSort};
-use crate::cm::job::Signal;
 use crate::jobs::{JobCommand, LinkState};
 use crate::tui::action::Action;
+use crate::tui::component::{Ask, Handled};
 
 /// What a key did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +58,8 @@ impl JobsUi {
 
     /// A key, with the action the keymap gives it.
     pub fn on_key(&mut self, key: KeyEvent, action: Option<Action>) -> Outcome {
-        if let Some(m) = self.modal.take() {
-            let (keep, out) = self.modal_key(m, key, action);
-            if let Some(m) = keep {
-                self.modal = Some(m);
-            }
-            return out;
+        if self.modal.is_some() {
+            return self.modal_key(key, action);
         }
         if self.screen == JobScreen::Pager
             && let Some(o) = self.pager_key(key, action)
@@ -100,7 +97,7 @@ impl JobsUi {
             return Outcome::Handled;
         };
         let rows = self.rows();
-        let page = 10usize;
+        let page = self.page.get().max(1);
         let mv = |s: &mut usize, d: isize| {
             *s = (*s as isize + d).clamp(0, rows.saturating_sub(1) as isize) as usize;
         };
@@ -191,28 +188,21 @@ impl JobsUi {
                 if nodes.is_empty() {
                     return Outcome::Say(true, "no other node to migrate to".into());
                 }
-                let selected = nodes
-                    .iter()
-                    .position(|n| n.up && !dialogs::overloaded(n))
-                    .unwrap_or(0);
-                self.modal = Some(Modal::Migrate(MigrateDialog {
+                self.modal = Some(Modal::Migrate(Box::new(MigrateDialog::new(
                     target,
                     nodes,
-                    selected,
-                    confirming: false,
-                    pending: false,
-                    result: None,
-                    states: self.node_states.clone(),
-                    requeue: matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. }),
-                }));
+                    self.node_states.clone(),
+                    matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. }),
+                ))));
             }
             Action::Submit if !self.read_only => {
                 if let Some(o) = self.needs_login() {
                     return o;
                 }
-                self.modal = Some(Modal::Submit(Box::new(SubmitForm::new(
-                    self.templates.clone(),
-                ))));
+                let mut form = SubmitForm::new(self.templates.clone());
+                form.nodes = self.nodes.clone();
+                form.slurm = matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. });
+                self.modal = Some(Modal::Submit(Box::new(form)));
             }
             Action::Drill => match self.screen {
                 JobScreen::Results => {
@@ -233,9 +223,9 @@ impl JobsUi {
         Outcome::Handled
     }
 
-    /// Keeps the selection on screen (the list shows about `page` rows).
+    /// Keeps the selection on screen (the list showed `page` rows at the last draw).
     pub fn keep_visible(&mut self) {
-        let page = 15;
+        let page = self.page.get().max(1);
         if self.selected < self.scroll {
             self.scroll = self.selected;
         } else if self.selected >= self.scroll + page {
@@ -245,108 +235,38 @@ impl JobsUi {
 
     /// Opens the pager on a job's stream.
     pub fn open_pager(&mut self, id: u64, stream: &str) {
-        self.pager = super::Pager {
-            id,
-            stream: stream.to_string(),
-            follow: true,
-            ..Default::default()
-        };
+        self.pager = super::Pager::open(id, stream);
         self.screen = JobScreen::Pager;
         self.poll_pager();
     }
 
-    /// Keys in the pager, from the keymap's pager layer (so `vim.toml` and user keymaps apply);
-    /// only the search line being typed reads keys directly.
+    /// Keys in the pager, from the keymap's pager layer (so `vim.toml` and user keymaps apply).
+    /// `None`: not the pager's (help and the rest go to the app).
     fn pager_key(&mut self, key: KeyEvent, action: Option<Action>) -> Option<Outcome> {
-        let p = &mut self.pager;
-        if p.searching {
-            match key.code {
-                KeyCode::Enter | KeyCode::Esc => p.searching = false,
-                KeyCode::Backspace => {
-                    p.search.pop();
-                }
-                KeyCode::Char(c) => p.search.push(c),
-                _ => {}
-            }
-            if key.code == KeyCode::Enter {
-                self.find_next();
-            }
-            return Some(Outcome::Handled);
-        }
-        let lines = p.text.lines().count();
-        let last = lines.saturating_sub(1);
-        match action? {
-            Action::Close => {
+        let was = (self.pager.id, self.pager.stream.clone());
+        let out = match self.pager.key(key, action) {
+            Handled::Ignored => return None,
+            Handled::Consumed(Ask::Close) => {
                 self.screen = JobScreen::Results;
+                Outcome::Handled
             }
-            Action::Follow => {
-                p.follow = !p.follow;
-                let state = if p.follow {
-                    "following"
-                } else {
-                    "not following"
-                };
-                return Some(Outcome::Say(false, format!("{state} the file")));
-            }
-            Action::OtherStream => {
-                let other = if p.stream == "out" { "err" } else { "out" };
-                let id = p.id;
-                self.open_pager(id, other);
-            }
-            Action::Filter => {
-                p.searching = true;
-                p.search.clear();
-            }
-            Action::FindNext => self.find_next(),
-            Action::Up => {
-                p.follow = false;
-                p.scroll = p.scroll.saturating_sub(1);
-            }
-            Action::Down => p.scroll = (p.scroll + 1).min(last),
-            Action::PageUp => {
-                p.follow = false;
-                p.scroll = p.scroll.saturating_sub(20);
-            }
-            Action::PageDown => p.scroll = (p.scroll + 20).min(last),
-            Action::First => {
-                p.follow = false;
-                p.scroll = 0;
-            }
-            Action::Last => p.scroll = last,
-            // Help is the app's.
-            _ => return None,
+            Handled::Consumed(Ask::Say(e, t)) => Outcome::Say(e, t),
+            Handled::Consumed(_) => Outcome::Handled,
+        };
+        // The other stream: read it from its start.
+        if (self.pager.id, &self.pager.stream) != (was.0, &was.1) {
+            self.poll_pager();
         }
-        Some(Outcome::Handled)
-    }
-
-    fn find_next(&mut self) {
-        let p = &mut self.pager;
-        if p.search.is_empty() {
-            return;
-        }
-        let from = p.scroll + 1;
-        let found = p
-            .text
-            .lines()
-            .enumerate()
-            .skip(from)
-            .chain(p.text.lines().enumerate().take(from))
-            .find(|(_, l)| l.contains(&p.search))
-            .map(|(i, _)| i);
-        if let Some(i) = found {
-            p.scroll = i;
-            p.follow = false;
-        }
+        Some(out)
     }
 
     /// Keys in a dialog or the form: a focused text field takes plain characters first; every
-    /// other key goes by the keymap's dialog or form layer.
-    fn modal_key(
-        &mut self,
-        m: Modal,
-        key: KeyEvent,
-        action: Option<Action>,
-    ) -> (Option<Modal>, Outcome) {
+    /// other key goes by the keymap's dialog or form layer. What the dialog leaves in its
+    /// outbox is sent to the link and said on the status line.
+    fn modal_key(&mut self, key: KeyEvent, action: Option<Action>) -> Outcome {
+        let Some(m) = self.modal.as_mut() else {
+            return Outcome::Pass;
+        };
         let typing = matches!(
             key.code,
             KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete
@@ -355,256 +275,22 @@ impl JobsUi {
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
             && m.text_focused();
         let action = if typing { None } else { action };
-        match m {
-            Modal::Login(d) => self.login_key(d, key, action),
-            Modal::Kill(d) => self.kill_key(d, key, action),
-            Modal::Migrate(d) => self.migrate_key(d, action),
-            Modal::Submit(f) => self.submit_key(f, key, action),
-        }
-    }
-
-    fn login_key(
-        &mut self,
-        mut d: Box<LoginDialog>,
-        key: KeyEvent,
-        action: Option<Action>,
-    ) -> (Option<Modal>, Outcome) {
-        let next = |f: usize| (f + 1) % 4;
-        let prev = |f: usize| (f + 3) % 4;
-        match (action, key.code) {
-            (Some(Action::Close), _) => {
-                return (None, Outcome::Say(false, "not logged in".into()));
-            }
-            (Some(Action::NextField | Action::Down), _) => d.focus = next(d.focus),
-            (Some(Action::PrevField | Action::Up), _) => d.focus = prev(d.focus),
-            (_, KeyCode::Char(' ')) if d.focus == 2 => d.remember = !d.remember,
-            (Some(Action::Confirm), _) if d.focus == 0 => d.focus = 1,
-            (Some(Action::Confirm), _) => {
-                let user = text(&d.user).trim().to_string();
-                let password = text(&d.password);
-                if user.is_empty() {
-                    d.error = Some("a user name is needed".into());
-                    d.focus = 0;
-                } else {
-                    d.pending = true;
-                    d.error = None;
-                    self.send(JobCommand::Login {
-                        user,
-                        password,
-                        remember: d.remember,
-                    });
-                }
-            }
-            _ => match d.focus {
-                0 => {
-                    d.user.input(key);
-                }
-                1 => {
-                    d.password.input(key);
-                }
-                _ => {}
-            },
-        }
-        (Some(Modal::Login(d)), Outcome::Handled)
-    }
-
-    fn kill_key(
-        &mut self,
-        mut d: Box<KillDialog>,
-        key: KeyEvent,
-        action: Option<Action>,
-    ) -> (Option<Modal>, Outcome) {
-        if d.results.is_some() {
-            return (None, Outcome::Handled);
-        }
-        let focuses: Vec<usize> = if d.confirm_word.is_some() {
-            vec![0, 1, 2, 3]
-        } else {
-            vec![0, 2, 3]
+        let handled = match m {
+            Modal::Login(d) => d.key(key, action),
+            Modal::Kill(d) => d.key(key, action),
+            Modal::Migrate(d) => d.key(key, action),
+            Modal::Submit(f) => f.key(key, action),
         };
-        let pos = focuses.iter().position(|f| *f == d.focus).unwrap_or(0);
-        let hotkey = |s: Signal| Signal::ALL.iter().position(|x| *x == s).unwrap_or(0);
-        match (action, key.code) {
-            (Some(Action::Close), _) => {
-                return (None, Outcome::Say(false, "nothing was signalled".into()));
-            }
-            // A signal by its hotkey, then straight to what is left to do: the typed
-            // confirmation when one is needed, else Send.
-            (Some(a @ (Action::SignalTerm | Action::SignalKill)), _) => {
-                d.signal = hotkey(if a == Action::SignalKill {
-                    Signal::Kill
-                } else {
-                    Signal::Term
-                });
-                d.focus = if d.confirmed() { 3 } else { 1 };
-            }
-            (Some(Action::NextField), _) => d.focus = focuses[(pos + 1) % focuses.len()],
-            (Some(Action::PrevField), _) => {
-                d.focus = focuses[(pos + focuses.len() - 1) % focuses.len()]
-            }
-            (Some(Action::Up), _) if d.focus == 0 => d.signal = d.signal.saturating_sub(1),
-            (Some(Action::Down), _) if d.focus == 0 => {
-                d.signal = (d.signal + 1).min(Signal::ALL.len() - 1)
-            }
-            (Some(Action::First), _) if d.focus == 0 => d.signal = 0,
-            (Some(Action::Last), _) if d.focus == 0 => d.signal = Signal::ALL.len() - 1,
-            (_, KeyCode::Left | KeyCode::Right) if d.focus >= 2 => {
-                d.focus = if d.focus == 2 { 3 } else { 2 }
-            }
-            (Some(Action::Confirm), _) if d.focus == 2 => {
-                return (None, Outcome::Say(false, "nothing was signalled".into()));
-            }
-            (Some(Action::Confirm), _) if d.focus == 3 => {
-                if !d.confirmed() {
-                    let w = d.confirm_word.clone().unwrap_or_default();
-                    d.error = Some(format!("type {w} to confirm"));
-                    d.focus = 1;
-                } else {
-                    self.send(JobCommand::Signal {
-                        targets: d.targets.clone(),
-                        signal: Signal::ALL[d.signal],
-                    });
-                    d.error = None;
-                    d.results = Some(Vec::new());
-                    return (Some(Modal::Kill(d)), Outcome::Say(false, "sending…".into()));
-                }
-            }
-            (Some(Action::Confirm), _) => d.focus = focuses[(pos + 1) % focuses.len()],
-            _ if d.focus == 1 => {
-                d.confirm.input(key);
-            }
-            _ => {}
+        let out = std::mem::take(m.outbox());
+        if let Some(c) = out.command {
+            self.send(c);
         }
-        (Some(Modal::Kill(d)), Outcome::Handled)
-    }
-
-    fn migrate_key(
-        &mut self,
-        mut d: MigrateDialog,
-        action: Option<Action>,
-    ) -> (Option<Modal>, Outcome) {
-        if d.result.is_some() {
-            return (None, Outcome::Handled);
+        if handled == Handled::Consumed(Ask::Close) {
+            self.modal = None;
         }
-        if d.pending {
-            return (Some(Modal::Migrate(d)), Outcome::Handled);
+        match out.message {
+            Some((error, text)) => Outcome::Say(error, text),
+            None => Outcome::Handled,
         }
-        let last = d.nodes.len().saturating_sub(1);
-        match action {
-            Some(Action::Close) if d.confirming => d.confirming = false,
-            Some(Action::Close) => {
-                return (None, Outcome::Say(false, "nothing was migrated".into()));
-            }
-            Some(Action::Up) if !d.confirming => d.selected = d.selected.saturating_sub(1),
-            Some(Action::Down) if !d.confirming => d.selected = (d.selected + 1).min(last),
-            Some(Action::First) if !d.confirming => d.selected = 0,
-            Some(Action::Last) if !d.confirming => d.selected = last,
-            Some(Action::Confirm) if !d.confirming => match d.nodes.get(d.selected) {
-                Some(n) if !n.up => {
-                    return (
-                        Some(Modal::Migrate(d)),
-                        Outcome::Say(true, "that node is down".into()),
-                    );
-                }
-                Some(_) => d.confirming = true,
-                None => {}
-            },
-            Some(Action::Confirm) => {
-                if let Some(n) = d.nodes.get(d.selected) {
-                    self.send(JobCommand::Migrate {
-                        target: d.target.clone(),
-                        to: n.name.clone(),
-                    });
-                    d.pending = true;
-                }
-            }
-            _ => {}
-        }
-        (Some(Modal::Migrate(d)), Outcome::Handled)
-    }
-
-    fn submit_key(
-        &mut self,
-        mut f: Box<SubmitForm>,
-        key: KeyEvent,
-        action: Option<Action>,
-    ) -> (Option<Modal>, Outcome) {
-        if f.pending {
-            return (Some(Modal::Submit(f)), Outcome::Handled);
-        }
-        let n = FIELDS.len();
-        if f.preview.is_some() {
-            match (action, key.code) {
-                (Some(Action::Confirm), _) | (_, KeyCode::Enter) => match f.spec() {
-                    Ok(spec) => {
-                        f.pending = true;
-                        self.send(JobCommand::Submit(Box::new(spec)));
-                    }
-                    Err(e) => f.note = Some(e),
-                },
-                (Some(Action::Close), _) => f.preview = None,
-                _ => {}
-            }
-            return (Some(Modal::Submit(f)), Outcome::Handled);
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let submit = action == Some(Action::Confirm)
-            || (key.code == KeyCode::Enter && f.focus == n && !ctrl);
-        match key.code {
-            _ if action == Some(Action::Close) => {
-                return (None, Outcome::Say(false, "nothing was submitted".into()));
-            }
-            _ if action == Some(Action::NextField) || action == Some(Action::Down) => {
-                f.focus = (f.focus + 1) % (n + 1)
-            }
-            _ if action == Some(Action::PrevField) || action == Some(Action::Up) => {
-                f.focus = (f.focus + n) % (n + 1)
-            }
-            KeyCode::Char('s') if ctrl => {
-                f.note = Some(match f.save_template() {
-                    Ok(p) => format!("template saved: {}", p.display()),
-                    Err(e) => format!("not saved: {e}"),
-                });
-            }
-            KeyCode::Char('l') if ctrl => {
-                f.note = Some(match f.load_next_template() {
-                    Ok(p) => format!("template loaded: {}", p.display()),
-                    Err(e) => e,
-                });
-            }
-            _ if submit => match f.spec() {
-                Ok(spec) => {
-                    let line = match self.manager.kind {
-                        crate::jobs::BackendKind::Slurm { .. } => {
-                            crate::slurm::sbatch::sbatch_command(&spec)
-                        }
-                        _ => crate::cm::codec::encode(
-                            &crate::cm::proto::Request::Submit(spec).to_frame(),
-                        ),
-                    };
-                    f.preview = Some(line);
-                    f.note = None;
-                }
-                Err(e) => f.note = Some(e),
-            },
-            KeyCode::Enter => f.focus = (f.focus + 1) % (n + 1),
-            KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if f.focus < n => {
-                if let Kind::Choice(opts) = FIELDS[f.focus].1 {
-                    let c = &mut f.choice[f.focus];
-                    *c = if key.code == KeyCode::Left {
-                        (*c + opts.len() - 1) % opts.len()
-                    } else {
-                        (*c + 1) % opts.len()
-                    };
-                } else {
-                    f.inputs[f.focus].input(key);
-                }
-            }
-            _ if f.focus < n && !matches!(FIELDS[f.focus].1, Kind::Choice(_)) => {
-                f.inputs[f.focus].input(key);
-            }
-            _ => {}
-        }
-        (Some(Modal::Submit(f)), Outcome::Handled)
     }
 }

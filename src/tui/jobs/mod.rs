@@ -1,19 +1,33 @@
 //! Job control in the console: the process monitor, job results and the output pager for one
 //! cluster's central manager, with the login, kill, migrate and submit dialogs over them.
 //! Fed by the manager link's events; keys become link commands. Nothing here waits.
+//!
+//! One file per screen and dialog; the pager and the dialogs are components (`draw(&self)`,
+//! keys → `Handled`, commands for the hint bar), leaving link commands in their outbox.
 
 pub mod dialogs;
 pub mod draw;
 pub mod form;
 pub mod keys;
+pub mod kill_dialog;
+pub mod login_dialog;
+pub mod migrate_dialog;
+pub mod pager;
+pub mod processes;
+pub mod results;
+pub mod submit_form;
+
+use std::cell::Cell;
 
 use std::collections::BTreeSet;
 
 use crate::cm::proto::{JobSummary, NodeInfo, ProcInfo};
 use crate::jobs::link::LinkHandle;
 use crate::jobs::{JobEvent, LinkState, ManagerConfig, Target};
-use dialogs::{KillDialog, LoginDialog, MigrateDialog};
+use crate::tui::component::Component;
+use dialogs::{KillDialog, LoginDialog, MigrateDialog, Outbox};
 use form::SubmitForm;
+pub use pager::Pager;
 
 /// Which list is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,31 +52,6 @@ pub enum ProcSort {
     Node,
 }
 
-/// The pager over a job's file.
-#[derive(Debug, Clone, Default)]
-pub struct Pager {
-    /// Job.
-    pub id: u64,
-    /// `out` or `err`.
-    pub stream: String,
-    /// Text so far.
-    pub text: String,
-    /// Next byte to ask for.
-    pub next: u64,
-    /// File size last seen.
-    pub size: u64,
-    /// Keep asking for more and stay at the end.
-    pub follow: bool,
-    /// First visible line.
-    pub scroll: usize,
-    /// Search text (typing while `searching`).
-    pub search: String,
-    /// Typing a search.
-    pub searching: bool,
-    /// A problem reading.
-    pub error: Option<String>,
-}
-
 /// A dialog over the lists.
 pub enum Modal {
     /// Log in.
@@ -70,7 +59,7 @@ pub enum Modal {
     /// Send a signal.
     Kill(Box<KillDialog>),
     /// Move a process.
-    Migrate(MigrateDialog),
+    Migrate(Box<MigrateDialog>),
     /// Submit a job.
     Submit(Box<SubmitForm>),
 }
@@ -79,14 +68,40 @@ impl Modal {
     /// Whether a text field has the focus (plain characters are typed into it then).
     pub fn text_focused(&self) -> bool {
         match self {
-            Modal::Login(d) => d.focus <= 1,
-            Modal::Kill(d) => d.focus == 1 && d.results.is_none(),
+            Modal::Login(d) => d.text_focused(),
+            Modal::Kill(d) => d.text_focused(),
             Modal::Migrate(_) => false,
-            Modal::Submit(f) => {
-                f.preview.is_none()
-                    && f.focus < form::FIELDS.len()
-                    && !matches!(form::FIELDS[f.focus].1, form::Kind::Choice(_))
-            }
+            Modal::Submit(f) => f.text_focused(),
+        }
+    }
+
+    /// The dialog as a component.
+    pub fn component(&self) -> &dyn Component {
+        match self {
+            Modal::Login(d) => d.as_ref(),
+            Modal::Kill(d) => d.as_ref(),
+            Modal::Migrate(d) => d.as_ref(),
+            Modal::Submit(f) => f.as_ref(),
+        }
+    }
+
+    /// The dialog as a component, to take a key.
+    pub fn component_mut(&mut self) -> &mut dyn Component {
+        match self {
+            Modal::Login(d) => d.as_mut(),
+            Modal::Kill(d) => d.as_mut(),
+            Modal::Migrate(d) => d.as_mut(),
+            Modal::Submit(f) => f.as_mut(),
+        }
+    }
+
+    /// What its last key left for job control.
+    pub fn outbox(&mut self) -> &mut Outbox {
+        match self {
+            Modal::Login(d) => &mut d.out,
+            Modal::Kill(d) => &mut d.out,
+            Modal::Migrate(d) => &mut d.out,
+            Modal::Submit(f) => &mut f.out,
         }
     }
 }
@@ -113,8 +128,10 @@ pub struct JobsUi {
     pub jobs: Vec<JobSummary>,
     /// Selected row of the list showing.
     pub selected: usize,
-    /// First visible row.
+    /// First visible row: the list scrolls from here as far as it must to show the selection.
     pub scroll: usize,
+    /// Rows on a page of the list at the last draw (for paging). A cache of the frame.
+    pub page: Cell<usize>,
     /// Tagged processes (node, pid), across nodes.
     pub tagged: BTreeSet<(String, u32)>,
     /// Process order.
@@ -160,6 +177,7 @@ impl JobsUi {
             jobs: Vec::new(),
             selected: 0,
             scroll: 0,
+            page: Cell::new(10),
             tagged: BTreeSet::new(),
             sort: ProcSort::default(),
             filter: None,
@@ -316,11 +334,7 @@ impl JobsUi {
             }
             JobEvent::LoginFailed(why) => {
                 if let Some(Modal::Login(d)) = &mut self.modal {
-                    d.pending = false;
-                    d.error = Some(why.clone());
-                    d.password = dialogs::field("password", "");
-                    d.password.set_mask_char('•');
-                    d.focus = 1;
+                    d.failed(why.clone());
                 }
                 Some((true, format!("login failed: {why}")))
             }
@@ -328,6 +342,10 @@ impl JobsUi {
                 self.procs = procs;
                 self.nodes = nodes;
                 self.jobs = jobs;
+                // The form checks against, and predicts from, the nodes as they are now.
+                if let Some(Modal::Submit(f)) = &mut self.modal {
+                    f.nodes = self.nodes.clone();
+                }
                 let live: BTreeSet<(String, u32)> =
                     self.procs.iter().map(|p| (p.node.clone(), p.pid)).collect();
                 self.tagged.retain(|t| live.contains(t));
@@ -385,14 +403,7 @@ impl JobsUi {
             } => {
                 let p = &mut self.pager;
                 if p.id == id && p.stream == stream && offset == p.next {
-                    p.text.push_str(&data);
-                    p.next = next;
-                    p.size = size;
-                    p.error = None;
-                    if p.follow {
-                        let lines = p.text.lines().count();
-                        p.scroll = lines.saturating_sub(1);
-                    }
+                    p.append(&data, next, size);
                 }
                 None
             }

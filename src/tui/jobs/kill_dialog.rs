@@ -1,0 +1,307 @@
+//! The kill dialog: exactly what will be signalled, a signal chooser starting on SIGTERM (or a
+//! signal hotkey), a typed confirmation when the kill reaches far (several processes: their
+//! count; another user's process: its node name), focus starting on Cancel.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use tui_textarea::TextArea;
+
+use super::dialogs::{Laid, Outbox, Row, button, draw_laid, field, lay_out, text};
+use crate::cm::job::Signal;
+use crate::jobs::{JobCommand, Target};
+use crate::tui::action::{Action, Layer};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Handled};
+use crate::tui::theme::Role;
+
+/// Targets listed by name; the rest are counted.
+const MAX_TARGETS: usize = 6;
+/// Per-target results shown; the rest are counted.
+const MAX_RESULTS: usize = 6;
+
+/// The kill dialog.
+pub struct KillDialog {
+    /// Exactly what will be signalled.
+    pub targets: Vec<Target>,
+    /// Owners that are not the operator (they need the typed confirmation).
+    pub foreign: Vec<String>,
+    /// Index into [`Signal::ALL`] (SIGTERM first).
+    pub signal: usize,
+    /// 0 signal list, 1 confirmation text, 2 Cancel, 3 Send. Starts on Cancel.
+    pub focus: usize,
+    /// What must be typed to confirm, when anything.
+    pub confirm_word: Option<String>,
+    /// The typed confirmation.
+    pub confirm: TextArea<'static>,
+    /// Per-target outcome once sent.
+    pub results: Option<Vec<(Target, Result<(), String>)>>,
+    /// A problem with the input.
+    pub error: Option<String>,
+    /// The backend signals whole jobs, not single processes (Slurm's scancel).
+    pub whole_job: bool,
+    /// What the last key left for job control.
+    pub out: Outbox,
+}
+
+impl KillDialog {
+    /// A dialog for `targets`; several targets need their count typed, another user's process
+    /// its node name.
+    pub fn new(targets: Vec<Target>, foreign: Vec<String>) -> Self {
+        let confirm_word = if targets.len() > 1 {
+            Some(targets.len().to_string())
+        } else if !foreign.is_empty() {
+            targets.first().map(|t| t.node.clone())
+        } else {
+            None
+        };
+        Self {
+            targets,
+            foreign,
+            signal: 0,
+            focus: 2,
+            confirm_word,
+            confirm: field("type to confirm", ""),
+            results: None,
+            error: None,
+            whole_job: false,
+            out: Outbox::default(),
+        }
+    }
+
+    /// Whether Send may go ahead.
+    pub fn confirmed(&self) -> bool {
+        self.confirm_word
+            .as_ref()
+            .is_none_or(|w| text(&self.confirm).trim() == w)
+    }
+
+    /// Whether a text field has the focus (plain characters are typed into it then).
+    pub fn text_focused(&self) -> bool {
+        self.focus == 1 && self.results.is_none()
+    }
+
+    /// The dialog's rows in `area`: used both to size and to draw it. The signal chooser is
+    /// the first slot.
+    fn layout<'a>(&'a self, ctx: &Ctx<'_>, area: Rect) -> Laid<'a> {
+        let t = ctx.theme;
+        let n = self.targets.len();
+        let mut rows = vec![Row::Line(Line::from(Span::styled(
+            format!(" {} process{}:", n, if n == 1 { "" } else { "es" }),
+            t.fg(Role::Text).add_modifier(Modifier::BOLD),
+        )))];
+        for tg in self.targets.iter().take(MAX_TARGETS) {
+            rows.push(Row::Line(Line::from(format!("   {tg}"))));
+        }
+        if n > MAX_TARGETS {
+            rows.push(Row::Line(Line::from(format!(
+                "   … and {} more",
+                n - MAX_TARGETS
+            ))));
+        }
+        if !self.foreign.is_empty() {
+            rows.push(Row::Wrap(
+                format!("owned by another user: {}", self.foreign.join(", ")),
+                t.fg(Role::Warn),
+            ));
+        }
+        if self.whole_job {
+            rows.push(Row::Wrap(
+                "Slurm signals whole jobs: every process of each job, on all its nodes".into(),
+                t.fg(Role::Warn),
+            ));
+        }
+        rows.push(Row::Gap);
+        rows.push(Row::Slot {
+            want: Signal::ALL.len() as u16,
+            min: 3,
+        });
+        rows.push(Row::Gap);
+        if let Some(w) = &self.confirm_word {
+            let what = if n > 1 {
+                "the number of processes"
+            } else {
+                "the node name"
+            };
+            let style = if self.focus == 1 {
+                t.fg(Role::Accent)
+            } else {
+                t.fg(Role::Text)
+            };
+            rows.push(Row::Wrap(format!("type {what} ({w}) to confirm:"), style));
+            rows.push(Row::Field {
+                label: Line::from(Span::styled(" >", style)),
+                at: 3,
+                input: &self.confirm,
+            });
+            rows.push(Row::Gap);
+        }
+        rows.push(Row::Line(Line::from(vec![
+            Span::raw(" "),
+            button(ctx, "Cancel", self.focus == 2, false),
+            Span::raw("  "),
+            button(
+                ctx,
+                &format!("Send {}", Signal::ALL[self.signal]),
+                self.focus == 3,
+                true,
+            ),
+        ])));
+        if let Some(e) = &self.error {
+            rows.push(Row::Wrap(e.clone(), t.fg(Role::Critical)));
+        }
+        if let Some(res) = &self.results {
+            rows.push(Row::Gap);
+            if res.is_empty() {
+                rows.push(Row::Line(Line::from(Span::styled(
+                    " sending…",
+                    t.fg(Role::Muted),
+                ))));
+            }
+            for (tg, r) in res.iter().take(MAX_RESULTS) {
+                rows.push(match r {
+                    Ok(()) => Row::Wrap(format!("✓ {tg}"), t.fg(Role::Ok)),
+                    Err(e) => Row::Wrap(format!("✗ {tg}: {e}"), t.fg(Role::Critical)),
+                });
+            }
+            if res.len() > MAX_RESULTS {
+                let failed = res.iter().filter(|(_, r)| r.is_err()).count();
+                rows.push(Row::Line(Line::from(format!(
+                    "   … and {} more ({failed} failed in all)",
+                    res.len() - MAX_RESULTS
+                ))));
+            }
+        }
+        // Wide enough for the longest target (full node names), within the screen.
+        let widest = self
+            .targets
+            .iter()
+            .take(MAX_TARGETS)
+            .map(|t| t.to_string().chars().count() + 5)
+            .max()
+            .unwrap_or(0);
+        lay_out(area, widest.clamp(72, 120) as u16, rows)
+    }
+
+    /// The signal chooser in `area`, scrolled to keep the chosen signal in view.
+    fn draw_signals(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
+        let t = ctx.theme;
+        let h = usize::from(area.height).max(1);
+        let first = self.signal.saturating_sub(h - 1);
+        let lines: Vec<Line<'_>> = Signal::ALL
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take(h)
+            .map(|(i, s)| {
+                let mark = if i == self.signal { "(•)" } else { "( )" };
+                let style = if i == self.signal && self.focus == 0 {
+                    t.selection()
+                } else if i == self.signal {
+                    t.fg(Role::Accent)
+                } else {
+                    t.fg(Role::Text)
+                };
+                Line::from(Span::styled(format!("   {mark} {s}"), style))
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines), area);
+    }
+
+    /// A key, with the action the dialog layer gives it (none while a field takes the text).
+    pub fn key(&mut self, key: KeyEvent, action: Option<Action>) -> Handled {
+        if self.results.is_some() {
+            return Handled::Consumed(Ask::Close);
+        }
+        let focuses: &[usize] = if self.confirm_word.is_some() {
+            &[0, 1, 2, 3]
+        } else {
+            &[0, 2, 3]
+        };
+        let pos = focuses.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let next = focuses[(pos + 1) % focuses.len()];
+        let prev = focuses[(pos + focuses.len() - 1) % focuses.len()];
+        let index = |s: Signal| Signal::ALL.iter().position(|x| *x == s).unwrap_or(0);
+        let last = Signal::ALL.len() - 1;
+        match (action, key.code) {
+            (Some(Action::Close), _) => {
+                self.out.say(false, "nothing was signalled");
+                return Handled::Consumed(Ask::Close);
+            }
+            // A signal by its hotkey, then straight to what is left to do: the typed
+            // confirmation when one is needed, else Send.
+            (Some(a @ (Action::SignalTerm | Action::SignalKill)), _) => {
+                self.signal = index(if a == Action::SignalKill {
+                    Signal::Kill
+                } else {
+                    Signal::Term
+                });
+                self.focus = if self.confirmed() { 3 } else { 1 };
+            }
+            (Some(Action::NextField), _) => self.focus = next,
+            (Some(Action::PrevField), _) => self.focus = prev,
+            (Some(Action::Up), _) if self.focus == 0 => self.signal = self.signal.saturating_sub(1),
+            (Some(Action::Down), _) if self.focus == 0 => self.signal = (self.signal + 1).min(last),
+            (Some(Action::First), _) if self.focus == 0 => self.signal = 0,
+            (Some(Action::Last), _) if self.focus == 0 => self.signal = last,
+            (_, KeyCode::Left | KeyCode::Right) if self.focus >= 2 => {
+                self.focus = if self.focus == 2 { 3 } else { 2 }
+            }
+            (Some(Action::Confirm), _) if self.focus == 2 => {
+                self.out.say(false, "nothing was signalled");
+                return Handled::Consumed(Ask::Close);
+            }
+            (Some(Action::Confirm), _) if self.focus == 3 => {
+                if self.confirmed() {
+                    self.out.command = Some(JobCommand::Signal {
+                        targets: self.targets.clone(),
+                        signal: Signal::ALL[self.signal],
+                    });
+                    self.error = None;
+                    self.results = Some(Vec::new());
+                    self.out.say(false, "sending…");
+                } else {
+                    let w = self.confirm_word.clone().unwrap_or_default();
+                    self.error = Some(format!("type {w} to confirm"));
+                    self.focus = 1;
+                }
+            }
+            (Some(Action::Confirm), _) => self.focus = next,
+            _ if self.focus == 1 => {
+                self.confirm.input(key);
+            }
+            _ => {}
+        }
+        Handled::Consumed(Ask::Nothing)
+    }
+}
+
+impl Component for KillDialog {
+    fn layer(&self) -> Layer {
+        Layer::Dialog
+    }
+
+    fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
+        let laid = self.layout(ctx, area);
+        draw_laid(ctx, f, &laid, " Signal processes ");
+        if let Some(r) = laid.slots().first() {
+            self.draw_signals(ctx, f, *r);
+        }
+    }
+
+    fn on_key(&mut self, _ctx: &Ctx<'_>, key: KeyEvent, action: Option<Action>) -> Handled {
+        self.key(key, action)
+    }
+
+    fn commands(&self) -> Vec<CommandInfo> {
+        vec![
+            CommandInfo::on(Action::Confirm),
+            CommandInfo::on(Action::Close),
+            CommandInfo::on(Action::NextField),
+            CommandInfo::on(Action::SignalTerm),
+            CommandInfo::on(Action::SignalKill),
+        ]
+    }
+}
