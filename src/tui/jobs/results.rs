@@ -15,10 +15,10 @@ use crate::units::human_secs;
 /// The columns; the reason takes what is left.
 const COLUMNS: [Column<'static>; 10] = [
     Column::right("id"),
-    Column::left("name").shrinks(0, 6),
-    Column::left("user").shrinks(0, 5),
+    Column::left("name").shrinks(1, 6),
+    Column::left("user").shrinks(1, 5),
     Column::left("state"),
-    Column::left("nodes").shrinks(1, 12),
+    Column::left("nodes").shrinks(0, 12),
     Column::right("submitted"),
     Column::right("started"),
     Column::right("ended"),
