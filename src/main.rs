@@ -154,7 +154,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Sim(args)) => {
-            runtime.block_on(gantry::sim::run(args))?;
+            runtime.block_on(gantry::sim::run(
+                args,
+                cli::aggregator::wait_for_termination(),
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Aggregator(args)) => {
