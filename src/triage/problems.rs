@@ -295,3 +295,37 @@ fn host_problems(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u64, ended: u64) -> FailedJob {
+        FailedJob {
+            cluster: "*".into(),
+            id,
+            name: format!("job{id}"),
+            user: "alice".into(),
+            state: "failed".into(),
+            ended,
+            exit: Some(1),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn failed_jobs_count_for_an_hour_and_the_oldest_comes_first() {
+        let now = 1_800_000_000;
+        let snap = Snapshot::default();
+        let jobs = [
+            job(1, now - FAILED_JOBS_WINDOW - 1),
+            job(2, now - 60),
+            job(3, now - 600),
+        ];
+        let p = problems(&snap, now, &Thresholds::default(), &jobs);
+        let ids: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(ids, ["3 job3", "2 job2"]);
+        assert_eq!(p[0].place, "job control", "the catch-all manager is named");
+        assert_eq!(p[0].detail, "failed, exit 1 (user alice)");
+    }
+}

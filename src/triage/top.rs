@@ -1,6 +1,6 @@
 //! The hottest hosts across every cluster, by load ÷ CPUs or by any metric.
 
-use crate::aggregator::Snapshot;
+use crate::aggregator::{Liveness, Snapshot};
 use crate::model::Host;
 
 use super::mem_used_fraction;
@@ -95,10 +95,15 @@ pub struct TopRow {
 pub fn top_hosts(snap: &Snapshot, now: u64, by: &TopBy, limit: usize) -> Vec<TopRow> {
     let mut rows: Vec<(f64, &Host, &str, bool)> = Vec::new();
     for cv in snap.clusters() {
-        let age = cv.age(now);
         let stale = cv.staleness(now).is_some();
         for h in &cv.cluster.hosts {
-            if !h.is_up(cv.cluster.localtime, age) {
+            // On stale data TN keeps growing: a host counts if it was up when last heard of.
+            let up = match cv.liveness(h, now) {
+                Liveness::Up => true,
+                Liveness::Down => false,
+                Liveness::Unknown { was_up, .. } => was_up,
+            };
+            if !up {
                 continue;
             }
             if let Some(v) = by.value(h) {

@@ -35,6 +35,11 @@ impl Filter {
         })
     }
 
+    /// Whether it hides what matches (`!x`) rather than keeping it.
+    pub fn inverted(&self) -> bool {
+        self.invert
+    }
+
     /// Whether a name passes.
     pub fn keeps(&self, name: &str) -> bool {
         self.regex.is_match(name) != self.invert

@@ -174,7 +174,9 @@ impl App {
     }
 
     fn overlay_action(&mut self, o: Overlay, a: Action) -> Effect {
-        let scroll = |s: usize, d: isize| (s as isize + d).max(0) as usize;
+        // Never past the last page: Up comes back at once after overshooting.
+        let limit = crate::tui::overlays::scroll_limit(self) as isize;
+        let scroll = |s: usize, d: isize| (s as isize + d).clamp(0, limit.max(0)) as usize;
         self.overlay = match (o, a) {
             (_, Action::Close) => None,
             (Overlay::Help { scroll: s }, Action::Down) => Some(Overlay::Help {
@@ -396,7 +398,15 @@ impl App {
             Level::Grid => {
                 match self.grid.current().cloned() {
                     Some(GridRow::Cluster(name)) => {
+                        // Kept for its hosts by a search: open it showing just those.
+                        let carried = (self.grid.current_host_matches() > 0)
+                            .then(|| self.filters[0].clone())
+                            .flatten();
                         self.open_cluster(&name);
+                        if let Some(f) = carried {
+                            self.filters[1] = Some(f);
+                            self.rebuild();
+                        }
                     }
                     Some(GridRow::Remote(name)) => {
                         let auth = self

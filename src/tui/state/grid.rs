@@ -39,6 +39,9 @@ pub struct GridState {
     pub fields: Vec<Vec<TileState>>,
     /// Each row's summary line.
     pub numbers: Vec<ClusterNumbers>,
+    /// Per row: how many of its hosts the filter matched when the row is kept for its hosts
+    /// rather than its name (0 otherwise). Its tile field then shows those hosts only.
+    pub host_matches: Vec<usize>,
 }
 
 impl GridState {
@@ -51,31 +54,43 @@ impl GridState {
         filter: Option<&Filter>,
     ) {
         let keep = self.rows.get(self.selected).cloned();
-        let (rows, numbers): (Vec<GridRow>, Vec<ClusterNumbers>) = snap
-            .sources
-            .iter()
-            .flat_map(|s| {
-                let clusters = s.clusters.iter().map(move |c| {
-                    (
-                        GridRow::Cluster(c.cluster.name.to_string()),
+        // A search on the grid finds hosts too: a cluster whose name does not match stays
+        // when some of its hosts do. An inverted filter (`!x`) hides by name only.
+        let host_hits = |c: &crate::aggregator::ClusterView| match filter {
+            Some(f) if !f.inverted() && !f.keeps(&c.cluster.name) => {
+                c.cluster.hosts.iter().filter(|h| f.keeps(&h.name)).count()
+            }
+            _ => 0,
+        };
+        let mut kept = Vec::new();
+        for s in &snap.sources {
+            for c in &s.clusters {
+                let hits = host_hits(c);
+                let name = &*c.cluster.name;
+                if filter.is_none_or(|f| f.keeps(name)) || hits > 0 {
+                    kept.push((
+                        GridRow::Cluster(name.to_string()),
                         cluster_numbers(c, now),
-                    )
-                });
-                // A dead gmetad's remote grids are its last answer: known as of then.
-                let dead_since = (s.status.health == Health::Dead)
-                    .then(|| s.status.last_success)
-                    .flatten();
-                let remotes = s.remote_grids.iter().map(move |g| {
-                    let mut n = summary_numbers(g.summary.as_ref().unwrap_or(&Default::default()));
-                    n.known_at = dead_since;
-                    (GridRow::Remote(g.name.to_string()), n)
-                });
-                clusters.chain(remotes)
-            })
-            .filter(|(r, _)| filter.is_none_or(|f| f.keeps(r.name())))
-            .unzip();
-        self.rows = rows;
-        self.numbers = numbers;
+                        hits,
+                    ));
+                }
+            }
+            // A dead gmetad's remote grids are its last answer: known as of then.
+            let dead_since = (s.status.health == Health::Dead)
+                .then(|| s.status.last_success)
+                .flatten();
+            for g in &s.remote_grids {
+                if filter.is_some_and(|f| !f.keeps(&g.name)) {
+                    continue;
+                }
+                let mut n = summary_numbers(g.summary.as_ref().unwrap_or(&Default::default()));
+                n.known_at = dead_since;
+                kept.push((GridRow::Remote(g.name.to_string()), n, 0));
+            }
+        }
+        self.rows = kept.iter().map(|(r, _, _)| r.clone()).collect();
+        self.numbers = kept.iter().map(|(_, n, _)| *n).collect();
+        self.host_matches = kept.iter().map(|(_, _, h)| *h).collect();
         if let Some(k) = keep.filter(|_| self.moved)
             && let Some(pos) = self.rows.iter().position(|r| *r == k)
         {
@@ -85,11 +100,13 @@ impl GridState {
         self.fields = self
             .rows
             .iter()
-            .map(|r| match r {
+            .zip(&self.host_matches)
+            .map(|(r, hits)| match r {
                 GridRow::Cluster(name) => snap
                     .cluster(name)
                     .map(|cv| {
-                        tiles(cv, now, bands, Sort::LoadDesc, None)
+                        let only = filter.filter(|_| *hits > 0);
+                        tiles(cv, now, bands, Sort::LoadDesc, only)
                             .iter()
                             .map(|t| t.state)
                             .collect()
@@ -98,6 +115,11 @@ impl GridState {
                 GridRow::Remote(_) => Vec::new(),
             })
             .collect();
+    }
+
+    /// How many hosts of the selected row the filter matched, when it was kept for them.
+    pub fn current_host_matches(&self) -> usize {
+        self.host_matches.get(self.selected).copied().unwrap_or(0)
     }
 
     /// The selected row.

@@ -225,6 +225,14 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
         Span::styled(marker(app, i), t.fg(Role::Accent)),
         Span::styled(format!(" {:<14.14}", name), name_style),
     ];
+    // Kept by a search for its hosts: say how many, first.
+    let hits = app.grid.host_matches.get(i).copied().unwrap_or(0);
+    if hits > 0 {
+        spans.push(Span::styled(
+            format!(" {hits} host{} match ", if hits == 1 { "" } else { "s" }),
+            t.fg(Role::Accent).add_modifier(Modifier::BOLD),
+        ));
+    }
     spans.extend(stats_spans(app, &n, area.width >= 120));
     let spans = fitting(spans, (area.width as usize).saturating_sub(age.width() + 1));
     let used: usize = spans.iter().map(Span::width).sum::<usize>() + age.width() + 2;
@@ -301,6 +309,14 @@ fn remote_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
         Span::styled(marker(app, i), t.fg(Role::Accent)),
         Span::styled(format!(" {:<14.14}", name), name_style),
     ];
+    // Kept by a search for its hosts: say how many, first.
+    let hits = app.grid.host_matches.get(i).copied().unwrap_or(0);
+    if hits > 0 {
+        spans.push(Span::styled(
+            format!(" {hits} host{} match ", if hits == 1 { "" } else { "s" }),
+            t.fg(Role::Accent).add_modifier(Modifier::BOLD),
+        ));
+    }
     spans.extend(stats_spans(app, &n, area.width >= 120));
     f.render_widget(
         Paragraph::new(Line::from(fitting(spans, area.width as usize))).style(t.text()),
