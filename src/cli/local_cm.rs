@@ -88,8 +88,12 @@ pub async fn start(
         let up = Upstream::Local(m.clone());
         let mut stop = stop_rx.clone();
         running.push(tokio::spawn(async move {
+            // Stopped by shutdown() only: a handle dropped without it leaves the agents running
+            // for the life of the process (the embedded default's do).
             let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
+                if stop.wait_for(|s| *s).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
             };
             if let Err(e) = crate::cm::agent::run(args, up, dir, stopped).await {
                 tracing::warn!("local agent: {e:#}");
