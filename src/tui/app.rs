@@ -67,9 +67,6 @@ pub struct Message {
     pub text: String,
     /// Shown as an error.
     pub error: bool,
-    /// The screen it was said about ([`App::view_context`]): once the operator has moved on
-    /// (another view, selection, list or dialog), it no longer applies and is not shown.
-    pub context: u64,
 }
 
 /// What the run loop must do after an update.
@@ -235,31 +232,6 @@ impl App {
             app.complain(text);
         }
         app
-    }
-
-    /// Where the operator is: level, selections, open overlay, list, job screen and dialog,
-    /// filters, range. A status message shows only while this is what it was said about, so
-    /// it clears when the next action succeeds, whichever handler ran it.
-    pub fn view_context(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        self.grid.current().map(|r| r.name()).hash(&mut h);
-        if let Some(c) = &self.cluster {
-            (&c.name, c.selected_name.as_deref(), c.sort.label()).hash(&mut h);
-        }
-        if let Some(x) = &self.host {
-            (&x.cluster, &x.host, x.scroll).hash(&mut h);
-        }
-        format!("{:?}", self.overlay).hash(&mut h);
-        self.panel.is_some().hash(&mut h);
-        if let Some(j) = self.open_jobs() {
-            (format!("{:?}", j.screen), j.selected, j.modal.is_some()).hash(&mut h);
-        }
-        for f in &self.filters {
-            f.as_ref().map(|f| f.text.as_str()).hash(&mut h);
-        }
-        (self.range.as_str(), std::mem::discriminant(&self.mode)).hash(&mut h);
-        h.finish()
     }
 
     /// The level showing.
@@ -450,7 +422,6 @@ impl App {
         self.message = Some(Message {
             text: text.into(),
             error: false,
-            context: self.view_context(),
         });
     }
 
@@ -459,7 +430,6 @@ impl App {
         self.message = Some(Message {
             text: text.into(),
             error: true,
-            context: self.view_context(),
         });
     }
 

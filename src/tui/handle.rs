@@ -71,7 +71,13 @@ impl App {
             use crate::tui::jobs::keys::Outcome;
             let action = self.keymap.action_in(j.layer(), &key);
             match j.on_key(key, action) {
-                Outcome::Handled => return Effect::Redraw,
+                Outcome::Handled => {
+                    // The operator acted: what was said before is about the screen before.
+                    if action.is_some() {
+                        self.message = None;
+                    }
+                    return Effect::Redraw;
+                }
                 Outcome::Close => {
                     j.host_scope = None;
                     self.jobs_open = None;
@@ -723,6 +729,10 @@ impl App {
             }
             Level::Host => false,
         };
+        if hit {
+            // A click that selected something is the operator's next action.
+            self.message = None;
+        }
         if hit && double {
             self.last_click = None;
             self.drill();

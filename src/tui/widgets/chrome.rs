@@ -168,13 +168,9 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
             t.fg(Role::Accent),
         ));
     }
-    // A message about a screen the operator has since left (the next action succeeded) is
-    // not shown: see App::view_context.
-    if let Some(m) = app
-        .message
-        .as_ref()
-        .filter(|m| m.context == app.view_context())
-    {
+    // A message stays until the operator's next action (keys and clicks clear it); what
+    // job control or a poll says in the background never hides it.
+    if let Some(m) = app.message.as_ref() {
         let style = if m.error {
             t.fg(Role::Critical)
         } else {
