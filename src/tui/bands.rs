@@ -193,6 +193,16 @@ impl ColorBy {
         }
     }
 
+    /// A measure in words for the selected host's line: `memory 45% in use`.
+    pub fn describe(self, v: f64) -> String {
+        match self {
+            ColorBy::Load => format!("load {:.0}% of its CPUs", v * 100.0),
+            ColorBy::Cpu => format!("CPU {v:.0}% busy"),
+            ColorBy::Memory => format!("memory {v:.0}% in use"),
+            ColorBy::Network => format!("network {}", crate::units::human_value(v, "bytes/sec")),
+        }
+    }
+
     /// A measure as a labelled tile shows it, in four columns: `34%`, `12M`.
     pub fn tile_text(self, v: f64) -> String {
         match self {

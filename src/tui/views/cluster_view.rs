@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::aggregator::{ClusterView, Liveness};
 use crate::tui::app::App;
-use crate::tui::bands::TileState;
+use crate::tui::bands::{ColorBy, TileState};
 use crate::tui::state::ClusterState;
 use crate::tui::theme::Role;
 use crate::tui::views::common::{Panel, compact, fitting, graph_panel, stale_style, with_units};
@@ -331,6 +331,13 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
         )),
         _ => {
             spans.push(Span::styled(format!(" {load_words} "), t.fg(Role::Text)));
+            // What the tile's colour stands for, when it is not the load.
+            if let Some(v) = tile.value.filter(|_| st.color_by != ColorBy::Load) {
+                spans.push(Span::styled(
+                    format!(" {} ", st.color_by.describe(v)),
+                    t.fg(Role::Accent),
+                ));
+            }
             spans.push(Span::styled(
                 format!(" heard {} ago ", human_secs(heard)),
                 t.fg(Role::Muted),

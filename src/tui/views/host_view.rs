@@ -19,7 +19,7 @@ use crate::tui::theme::Role;
 use crate::tui::views::common::{
     Panel, compact, draw_points, fitting, graph_panel, stale_style, with_units,
 };
-use crate::tui::widgets::graph::{GraphMode, draw_scaled, draw_time_axis, shared_bounds};
+use crate::tui::widgets::graph::{GraphMode, draw_scaled, draw_time_axis, value_bounds};
 use crate::units::human_secs;
 
 /// Lines of the "other metrics" table that fit.
@@ -329,10 +329,11 @@ fn metric_graph(app: &App, f: &mut Frame<'_>, area: Rect, g: &MetricGraph) {
     if graph_h == 0 {
         return;
     }
-    // The value scale: top, middle and bottom of the graph, in the metric's units.
+    // The value scale: top, middle and bottom of the graph, in the metric's units, from the
+    // recorded values, so the labels hold at any width; one scale for every host of an
+    // overlay, so heights compare.
     let mode = GraphMode::pick(app.glyphs.unicode, graph_h);
-    let guess_w = area.width.saturating_sub(12);
-    let (lo, hi) = shared_bounds(drawn.iter().map(|s| s.points.as_slice()), guess_w, mode);
+    let (lo, hi) = value_bounds(drawn.iter().map(|s| s.points.as_slice()));
     let marks = [(0, hi), (graph_h / 2, (lo + hi) / 2.0), (graph_h - 1, lo)];
     let labels: Vec<(u16, String)> = marks
         .iter()
@@ -344,13 +345,12 @@ fn metric_graph(app: &App, f: &mut Frame<'_>, area: Rect, g: &MetricGraph) {
         .max()
         .unwrap_or(0)
         + 2;
+    let tick = if app.glyphs.unicode { "┤" } else { "|" };
     for (row, l) in &labels {
-        let y = top + row;
         f.buffer_mut().set_string(
             area.x,
-            y,
-            format!("{l:>w$} ┤", w = (gutter - 2) as usize)
-                .replace('┤', if app.glyphs.unicode { "┤" } else { "|" }),
+            top + row,
+            format!("{l:>w$} {tick}", w = (gutter - 2) as usize),
             t.fg(Role::Muted),
         );
     }
@@ -360,12 +360,10 @@ fn metric_graph(app: &App, f: &mut Frame<'_>, area: Rect, g: &MetricGraph) {
         area.width.saturating_sub(gutter + 2),
         graph_h,
     );
-    // One scale for every host, so heights compare.
-    let bounds = shared_bounds(drawn.iter().map(|s| s.points.as_slice()), plot.width, mode);
     for (i, (_, s)) in g.series.iter().enumerate() {
         if let Some(s) = s {
             let style = t.fg(OVERLAY_ROLES[i % OVERLAY_ROLES.len()]);
-            draw_scaled(f.buffer_mut(), plot, &s.points, style, mode, bounds);
+            draw_scaled(f.buffer_mut(), plot, &s.points, style, mode, (lo, hi));
         }
     }
     let axis = Rect::new(plot.x, plot.y + plot.height, plot.width, 1);

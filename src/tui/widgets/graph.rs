@@ -111,6 +111,16 @@ pub fn draw_scaled(
     }
 }
 
+/// The value range of every point of `series` (averages as recorded, not as resampled to a
+/// width): a value scale labelled from it tells the truth whatever the graph's width.
+pub fn value_bounds<'a>(series: impl IntoIterator<Item = &'a [Option<Point>]>) -> (f64, f64) {
+    let vals: Vec<Option<f64>> = series
+        .into_iter()
+        .flat_map(|s| s.iter().map(|p| p.map(|p| p.avg).filter(|v| v.is_finite())))
+        .collect();
+    bounds(&vals)
+}
+
 /// Where the ticks of a time axis go and what they read: `(column, label)` within `width`
 /// columns for points from `start` every `step` seconds, `len` of them. Ticks fall on round
 /// times (every 10 minutes, 4 hours, day, 5 days or 60 days by range), in UTC like exports;
@@ -314,6 +324,62 @@ mod tests {
         let rows = render(&pts(&[Some(0.0), Some(3.0)]), 1, 1, GraphMode::Braille);
         let ch = rows[0].chars().next().unwrap() as u32 - 0x2800;
         assert_eq!(ch, 0x40 | 0x20 | 0x10 | 0x08);
+    }
+
+    #[test]
+    fn overlaid_series_keep_each_others_dots() {
+        let area = Rect::new(0, 0, 1, 1);
+        let mut buf = Buffer::empty(area);
+        let (lo, hi) = (0.0, 3.0);
+        let low = pts(&[Some(0.0), Some(0.0)]);
+        let high = pts(&[Some(3.0), Some(3.0)]);
+        draw_scaled(
+            &mut buf,
+            area,
+            &low,
+            Style::default(),
+            GraphMode::Braille,
+            (lo, hi),
+        );
+        draw_scaled(
+            &mut buf,
+            area,
+            &high,
+            Style::default(),
+            GraphMode::Braille,
+            (lo, hi),
+        );
+        let ch = buf[(0, 0)].symbol().chars().next().unwrap() as u32 - 0x2800;
+        // Bottom dots of the first series and top dots of the second, in one cell.
+        assert_eq!(ch, 0x40 | 0x80 | 0x01 | 0x08);
+    }
+
+    #[test]
+    fn time_ticks_fall_on_round_utc_times_and_never_overlap() {
+        use crate::history::Range;
+        // An hour of minutes from 12:29:00 UTC (2026-11-22).
+        let start = 1_795_350_540;
+        let ticks = time_ticks(start, 60, 60, Range::Hour, 60);
+        let labels: Vec<&str> = ticks.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["12:30", "12:40", "12:50", "13:00", "13:10", "13:20"]
+        );
+        assert_eq!(ticks[0].0, 1, "12:30 is one minute in");
+        // Too narrow for all: some are left out, none overlap or run past the edge.
+        let narrow = time_ticks(start, 60, 60, Range::Hour, 14);
+        assert!(!narrow.is_empty() && narrow.len() < 6, "{narrow:?}");
+        for w in narrow.windows(2) {
+            assert!(w[0].0 + 5 < w[1].0, "{narrow:?}");
+        }
+        assert!(narrow.iter().all(|(c, l)| c + l.len() as u16 <= 14));
+        // A week's ticks are dates.
+        let week = time_ticks(start - 7 * 86_400, 7200, 84, Range::Week, 80);
+        assert!(
+            week.iter().all(|(_, l)| l.len() == 5 && l.contains('-')),
+            "{week:?}"
+        );
+        assert!(time_ticks(start, 60, 0, Range::Hour, 60).is_empty());
     }
 
     #[test]
