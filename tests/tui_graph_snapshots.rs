@@ -189,3 +189,24 @@ fn a_custom_metric_exports_with_a_labelled_time_axis() {
     // With a font, tick labels in HH:MM; without one, the span it covers.
     assert!(svg.contains("13:"), "{svg}");
 }
+
+#[test]
+fn an_overlay_without_colour_says_where_hosts_are_told_apart() {
+    let mut a = app(snap(), POLLED_AT + 7, (200, 60), false, false);
+    a.act(Action::Drill);
+    a.act(Action::Tag);
+    a.act(Action::Right);
+    a.act(Action::Tag);
+    a.act(Action::First);
+    a.act(Action::Drill);
+    select(&mut a, "gpu_util");
+    a.act(Action::Overlay);
+    let text = render(&a);
+    assert!(text.contains("gpu_util (%) across 2 hosts"), "{text}");
+    assert!(
+        text.contains("no colour: the export (e) draws each host apart"),
+        "{text}"
+    );
+    // ASCII: the scale's ticks and the axis need no UTF-8.
+    assert!(text.contains(" |") && !text.contains('┤'), "{text}");
+}

@@ -304,6 +304,21 @@ fn metric_graph(app: &App, f: &mut Frame<'_>, area: Rect, g: &MetricGraph) {
             let v = latest(s).map_or_else(|| "no history".to_string(), |v| with_units(v, units));
             spans.push(Span::styled(format!("{host} {v} "), t.fg(Role::Text)));
         }
+        if t.monochrome {
+            // Without colour the lines cannot be told apart here; the export draws one graph
+            // per host.
+            let key = app
+                .keymap
+                .first_key(
+                    crate::tui::action::Layer::Monitor,
+                    crate::tui::action::Action::ExportGraph,
+                )
+                .map_or_else(String::new, |k| format!(" ({k})"));
+            spans.push(Span::styled(
+                format!(" · no colour: the export{key} draws each host apart"),
+                t.fg(Role::Muted),
+            ));
+        }
         f.render_widget(
             Paragraph::new(Line::from(fitting(spans, area.width as usize))),
             Rect::new(area.x, top, area.width, 1),
