@@ -46,6 +46,8 @@ impl Exported {
 }
 
 const CELL: (u32, u32) = (640, 240);
+/// The time axis' label: ticks alone leave the reader to guess the time zone.
+const TIME_AXIS: &str = "time (UTC)";
 const HEADER: u32 = 44;
 
 fn layout(n: usize) -> (usize, usize) {
@@ -53,8 +55,9 @@ fn layout(n: usize) -> (usize, usize) {
     (n.div_ceil(cols), cols)
 }
 
-/// Seconds since the epoch as a UTC label suited to the range.
-fn time_label(t: u64, range: Range) -> String {
+/// Seconds since the epoch as a UTC label suited to the range (the console's time axes use
+/// it too, so a screen and its export read alike).
+pub fn time_label(t: u64, range: Range) -> String {
     let days = t / 86_400;
     let secs = t % 86_400;
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -168,7 +171,7 @@ fn draw_one<DB: DrawingBackend>(
             format!("{} ({})", g.title, g.units)
         };
         b.caption(caption, ("sans-serif", 16))
-            .x_label_area_size(22)
+            .x_label_area_size(36)
             .y_label_area_size(56);
     } else {
         b.margin_top(28).margin_left(8);
@@ -180,6 +183,7 @@ fn draw_one<DB: DrawingBackend>(
             .x_labels(6)
             .y_labels(5)
             .x_label_formatter(&|v| time_label(origin + (*v * unit as f64).round() as u64, range))
+            .x_desc(TIME_AXIS)
             .y_label_formatter(&|v| value_label(*v))
             .light_line_style(RGBColor(235, 235, 235))
             .label_style(("sans-serif", 12))
@@ -280,6 +284,18 @@ fn plain_texts(title: &str, graphs: &[GraphData]) -> Vec<(i32, i32, u32, String)
             (HEADER + r * CELL.1 + 22) as i32,
             14,
             format!("{}{units}{figures}", g.title),
+        ));
+        // Without a font there are no tick labels: the axis says what time it spans.
+        let end = g.start + g.points.len() as u64 * u64::from(g.step);
+        t.push((
+            (c * CELL.0 + 16) as i32,
+            (HEADER + (r + 1) * CELL.1 - 6) as i32,
+            12,
+            format!(
+                "{TIME_AXIS} {} – {}",
+                time_label(g.start, Range::Week),
+                time_label(end, Range::Week)
+            ),
         ));
     }
     t

@@ -7,7 +7,7 @@ mod svg_text;
 
 use crate::history::{HistoryStore, Point, Range, SummaryValue};
 
-pub use export::{ExportError, Exported, export};
+pub use export::{ExportError, Exported, export, time_label};
 
 /// The host metrics shown first, with graphs, in this order.
 pub const HOST_KEY_METRICS: [&str; 11] = [
@@ -131,6 +131,37 @@ pub fn graphs(
                 .collect()
         }
     }
+}
+
+/// One metric of several hosts of a cluster over `range` ending at `now`, one graph per host
+/// (titled `metric on host`), for any metric the store recorded — gmond's own or a custom
+/// gmetric one like `gpu_util`. Hosts it was never recorded for are left out.
+pub fn metric_graphs(
+    history: &HistoryStore,
+    cluster: &str,
+    hosts: &[String],
+    metric: &str,
+    units: &str,
+    range: Range,
+    now: u64,
+) -> Vec<GraphData> {
+    hosts
+        .iter()
+        .filter_map(|host| {
+            let s = history.host_series(cluster, host, metric, range, now)?;
+            Some(GraphData {
+                title: if hosts.len() > 1 {
+                    format!("{metric} on {host}")
+                } else {
+                    metric.to_string()
+                },
+                units: units.to_string(),
+                start: s.start,
+                step: s.step,
+                points: s.points,
+            })
+        })
+        .collect()
 }
 
 /// Units gmond uses for the key host metrics, for when no live document is at hand.

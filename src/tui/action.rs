@@ -48,6 +48,10 @@ pub enum Action {
     Refresh,
     /// Cycle the order: load high first, load low first, name (top list: the metric).
     Sort,
+    /// Colour tiles by the next measure: load, CPU, memory, network.
+    ColorBy,
+    /// Overlay the graphed metric across the tagged hosts, or stop.
+    Overlay,
     /// Explain tile colours and glyphs.
     Legend,
     /// Sources: health, last error, data age.
@@ -58,7 +62,7 @@ pub enum Action {
     Processes,
     /// Jobs and their results; Enter reads a job's output.
     JobResults,
-    /// Tag or untag the selected process (across nodes).
+    /// Tag or untag the selected host (to overlay graphs) or process (to signal).
     Tag,
     /// Signal the selected or tagged processes (asks first).
     Kill,
@@ -154,6 +158,9 @@ pub const LAYERS: &[LayerDef] = &[
             A::RangeYear,
             A::Refresh,
             A::Sort,
+            A::ColorBy,
+            A::Tag,
+            A::Overlay,
             A::Legend,
             A::Sources,
             A::ExportGraph,
@@ -321,7 +328,7 @@ pub const ACTIONS: &[ActionDef] = &[
         "drill",
         "open",
         "Navigation",
-        "Open the selection: a cluster, host, problem, job or process",
+        "Open the selection: a cluster, host, problem, job or process; graph a host's metric",
     ),
     def(
         A::Back,
@@ -428,6 +435,20 @@ pub const ACTIONS: &[ActionDef] = &[
         "Cycle the order: load high first, load low first, name (top list: the metric)",
     ),
     def(
+        A::ColorBy,
+        "color_by",
+        "colour",
+        "Data",
+        "Colour tiles by the next measure: load, CPU, memory, network",
+    ),
+    def(
+        A::Overlay,
+        "overlay",
+        "overlay",
+        "Data",
+        "Overlay the graphed metric across the tagged hosts, or stop",
+    ),
+    def(
         A::Legend,
         "legend",
         "legend",
@@ -467,7 +488,7 @@ pub const ACTIONS: &[ActionDef] = &[
         "tag",
         "tag",
         "Jobs",
-        "Tag or untag the selected process (across nodes)",
+        "Tag or untag the selected host (to overlay graphs) or process (to signal)",
     ),
     danger(def(
         A::Kill,

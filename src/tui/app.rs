@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::aggregator::Snapshot;
 use crate::history::{HistoryStore, Range};
-use crate::tui::bands::LoadBands;
+use crate::tui::bands::{ColorBy, LoadBands};
 use crate::tui::filter::Filter;
 use crate::tui::keymap::Keymap;
 use crate::tui::state::{ClusterState, GridState, HostState};
@@ -179,7 +179,14 @@ pub struct App {
     pub thresholds: crate::triage::Thresholds,
     /// Jobs that ended badly, from every job control (for the problems view).
     pub failed_jobs: Vec<crate::triage::problems::FailedJob>,
+    /// What cluster tiles are coloured by (`c` cycles), kept from cluster to cluster.
+    pub color_by: ColorBy,
+    /// What the prepared series were read for (see [`App::prepare_graphs`]).
+    graphs_key: u64,
 }
+
+/// The most hosts one overlay draws: each needs a colour of its own to be told apart.
+pub const OVERLAY_MAX: usize = 8;
 
 impl App {
     /// A console over `snap`.
@@ -225,6 +232,8 @@ impl App {
             panel: None,
             thresholds: setup.thresholds,
             failed_jobs: Vec::new(),
+            color_by: ColorBy::default(),
+            graphs_key: 0,
         };
         app.rebuild();
         app.tick_key = app.compute_tick_key();
@@ -293,6 +302,90 @@ impl App {
             .rebuild(&self.snap, self.now, &self.bands, self.filters[0].as_ref());
         if let Some(c) = &mut self.cluster {
             c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
+        }
+        self.prepare_graphs();
+    }
+
+    /// What the prepared series depend on: the data, the clock, the range and what is shown.
+    fn compute_graphs_key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        (Arc::as_ptr(&self.snap) as usize, self.snap.generation).hash(&mut h);
+        (self.now, self.range).hash(&mut h);
+        if let Some(c) = &self.cluster {
+            (&c.name, &c.tagged).hash(&mut h);
+        }
+        if let Some(x) = &self.host {
+            (&x.cluster, &x.host).hash(&mut h);
+            if let Some(g) = &x.graph {
+                (&g.metric, g.overlay).hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
+    /// The hosts a host view's graph draws: the host itself, then, when overlaid, the tagged
+    /// hosts of its cluster (at most [`OVERLAY_MAX`] in all).
+    pub fn graph_hosts(&self) -> Vec<String> {
+        let Some(x) = &self.host else {
+            return Vec::new();
+        };
+        let mut hosts = vec![x.host.clone()];
+        if x.graph.as_ref().is_some_and(|g| g.overlay)
+            && let Some(c) = self.cluster.as_ref().filter(|c| c.name == x.cluster)
+        {
+            let mut tagged: Vec<&str> = c
+                .tagged
+                .iter()
+                .map(|t| &**t)
+                .filter(|t| *t != x.host)
+                .collect();
+            tagged.sort_by(|a, b| crate::tui::natural::natural_cmp(a, b));
+            hosts.extend(tagged.into_iter().map(str::to_string));
+        }
+        hosts.truncate(OVERLAY_MAX);
+        hosts
+    }
+
+    /// Reads from the history store the series the open views draw.
+    ///
+    /// Why prepared series rather than reads while drawing: the aggregator writes the store
+    /// under a lock per cluster table at every poll. A view reading it from `draw` would wait
+    /// on (and hold up) those writes once per frame, and drawing would stop being a pure
+    /// function of the App. A read-only handle passed to draw would still lock per frame.
+    /// Reading here instead — whenever what is shown can change: a snapshot, a tick, a range,
+    /// a selection, a graph, a tag — costs one read per change, and `draw(&App)` only looks
+    /// at data the App owns. The key makes repeated calls free.
+    pub fn prepare_graphs(&mut self) {
+        let key = self.compute_graphs_key();
+        if key == self.graphs_key {
+            return;
+        }
+        self.graphs_key = key;
+        let (range, now) = (self.range, self.now);
+        let overlay_hosts = self.graph_hosts();
+        let history = &self.history;
+        if let Some(c) = &mut self.cluster {
+            let scope = format!("cluster:{}", c.name);
+            c.graphs = crate::graph::CLUSTER_GRAPHS
+                .iter()
+                .map(|(m, _, v, _)| history.summary_series(&scope, m, *v, range, now))
+                .collect();
+        }
+        if let Some(x) = &mut self.host {
+            x.key_series = crate::tui::state::KEY_METRICS
+                .iter()
+                .map(|m| (*m, history.host_series(&x.cluster, &x.host, m, range, now)))
+                .collect();
+            if let Some(g) = &mut x.graph {
+                g.series = overlay_hosts
+                    .into_iter()
+                    .map(|h| {
+                        let s = history.host_series(&x.cluster, &h, &g.metric, range, now);
+                        (h, s)
+                    })
+                    .collect();
+            }
         }
     }
 
@@ -439,6 +532,7 @@ impl App {
             return false;
         }
         let mut st = ClusterState::new(name);
+        st.color_by = self.color_by;
         st.rebuild(&self.snap, self.now, &self.bands, None);
         self.cluster = Some(st);
         self.host = None;
@@ -448,6 +542,7 @@ impl App {
             self.grid.selected = pos;
             self.grid.moved = true;
         }
+        self.prepare_graphs();
         true
     }
 
@@ -479,6 +574,7 @@ impl App {
         }
         self.host = Some(HostState::new(&c, &h));
         self.filters[2] = None;
+        self.prepare_graphs();
         true
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
-use crate::graph::{GraphTarget, default_units, export, graphs};
+use crate::graph::{GraphTarget, default_units, export, graphs, metric_graphs};
 use crate::tui::app::App;
 use crate::tui::state::GridRow;
 
@@ -50,6 +50,13 @@ pub fn start(app: &App, notes: mpsc::Sender<(bool, String)>) {
                 .collect()
         })
         .unwrap_or_default();
+    // A metric graphed in the host view (alone or overlaid across tagged hosts) exports as
+    // shown; otherwise the host's or cluster's standard graphs.
+    let shown_graph = app.host.as_ref().and_then(|h| {
+        let g = h.graph.as_ref()?;
+        let hosts: Vec<String> = g.series.iter().map(|(h, _)| h.clone()).collect();
+        Some((g.metric.clone(), g.units.clone(), hosts))
+    });
     let (history, range, now) = (app.history.clone(), app.range, app.now);
     let dir: PathBuf = app.export_dir.clone();
     tokio::task::spawn_blocking(move || {
@@ -59,13 +66,39 @@ pub fn start(app: &App, notes: mpsc::Sender<(bool, String)>) {
                 .find(|(n, _)| n == m)
                 .map_or_else(|| default_units(m), |(_, u)| u.clone())
         };
-        let gs = graphs(&history, &target, range, now, units);
-        let title = format!(
-            "{} — last {} (times in UTC)",
-            target.label(),
-            range.as_str()
-        );
-        let note = match export(&dir, &target.file_stem(), &title, &gs, range) {
+        let (gs, title, stem) = match &shown_graph {
+            Some((metric, units, hosts)) => (
+                metric_graphs(&history, &target.cluster, hosts, metric, units, range, now),
+                format!(
+                    "{} › {metric} — last {} (times in UTC)",
+                    target.label(),
+                    range.as_str()
+                ),
+                // A custom metric's name comes from the network: only safe characters.
+                format!(
+                    "{}_{}",
+                    target.file_stem(),
+                    metric
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        })
+                        .collect::<String>()
+                ),
+            ),
+            None => (
+                graphs(&history, &target, range, now, units),
+                format!(
+                    "{} — last {} (times in UTC)",
+                    target.label(),
+                    range.as_str()
+                ),
+                target.file_stem(),
+            ),
+        };
+        let note = match export(&dir, &stem, &title, &gs, range) {
             Ok(done) => (done.png.is_err(), done.describe()),
             Err(e) => (true, format!("export failed: {e}")),
         };

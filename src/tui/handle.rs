@@ -27,8 +27,14 @@ impl App {
 
     /// Handles a key press: Ctrl-C and Ctrl-Z first, whatever is open; then the line being
     /// typed; then what is on top (overlay, list, job control) in its own keymap layer; then
-    /// the monitor.
+    /// the monitor. The series views draw are read afterwards, if what they show changed.
     pub fn on_key(&mut self, key: KeyEvent) -> Effect {
+        let e = self.on_key_inner(key);
+        self.prepare_graphs();
+        e
+    }
+
+    fn on_key_inner(&mut self, key: KeyEvent) -> Effect {
         if key.kind == KeyEventKind::Release {
             return Effect::None;
         }
@@ -224,8 +230,14 @@ impl App {
         Effect::Redraw
     }
 
-    /// Carries out an action.
+    /// Carries out an action, then reads the series views draw if what they show changed.
     pub fn act(&mut self, a: Action) -> Effect {
+        let e = self.act_inner(a);
+        self.prepare_graphs();
+        e
+    }
+
+    fn act_inner(&mut self, a: Action) -> Effect {
         let level = self.level();
         match a {
             Action::Quit => return Effect::Quit,
@@ -288,6 +300,24 @@ impl App {
                 }
                 _ => self.complain("sorting applies to a cluster's hosts"),
             },
+            Action::ColorBy => {
+                self.color_by = self.color_by.next();
+                let by = self.color_by;
+                if let Some(c) = &mut self.cluster {
+                    c.color_by = by;
+                    c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
+                }
+                if level == Level::Grid {
+                    self.say(format!(
+                        "cluster tiles coloured by {} (the grid keeps load)",
+                        by.label()
+                    ));
+                } else {
+                    self.say(format!("tiles coloured by {} (l explains)", by.label()));
+                }
+            }
+            Action::Tag => self.tag_host(),
+            Action::Overlay => self.toggle_overlay(),
             Action::Processes => {
                 // On a host (its view, or its tile in a cluster): that host's processes.
                 let host = self.focused_host();
@@ -298,7 +328,7 @@ impl App {
                 let cluster = self.cluster_in_view();
                 self.open_jobs_for(cluster, None, a);
             }
-            Action::Tag | Action::Kill | Action::Migrate => {
+            Action::Kill | Action::Migrate => {
                 self.complain("open the process monitor (p) first");
             }
             Action::Up
@@ -379,6 +409,113 @@ impl App {
         j.send(crate::jobs::JobCommand::Refresh);
     }
 
+    /// Tags or untags the host selected in the cluster view, or the host in view.
+    fn tag_host(&mut self) {
+        let host = self
+            .host
+            .as_ref()
+            .map(|h| (h.cluster.clone(), h.host.clone()));
+        let Some(c) = self.cluster.as_mut() else {
+            self.complain("tag hosts in a cluster's view (enter on a cluster)");
+            return;
+        };
+        let done = match host {
+            Some((cluster, host)) if cluster == c.name => {
+                let name: std::sync::Arc<str> = host.as_str().into();
+                let now = !c.tagged.remove(&name);
+                if now {
+                    c.tagged.insert(name);
+                }
+                Some((host, now))
+            }
+            Some(_) => None,
+            None => c.toggle_tag(&self.snap),
+        };
+        let n = c.tagged.len();
+        match done {
+            Some((h, true)) => self.say(format!(
+                "tagged {h} ({n} tagged; v on a graphed metric overlays them)"
+            )),
+            Some((h, false)) => self.say(format!("untagged {h} ({n} tagged)")),
+            None => self.complain("no host selected to tag"),
+        }
+    }
+
+    /// Overlays the graphed metric across the tagged hosts, or goes back to this host alone.
+    fn toggle_overlay(&mut self) {
+        let tagged_others = match (&self.host, &self.cluster) {
+            (Some(h), Some(c)) if c.name == h.cluster => {
+                c.tagged.iter().filter(|t| ***t != *h.host).count()
+            }
+            _ => 0,
+        };
+        let Some(h) = self.host.as_mut() else {
+            self.complain(
+                "open a host (enter) and graph a metric (enter on it) to overlay it across the tagged hosts",
+            );
+            return;
+        };
+        if h.graph.is_none() {
+            self.drill();
+        }
+        let Some(g) = self.host.as_mut().and_then(|h| h.graph.as_mut()) else {
+            return;
+        };
+        if g.overlay {
+            g.overlay = false;
+            let m = g.metric.clone();
+            self.say(format!("{m} of this host alone"));
+        } else if tagged_others == 0 {
+            self.complain("no other host is tagged: tag hosts with space in the cluster view");
+        } else {
+            g.overlay = true;
+            let m = g.metric.clone();
+            let shown = (tagged_others + 1).min(crate::tui::app::OVERLAY_MAX);
+            let more = tagged_others + 1 - shown;
+            if more > 0 {
+                self.say(format!(
+                    "{m} across {shown} hosts ({more} more tagged than colours to tell them apart)"
+                ));
+            } else {
+                self.say(format!("{m} across {shown} hosts"));
+            }
+        }
+    }
+
+    /// Graphs the host view's selected metric large, with a time axis.
+    fn graph_selected(&mut self) {
+        let picked = self.host.as_ref().and_then(|st| {
+            let (_, h) = st.find(&self.snap)?;
+            let m = *host_view::metrics(self, h).get(st.selected)?;
+            Some((
+                m.meta.name.to_string(),
+                m.meta.units.trim().to_string(),
+                m.meta.kind.is_numeric(),
+                m.text.to_string(),
+            ))
+        });
+        let Some((metric, units, numeric, text)) = picked else {
+            self.complain("no metric selected");
+            return;
+        };
+        if !numeric {
+            self.complain(format!(
+                "{metric} is text ('{text}'): only numbers have history to graph"
+            ));
+            return;
+        }
+        if let Some(st) = self.host.as_mut() {
+            let overlay = st.graph.as_ref().is_some_and(|g| g.overlay);
+            st.graph = Some(crate::tui::state::host::MetricGraph {
+                metric,
+                units,
+                overlay,
+                series: Vec::new(),
+            });
+        }
+        self.keep_metric_in_sight();
+    }
+
     fn set_range(&mut self, r: Range) {
         self.range = r;
         self.say(format!("graphs over the last {}", r.as_str()));
@@ -393,6 +530,12 @@ impl App {
             return;
         }
         match self.level() {
+            Level::Host if self.host.as_ref().is_some_and(|h| h.graph.is_some()) => {
+                if let Some(h) = self.host.as_mut() {
+                    h.graph = None;
+                }
+                self.keep_metric_in_sight();
+            }
             Level::Host => self.host = None,
             Level::Cluster => self.to_grid(),
             Level::Grid => self.say("this is the top; q leaves"),
@@ -439,7 +582,7 @@ impl App {
                     self.open_host(&t);
                 }
             }
-            Level::Host => {}
+            Level::Host => self.graph_selected(),
         }
     }
 
@@ -497,26 +640,48 @@ impl App {
             }
             Level::Host => {
                 let rows = host_view::table_rows(body);
-                let total = self
-                    .host
-                    .as_ref()
-                    .and_then(|h| h.find(&self.snap))
-                    .map_or(0, |(_, h)| host_view::other_metrics(self, h).len());
-                let max = total.saturating_sub(rows);
-                if let Some(st) = self.host.as_mut() {
-                    let s = st.scroll as isize;
-                    let t = match a {
-                        Action::Up => s - 1,
-                        Action::Down => s + 1,
-                        Action::PageUp => s - rows as isize,
-                        Action::PageDown => s + rows as isize,
-                        Action::First => 0,
-                        Action::Last => max as isize,
-                        _ => s,
-                    };
-                    st.scroll = t.clamp(0, max as isize) as usize;
+                let Some(st) = self.host.as_ref() else { return };
+                let total = st
+                    .find(&self.snap)
+                    .map_or(0, |(_, h)| host_view::metrics(self, h).len());
+                if total == 0 {
+                    return;
                 }
+                let s = st.selected as isize;
+                let t = match a {
+                    Action::Up => s - 1,
+                    Action::Down => s + 1,
+                    Action::PageUp => s - rows as isize,
+                    Action::PageDown => s + rows as isize,
+                    Action::First => 0,
+                    Action::Last => total as isize - 1,
+                    _ => s,
+                };
+                let selected = t.clamp(0, total as isize - 1) as usize;
+                if let Some(st) = self.host.as_mut() {
+                    st.selected = selected;
+                }
+                self.keep_metric_in_sight();
             }
+        }
+    }
+
+    /// Scrolls the host view's table so the selected metric's row shows. The table lists every
+    /// metric while a graph takes the key metrics' place, else the metrics after the key ones
+    /// (a selected key metric is highlighted in its panel).
+    fn keep_metric_in_sight(&mut self) {
+        let rows = host_view::table_rows(self.body());
+        let Some(st) = self.host.as_ref() else { return };
+        let keys = st
+            .find(&self.snap)
+            .map_or(0, |(_, h)| host_view::key_count(h));
+        let first_in_table = if st.graph.is_some() { 0 } else { keys };
+        let Some(st) = self.host.as_mut() else { return };
+        match st.selected.checked_sub(first_in_table) {
+            Some(row) if row < st.scroll => st.scroll = row,
+            Some(row) if rows > 0 && row >= st.scroll + rows => st.scroll = row + 1 - rows,
+            Some(_) => {}
+            None => st.scroll = 0,
         }
     }
 
@@ -640,14 +805,27 @@ impl App {
             }
         }
         self.rebuild();
+        // The table's rows changed: select its first, the key metrics' graphs being above it.
+        let keys = self
+            .host
+            .as_ref()
+            .and_then(|h| h.find(&self.snap))
+            .map_or(0, |(_, h)| host_view::key_count(h));
         if let Some(h) = self.host.as_mut() {
             h.scroll = 0;
+            h.selected = if h.graph.is_some() { 0 } else { keys };
         }
         Effect::Redraw
     }
 
-    /// Runs a `:` command.
+    /// Runs a `:` command, then reads the series views draw if what they show changed.
     pub fn run_command(&mut self, line: &str) -> Effect {
+        let e = self.run_command_inner(line);
+        self.prepare_graphs();
+        e
+    }
+
+    fn run_command_inner(&mut self, line: &str) -> Effect {
         match command::parse(line) {
             Ok(Command::Grid) => self.to_grid(),
             Ok(Command::Cluster(name)) => {
@@ -691,6 +869,12 @@ impl App {
 
     /// Handles the mouse: a click selects, a double-click drills in, the wheel moves.
     pub fn on_mouse(&mut self, m: MouseEvent, at: Instant) -> Effect {
+        let e = self.on_mouse_inner(m, at);
+        self.prepare_graphs();
+        e
+    }
+
+    fn on_mouse_inner(&mut self, m: MouseEvent, at: Instant) -> Effect {
         if self.overlay.is_some() || self.mode != Mode::Normal {
             return Effect::None;
         }

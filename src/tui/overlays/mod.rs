@@ -10,9 +10,9 @@ use ratatui::widgets::{
 };
 
 use crate::aggregator::Health;
-use crate::tui::action::{GROUPS, LAYERS, LayerDef};
+use crate::tui::action::{Action, GROUPS, LAYERS, Layer, LayerDef};
 use crate::tui::app::{App, Overlay};
-use crate::tui::bands::TileState;
+use crate::tui::bands::{ColorBy, TileState};
 use crate::tui::theme::Role;
 use crate::tui::views::common::stale_style;
 use crate::tui::widgets::tiles;
@@ -108,10 +108,12 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
 
 fn legend_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let labels = app.bands.labels();
+    // The legend follows what the tiles in view are coloured by (the grid's are by load).
+    let by = app.cluster.as_ref().map_or(ColorBy::Load, |c| c.color_by);
+    let labels = by.labels(&app.bands);
     let mut lines = vec![
         Line::from(Span::styled(
-            "Tiles: load = load_one ÷ cpu_num",
+            format!("Tiles: {}", by.meaning()),
             t.fg(Role::Title).add_modifier(Modifier::BOLD),
         )),
         Line::from(""),
@@ -123,9 +125,16 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
                 format!("  {} ", tiles::glyph(s, app.glyphs.unicode).repeat(2)),
                 tiles::style(s, t),
             ),
-            Span::styled(format!(" {label} of its CPUs"), t.fg(Role::Text)),
+            Span::styled(format!(" {label}"), t.fg(Role::Text)),
         ]));
     }
+    let no_data = format!("up, but reports no {}", by.needs());
+    // Keys as the loaded keymap binds them, not as shipped.
+    let key = |a: Action| {
+        app.keymap
+            .first_key(Layer::Monitor, a)
+            .unwrap_or_else(|| "unbound".to_string())
+    };
     for (s, what) in [
         (
             TileState::Down,
@@ -135,7 +144,7 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
             TileState::Unknown,
             "unknown: source silent or data stale; figures are last known",
         ),
-        (TileState::NoData, "up, but reports no load_one"),
+        (TileState::NoData, no_data.as_str()),
     ] {
         lines.push(Line::from(vec![
             Span::styled(
@@ -148,7 +157,10 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
     lines.extend([
         Line::from(""),
         Line::from(Span::styled(
-            "Down hosts are listed first. Glyph height grows with load,",
+            format!(
+                "Down hosts are listed first. Glyph height grows with {},",
+                by.label()
+            ),
             t.fg(Role::Muted),
         )),
         Line::from(Span::styled(
@@ -184,6 +196,32 @@ fn legend_lines(app: &App) -> Vec<Line<'static>> {
                 t.fg(Role::Text),
             ),
         ]),
+        Line::from(vec![
+            Span::styled(
+                if app.glyphs.unicode {
+                    "  ▄• "
+                } else {
+                    "  =* "
+                },
+                t.fg(Role::Text).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!(
+                    " tagged ({}): {} overlays a graphed metric across them",
+                    key(Action::Tag),
+                    key(Action::Overlay)
+                ),
+                t.fg(Role::Text),
+            ),
+        ]),
+        Line::from(Span::styled(
+            format!(
+                "{} colours tiles by {} next.",
+                key(Action::ColorBy),
+                by.next().label()
+            ),
+            t.fg(Role::Muted),
+        )),
     ]);
     lines
 }

@@ -1,10 +1,12 @@
 //! The cluster view's state: which hosts show, in what order, and which is selected. Derived
 //! once per snapshot, sort or filter change — never while drawing.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::aggregator::{ClusterView, Snapshot};
-use crate::tui::bands::{LoadBands, TileState};
+use crate::history::Series;
+use crate::tui::bands::{ColorBy, LoadBands, TileState};
 use crate::tui::filter::Filter;
 use crate::tui::natural::natural_cmp;
 use crate::tui::state::numbers::{ClusterNumbers, cluster_numbers};
@@ -50,15 +52,30 @@ pub struct Tile {
     pub state: TileState,
     /// load_one ÷ cpu_num.
     pub load: f64,
+    /// The measure the tile is coloured by (see [`ColorBy::value`]), when reported.
+    pub value: Option<f64>,
 }
 
-/// Tiles of a cluster: down first, then in the chosen order, filtered.
+/// Tiles of a cluster coloured by load: down first, then in the chosen order, filtered.
 pub fn tiles(
     cv: &ClusterView,
     now: u64,
     bands: &LoadBands,
     sort: Sort,
     filter: Option<&Filter>,
+) -> Vec<Tile> {
+    tiles_by(cv, now, bands, sort, filter, ColorBy::Load)
+}
+
+/// Tiles of a cluster coloured by `by`. The order stays by load (or name): colouring changes
+/// what the operator sees of each host, not where it is.
+pub fn tiles_by(
+    cv: &ClusterView,
+    now: u64,
+    bands: &LoadBands,
+    sort: Sort,
+    filter: Option<&Filter>,
+    by: ColorBy,
 ) -> Vec<Tile> {
     let hosts = &cv.cluster.hosts;
     // On stale data a host's TN grows while nobody hears from it: up or down cannot be told.
@@ -69,19 +86,18 @@ pub fn tiles(
         .filter(|(_, h)| filter.is_none_or(|f| f.keeps(&h.name)))
         .map(|(i, h)| {
             let load = h.load_fraction();
-            let state = if stale {
-                TileState::Unknown
-            } else if !cv.host_is_up(h, now) {
-                TileState::Down
-            } else if h.value("load_one").is_none() {
-                TileState::NoData
-            } else {
-                TileState::Band(bands.band(load))
+            let value = by.value(h);
+            let state = match value {
+                _ if stale => TileState::Unknown,
+                _ if !cv.host_is_up(h, now) => TileState::Down,
+                None => TileState::NoData,
+                Some(v) => TileState::Band(by.band(v, bands)),
             };
             Tile {
                 host: i as u32,
                 state,
                 load,
+                value,
             }
         })
         .collect();
@@ -116,6 +132,14 @@ pub struct ClusterState {
     pub selected_name: Option<Arc<str>>,
     /// The summary line's numbers.
     pub numbers: ClusterNumbers,
+    /// What the tiles are coloured by.
+    pub color_by: ColorBy,
+    /// Hosts tagged (Space) to overlay a metric across them, by name: names survive
+    /// snapshots, where tile positions do not.
+    pub tagged: BTreeSet<Arc<str>>,
+    /// The cluster graphs' series ([`crate::graph::CLUSTER_GRAPHS`] order), read from the
+    /// history store when state changes (see `App::prepare_graphs`), never while drawing.
+    pub graphs: Vec<Option<Series>>,
 }
 
 impl ClusterState {
@@ -129,6 +153,9 @@ impl ClusterState {
             scroll: 0,
             selected_name: None,
             numbers: ClusterNumbers::default(),
+            color_by: ColorBy::default(),
+            tagged: BTreeSet::new(),
+            graphs: Vec::new(),
         }
     }
 
@@ -151,7 +178,7 @@ impl ClusterState {
             self.numbers = ClusterNumbers::default();
             return;
         };
-        self.tiles = tiles(cv, now, bands, self.sort, filter);
+        self.tiles = tiles_by(cv, now, bands, self.sort, filter, self.color_by);
         self.numbers = cluster_numbers(cv, now);
         if let Some(name) = &self.selected_name
             && let Some(pos) = self
@@ -181,6 +208,25 @@ impl ClusterState {
         if let Some(cv) = snap.cluster(&self.name) {
             self.remember(cv);
         }
+    }
+
+    /// The selected host's name.
+    pub fn selected_host<'s>(&self, snap: &'s Snapshot) -> Option<&'s str> {
+        let cv = self.view(snap)?;
+        let t = self.tiles.get(self.selected)?;
+        cv.cluster.hosts.get(t.host as usize).map(|h| &*h.name)
+    }
+
+    /// Tags the selected host, or untags it; says which it did (`None`: nothing selected).
+    pub fn toggle_tag(&mut self, snap: &Snapshot) -> Option<(String, bool)> {
+        let name: Arc<str> = Arc::from(self.selected_host(snap)?);
+        let now_tagged = if self.tagged.remove(&name) {
+            false
+        } else {
+            self.tagged.insert(name.clone());
+            true
+        };
+        Some((name.to_string(), now_tagged))
     }
 
     /// Keeps the selected row within `rows` visible rows of `per_row` tiles.

@@ -9,12 +9,10 @@ use ratatui::widgets::Paragraph;
 
 use crate::aggregator::{ClusterView, Liveness};
 use crate::tui::app::App;
-use crate::tui::bands::TileState;
+use crate::tui::bands::{ColorBy, TileState};
 use crate::tui::state::ClusterState;
 use crate::tui::theme::Role;
-use crate::tui::views::common::{
-    compact, fitting, graph_panel, stale_style, summary_series_points, with_units,
-};
+use crate::tui::views::common::{Panel, compact, fitting, graph_panel, stale_style, with_units};
 use crate::tui::widgets::tiles::{self, TileGeometry};
 use crate::units::human_secs;
 
@@ -103,7 +101,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     };
     let p = parts(body);
     header(app, st, cv, f, p.header);
-    graphs(app, cv, f, p.graphs);
+    graphs(app, st, f, p.graphs);
     tile_field(app, st, cv, f, p.tiles);
     detail(app, st, cv, f, p.detail);
 }
@@ -168,17 +166,28 @@ fn header(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
 
-fn graphs(app: &App, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+/// The cluster's graphs, from the series prepared with the state (never the live store).
+fn graphs(app: &App, st: &ClusterState, f: &mut Frame<'_>, area: Rect) {
     if area.height == 0 {
         return;
     }
-    let scope = format!("cluster:{}", cv.cluster.name);
     let panels = &crate::graph::CLUSTER_GRAPHS;
     let w = area.width / panels.len() as u16;
-    for (i, (metric, label, value, units)) in panels.iter().enumerate() {
+    for (i, (_, label, _, units)) in panels.iter().enumerate() {
         let r = Rect::new(area.x + i as u16 * w, area.y, w, area.height);
-        let pts = summary_series_points(app, &scope, metric, *value);
-        graph_panel(app, f, r, label, units, pts.as_deref(), false);
+        let series = st.graphs.get(i).and_then(Option::as_ref);
+        graph_panel(
+            app,
+            f,
+            r,
+            Panel {
+                label,
+                units,
+                series,
+                label_has_value: false,
+                selected: false,
+            },
+        );
     }
 }
 
@@ -236,19 +245,26 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
         if sched_off.is_some() {
             style = style.add_modifier(ratatui::style::Modifier::CROSSED_OUT);
         }
+        // A tagged host (Space, for overlays) carries a mark beside its glyph.
+        let tagged = st.tagged.contains(host_name);
+        let mark = match (tagged, app.glyphs.unicode) {
+            (false, _) => " ",
+            (true, true) => "•",
+            (true, false) => "*",
+        };
         if g.labeled {
             let h = &cv.cluster.hosts[tile.host as usize];
-            let load = match (tile.state, sched_off) {
-                (TileState::Down, _) => "down".to_string(),
-                (TileState::Unknown, _) => "unkn".to_string(),
-                (_, Some(s)) => sched_word(s).to_string(),
-                (TileState::NoData, None) => "  ? ".to_string(),
-                (TileState::Band(_), None) => format!("{:>3.0}%", tile.load * 100.0),
+            let load = match (tile.state, sched_off, tile.value) {
+                (TileState::Down, _, _) => "down".to_string(),
+                (TileState::Unknown, _, _) => "unkn".to_string(),
+                (_, Some(s), _) => sched_word(s).to_string(),
+                (TileState::NoData, None, _) | (_, None, None) => "  ? ".to_string(),
+                (TileState::Band(_), None, Some(v)) => st.color_by.tile_text(v),
             };
             let name_w = g.width as usize - 8;
             let name: String = h.name.chars().take(name_w).collect();
-            let text = format!("{glyph} {name:<name_w$} {load:>4} ");
-            let name_style = if i == st.selected {
+            let text = format!("{glyph}{mark}{name:<name_w$} {load:>4} ");
+            let mut name_style = if i == st.selected {
                 style
             } else if sched_off.is_some() {
                 t.fg(Role::Muted)
@@ -256,11 +272,15 @@ fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
             } else {
                 t.fg(Role::Text)
             };
+            if tagged {
+                name_style = name_style.add_modifier(Modifier::BOLD);
+            }
             buf.set_string(x, y, glyph, style);
             buf.set_string(x + 1, y, &text[glyph.len()..], name_style);
         } else {
             let off = if app.glyphs.unicode { "⊘" } else { "/" };
             let cell = match (tile.state, sched_off) {
+                _ if tagged => format!("{glyph}{mark}"),
                 (TileState::Down, _) => format!("{glyph} "),
                 (_, Some(_)) => format!("{glyph}{off}"),
                 (TileState::Band(_) | TileState::NoData | TileState::Unknown, None) => {
@@ -311,6 +331,13 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
         )),
         _ => {
             spans.push(Span::styled(format!(" {load_words} "), t.fg(Role::Text)));
+            // What the tile's colour stands for, when it is not the load.
+            if let Some(v) = tile.value.filter(|_| st.color_by != ColorBy::Load) {
+                spans.push(Span::styled(
+                    format!(" {} ", st.color_by.describe(v)),
+                    t.fg(Role::Accent),
+                ));
+            }
             spans.push(Span::styled(
                 format!(" heard {} ago ", human_secs(heard)),
                 t.fg(Role::Muted),
@@ -322,6 +349,12 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
         format!(" {}/{} hosts ", st.selected + 1, st.tiles.len()),
         t.fg(Role::Muted),
     ));
+    if !st.tagged.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} tagged ", st.tagged.len()),
+            t.fg(Role::Accent),
+        ));
+    }
     let spans = fitting(spans, area.width as usize);
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }

@@ -6,7 +6,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::history::{Point, SummaryValue};
+use crate::history::{Point, Series};
 use crate::tui::app::App;
 use crate::tui::theme::{Role, Theme};
 
@@ -31,30 +31,6 @@ pub fn fitting(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
             used <= width
         })
         .collect()
-}
-
-/// A summary series' points over the current range.
-pub fn summary_series_points(
-    app: &App,
-    scope: &str,
-    metric: &str,
-    value: SummaryValue,
-) -> Option<Vec<Option<Point>>> {
-    app.history
-        .summary_series(scope, metric, value, app.range, app.now)
-        .map(|s| s.points)
-}
-
-/// A host series' points over the current range.
-pub fn host_series_points(
-    app: &App,
-    cluster: &str,
-    host: &str,
-    metric: &str,
-) -> Option<Vec<Option<Point>>> {
-    app.history
-        .host_series(cluster, host, metric, app.range, app.now)
-        .map(|s| s.points)
 }
 
 /// Formats a value compactly: `0.67`, `12.5`, `23.1M`.
@@ -85,17 +61,33 @@ pub fn with_units(v: f64, units: &str) -> String {
     crate::units::human_value(v, units)
 }
 
+/// What a graph panel shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Panel<'a> {
+    /// Its title.
+    pub label: &'a str,
+    /// Units of the values.
+    pub units: &'a str,
+    /// The prepared series (`None`: no history yet).
+    pub series: Option<&'a Series>,
+    /// The label already carries the current value: the stats show the range only.
+    pub label_has_value: bool,
+    /// The panel's metric is the selection.
+    pub selected: bool,
+}
+
 /// A titled graph panel over the graph: `label last (min–max)`, or, when the label already
-/// carries the current value, `label  hour min–max`.
-pub fn graph_panel(
-    app: &App,
-    f: &mut Frame<'_>,
-    area: Rect,
-    label: &str,
-    units: &str,
-    points: Option<&[Option<Point>]>,
-    label_has_value: bool,
-) {
+/// carries the current value, `label  hour min–max`; with a time axis under the graph when
+/// there are rows for it (title, two graph rows, the axis).
+pub fn graph_panel(app: &App, f: &mut Frame<'_>, area: Rect, p: Panel<'_>) {
+    let Panel {
+        label,
+        units,
+        series,
+        label_has_value,
+        selected,
+    } = p;
+    let points = series.map(|s| s.points.as_slice());
     let t = &app.theme;
     if area.height == 0 || area.width < 4 {
         return;
@@ -134,7 +126,12 @@ pub fn graph_panel(
         _ => " –".to_string(),
     };
     // A figure that does not fit is left out, not cut ("10.9" of "10.90%").
-    let label = Span::styled(format!(" {label}"), t.fg(Role::Accent));
+    let label_style = if selected {
+        t.selection()
+    } else {
+        t.fg(Role::Accent)
+    };
+    let label = Span::styled(format!(" {label}"), label_style);
     let stats = Span::styled(stats, t.fg(Role::Muted));
     let title = if label.width() + stats.width() <= area.width as usize {
         Line::from(vec![label, stats])
@@ -145,13 +142,18 @@ pub fn graph_panel(
         Paragraph::new(title),
         Rect::new(area.x, area.y, area.width, 1),
     );
-    if let Some(pts) = points {
+    if let (Some(s), Some(pts)) = (series, points) {
+        let axis = area.height >= 4;
         let g = Rect::new(
             area.x + 1,
             area.y + 1,
             area.width.saturating_sub(2),
-            area.height.saturating_sub(1),
+            area.height.saturating_sub(1 + u16::from(axis)),
         );
         draw_points(app, f, g, pts, t.fg(Role::Graph));
+        if axis {
+            let row = Rect::new(g.x, g.y + g.height, g.width, 1);
+            crate::tui::widgets::graph::draw_time_axis(f.buffer_mut(), row, s, t.fg(Role::Muted));
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! The host view: the key metrics first (cpu_idle … proc_total) with value, units and a graph
 //! over the range, then every other metric — strings and constants included — with its age.
+//! Any metric can be selected (up/down) and graphed large with a time axis (Enter), on this
+//! host or overlaid across the cluster's tagged hosts (`v`). Series come prepared with the
+//! state (`App::prepare_graphs`): drawing never reads the history store.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,10 +14,12 @@ use crate::aggregator::Liveness;
 use crate::model::{Host, Metric};
 use crate::tui::app::App;
 use crate::tui::state::KEY_METRICS;
+use crate::tui::state::host::MetricGraph;
 use crate::tui::theme::Role;
 use crate::tui::views::common::{
-    compact, draw_points, fitting, graph_panel, host_series_points, stale_style,
+    Panel, compact, draw_points, fitting, graph_panel, stale_style, with_units,
 };
+use crate::tui::widgets::graph::{GraphMode, draw_scaled, draw_time_axis, value_bounds};
 use crate::units::human_secs;
 
 /// Lines of the "other metrics" table that fit.
@@ -34,6 +39,19 @@ fn split(body: Rect) -> (Rect, Rect, Rect) {
     let keys = Rect::new(body.x, body.y + 1, body.width, key_h);
     let table = Rect::new(body.x, keys.y + key_h, body.width, rest - key_h);
     (header, keys, table)
+}
+
+/// How many key metrics the host reports (they come first in [`metrics`]).
+pub fn key_count(h: &Host) -> usize {
+    KEY_METRICS.iter().filter(|m| h.metric(m).is_some()).count()
+}
+
+/// Every metric in view order, which selection indexes: the key metrics the host reports,
+/// then the other metrics in table order.
+pub fn metrics<'h>(app: &App, h: &'h Host) -> Vec<&'h Metric> {
+    let mut v: Vec<&Metric> = KEY_METRICS.iter().filter_map(|m| h.metric(m)).collect();
+    v.extend(other_metrics(app, h));
+    v
 }
 
 /// The other metrics in table order (by group, then name), after the host filter.
@@ -152,7 +170,19 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     let spans = fitting(spans, header.width as usize);
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), header);
 
-    // Key metrics: two columns when wide.
+    let all = metrics(app, h);
+    if let Some(g) = &st.graph {
+        metric_graph(app, f, keys, g);
+    } else {
+        key_panels(app, st.selected, h, f, keys);
+    }
+    metric_table(app, st, &all, cv.age(app.now), f, table);
+}
+
+/// The key metrics, each with a graph over the range: two columns when wide.
+fn key_panels(app: &App, selected: usize, h: &Host, f: &mut Frame<'_>, keys: Rect) {
+    let t = &app.theme;
+    let st_series = app.host.as_ref();
     let shown: Vec<&str> = KEY_METRICS
         .iter()
         .copied()
@@ -171,11 +201,17 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         let r = Rect::new(keys.x + col * w, keys.y + row * panel_h, w, panel_h);
         let Some(m) = h.metric(name) else { continue };
         let units = m.meta.units.trim();
-        let pts = host_series_points(app, &cv.cluster.name, &h.name, name);
+        let series = st_series.and_then(|s| s.key_series(name));
+        let pts = series.map(|s| &s.points);
         let shown = human_metric(m);
         if panel_h == 1 {
             let label = format!(" {:<13}{:>18} ", name, shown);
-            f.render_widget(Paragraph::new(label.clone()).style(t.fg(Role::Text)), r);
+            let style = if i == selected {
+                t.selection()
+            } else {
+                t.fg(Role::Text)
+            };
+            f.render_widget(Paragraph::new(label.clone()).style(style), r);
             let gx = r.x + label.chars().count() as u16;
             if let Some(p) = &pts {
                 draw_points(
@@ -193,15 +229,181 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
             }
         } else {
             let label = format!("{name} = {shown}");
-            graph_panel(app, f, r, &label, units, pts.as_deref(), true);
+            graph_panel(
+                app,
+                f,
+                r,
+                Panel {
+                    label: &label,
+                    units,
+                    series,
+                    label_has_value: true,
+                    selected: i == selected,
+                },
+            );
         }
     }
+}
 
-    // Every other metric.
+/// Colours of an overlay's hosts, in order: roles distinct in every shipped theme.
+const OVERLAY_ROLES: [Role; 8] = [
+    Role::Graph,
+    Role::Warn,
+    Role::Ok,
+    Role::Critical,
+    Role::Accent,
+    Role::Title,
+    Role::Load1,
+    Role::Load3,
+];
+
+/// One metric graphed large: title, value scale on the left, the graph, a time axis; when
+/// overlaid, a line naming each host in its colour with its latest value.
+fn metric_graph(app: &App, f: &mut Frame<'_>, area: Rect, g: &MetricGraph) {
+    let t = &app.theme;
+    if area.height < 3 || area.width < 20 {
+        return;
+    }
+    let units = g.units.as_str();
+    let with_u = if units.is_empty() {
+        g.metric.clone()
+    } else {
+        format!("{} ({units})", g.metric)
+    };
+    let whom = match g.series.len() {
+        0 | 1 => format!("on {}", g.series.first().map_or("", |(h, _)| h.as_str())),
+        n => format!("across {n} hosts"),
+    };
+    let title = vec![
+        Span::styled(
+            format!(" {with_u} "),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("{whom} "), t.fg(Role::Text)),
+        Span::styled(
+            format!("· last {} · times UTC · esc closes", app.range.as_str()),
+            t.fg(Role::Muted),
+        ),
+    ];
+    f.render_widget(
+        Paragraph::new(Line::from(fitting(title, area.width as usize))),
+        Rect::new(area.x, area.y, area.width, 1),
+    );
+    let mut top = area.y + 1;
+    // Who is who: each host in its colour, with its latest value.
+    let latest = |s: &Option<crate::history::Series>| {
+        s.as_ref()
+            .and_then(|s| s.points.iter().rev().flatten().next().map(|p| p.avg))
+    };
+    if g.series.len() > 1 {
+        let mut spans = Vec::new();
+        for (i, (host, s)) in g.series.iter().enumerate() {
+            let style = t.fg(OVERLAY_ROLES[i % OVERLAY_ROLES.len()]);
+            let swatch = if app.glyphs.unicode { "━━" } else { "--" };
+            spans.push(Span::styled(format!(" {swatch} "), style));
+            let v = latest(s).map_or_else(|| "no history".to_string(), |v| with_units(v, units));
+            spans.push(Span::styled(format!("{host} {v} "), t.fg(Role::Text)));
+        }
+        if t.monochrome {
+            // Without colour the lines cannot be told apart here; the export draws one graph
+            // per host.
+            let key = app
+                .keymap
+                .first_key(
+                    crate::tui::action::Layer::Monitor,
+                    crate::tui::action::Action::ExportGraph,
+                )
+                .map_or_else(String::new, |k| format!(" ({k})"));
+            spans.push(Span::styled(
+                format!(" · no colour: the export{key} draws each host apart"),
+                t.fg(Role::Muted),
+            ));
+        }
+        f.render_widget(
+            Paragraph::new(Line::from(fitting(spans, area.width as usize))),
+            Rect::new(area.x, top, area.width, 1),
+        );
+        top += 1;
+    }
+    let bottom = area.y + area.height;
+    // Rows left: the graph, then one for the time axis.
+    let graph_h = bottom.saturating_sub(top).saturating_sub(1);
+    let drawn: Vec<&crate::history::Series> =
+        g.series.iter().filter_map(|(_, s)| s.as_ref()).collect();
+    let Some(first) = drawn.first() else {
+        f.render_widget(
+            Paragraph::new(format!(
+                " no history of {} yet: it is recorded from the next poll on",
+                g.metric
+            ))
+            .style(t.fg(Role::Muted)),
+            Rect::new(area.x, top, area.width, 1),
+        );
+        return;
+    };
+    if graph_h == 0 {
+        return;
+    }
+    // The value scale: top, middle and bottom of the graph, in the metric's units, from the
+    // recorded values, so the labels hold at any width; one scale for every host of an
+    // overlay, so heights compare.
+    let mode = GraphMode::pick(app.glyphs.unicode, graph_h);
+    let (lo, hi) = value_bounds(drawn.iter().map(|s| s.points.as_slice()));
+    let marks = [(0, hi), (graph_h / 2, (lo + hi) / 2.0), (graph_h - 1, lo)];
+    let labels: Vec<(u16, String)> = marks
+        .iter()
+        .map(|(row, v)| (*row, with_units(*v, units)))
+        .collect();
+    let gutter = labels
+        .iter()
+        .map(|(_, l)| l.chars().count() as u16)
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let tick = if app.glyphs.unicode { "┤" } else { "|" };
+    for (row, l) in &labels {
+        f.buffer_mut().set_string(
+            area.x,
+            top + row,
+            format!("{l:>w$} {tick}", w = (gutter - 2) as usize),
+            t.fg(Role::Muted),
+        );
+    }
+    let plot = Rect::new(
+        area.x + gutter + 1,
+        top,
+        area.width.saturating_sub(gutter + 2),
+        graph_h,
+    );
+    for (i, (_, s)) in g.series.iter().enumerate() {
+        if let Some(s) = s {
+            let style = t.fg(OVERLAY_ROLES[i % OVERLAY_ROLES.len()]);
+            draw_scaled(f.buffer_mut(), plot, &s.points, style, mode, (lo, hi));
+        }
+    }
+    let axis = Rect::new(plot.x, plot.y + plot.height, plot.width, 1);
+    draw_time_axis(f.buffer_mut(), axis, first, t.fg(Role::Muted));
+}
+
+/// The metric table: the metrics after the key ones, or, while a graph takes the key
+/// metrics' place, every metric; the selection highlighted.
+fn metric_table(
+    app: &App,
+    st: &crate::tui::state::HostState,
+    all: &[&Metric],
+    age: u64,
+    f: &mut Frame<'_>,
+    table: Rect,
+) {
+    let t = &app.theme;
     if table.height == 0 {
         return;
     }
-    let others = other_metrics(app, h);
+    let first = match (&st.graph, st.find(&app.snap)) {
+        (None, Some((_, h))) => key_count(h),
+        _ => 0,
+    };
+    let others = all.get(first..).unwrap_or(&[]);
     let head = format!(
         " {:<22} {:>18} {:<12} {:>8}  {}",
         "metric", "value", "units", "age", "group"
@@ -237,7 +439,9 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
             human_secs(age),
             m.meta.group().unwrap_or("")
         );
-        let style = if expired {
+        let style = if first + st.scroll + k == st.selected {
+            t.selection()
+        } else if expired {
             t.fg(Role::Muted)
         } else {
             t.fg(Role::Text)

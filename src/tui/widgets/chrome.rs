@@ -161,6 +161,12 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
             format!(" sort: {} ", c.sort.label()),
             t.fg(Role::Muted),
         ));
+        if c.color_by != crate::tui::bands::ColorBy::Load {
+            spans.push(Span::styled(
+                format!(" colour: {} ", c.color_by.label()),
+                t.fg(Role::Accent),
+            ));
+        }
     }
     if let Some(filt) = app.filter() {
         spans.push(Span::styled(
@@ -204,6 +210,8 @@ fn hinted(level: Level) -> &'static [Action] {
             RangeDay,
             ExportGraph,
             Legend,
+            ColorBy,
+            Tag,
         ],
         Level::Host => &[
             Help,
@@ -214,6 +222,8 @@ fn hinted(level: Level) -> &'static [Action] {
             Filter,
             RangeDay,
             ExportGraph,
+            Drill,
+            Overlay,
             Refresh,
             Command,
         ],
