@@ -312,6 +312,7 @@ impl App {
         let mut h = std::hash::DefaultHasher::new();
         (Arc::as_ptr(&self.snap) as usize, self.snap.generation).hash(&mut h);
         (self.now, self.range).hash(&mut h);
+        self.grid.rows.hash(&mut h);
         if let Some(c) = &self.cluster {
             (&c.name, &c.tagged).hash(&mut h);
         }
@@ -365,6 +366,7 @@ impl App {
         let (range, now) = (self.range, self.now);
         let overlay_hosts = self.graph_hosts();
         let history = &self.history;
+        self.grid.prepare_sparks(history, range, now);
         if let Some(c) = &mut self.cluster {
             let scope = format!("cluster:{}", c.name);
             c.graphs = crate::graph::CLUSTER_GRAPHS

@@ -1,13 +1,14 @@
 //! The grid view's state: one row per cluster (and per remote grid), and the selection.
 
 use crate::aggregator::{Health, Snapshot};
+use crate::history::{HistoryStore, Point, Range, SummaryValue};
 use crate::tui::bands::{LoadBands, TileState};
 use crate::tui::filter::Filter;
 use crate::tui::state::cluster::{Sort, tiles};
 use crate::tui::state::numbers::{ClusterNumbers, cluster_numbers, summary_numbers};
 
 /// A row of the grid view.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GridRow {
     /// A cluster, by name.
     Cluster(String),
@@ -42,6 +43,9 @@ pub struct GridState {
     /// Per row: how many of its hosts the filter matched when the row is kept for its hosts
     /// rather than its name (0 otherwise). Its tile field then shows those hosts only.
     pub host_matches: Vec<usize>,
+    /// Each row's load sparkline over the range, prepared from history when what it shows can
+    /// change (see `App::prepare_graphs`), so drawing never reads the store.
+    pub sparks: Vec<Option<Vec<Option<Point>>>>,
 }
 
 impl GridState {
@@ -117,6 +121,18 @@ impl GridState {
             .collect();
     }
 
+    /// Reads every cluster row's load sparkline from history.
+    pub fn prepare_sparks(&mut self, history: &HistoryStore, range: Range, now: u64) {
+        self.sparks = self
+            .rows
+            .iter()
+            .map(|r| match r {
+                GridRow::Cluster(name) => load_points(history, name, range, now),
+                GridRow::Remote(_) => None,
+            })
+            .collect();
+    }
+
     /// How many hosts of the selected row the filter matched, when it was kept for them.
     pub fn current_host_matches(&self) -> usize {
         self.host_matches.get(self.selected).copied().unwrap_or(0)
@@ -126,4 +142,36 @@ impl GridState {
     pub fn current(&self) -> Option<&GridRow> {
         self.rows.get(self.selected)
     }
+}
+
+/// A cluster's load per CPU over the range, in percent.
+fn load_points(
+    history: &HistoryStore,
+    name: &str,
+    range: Range,
+    now: u64,
+) -> Option<Vec<Option<Point>>> {
+    let scope = format!("cluster:{name}");
+    let load = history.summary_series(&scope, "load_one", SummaryValue::Sum, range, now)?;
+    let cpus = history.summary_series(&scope, "cpu_num", SummaryValue::Sum, range, now);
+    let cpus = cpus.map(|c| c.points).unwrap_or_default();
+    Some(
+        load.points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let p = (*p)?;
+                let c = cpus
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map_or(1.0, |c| c.avg.max(1.0));
+                Some(Point {
+                    avg: p.avg / c * 100.0,
+                    min: p.min / c * 100.0,
+                    max: p.max / c * 100.0,
+                })
+            })
+            .collect(),
+    )
 }

@@ -8,7 +8,6 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::history::{Point, SummaryValue};
 use crate::tui::app::App;
 use crate::tui::state::ClusterNumbers;
 use crate::tui::state::GridRow;
@@ -39,37 +38,6 @@ pub fn row_at(app: &App, body: Rect, y: u16) -> Option<usize> {
 /// Rows that fit in the body.
 pub fn visible_rows(app: &App, body: Rect) -> usize {
     (body.height / lines_per_row(body.height, app.grid.rows.len())).max(1) as usize
-}
-
-/// Cluster load per CPU over the range, in percent.
-fn load_points(app: &App, name: &str) -> Option<Vec<Option<Point>>> {
-    let scope = format!("cluster:{name}");
-    let load =
-        app.history
-            .summary_series(&scope, "load_one", SummaryValue::Sum, app.range, app.now)?;
-    let cpus = app
-        .history
-        .summary_series(&scope, "cpu_num", SummaryValue::Sum, app.range, app.now);
-    let cpus = cpus.map(|c| c.points).unwrap_or_default();
-    Some(
-        load.points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let p = (*p)?;
-                let c = cpus
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .map_or(1.0, |c| c.avg.max(1.0));
-                Some(Point {
-                    avg: p.avg / c * 100.0,
-                    min: p.min / c * 100.0,
-                    max: p.max / c * 100.0,
-                })
-            })
-            .collect(),
-    )
 }
 
 /// Draws the view.
@@ -243,12 +211,12 @@ fn cluster_row(app: &App, f: &mut Frame<'_>, area: Rect, name: &str, i: usize) {
     );
     if spark_w >= 6 {
         let x = area.x + (used - age.width() - 1) as u16;
-        if let Some(pts) = load_points(app, name) {
+        if let Some(pts) = app.grid.sparks.get(i).and_then(Option::as_ref) {
             let style = match n.known_at {
                 Some(_) => stale_style(t),
                 None => t.fg(Role::Graph),
             };
-            draw_points(app, f, Rect::new(x, area.y, spark_w as u16, 1), &pts, style);
+            draw_points(app, f, Rect::new(x, area.y, spark_w as u16, 1), pts, style);
         }
     }
     let age_x = area.x + area.width.saturating_sub(age.width() as u16);
