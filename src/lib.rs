@@ -9,6 +9,7 @@ pub mod config;
 pub mod ganglia;
 pub mod graph;
 pub mod history;
+pub mod jitter;
 pub mod jobs;
 pub mod listen;
 pub mod logging;

@@ -218,7 +218,15 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
             Ok(found) => found,
             Err(why) => {
                 emit(JobEvent::State(LinkState::Down(why.clone())));
-                if !wait_down(backoff, &mut cmds, &mut session, (&why, &key), &emit).await {
+                if !wait_down(
+                    crate::jitter::spread(backoff),
+                    &mut cmds,
+                    &mut session,
+                    (&why, &key),
+                    &emit,
+                )
+                .await
+                {
                     return;
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(30));
@@ -245,7 +253,15 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
         if since.elapsed() >= STEADY {
             backoff = Duration::from_secs(1);
         } else {
-            if !wait_down(backoff, &mut cmds, &mut session, (&why, &key), &emit).await {
+            if !wait_down(
+                crate::jitter::spread(backoff),
+                &mut cmds,
+                &mut session,
+                (&why, &key),
+                &emit,
+            )
+            .await
+            {
                 return;
             }
             backoff = (backoff * 2).min(Duration::from_secs(30));

@@ -210,17 +210,20 @@ pub async fn run(
     let links = tokio::spawn(async move {
         let mut backoff = Duration::from_secs(1);
         loop {
-            if let Err(e) = link(&args, &up, &sh, &exit_tx, &mut exit_rx, &mut backoff).await {
-                tracing::warn!("agent {}: {e}; reconnecting in {backoff:?}", args.name);
+            let linked = link(&args, &up, &sh, &exit_tx, &mut exit_rx, &mut backoff).await;
+            // Drawn after the link: a link that worked for a while reset the backoff.
+            let wait = crate::jitter::spread(backoff);
+            if let Err(e) = linked {
+                tracing::warn!("agent {}: {e}; reconnecting in {wait:?}", args.name);
                 if !args.quiet {
                     eprintln!(
-                        "gantry agent {}: {e}; reconnecting in {} s",
+                        "gantry agent {}: {e}; reconnecting in {:.1} s",
                         args.name,
-                        backoff.as_secs()
+                        wait.as_secs_f64()
                     );
                 }
             }
-            tokio::time::sleep(backoff).await;
+            tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     });
