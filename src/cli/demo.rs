@@ -60,7 +60,7 @@ fn agent_hosts(built: &[(ClusterSpec, crate::sim::SimCluster)]) -> Vec<String> {
 
 /// The demo's jobs: a long one with a task on every agent's node (so the runaway host has a
 /// process to kill), and two that fail at once (so the problems view lists failed jobs).
-async fn submit_demo_jobs(addr: String, nodes: usize) {
+async fn submit_demo_jobs(addr: String, nodes: usize, password: String) {
     use crate::cm::job::{JobClass, JobSpec};
     use crate::cm::proto::Request;
     let jobs = [
@@ -91,7 +91,7 @@ async fn submit_demo_jobs(addr: String, nodes: usize) {
     // The manager was just started: give it a moment to listen.
     let mut client = None;
     for _ in 0..50 {
-        match crate::cm::client::CmClient::login(&addr, "demo", "demo").await {
+        match crate::cm::client::CmClient::login(&addr, "demo", &password).await {
             Ok(c) => {
                 client = Some(c);
                 break;
@@ -108,6 +108,16 @@ async fn submit_demo_jobs(addr: String, nodes: usize) {
             tracing::warn!("demo job not submitted: {e}");
         }
     }
+}
+
+/// 128 random bits, hex: the demo account's password for this run.
+fn demo_password() -> anyhow::Result<String> {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| anyhow::anyhow!("no random source for the demo's password"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// A fresh scratch directory for the demo's manager under the state directory.
@@ -194,7 +204,11 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
     };
     // A central manager with three agents and a demo account, in a scratch directory.
     let scratch = tempfile_dir(paths)?;
-    let hash = bcrypt::hash("demo", 5).map_err(|e| anyhow::anyhow!("bcrypt: {e}"))?;
+    // The demo account is an administrator whose jobs run as whoever runs the demo (root,
+    // perhaps), on a port every local user can reach: its password is random, known only to
+    // this process, which logs itself in.
+    let password = demo_password()?;
+    let hash = bcrypt::hash(&password, 5).map_err(|e| anyhow::anyhow!("bcrypt: {e}"))?;
     // The demo account is an administrator: triage in the demo ends in a kill.
     let users = crate::cm::users::Users::parse(
         std::path::Path::new("demo users"),
@@ -210,7 +224,7 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
         &agents,
         crate::cli::local_cm::LocalOptions {
             scope: crate::cm::agent::Scope::Tasks,
-            login_hint: Some("demo account: user demo, password demo".into()),
+            login_hint: Some("the demo logs its account in by itself".into()),
             by_password: true,
             // The demo's state is thrown away when it ends: so are its jobs.
             keep_jobs: false,
@@ -221,7 +235,7 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
         Ok(mut local) => {
             local.config.user = Some("demo".into());
             if let Some(addr) = local.config.addresses.first().cloned() {
-                tokio::spawn(submit_demo_jobs(addr, agents.len()));
+                tokio::spawn(submit_demo_jobs(addr, agents.len(), password.clone()));
             }
             managers.push(local.config.clone());
             demo_cm = Some(local);
@@ -232,7 +246,7 @@ pub async fn run(config: &Config, paths: &Paths, read_only: bool) -> anyhow::Res
         probe_gmond: false,
         read_only,
         extra_managers: managers,
-        demo_login: Some(("demo".into(), "demo".into())),
+        demo_login: Some(("demo".into(), password)),
         serve_ports: false,
     };
     let r = crate::cli::console::run_console(config, paths, cfg, history, opts).await;
