@@ -48,7 +48,24 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     }
     chrome::status_line(app, f, s.status);
     match (&app.mode, jobs) {
-        (Mode::Normal, _) if app.panel.is_some() && app.overlay.is_none() => {
+        // An overlay takes the keys: its hints, not those of what is under it.
+        (Mode::Normal, _) if app.overlay.is_some() => {
+            use crate::tui::action::{Action, Layer};
+            use crate::tui::component::CommandInfo;
+            let other = match app.overlay {
+                Some(crate::tui::app::Overlay::Help { .. }) => Action::Legend,
+                _ => Action::Help,
+            };
+            let commands = [
+                CommandInfo::on(Action::Close),
+                CommandInfo::on(other),
+                CommandInfo::on(Action::Problems),
+                CommandInfo::on(Action::Refresh),
+            ];
+            let hints = chrome::component_hints(&app.keymap, Layer::List, &commands);
+            chrome::hints_line(app, f, s.bottom, &hints);
+        }
+        (Mode::Normal, _) if app.panel.is_some() => {
             if let Some(p) = &app.panel {
                 let hints = chrome::component_hints(&app.keymap, p.layer(), &p.commands());
                 chrome::hints_line(app, f, s.bottom, &hints);
