@@ -148,6 +148,13 @@ fn drawing_reads_prepared_series_not_the_store() {
     // The grid's sparklines too.
     let mut g = console((200, 60));
     g.prepare_graphs();
+    assert!(
+        g.grid
+            .sparks
+            .iter()
+            .any(|s| s.as_ref().is_some_and(|p| p.iter().any(Option::is_some))),
+        "the grid has sparklines to draw"
+    );
     let grid = render(&g);
     g.history = Arc::new(HistoryStore::new());
     assert_eq!(render(&g), grid, "the grid drew from the store");
