@@ -1,0 +1,187 @@
+//! The line typed at the bottom: `:` commands with completion, and the `/` filter.
+
+use super::*;
+
+impl App {
+    pub(super) fn candidates(&self) -> Candidates {
+        let mut themes: Vec<String> = Theme::shipped_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if let Ok(dir) = std::fs::read_dir(&self.theme_dir) {
+            for e in dir.flatten() {
+                if let Some(stem) = e
+                    .path()
+                    .file_stem()
+                    .filter(|_| e.path().extension().is_some_and(|x| x == "toml"))
+                {
+                    themes.push(stem.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let hosts = match self
+            .cluster
+            .as_ref()
+            .and_then(|c| self.snap.cluster(&c.name))
+        {
+            Some(cv) => cv
+                .cluster
+                .hosts
+                .iter()
+                .map(|h| h.name.to_string())
+                .collect(),
+            None => self
+                .snap
+                .clusters()
+                .flat_map(|c| c.cluster.hosts.iter().map(|h| h.name.to_string()))
+                .take(50_000)
+                .collect(),
+        };
+        Candidates {
+            clusters: self
+                .snap
+                .clusters()
+                .map(|c| c.cluster.name.to_string())
+                .collect(),
+            hosts,
+            themes,
+        }
+    }
+
+    pub(super) fn command_key(&mut self, key: KeyEvent) -> Effect {
+        let Mode::Command(input) = &mut self.mode else {
+            return Effect::None;
+        };
+        match (key.code, key.modifiers) {
+            (KeyCode::Esc, _) => self.mode = Mode::Normal,
+            (KeyCode::Enter, _) => {
+                let line = std::mem::take(&mut input.text);
+                self.mode = Mode::Normal;
+                return self.run_command(&line);
+            }
+            (KeyCode::Tab, _) => {
+                let text = input.text.clone();
+                let (line, alts) = command::complete(&text, &self.candidates());
+                if let Mode::Command(input) = &mut self.mode {
+                    input.text = line;
+                    input.alternatives = if alts.len() > 1 { alts } else { Vec::new() };
+                }
+            }
+            (KeyCode::Backspace, _) => {
+                if input.text.pop().is_none() {
+                    self.mode = Mode::Normal;
+                }
+            }
+            (KeyCode::Char('u'), KeyModifiers::CONTROL) => input.text.clear(),
+            (KeyCode::Char('c'), KeyModifiers::CONTROL) => self.mode = Mode::Normal,
+            (KeyCode::Char(c), m) if !m.contains(KeyModifiers::CONTROL) => {
+                input.text.push(c);
+                input.alternatives.clear();
+            }
+            _ => return Effect::None,
+        }
+        Effect::Redraw
+    }
+
+    pub(super) fn filter_key(&mut self, key: KeyEvent) -> Effect {
+        let level = self.level() as usize;
+        let Mode::Filter(input) = &mut self.mode else {
+            return Effect::None;
+        };
+        match (key.code, key.modifiers) {
+            (KeyCode::Esc, _) | (KeyCode::Char('c'), KeyModifiers::CONTROL) => {
+                let before = self.filter_before.take();
+                self.filters[level] = before.and_then(|t| Filter::new(&t).ok());
+                self.mode = Mode::Normal;
+                self.rebuild();
+                return Effect::Redraw;
+            }
+            (KeyCode::Enter, _) => {
+                self.mode = Mode::Normal;
+                self.filter_before = None;
+                return Effect::Redraw;
+            }
+            (KeyCode::Backspace, _) => {
+                input.text.pop();
+            }
+            (KeyCode::Char('u'), KeyModifiers::CONTROL) => input.text.clear(),
+            (KeyCode::Char(c), m) if !m.contains(KeyModifiers::CONTROL) => input.text.push(c),
+            _ => return Effect::None,
+        }
+        // The filter applies as it is typed.
+        let text = input.text.clone();
+        if text.is_empty() || text == "!" {
+            self.filters[level] = None;
+            self.message = None;
+        } else {
+            match Filter::new(&text) {
+                Ok(f) => {
+                    self.filters[level] = Some(f);
+                    self.message = None;
+                }
+                Err(e) => self.complain(e),
+            }
+        }
+        self.rebuild();
+        // The table's rows changed: select its first, the key metrics' graphs being above it.
+        let keys = self
+            .host
+            .as_ref()
+            .and_then(|h| h.find(&self.snap))
+            .map_or(0, |(_, h)| host_view::key_count(h));
+        if let Some(h) = self.host.as_mut() {
+            h.scroll = 0;
+            h.selected = if h.graph.is_some() { 0 } else { keys };
+        }
+        Effect::Redraw
+    }
+
+    /// Runs a `:` command, then reads the series views draw if what they show changed.
+    pub fn run_command(&mut self, line: &str) -> Effect {
+        let e = self.run_command_inner(line);
+        self.prepare_graphs();
+        e
+    }
+
+    pub(super) fn run_command_inner(&mut self, line: &str) -> Effect {
+        match command::parse(line) {
+            Ok(Command::Grid) => self.to_grid(),
+            Ok(Command::Cluster(name)) => {
+                if !self.open_cluster(&name) {
+                    self.complain(format!("no cluster named '{name}' (Tab completes names)"));
+                }
+            }
+            Ok(Command::Host(name)) => {
+                if !self.open_host(&name) {
+                    self.complain(format!("no host named '{name}' in any cluster"));
+                }
+            }
+            Ok(Command::Range(r)) => self.set_range(r),
+            Ok(Command::Theme(name)) => match Theme::load(&name, &self.theme_dir) {
+                Ok(t) => {
+                    self.theme = if no_color_requested() {
+                        t.without_color()
+                    } else {
+                        t
+                    };
+                    self.say(format!("theme {name}"));
+                }
+                Err(e) => self.complain(e.to_string()),
+            },
+            Ok(Command::Quit) => return Effect::Quit,
+            Ok(Command::Refresh) => return self.act(Action::Refresh),
+            Ok(Command::Help) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Ok(Command::Problems) => return self.act(Action::Problems),
+            Ok(Command::Top(metric)) => {
+                let by = match metric {
+                    None => crate::triage::top::TopBy::Load,
+                    Some(m) => crate::triage::top::TopBy::Metric(m),
+                };
+                let p = crate::tui::lists::top::TopList::new(&self.ctx(), by);
+                self.panel = Some(Box::new(p));
+            }
+            Err(e) => self.complain(e),
+        }
+        Effect::Redraw
+    }
+}

@@ -1,0 +1,416 @@
+//! Keys and mouse: key → action (through the keymap) → state change or effect.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+
+use crate::history::Range;
+use crate::tui::action::{Action, Layer};
+use crate::tui::app::{App, Effect, Level, LineInput, Mode, Overlay};
+use crate::tui::command::{self, Candidates, Command};
+use crate::tui::component::{Ask, Goto, Handled};
+use crate::tui::filter::Filter;
+use crate::tui::state::GridRow;
+use crate::tui::theme::{Theme, no_color_requested};
+use crate::tui::views::{cluster_view, grid_view, host_view};
+use crate::tui::widgets::chrome;
+
+const DOUBLE_CLICK: Duration = Duration::from_millis(400);
+
+mod host_graphs;
+mod line;
+mod mouse;
+mod navigate;
+
+impl App {
+    fn body(&self) -> Rect {
+        chrome::screen(Rect::new(0, 0, self.size.0, self.size.1)).body
+    }
+
+    /// Handles a key press: Ctrl-C and Ctrl-Z first, whatever is open; then the line being
+    /// typed; then what is on top (overlay, list, job control) in its own keymap layer; then
+    /// the monitor. The series views draw are read afterwards, if what they show changed.
+    pub fn on_key(&mut self, key: KeyEvent) -> Effect {
+        let e = self.on_key_inner(key);
+        self.prepare_graphs();
+        e
+    }
+
+    fn on_key_inner(&mut self, key: KeyEvent) -> Effect {
+        if key.kind == KeyEventKind::Release {
+            return Effect::None;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            match key.code {
+                KeyCode::Char('c') => return Effect::Quit,
+                KeyCode::Char('z') => return Effect::Suspend,
+                _ => {}
+            }
+        }
+        match &self.mode {
+            Mode::Command(_) => return self.command_key(key),
+            Mode::Filter(_) => return self.filter_key(key),
+            Mode::Normal => {}
+        }
+        if let Some(o) = self.overlay {
+            let Some(action) = self.keymap.action_in(Layer::List, &key) else {
+                return Effect::None;
+            };
+            self.message = None;
+            return self.overlay_action(o, action);
+        }
+        if let Some(mut p) = self.panel.take() {
+            let action = self.keymap.action_in(p.layer(), &key);
+            let handled = p.on_key(&self.ctx(), key, action);
+            self.panel = Some(p);
+            return match handled {
+                Handled::Consumed(ask) => {
+                    if action.is_some() && !matches!(ask, Ask::Say(..)) {
+                        self.message = None;
+                    }
+                    self.do_ask(ask)
+                }
+                Handled::Ignored => Effect::None,
+            };
+        }
+        if let Some(i) = self.jobs_open
+            && let Some(j) = self.jobs.get_mut(i)
+        {
+            use crate::tui::jobs::keys::Outcome;
+            let action = self.keymap.action_in(j.layer(), &key);
+            match j.on_key(key, action) {
+                Outcome::Handled => {
+                    // The operator acted: what was said before is about the screen before.
+                    if action.is_some() {
+                        self.message = None;
+                    }
+                    return Effect::Redraw;
+                }
+                Outcome::Close => {
+                    j.host_scope = None;
+                    self.jobs_open = None;
+                    return Effect::Redraw;
+                }
+                Outcome::Say(error, text) => {
+                    if error {
+                        self.complain(text);
+                    } else {
+                        self.say(text);
+                    }
+                    return Effect::Redraw;
+                }
+                Outcome::Pass => {
+                    // What job control leaves to the app: help, the command line, problems,
+                    // quitting from its top screen.
+                    return match action {
+                        Some(a) => {
+                            self.message = None;
+                            self.act(a)
+                        }
+                        None => Effect::None,
+                    };
+                }
+            }
+        }
+        let Some(action) = self.keymap.action_in(Layer::Monitor, &key) else {
+            return Effect::None;
+        };
+        self.message = None;
+        self.act(action)
+    }
+
+    /// Does what a component asked.
+    pub fn do_ask(&mut self, ask: Ask) -> Effect {
+        match ask {
+            Ask::Nothing => {}
+            Ask::Close => self.panel = None,
+            Ask::Quit => return Effect::Quit,
+            Ask::PollNow => return Effect::PollNow,
+            Ask::Say(true, t) => self.complain(t),
+            Ask::Say(false, t) => self.say(t),
+            Ask::Open(a) => {
+                self.panel = None;
+                return self.act(a);
+            }
+            Ask::Go(to) => {
+                self.panel = None;
+                self.go(to);
+            }
+            Ask::Processes { cluster, host } => {
+                self.panel = None;
+                if self.open_host(&format!("{cluster}/{host}")) {
+                    self.open_jobs_for(Some(cluster), Some(host), Action::Processes);
+                } else {
+                    self.complain(format!("{host} is no longer in {cluster}"));
+                }
+            }
+        }
+        Effect::Redraw
+    }
+
+    /// Goes where a list pointed.
+    fn go(&mut self, to: Goto) {
+        if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get_mut(i)) {
+            j.host_scope = None;
+        }
+        self.jobs_open = None;
+        match to {
+            Goto::Cluster(c) => {
+                if !self.open_cluster(&c) {
+                    self.complain(format!("{c} is no longer in the grid"));
+                }
+            }
+            Goto::Host { cluster, host } => {
+                if !self.open_host(&format!("{cluster}/{host}")) {
+                    self.complain(format!("{host} is no longer in {cluster}"));
+                }
+            }
+            Goto::Source(name) => {
+                let at = self
+                    .snap
+                    .sources
+                    .iter()
+                    .position(|s| *s.name == *name)
+                    .unwrap_or(0);
+                self.overlay = Some(Overlay::Sources {
+                    scroll: crate::tui::overlays::source_line(self, at),
+                });
+            }
+            Goto::Job { cluster, id } => {
+                self.open_jobs_for(Some(cluster), None, Action::JobResults);
+                if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get_mut(i))
+                    && let Some(pos) = j.visible_jobs().iter().position(|s| s.id == id)
+                {
+                    j.selected = pos;
+                }
+            }
+        }
+    }
+
+    fn overlay_action(&mut self, o: Overlay, a: Action) -> Effect {
+        // Never past the last page: Up comes back at once after overshooting.
+        let limit = crate::tui::overlays::scroll_limit(self) as isize;
+        let scroll = |s: usize, d: isize| (s as isize + d).clamp(0, limit.max(0)) as usize;
+        self.overlay = match (o, a) {
+            (_, Action::Close) => None,
+            (Overlay::Help { scroll: s }, Action::Down) => Some(Overlay::Help {
+                scroll: scroll(s, 1),
+            }),
+            (Overlay::Help { scroll: s }, Action::Up) => Some(Overlay::Help {
+                scroll: scroll(s, -1),
+            }),
+            (Overlay::Help { scroll: s }, Action::PageDown) => Some(Overlay::Help {
+                scroll: scroll(s, 10),
+            }),
+            (Overlay::Help { scroll: s }, Action::PageUp) => Some(Overlay::Help {
+                scroll: scroll(s, -10),
+            }),
+            (Overlay::Help { .. }, Action::First) => Some(Overlay::Help { scroll: 0 }),
+            (Overlay::Sources { scroll: s }, Action::Down) => Some(Overlay::Sources {
+                scroll: scroll(s, 1),
+            }),
+            (Overlay::Sources { scroll: s }, Action::Up) => Some(Overlay::Sources {
+                scroll: scroll(s, -1),
+            }),
+            (Overlay::Sources { scroll: s }, Action::PageDown) => Some(Overlay::Sources {
+                scroll: scroll(s, 10),
+            }),
+            (Overlay::Sources { scroll: s }, Action::PageUp) => Some(Overlay::Sources {
+                scroll: scroll(s, -10),
+            }),
+            (Overlay::Sources { .. }, Action::First) => Some(Overlay::Sources { scroll: 0 }),
+            (Overlay::Help { .. }, Action::Legend) => Some(Overlay::Legend),
+            (Overlay::Legend, Action::Help) => Some(Overlay::Help { scroll: 0 }),
+            (_, Action::Problems | Action::Top) => {
+                self.overlay = None;
+                return self.act(a);
+            }
+            (_, Action::Refresh) => return Effect::PollNow,
+            // Anything else leaves the overlay as it is.
+            _ => Some(o),
+        };
+        Effect::Redraw
+    }
+
+    /// Carries out an action, then reads the series views draw if what they show changed.
+    pub fn act(&mut self, a: Action) -> Effect {
+        let e = self.act_inner(a);
+        self.prepare_graphs();
+        e
+    }
+
+    fn act_inner(&mut self, a: Action) -> Effect {
+        let level = self.level();
+        match a {
+            Action::Quit => return Effect::Quit,
+            Action::Close => {}
+            Action::Problems => {
+                let p = crate::tui::lists::problems::ProblemsList::new(&self.ctx());
+                self.panel = Some(Box::new(p));
+            }
+            Action::Top => {
+                let by = crate::triage::top::TopBy::Load;
+                let p = crate::tui::lists::top::TopList::new(&self.ctx(), by);
+                self.panel = Some(Box::new(p));
+            }
+            // Pager and dialog actions mean nothing on the monitor.
+            Action::Follow
+            | Action::OtherStream
+            | Action::FindNext
+            | Action::Confirm
+            | Action::NextField
+            | Action::PrevField
+            | Action::SignalTerm
+            | Action::SignalKill => {}
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Legend => self.overlay = Some(Overlay::Legend),
+            Action::Sources => self.overlay = Some(Overlay::Sources { scroll: 0 }),
+            Action::Command => self.mode = Mode::Command(LineInput::default()),
+            Action::Filter => {
+                let text = self.filter().map(|f| f.text.clone()).unwrap_or_default();
+                self.filter_before = self.filter().map(|f| f.text.clone());
+                self.mode = Mode::Filter(LineInput {
+                    text,
+                    alternatives: Vec::new(),
+                });
+            }
+            Action::Refresh => {
+                self.say("polling every source now…");
+                return Effect::PollNow;
+            }
+            Action::ExportGraph => {
+                if level == Level::Grid {
+                    self.complain("open a cluster or a host to export its graphs");
+                } else {
+                    return Effect::Export;
+                }
+            }
+            Action::RangeHour => self.set_range(Range::Hour),
+            Action::RangeDay => self.set_range(Range::Day),
+            Action::RangeWeek => self.set_range(Range::Week),
+            Action::RangeMonth => self.set_range(Range::Month),
+            Action::RangeYear => self.set_range(Range::Year),
+            Action::Monitor => self.to_grid(),
+            Action::Back => self.back(),
+            Action::Drill => self.drill(),
+            Action::Sort => match &mut self.cluster {
+                Some(c) if level == Level::Cluster => {
+                    c.sort = c.sort.next();
+                    let label = c.sort.label();
+                    c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
+                    self.say(format!("sorted by {label} (down hosts always first)"));
+                }
+                _ => self.complain("sorting applies to a cluster's hosts"),
+            },
+            Action::ColorBy => {
+                self.color_by = self.color_by.next();
+                let by = self.color_by;
+                if let Some(c) = &mut self.cluster {
+                    c.color_by = by;
+                    c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
+                }
+                if level == Level::Grid {
+                    self.say(format!(
+                        "cluster tiles coloured by {} (the grid keeps load)",
+                        by.label()
+                    ));
+                } else {
+                    self.say(format!("tiles coloured by {} (l explains)", by.label()));
+                }
+            }
+            Action::Tag => self.tag_host(),
+            Action::Overlay => self.toggle_overlay(),
+            Action::Processes => {
+                // On a host (its view, or its tile in a cluster): that host's processes.
+                let host = self.focused_host();
+                let cluster = self.cluster_in_view();
+                self.open_jobs_for(cluster, host, a);
+            }
+            Action::JobResults | Action::Submit => {
+                let cluster = self.cluster_in_view();
+                self.open_jobs_for(cluster, None, a);
+            }
+            Action::Kill | Action::Migrate => {
+                self.complain("open the process monitor (p) first");
+            }
+            Action::Up
+            | Action::Down
+            | Action::Left
+            | Action::Right
+            | Action::PageUp
+            | Action::PageDown
+            | Action::First
+            | Action::Last => {
+                self.navigate(a);
+            }
+        }
+        Effect::Redraw
+    }
+
+    /// The cluster in view, or the one selected on the grid.
+    fn cluster_in_view(&self) -> Option<String> {
+        match (&self.cluster, self.grid.current()) {
+            (Some(c), _) => Some(c.name.clone()),
+            (None, Some(GridRow::Cluster(n))) => Some(n.clone()),
+            _ => None,
+        }
+    }
+
+    /// The host in view, or the one selected in the cluster in view.
+    fn focused_host(&self) -> Option<String> {
+        if let Some(h) = &self.host {
+            return Some(h.host.clone());
+        }
+        let c = self.cluster.as_ref()?;
+        let cv = self.snap.cluster(&c.name)?;
+        let t = c.tiles.get(c.selected)?;
+        Some(cv.cluster.hosts.get(t.host as usize)?.name.to_string())
+    }
+
+    /// Opens job control for `cluster` (or the catch-all manager), scoped to `host` when given:
+    /// that host's processes, busiest first, the busiest selected.
+    fn open_jobs_for(&mut self, cluster: Option<String>, host: Option<String>, a: Action) {
+        use crate::tui::jobs::{JobScreen, ProcSort};
+        let found = self
+            .jobs
+            .iter()
+            .position(|j| cluster.as_deref().is_some_and(|c| j.cluster == c));
+        let found = found.or_else(|| self.jobs.iter().position(|j| j.cluster == "*"));
+        let Some(i) = found else {
+            self.complain(match cluster {
+                Some(c) => {
+                    format!("no central manager is configured for {c} ([[manager]] in config.toml)")
+                }
+                None => "no central manager is configured ([[manager]] in config.toml)".into(),
+            });
+            return;
+        };
+        self.jobs_open = Some(i);
+        let j = &mut self.jobs[i];
+        j.screen = if a == Action::JobResults {
+            JobScreen::Results
+        } else {
+            JobScreen::Processes
+        };
+        j.selected = 0;
+        j.scroll = 0;
+        j.filter = None;
+        if host.is_some() {
+            j.sort = ProcSort::Cpu;
+        }
+        j.host_scope = host;
+        if j.login.is_none() && j.modal.is_none() {
+            j.open_login();
+        }
+        if a == Action::Submit && j.login.is_some() {
+            let _ = j.on_key(
+                crossterm::event::KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE),
+                Some(Action::Submit),
+            );
+        }
+        j.send(crate::jobs::JobCommand::Refresh);
+    }
+}
