@@ -3,6 +3,8 @@
 
 use std::cell::Cell;
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Margin, Rect};
 use ratatui::style::Modifier;
@@ -213,18 +215,28 @@ pub fn fit_widths(
     widths
 }
 
+/// Terminal cells `s` takes (a double-width character takes two).
 fn width_of(s: &str) -> u16 {
-    u16::try_from(s.chars().count()).unwrap_or(u16::MAX)
+    u16::try_from(UnicodeWidthStr::width(s)).unwrap_or(u16::MAX)
 }
 
 /// `s` in `width` columns: whole when it fits, else cut with `…` so a cut is never mistaken for
 /// the whole name.
 fn cut(s: &str, width: u16) -> String {
     let width = usize::from(width);
-    if s.chars().count() <= width {
+    if UnicodeWidthStr::width(s) <= width {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
     out.push('…');
     out
 }
@@ -357,6 +369,16 @@ pub fn draw_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn double_width_names_are_measured_and_cut_in_cells() {
+        assert_eq!(width_of("計算ノード01"), 12);
+        let c = cut("計算ノード01", 7);
+        assert_eq!(c, "計算ノ…");
+        assert!(UnicodeWidthStr::width(c.as_str()) <= 7);
+        assert_eq!(cut("node01", 6), "node01");
+        assert_eq!(cut("node0123", 6), "node0…");
+    }
 
     fn row(cells: &[&str]) -> ListRow {
         ListRow {
