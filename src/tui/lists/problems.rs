@@ -1,8 +1,6 @@
 //! The problems view (`!`): every down host, dead, degraded or stale source, hot host and
 //! recently failed job across all clusters, worst first, each with its age. Enter goes there.
 
-use std::cell::Cell;
-
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,7 +10,7 @@ use ratatui::text::{Line, Span};
 use super::table::{ListContent, ListRow, Selection, draw_list};
 use crate::triage::problems::{Problem, Severity, Subject, problems};
 use crate::tui::action::{Action, Layer};
-use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Goto, Handled, navigate};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Goto, Handled};
 use crate::tui::theme::Role;
 use crate::units::human_secs;
 
@@ -21,8 +19,6 @@ use crate::units::human_secs;
 pub struct ProblemsList {
     rows: Vec<Problem>,
     sel: Selection,
-    /// Rows per page at the last draw.
-    page: Cell<usize>,
 }
 
 impl ProblemsList {
@@ -106,7 +102,6 @@ impl Component for ProblemsList {
                 },
             })
             .collect();
-        self.page.set(Selection::page(area.height));
         draw_list(
             f,
             area,
@@ -125,7 +120,7 @@ impl Component for ProblemsList {
         let Some(a) = action else {
             return Handled::Ignored;
         };
-        if navigate(&mut self.sel.selected, self.rows.len(), a, self.page.get()) {
+        if self.sel.navigate(self.rows.len(), a) {
             return Handled::Consumed(Ask::Nothing);
         }
         Handled::Consumed(match a {

@@ -24,6 +24,8 @@ pub struct Selection {
     /// The first row shown at the last draw: drawing keeps the selection in view from there,
     /// so the list does not jump. A cache of the last frame, not state of the list.
     offset: Cell<usize>,
+    /// Rows per page at the last draw (0 before the first), for page up and down.
+    page: Cell<usize>,
 }
 
 impl Selection {
@@ -35,6 +37,16 @@ impl Selection {
     /// The first row shown at the last draw.
     pub fn offset(&self) -> usize {
         self.offset.get()
+    }
+
+    /// Moves the selection within `len` rows by a navigation action, a page being what the
+    /// last draw showed; whether the action was one of them.
+    pub fn navigate(&mut self, len: usize, action: crate::tui::action::Action) -> bool {
+        let page = match self.page.get() {
+            0 => 10,
+            p => p,
+        };
+        crate::tui::component::navigate(&mut self.selected, len, action, page)
     }
 }
 
@@ -160,6 +172,7 @@ pub fn draw_list(
         spacing: 2,
         ascii: false,
     };
+    sel.page.set(Selection::page(area.height));
     let offset = draw_table(f, area, theme, &view, sel.selected, sel.offset.get());
     sel.offset.set(offset);
 }

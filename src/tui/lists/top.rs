@@ -2,8 +2,6 @@
 //! or by any metric; `o` cycles load, CPU, memory and network. Enter opens the host, `p` its
 //! processes.
 
-use std::cell::Cell;
-
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -13,7 +11,7 @@ use ratatui::text::{Line, Span};
 use super::table::{ListContent, ListRow, Selection, draw_list};
 use crate::triage::top::{TopBy, TopRow, top_hosts};
 use crate::tui::action::{Action, Layer};
-use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Goto, Handled, navigate};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Goto, Handled};
 use crate::tui::theme::Role;
 
 /// How many hosts the list holds.
@@ -25,7 +23,6 @@ pub struct TopList {
     by: TopBy,
     rows: Vec<TopRow>,
     sel: Selection,
-    page: Cell<usize>,
 }
 
 impl TopList {
@@ -35,7 +32,6 @@ impl TopList {
             by,
             rows: Vec::new(),
             sel: Selection::default(),
-            page: Cell::new(10),
         };
         me.refresh(ctx);
         me
@@ -97,7 +93,6 @@ impl Component for TopList {
                 }
             })
             .collect();
-        self.page.set(Selection::page(area.height));
         draw_list(
             f,
             area,
@@ -116,7 +111,7 @@ impl Component for TopList {
         let Some(a) = action else {
             return Handled::Ignored;
         };
-        if navigate(&mut self.sel.selected, self.rows.len(), a, self.page.get()) {
+        if self.sel.navigate(self.rows.len(), a) {
             return Handled::Consumed(Ask::Nothing);
         }
         Handled::Consumed(match a {
