@@ -67,10 +67,7 @@ pub fn start_job_backends(
                     bin_dir,
                 } => crate::slurm::link::spawn(
                     m.clone(),
-                    crate::slurm::link::Runner {
-                        conf: conf.clone(),
-                        bin_dir: bin_dir.clone(),
-                    },
+                    crate::slurm::link::Runner::new(conf.clone(), bin_dir.clone()),
                     Duration::from_secs(*poll_secs),
                     tx.clone(),
                 ),

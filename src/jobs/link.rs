@@ -412,6 +412,11 @@ async fn command(
             password,
             remember,
         } => login(c, (user, password, remember), session, place, emit).await?,
+        JobCommand::Slurm(_) | JobCommand::SlurmDetail(_) => {
+            emit(JobEvent::Note(
+                "a central manager has no Slurm jobs to act on".into(),
+            ));
+        }
         JobCommand::Logout => {
             c.call(&Request::Logout, TIMEOUT).await?;
             session.creds = None;

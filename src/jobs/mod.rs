@@ -107,6 +107,10 @@ pub enum JobCommand {
     },
     /// Log out and forget nothing else.
     Logout,
+    /// Act on Slurm jobs named as Slurm names them (Slurm only).
+    Slurm(crate::slurm::act::SlurmCommand),
+    /// Everything Slurm says about one job (Slurm only).
+    SlurmDetail(String),
 }
 
 /// The link's state, for the screen.
@@ -165,4 +169,21 @@ pub enum JobEvent {
     Note(String),
     /// Scheduler node states (Slurm): name, state words, reason.
     NodeStates(Vec<(String, String, String)>),
+    /// Everything a Slurm poll saw (jobs with their array identity, nodes, partitions, the
+    /// controller's health).
+    Slurm(std::sync::Arc<crate::slurm::view::SlurmView>),
+    /// What Slurm did to each job an action named.
+    SlurmDone {
+        /// The action, in words.
+        act: String,
+        /// Per job: its state now, or Slurm's message.
+        outcomes: Vec<crate::slurm::act::Outcome>,
+    },
+    /// One job in detail.
+    SlurmDetail {
+        /// The job.
+        label: String,
+        /// Sections of `field: value` pairs, or why they could not be read.
+        fields: crate::slurm::detail::Detail,
+    },
 }

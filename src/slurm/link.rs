@@ -4,21 +4,35 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::parse::{self, SlurmJob, SlurmNode, exit_code, expand_hosts};
+use super::act::{self, SlurmAct, SlurmCommand};
+use super::detail;
+use super::jobs::{self, SlurmJob};
+use super::parse::{self, SlurmNode, expand_hosts};
 use super::sbatch::{sbatch_args, submitted_id};
 use super::text;
 use super::usage;
+use super::view::{self, Controller, SlurmView};
 use crate::aggregator::now_epoch;
 use crate::cm::job::Signal;
 use crate::cm::proto::{JobSummary, NodeInfo, ProcInfo};
 use crate::jobs::link::{Events, LinkHandle};
 use crate::jobs::{JobCommand, JobEvent, LinkState, ManagerConfig, Target};
 
-const TIMEOUT: Duration = Duration::from_secs(30);
+/// What a command is for, which decides how long it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmdKind {
+    /// `scontrol ping` and the like: the controller answers at once or is in trouble.
+    Ping,
+    /// Part of a poll.
+    Poll,
+    /// What an operator asked for.
+    Act,
+}
 
 /// How Slurm's commands are run.
 #[derive(Debug, Clone)]
@@ -27,6 +41,27 @@ pub struct Runner {
     pub conf: Option<String>,
     /// Directory of the commands.
     pub bin_dir: Option<String>,
+    /// How long one poll command may take (squeue of a big queue takes a while).
+    pub poll_deadline: Duration,
+}
+
+impl Runner {
+    /// A runner with the default deadlines.
+    pub fn new(conf: Option<String>, bin_dir: Option<String>) -> Self {
+        Self {
+            conf,
+            bin_dir,
+            poll_deadline: Duration::from_secs(20),
+        }
+    }
+
+    fn deadline(&self, kind: CmdKind) -> Duration {
+        match kind {
+            CmdKind::Ping => Duration::from_secs(3),
+            CmdKind::Poll => self.poll_deadline,
+            CmdKind::Act => Duration::from_secs(30),
+        }
+    }
 }
 
 /// A command's output.
@@ -41,14 +76,16 @@ pub struct Output {
 }
 
 impl Runner {
-    /// Runs `cmd args` with a timeout; `Err` when it could not run at all.
-    pub async fn run(&self, cmd: &str, args: &[String]) -> Result<Output, String> {
-        self.run_env(cmd, args, &[]).await
+    /// Runs `cmd args` within the deadline of its kind; `Err` when it could not run at all
+    /// or did not finish in time (it is killed then).
+    pub async fn run(&self, kind: CmdKind, cmd: &str, args: &[String]) -> Result<Output, String> {
+        self.run_env(kind, cmd, args, &[]).await
     }
 
     /// [`Runner::run`] with extra environment variables.
     pub async fn run_env(
         &self,
+        kind: CmdKind,
         cmd: &str,
         args: &[String],
         env: &[(&str, &str)],
@@ -65,9 +102,15 @@ impl Runner {
             c.env("SLURM_CONF", conf);
         }
         c.envs(env.iter().copied());
-        let out = tokio::time::timeout(TIMEOUT, c.output())
+        let limit = self.deadline(kind);
+        let out = tokio::time::timeout(limit, c.output())
             .await
-            .map_err(|_| format!("{cmd} did not answer within {} s", TIMEOUT.as_secs()))?
+            .map_err(|_| {
+                format!(
+                    "{cmd} did not answer within {} s (is slurmctld hung?)",
+                    limit.as_secs()
+                )
+            })?
             .map_err(|e| format!("cannot run {}: {e}", prog.display()))?;
         Ok(Output {
             ok: out.status.success(),
@@ -77,8 +120,8 @@ impl Runner {
     }
 
     /// Runs and insists on success; the error is Slurm's own text.
-    pub async fn ok(&self, cmd: &str, args: &[String]) -> Result<String, String> {
-        let o = self.run(cmd, args).await?;
+    pub async fn ok(&self, kind: CmdKind, cmd: &str, args: &[String]) -> Result<String, String> {
+        let o = self.run(kind, cmd, args).await?;
         if o.ok {
             Ok(o.stdout)
         } else if o.stderr.is_empty() {
@@ -110,18 +153,24 @@ pub fn spawn(cfg: ManagerConfig, runner: Runner, poll: Duration, events: Events)
 
 #[derive(Default)]
 struct Seen {
-    /// (node, pid) → job, for the rows last shown.
-    rows: HashMap<(String, u32), u64>,
-    /// Jobs last seen.
-    jobs: HashMap<u64, SlurmJob>,
-    /// sacct history, refreshed every few polls.
+    /// (node, row id) → job label, for the rows last shown.
+    rows: HashMap<(String, u32), String>,
+    /// Jobs the controller held at the last poll, by label.
+    jobs: HashMap<String, SlurmJob>,
+    /// Accounting's view of jobs (sacct), refreshed every few polls.
     history: Vec<SlurmJob>,
+    /// Jobs seen live this session, kept after the controller drops them: their array task,
+    /// output files and exit are what squeue said (the completion log forgets arrays and
+    /// records a cancelled job's exit as 0:0).
+    remembered: HashMap<u64, SlurmJob>,
     polls: u64,
     sacct_said: bool,
     /// sinfo's JSON was not understood and its text format is read instead (said once).
     sinfo_text: bool,
     /// CPU time per step at the last poll.
     cpu: usage::CpuTracker,
+    /// Since when the controller has not answered, and what was said.
+    down_since: Option<u64>,
     /// What commands look jobs up in, shared with the command loop.
     published: std::sync::Arc<parking_lot::Mutex<Lookup>>,
 }
@@ -222,33 +271,18 @@ async fn run(
     }
 }
 
+/// Jobs remembered after the controller drops them, at most.
+const REMEMBER: usize = 20_000;
+
 /// What commands look jobs up in: the last poll's rows and jobs.
 #[derive(Default, Clone)]
 struct Lookup {
-    rows: HashMap<(String, u32), u64>,
-    jobs: HashMap<u64, SlurmJob>,
-}
-
-impl Lookup {
-    fn of(s: &Seen) -> Self {
-        Self {
-            rows: s.rows.clone(),
-            jobs: s.jobs.clone(),
-        }
-    }
+    rows: HashMap<(String, u32), String>,
+    view: Arc<SlurmView>,
 }
 
 fn summary(j: &SlurmJob) -> JobSummary {
-    let done = !matches!(
-        j.state.as_str(),
-        "PENDING"
-            | "RUNNING"
-            | "SUSPENDED"
-            | "CONFIGURING"
-            | "COMPLETING"
-            | "REQUEUED"
-            | "RESIZING"
-    );
+    let done = !j.live();
     JobSummary {
         id: j.id,
         name: j.name.clone(),
@@ -259,16 +293,41 @@ fn summary(j: &SlurmJob) -> JobSummary {
         started: (j.start > 0 && j.state != "PENDING").then_some(j.start),
         ended: (done && j.end > 0).then_some(j.end),
         exit: if done {
-            j.exit_raw.map(exit_code)
+            j.exit.map(|e| e.shell_status())
         } else {
             None
         },
-        reason: String::new(),
+        reason: match j.exit {
+            Some(e) if done && e.signal > 0 => format!(
+                "exit status {}, ended by signal {}{}",
+                e.code,
+                e.signal,
+                signal_name(e.signal)
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ),
+            _ => String::new(),
+        },
     }
 }
 
-/// CPU and memory of the running steps from one `sstat` call, put on their task leaders' rows.
-/// Without it (no job accounting plugin, an older Slurm) the rows simply show none.
+fn signal_name(n: i32) -> Option<&'static str> {
+    Some(match n {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        6 => "SIGABRT",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// CPU and memory of every running job's steps from one `sstat` call, put on the jobs' rows
+/// (a step's figures split evenly across its nodes). Without it (no job accounting plugin, an
+/// older Slurm) the rows show none.
 async fn step_usage(
     r: &Runner,
     seen: &mut Seen,
@@ -280,6 +339,7 @@ async fn step_usage(
         seen.cpu.keep_only(&[]);
         return;
     }
+    // sstat takes raw ids (an array task's label would name the whole array's steps).
     let ids: Vec<String> = running.iter().map(|j| j.id.to_string()).collect();
     let args = [
         s("-a"),
@@ -291,7 +351,7 @@ async fn step_usage(
         ids.join(","),
     ];
     // sstat exits non-zero when any one job has no step yet; the others' lines still count.
-    let steps = match r.run("sstat", &args).await {
+    let steps = match r.run(CmdKind::Poll, "sstat", &args).await {
         Ok(o) => usage::parse_sstat(&o.stdout),
         Err(e) => {
             tracing::debug!("sstat: {e}");
@@ -300,12 +360,12 @@ async fn step_usage(
     };
     let now = std::time::Instant::now();
     let epoch = now_epoch();
+    let by_id: HashMap<u64, &&SlurmJob> = running.iter().map(|j| (j.id, j)).collect();
     let measured: Vec<(usage::StepUsage, f32)> = steps
         .iter()
         .map(|u| {
-            let started = running
-                .iter()
-                .find(|j| j.id == u.job)
+            let started = by_id
+                .get(&u.job)
                 .filter(|j| j.start > 0 && j.start <= epoch)
                 .map(|j| epoch - j.start);
             (u.clone(), seen.cpu.percent(u, now, started))
@@ -320,22 +380,59 @@ async fn step_usage(
 /// controller's time zone does not matter.
 pub async fn job_history(r: &Runner, all_users: bool) -> Result<Output, String> {
     let mut args = vec![
+        s("-X"),
         s("-P"),
         s("-S"),
         s("now-7days"),
         s("-o"),
-        s("JobID,JobName,UID,Partition,NNodes,NodeList,State,ExitCode,Start,End"),
+        s(jobs::SACCT_FIELDS),
     ];
     if all_users {
         args.push(s("-a"));
     }
     let env = [("SLURM_TIME_FORMAT", "%s")];
-    let db = r.run_env("sacct", &args, &env).await?;
+    let db = r.run_env(CmdKind::Poll, "sacct", &args, &env).await?;
     if db.ok {
         return Ok(db);
     }
     args.insert(0, s("-c"));
-    r.run_env("sacct", &args, &env).await
+    r.run_env(CmdKind::Poll, "sacct", &args, &env).await
+}
+
+/// Whether the controller answers, asked with `scontrol ping` (which, unlike squeue, does not
+/// retry for 9 s): Slurm's own words when it does not.
+async fn ping(r: &Runner) -> Result<(), String> {
+    match r.run(CmdKind::Ping, "scontrol", &[s("ping")]).await {
+        Ok(o) if o.stdout.contains("is UP") => Ok(()),
+        Ok(o) => Err(o
+            .stdout
+            .lines()
+            .chain(o.stderr.lines())
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('*'))
+            .unwrap_or("scontrol ping: no answer")
+            .to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+/// squeue's JSON when it could not reach the controller says only "Unspecified error": the
+/// text form says why, and is asked for then (it is as quick, now the controller answers ping).
+async fn squeue_jobs(r: &Runner) -> Result<Vec<SlurmJob>, String> {
+    let out = r.ok(CmdKind::Poll, "squeue", &[s("--json")]).await?;
+    match jobs::squeue(&out) {
+        Ok(j) => Ok(j),
+        Err(e) if e.contains("Unspecified error") => {
+            match r
+                .run(CmdKind::Ping, "squeue", &[s("-h"), s("-o"), s("%i")])
+                .await
+            {
+                Ok(o) if !o.ok && !o.stderr.is_empty() => Err(o.stderr),
+                _ => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn refresh(
@@ -345,13 +442,41 @@ async fn refresh(
     admin: bool,
     emit: &impl Fn(JobEvent),
 ) -> Result<(), String> {
-    let jobs = parse::squeue(&r.ok("squeue", &[s("--json")]).await?)?;
-    let nodes = match parse::sinfo(&r.ok("sinfo", &[s("--json")]).await?) {
+    let now = now_epoch();
+    let polled = poll_controller(r, seen, user, admin, emit).await;
+    if let Err(e) = &polled {
+        let since = *seen.down_since.get_or_insert(now);
+        // The last lists stay (marked by the state); the views learn the controller's state.
+        let mut view = (*seen.published.lock().view).clone();
+        view.at = now;
+        view.controller = Controller::Unreachable {
+            since,
+            message: e.clone(),
+        };
+        let view = Arc::new(view);
+        seen.published.lock().view = view.clone();
+        emit(JobEvent::Slurm(view));
+    } else {
+        seen.down_since = None;
+    }
+    polled
+}
+
+async fn poll_controller(
+    r: &Runner,
+    seen: &mut Seen,
+    user: &str,
+    admin: bool,
+    emit: &impl Fn(JobEvent),
+) -> Result<(), String> {
+    ping(r).await?;
+    let jobs = squeue_jobs(r).await?;
+    let nodes = match parse::sinfo(&r.ok(CmdKind::Poll, "sinfo", &[s("--json")]).await?) {
         Ok(n) => n,
         // A JSON layout this build does not know: the text format says the same.
         Err(json_err) => {
             let args: Vec<String> = text::SINFO_ARGS.iter().map(|a| s(a)).collect();
-            let nodes = text::sinfo_nodes(&r.ok("sinfo", &args).await?);
+            let nodes = text::sinfo_nodes(&r.ok(CmdKind::Poll, "sinfo", &args).await?);
             if nodes.is_empty() {
                 return Err(json_err);
             }
@@ -362,6 +487,23 @@ async fn refresh(
             nodes
         }
     };
+    let mut partitions = match r
+        .run(
+            CmdKind::Poll,
+            "sinfo",
+            &[
+                s("-h"),
+                s("-a"),
+                s("-s"),
+                s("-o"),
+                s(view::SINFO_PARTITION_FORMAT),
+            ],
+        )
+        .await
+    {
+        Ok(o) if o.ok => view::parse_partitions(&o.stdout),
+        _ => Vec::new(),
+    };
     // 22.05 ignores squeue's filters: keep what this user may see.
     let mine: Vec<SlurmJob> = jobs
         .into_iter()
@@ -370,73 +512,52 @@ async fn refresh(
     let mut procs = Vec::new();
     let mut rows = HashMap::new();
     let mut leaders: HashMap<(u64, String, String), Vec<usize>> = HashMap::new();
-    let running: Vec<&SlurmJob> = mine
-        .iter()
-        .filter(|j| j.state == "RUNNING")
-        .take(64)
-        .collect();
+    let running: Vec<&SlurmJob> = mine.iter().filter(|j| j.state == "RUNNING").collect();
+    // One row per running job per node: Slurm acts on jobs, and listing each job's pids would
+    // take a command per job per poll. The row carries the sum of the job's steps there.
     for j in &running {
         for node in expand_hosts(&j.nodes) {
-            let out = r
-                .run("scontrol", &[s("listpids"), j.id.to_string(), node.clone()])
-                .await?;
-            let pids = parse::listpids(&out.stdout);
-            if pids.is_empty() {
-                // listpids only sees processes on the machine it runs on: for a node elsewhere
-                // the job is one row, its id in place of a pid (kill and migrate act on jobs
-                // anyway), carrying the sum of its steps there.
-                rows.insert((node.clone(), j.id as u32), j.id);
-                leaders
-                    .entry((j.id, usage::WHOLE_JOB.into(), node.clone()))
-                    .or_default()
-                    .push(procs.len());
-                procs.push(ProcInfo {
-                    node: node.clone(),
-                    pid: j.id as u32,
-                    state: 'R',
-                    name: format!("{} (job)", j.name),
-                    user: j.user.clone(),
-                    cpu_pct: 0.0,
-                    rss_kb: 0,
-                    job: j.id.to_string(),
-                    start: 0,
-                });
-            }
-            for (pid, step, leads) in pids {
-                rows.insert((node.clone(), pid), j.id);
-                if leads {
-                    leaders
-                        .entry((j.id, step.clone(), node.clone()))
-                        .or_default()
-                        .push(procs.len());
-                }
-                procs.push(ProcInfo {
-                    node: node.clone(),
-                    pid,
-                    state: 'R',
-                    name: format!("{}:{step}", j.name),
-                    user: j.user.clone(),
-                    cpu_pct: 0.0,
-                    rss_kb: 0,
-                    job: j.id.to_string(),
-                    start: 0,
-                });
-            }
+            let row_id = j.id as u32;
+            rows.insert((node.clone(), row_id), j.label());
+            leaders
+                .entry((j.id, usage::WHOLE_JOB.into(), node.clone()))
+                .or_default()
+                .push(procs.len());
+            procs.push(ProcInfo {
+                node,
+                pid: row_id,
+                state: 'R',
+                name: j.name.clone(),
+                user: j.user.clone(),
+                cpu_pct: 0.0,
+                rss_kb: 0,
+                job: j.label(),
+                start: 0,
+            });
         }
     }
     step_usage(r, seen, &running, &mut procs, &leaders).await;
-    // Pending jobs have no process yet: one row each, its job id in place of a pid.
-    for j in mine.iter().filter(|j| j.state == "PENDING") {
-        rows.insert(("pending".to_string(), j.id as u32), j.id);
+    // Pending and suspended jobs have no process to show: one row each (a pending array's
+    // record stands for all its tasks, as squeue shows it).
+    for j in mine
+        .iter()
+        .filter(|j| matches!(j.state.as_str(), "PENDING" | "SUSPENDED"))
+    {
+        let node = if j.state == "PENDING" {
+            "pending"
+        } else {
+            "suspended"
+        };
+        rows.insert((node.to_string(), j.id as u32), j.label());
         procs.push(ProcInfo {
-            node: "pending".into(),
+            node: node.into(),
             pid: j.id as u32,
-            state: 'P',
-            name: format!("{} ({})", j.name, j.reason),
+            state: if j.state == "PENDING" { 'P' } else { 'T' },
+            name: j.name.clone(),
             user: j.user.clone(),
             cpu_pct: 0.0,
             rss_kb: 0,
-            job: j.id.to_string(),
+            job: j.label(),
             start: 0,
         });
     }
@@ -444,7 +565,7 @@ async fn refresh(
     if seen.polls.is_multiple_of(4) {
         match job_history(r, admin).await {
             Ok(o) if o.ok => {
-                seen.history = parse::sacct(&o.stdout, |uid| {
+                seen.history = jobs::sacct(&o.stdout, |uid| {
                     uid.parse()
                         .ok()
                         .and_then(crate::cm::account::name_of)
@@ -470,12 +591,39 @@ async fn refresh(
         }
     }
     seen.polls += 1;
-    let mut summaries: Vec<JobSummary> = mine.iter().map(summary).collect();
-    for h in &seen.history {
-        if !summaries.iter().any(|x| x.id == h.id) {
-            summaries.push(summary(h));
+    for j in &mine {
+        seen.remembered.insert(j.id, j.clone());
+    }
+    if seen.remembered.len() > REMEMBER {
+        let mut ids: Vec<u64> = seen.remembered.keys().copied().collect();
+        ids.sort_unstable();
+        for id in &ids[..ids.len() - REMEMBER] {
+            seen.remembered.remove(id);
         }
     }
+    let now = now_epoch();
+    let mut all = mine.clone();
+    let held: std::collections::HashSet<u64> = mine.iter().map(|j| j.id).collect();
+    for h in &seen.history {
+        if held.contains(&h.id) {
+            continue;
+        }
+        all.push(aged_out(h, seen.remembered.get(&h.id)));
+    }
+    // Jobs seen live that neither the controller nor accounting still has.
+    for (id, j) in &seen.remembered {
+        if !held.contains(id) && !seen.history.iter().any(|h| h.id == *id) {
+            let mut j = j.clone();
+            j.from_accounting = true;
+            if j.live() {
+                // It left the queue between two polls: how it ended is not known.
+                j.state = "UNKNOWN".into();
+            }
+            all.push(j);
+        }
+    }
+    let summaries: Vec<JobSummary> = all.iter().map(summary).collect();
+    view::add_queue(&mut partitions, &mine, now);
     let node_infos = nodes
         .iter()
         .map(|n: &SlurmNode| NodeInfo {
@@ -486,7 +634,8 @@ async fn refresh(
             runqueue: 0,
             mem_total_kb: n.real_memory * 1024,
             mem_free_kb: n.free_memory * 1024,
-            procs: 0,
+            // What Slurm has handed out: the migrate picker prefers nodes with CPUs free.
+            procs: n.alloc_cpus,
         })
         .collect();
     emit(JobEvent::NodeStates(
@@ -495,10 +644,21 @@ async fn refresh(
             .map(|n| (n.name.clone(), n.state_text(), n.reason.clone()))
             .collect(),
     ));
+    let view = Arc::new(SlurmView {
+        at: now,
+        jobs: all,
+        nodes,
+        partitions,
+        controller: Controller::Up,
+    });
     seen.rows = rows;
-    seen.jobs = mine.into_iter().map(|j| (j.id, j)).collect();
+    seen.jobs = mine.into_iter().map(|j| (j.label(), j)).collect();
     // Published before the lists go out: a command on a row just shown must find it.
-    *seen.published.lock() = Lookup::of(seen);
+    *seen.published.lock() = Lookup {
+        rows: seen.rows.clone(),
+        view: view.clone(),
+    };
+    emit(JobEvent::Slurm(view));
     emit(JobEvent::Lists {
         procs,
         nodes: node_infos,
@@ -507,10 +667,37 @@ async fn refresh(
     Ok(())
 }
 
-fn job_of(seen: &Lookup, t: &Target) -> Result<u64, String> {
+/// A job accounting remembers, completed by what squeue said while it lived: the array task
+/// (the completion log knows only raw ids), the output files, and an exit the completion log
+/// records as 0:0 for a cancelled job.
+fn aged_out(h: &SlurmJob, live: Option<&SlurmJob>) -> SlurmJob {
+    let mut j = h.clone();
+    if let Some(l) = live {
+        if j.array == jobs::Array::None {
+            j.array = l.array.clone();
+        }
+        j.stdout = l.stdout.clone();
+        j.stderr = l.stderr.clone();
+        if j.workdir.is_empty() {
+            j.workdir = l.workdir.clone();
+        }
+        if j.submit == 0 {
+            j.submit = l.submit;
+        }
+        if !l.live() && l.exit.is_some() {
+            j.exit = l.exit;
+        }
+        if j.user.is_empty() {
+            j.user = l.user.clone();
+        }
+    }
+    j
+}
+
+fn job_of(seen: &Lookup, t: &Target) -> Result<String, String> {
     seen.rows
         .get(&(t.node.clone(), t.pid))
-        .copied()
+        .cloned()
         .ok_or_else(|| format!("{t} is no longer listed by Slurm"))
 }
 
@@ -530,51 +717,59 @@ async fn command(
             )));
         }
         JobCommand::Refresh => return true,
+        JobCommand::Slurm(c) => {
+            let outcomes = act::carry_out(r, &c).await;
+            emit(JobEvent::SlurmDone {
+                act: c.act.to_string(),
+                outcomes,
+            });
+            return true;
+        }
+        JobCommand::SlurmDetail(label) => {
+            emit(JobEvent::SlurmDetail {
+                fields: detail::job_detail(r, &label).await,
+                label,
+            });
+        }
         JobCommand::Signal { targets, signal } => {
-            let mut out = Vec::new();
-            let mut done = Vec::new();
+            // From the process dialog: Slurm's rows are jobs. KILL cancels; another signal
+            // goes to the steps and the batch shell.
+            let mut labels: Vec<(Target, Result<String, String>)> = Vec::new();
             for t in targets {
-                let res = match job_of(seen, &t) {
-                    Ok(job) if done.contains(&job) => Ok(()),
-                    Ok(job) => {
-                        done.push(job);
-                        // scancel exits 0 for a job Slurm does not know: ask first.
-                        let known = r
-                            .run("scontrol", &[s("-o"), s("show"), s("job"), job.to_string()])
-                            .await;
-                        if let Ok(o) = &known
-                            && !o.ok
-                        {
-                            out.push((
-                                t,
-                                Err(format!("Slurm does not know job {job}: {}", o.stderr)),
-                            ));
-                            continue;
-                        }
-                        let args = if signal == Signal::Kill {
-                            vec![job.to_string()]
-                        } else {
-                            vec![
-                                s("--full"),
-                                format!("--signal={}", signal.as_str()),
-                                job.to_string(),
-                            ]
-                        };
-                        // scancel exits 0 even for an unknown job: its stderr tells.
-                        match r.run("scancel", &args).await {
-                            Ok(o) if o.ok && !o.stderr.contains("error") => Ok(()),
-                            Ok(o) => Err(if o.stderr.is_empty() {
-                                "scancel failed".into()
-                            } else {
-                                o.stderr
-                            }),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Err(e) => Err(e),
-                };
-                out.push((t, res));
+                let l = job_of(seen, &t);
+                labels.push((t, l));
             }
+            let jobs: Vec<String> = labels
+                .iter()
+                .filter_map(|(_, l)| l.as_ref().ok().cloned())
+                .fold(Vec::new(), |mut v, l| {
+                    if !v.contains(&l) {
+                        v.push(l);
+                    }
+                    v
+                });
+            let act = if signal == Signal::Kill {
+                SlurmAct::Cancel
+            } else {
+                SlurmAct::Signal {
+                    signal,
+                    batch: true,
+                }
+            };
+            let outcomes = act::carry_out(r, &SlurmCommand { jobs, act }).await;
+            let out = labels
+                .into_iter()
+                .map(|(t, l)| {
+                    let res = l.and_then(|l| {
+                        outcomes
+                            .iter()
+                            .find(|(j, _)| *j == l)
+                            .map(|(_, r)| r.clone().map(|_| ()))
+                            .unwrap_or(Ok(()))
+                    });
+                    (t, res)
+                })
+                .collect();
             emit(JobEvent::Signalled(out));
             return true;
         }
@@ -592,17 +787,19 @@ async fn command(
                         .to_string(),
                 )
             } else {
-                match r.ok("sbatch", &sbatch_args(&spec)).await {
-                    Ok(out) => {
-                        submitted_id(&out).ok_or_else(|| format!("sbatch said: {}", out.trim()))
-                    }
+                match r.run(CmdKind::Act, "sbatch", &sbatch_args(&spec)).await {
+                    Ok(o) if o.ok => submitted_id(&o.stdout)
+                        .ok_or_else(|| format!("sbatch said: {}", o.stdout.trim())),
+                    Ok(o) if o.stderr.is_empty() => Err("sbatch failed".into()),
+                    // Every line of sbatch's complaint, as it wrote them.
+                    Ok(o) => Err(o.stderr),
                     Err(e) => Err(e),
                 }
             };
             emit(JobEvent::Submitted(res));
             return true;
         }
-        JobCommand::Tail { id, stream, offset } => match tail(r, id, &stream, offset).await {
+        JobCommand::Tail { id, stream, offset } => match tail(r, seen, id, &stream, offset).await {
             Ok((next, size, data)) => emit(JobEvent::Tail {
                 id,
                 stream,
@@ -617,21 +814,22 @@ async fn command(
     false
 }
 
-/// A pending job gets a new node list; a running one is requeued with its node excluded and
-/// the target requested.
+/// A pending job gets a new node list; a running one is requeued (held while it is re-pinned)
+/// with its node excluded and the target requested.
 async fn migrate(r: &Runner, seen: &Lookup, t: &Target, to: &str) -> Result<(), String> {
     let job = job_of(seen, t)?;
     let state = seen
-        .jobs
-        .get(&job)
+        .view
+        .job(&job)
         .map(|j| j.state.clone())
         .unwrap_or_default();
     if state == "RUNNING" {
         // Held while it is re-pinned, so it cannot start elsewhere in between.
-        r.ok("scontrol", &[s("requeuehold"), job.to_string()])
+        r.ok(CmdKind::Act, "scontrol", &[s("requeuehold"), job.clone()])
             .await?;
         let pinned = r
             .ok(
+                CmdKind::Act,
                 "scontrol",
                 &[
                     s("update"),
@@ -641,7 +839,9 @@ async fn migrate(r: &Runner, seen: &Lookup, t: &Target, to: &str) -> Result<(), 
                 ],
             )
             .await;
-        let released = r.ok("scontrol", &[s("release"), job.to_string()]).await;
+        let released = r
+            .ok(CmdKind::Act, "scontrol", &[s("release"), job.clone()])
+            .await;
         match (pinned, released) {
             (Ok(_), Ok(_)) => {}
             (Err(e), Ok(_)) => {
@@ -657,6 +857,7 @@ async fn migrate(r: &Runner, seen: &Lookup, t: &Target, to: &str) -> Result<(), 
         }
     } else {
         r.ok(
+            CmdKind::Act,
             "scontrol",
             &[
                 s("update"),
@@ -669,26 +870,60 @@ async fn migrate(r: &Runner, seen: &Lookup, t: &Target, to: &str) -> Result<(), 
     Ok(())
 }
 
+/// Where a job's output (or error) file is: what slurmctld says while it holds the job, else
+/// what was seen of it while it lived, else its working directory from accounting with
+/// Slurm's default name. The error says which of these failed.
+async fn output_path(r: &Runner, seen: &Lookup, id: u64, err: bool) -> Result<String, String> {
+    let key = if err { "StdErr" } else { "StdOut" };
+    let known = seen.view.jobs.iter().find(|j| j.id == id);
+    let name = known.map_or_else(|| id.to_string(), SlurmJob::label);
+    if known.is_none_or(|j| !j.from_accounting) {
+        // scontrol takes the label: a raw id of an array's first record names the array.
+        let out = r
+            .run(
+                CmdKind::Act,
+                "scontrol",
+                &[s("-o"), s("show"), s("job"), name.clone()],
+            )
+            .await?;
+        if out.ok {
+            let kv = parse::scontrol_line(out.stdout.lines().next().unwrap_or(""));
+            if let Some(p) = kv
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .filter(|p| !p.is_empty() && p != "(null)")
+            {
+                return Ok(p);
+            }
+        }
+    }
+    match known.and_then(|j| j.output_path(err)) {
+        Some(p) => Ok(p),
+        None => Err(format!(
+            "job {name}'s {} file is not known: Slurm no longer holds the job, and neither this \
+             console nor accounting recorded where it wrote",
+            if err { "error" } else { "output" }
+        )),
+    }
+}
+
 async fn tail(
     r: &Runner,
+    seen: &Lookup,
     id: u64,
     stream: &str,
     offset: u64,
 ) -> Result<(u64, u64, String), String> {
-    let out = r
-        .ok("scontrol", &[s("-o"), s("show"), s("job"), id.to_string()])
-        .await?;
-    let kv = parse::scontrol_line(out.lines().next().unwrap_or(""));
-    let key = if stream == "err" { "StdErr" } else { "StdOut" };
-    let path = kv
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .filter(|p| !p.is_empty() && p != "(null)")
-        .ok_or_else(|| format!("job {id} has no {key}"))?;
+    let path = output_path(r, seen, id, stream == "err").await?;
     tokio::task::spawn_blocking(move || {
         use std::io::{Read, Seek, SeekFrom};
-        let mut f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+        let mut f = std::fs::File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("{path} does not exist (any more): the job's output is gone")
+            }
+            _ => format!("{path}: {e}"),
+        })?;
         let size = f.metadata().map_err(|e| e.to_string())?.len();
         f.seek(SeekFrom::Start(offset.min(size)))
             .map_err(|e| e.to_string())?;

@@ -2,8 +2,12 @@
 //! (`squeue --json`, `sinfo --json`, `scontrol`, `sbatch`, `scancel`, `sacct`), polled gently,
 //! filtered on our side where 22.05 ignores filters, and Slurm's own error text shown.
 
+pub mod act;
+pub mod detail;
+pub mod jobs;
 pub mod link;
 pub mod parse;
 pub mod sbatch;
 pub mod text;
 pub mod usage;
+pub mod view;

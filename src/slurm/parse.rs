@@ -6,31 +6,6 @@
 
 use serde_json::Value;
 
-/// A job as squeue or sacct reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SlurmJob {
-    /// Job id.
-    pub id: u64,
-    /// Name.
-    pub name: String,
-    /// Owner.
-    pub user: String,
-    /// State, upper case (RUNNING, PENDING, COMPLETED, CANCELLED, FAILED, …).
-    pub state: String,
-    /// Node list expression (`c[1-2]`).
-    pub nodes: String,
-    /// Epoch seconds.
-    pub submit: u64,
-    /// Epoch seconds (0: not started).
-    pub start: u64,
-    /// Epoch seconds (0: not ended).
-    pub end: u64,
-    /// Raw wait status.
-    pub exit_raw: Option<i64>,
-    /// Why it waits.
-    pub reason: String,
-}
-
 /// A node as sinfo reports it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SlurmNode {
@@ -50,6 +25,16 @@ pub struct SlurmNode {
     pub free_memory: u64,
     /// Why drained or down.
     pub reason: String,
+    /// CPUs allocated to jobs.
+    pub alloc_cpus: u32,
+    /// MB allocated to jobs.
+    pub alloc_memory: u64,
+    /// Generic resources (`gpu:2`).
+    pub gres: String,
+    /// Features.
+    pub features: String,
+    /// Partitions it is in.
+    pub partitions: Vec<String>,
 }
 
 impl SlurmNode {
@@ -74,7 +59,7 @@ impl SlurmNode {
 }
 
 /// A number that may be plain or wrapped as `{"set": true, "number": N}`.
-fn number(v: Option<&Value>) -> Option<i64> {
+pub(crate) fn number(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::Object(o) => {
@@ -87,7 +72,7 @@ fn number(v: Option<&Value>) -> Option<i64> {
     }
 }
 
-fn text(v: Option<&Value>) -> String {
+pub(crate) fn text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a
@@ -99,22 +84,7 @@ fn text(v: Option<&Value>) -> String {
     }
 }
 
-/// The raw wait status, from 22.05's number or the newer `{status, return_code, signal}`.
-fn exit_status(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Object(o) if o.contains_key("return_code") || o.contains_key("signal") => {
-            let code = number(o.get("return_code")).unwrap_or(0);
-            let sig = o
-                .get("signal")
-                .and_then(|s| number(s.get("id")).or_else(|| number(Some(s))))
-                .unwrap_or(0);
-            Some(if sig > 0 { sig } else { code << 8 })
-        }
-        other => number(Some(other)),
-    }
-}
-
-fn top<'a>(doc: &'a Value, key: &str, what: &str) -> Result<&'a Vec<Value>, String> {
+pub(crate) fn top<'a>(doc: &'a Value, key: &str, what: &str) -> Result<&'a Vec<Value>, String> {
     if let Some(errs) = doc.get("errors").and_then(Value::as_array)
         && let Some(e) = errs.first()
     {
@@ -128,35 +98,6 @@ fn top<'a>(doc: &'a Value, key: &str, what: &str) -> Result<&'a Vec<Value>, Stri
     doc.get(key)
         .and_then(Value::as_array)
         .ok_or_else(|| format!("{what}: no '{key}' list in its JSON"))
-}
-
-/// Reads `squeue --json`.
-pub fn squeue(json: &str) -> Result<Vec<SlurmJob>, String> {
-    let doc: Value = serde_json::from_str(json).map_err(|e| format!("squeue --json: {e}"))?;
-    let mut out = Vec::new();
-    for j in top(&doc, "jobs", "squeue --json")? {
-        let Some(id) = number(j.get("job_id")) else {
-            return Err("squeue --json: a job without job_id".into());
-        };
-        // Without its state a job would pass for finished: refuse the answer instead.
-        let state = text(j.get("job_state")).to_uppercase();
-        if state.is_empty() {
-            return Err(format!("squeue --json: job {id} without job_state"));
-        }
-        out.push(SlurmJob {
-            id: id as u64,
-            name: text(j.get("name")),
-            user: text(j.get("user_name")),
-            state,
-            nodes: text(j.get("nodes")),
-            submit: number(j.get("submit_time")).unwrap_or(0).max(0) as u64,
-            start: number(j.get("start_time")).unwrap_or(0).max(0) as u64,
-            end: number(j.get("end_time")).unwrap_or(0).max(0) as u64,
-            exit_raw: exit_status(j.get("exit_code")),
-            reason: text(j.get("state_reason")),
-        });
-    }
-    Ok(out)
 }
 
 /// Reads `sinfo --json`.
@@ -196,6 +137,21 @@ pub fn sinfo(json: &str) -> Result<Vec<SlurmNode>, String> {
             real_memory: number(n.get("real_memory")).unwrap_or(0).max(0) as u64,
             free_memory: number(n.get("free_memory")).unwrap_or(0).max(0) as u64,
             reason: text(n.get("reason")),
+            alloc_cpus: number(n.get("alloc_cpus")).unwrap_or(0).max(0) as u32,
+            alloc_memory: number(n.get("alloc_memory")).unwrap_or(0).max(0) as u64,
+            gres: text(n.get("gres")),
+            features: match text(n.get("active_features")) {
+                a if a.is_empty() => text(n.get("features")),
+                a => a,
+            },
+            partitions: match n.get("partitions") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            },
         });
     }
     Ok(out)
@@ -225,47 +181,6 @@ pub fn listpids(out: &str) -> Vec<(u32, String, bool)> {
                 // A task's own process has a LOCALID; what it started shows "-".
                 f.get(3).is_some_and(|id| id.parse::<u32>().is_ok()),
             ))
-        })
-        .collect()
-}
-
-/// Jobs of `sacct -c -P -o JobID,JobName,UID,Partition,NNodes,NodeList,State,ExitCode,Start,End`.
-pub fn sacct(out: &str, user_of: impl Fn(&str) -> String) -> Vec<SlurmJob> {
-    let mut lines = out.lines();
-    let Some(head) = lines.next() else {
-        return Vec::new();
-    };
-    let cols: Vec<&str> = head.split('|').collect();
-    let col = |row: &[&str], name: &str| -> String {
-        cols.iter()
-            .position(|c| *c == name)
-            .and_then(|i| row.get(i))
-            .map(|s| s.to_string())
-            .unwrap_or_default()
-    };
-    lines
-        .filter_map(|l| {
-            let row: Vec<&str> = l.split('|').collect();
-            let id: u64 = col(&row, "JobID").parse().ok()?;
-            let exit = col(&row, "ExitCode");
-            let (code, sig) = exit.split_once(':').unwrap_or((&exit, "0"));
-            let (code, sig): (i64, i64) = (code.parse().unwrap_or(0), sig.parse().unwrap_or(0));
-            Some(SlurmJob {
-                id,
-                name: col(&row, "JobName"),
-                user: user_of(&col(&row, "UID")),
-                state: col(&row, "State")
-                    .split(' ')
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-                nodes: col(&row, "NodeList"),
-                submit: 0,
-                start: parse_time(&col(&row, "Start")),
-                end: parse_time(&col(&row, "End")),
-                exit_raw: Some(if sig > 0 { sig } else { code << 8 }),
-                reason: String::new(),
-            })
         })
         .collect()
 }
@@ -363,15 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn real_squeue_and_sinfo() {
-        let jobs = squeue(&fixture("squeue_multinode.json")).unwrap();
-        assert!(!jobs.is_empty());
-        let j = &jobs[0];
-        assert_eq!(
-            (j.id, j.name.as_str(), j.state.as_str()),
-            (1, "onc1", "CANCELLED")
-        );
-        assert_eq!(j.exit_raw, Some(15));
+    fn real_sinfo() {
         assert_eq!(exit_code(15), 143);
         assert_eq!(exit_code(768), 3);
         let nodes = sinfo(&fixture("sinfo_multinode_drain_down.json")).unwrap();
@@ -380,19 +287,19 @@ mod tests {
         assert!(!c3.usable());
         assert_eq!(c3.reason, "maintenance test");
         assert!(nodes.iter().find(|n| n.name == "c2").unwrap().usable());
-        assert!(squeue(&fixture("squeue.json")).is_ok());
         assert!(sinfo(&fixture("sinfo.json")).is_ok());
     }
 
     #[test]
     fn newer_layouts_and_damage_do_not_panic() {
+        use crate::slurm::jobs::squeue;
         let newer = r#"{"jobs":[{"job_id":7,"name":"x","user_name":"al","job_state":["RUNNING"],
             "nodes":"c[1-2]","submit_time":{"set":true,"number":5},"start_time":{"set":true,"number":6},
             "end_time":{"set":false,"number":0},"exit_code":{"status":["EXITED"],"return_code":{"set":true,"number":3}},
             "brand_new_field":{"a":1}}]}"#;
         let j = &squeue(newer).unwrap()[0];
         assert_eq!((j.state.as_str(), j.submit, j.end), ("RUNNING", 5, 0));
-        assert_eq!(exit_code(j.exit_raw.unwrap()), 3);
+        assert_eq!(j.exit, None, "a running job has not exited");
         assert_eq!(
             squeue(r#"{"jobs":[{"name":"x"}]}"#).unwrap_err(),
             "squeue --json: a job without job_id"
@@ -422,12 +329,6 @@ mod tests {
                 (23862, "batch".into(), false)
             ]
         );
-        let jobs = sacct(&fixture("sacct_completion.txt"), |u| {
-            if u == "0" { "root".into() } else { u.into() }
-        });
-        assert_eq!(jobs[0].id, 1);
-        assert_eq!(jobs[0].user, "root");
-        assert_eq!(jobs[0].state, "COMPLETED");
         assert_eq!(parse_time("1970-01-02T00:00:01"), 86_401);
         assert_eq!(parse_time("1796037058"), 1_796_037_058);
         assert_eq!(parse_time("Unknown"), 0);

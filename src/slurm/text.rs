@@ -39,6 +39,7 @@ pub fn sinfo_nodes(out: &str) -> Vec<SlurmNode> {
             } else {
                 reason.to_string()
             },
+            ..SlurmNode::default()
         });
     }
     nodes

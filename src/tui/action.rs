@@ -86,6 +86,10 @@ pub enum Action {
     SignalTerm,
     /// Kill dialog: choose SIGKILL and go to Send.
     SignalKill,
+    /// Slurm job dialog: act on this array task, or on the whole array.
+    WholeArray,
+    /// Slurm job dialog: a signal reaches the batch shell too, not only the steps.
+    BatchShell,
     /// Command line: :problems, :top, :host NAME, :range day, :theme NAME, :q.
     Command,
     /// Filter tiles and lists by regex (! inverts); search in the pager.
@@ -257,6 +261,8 @@ pub const LAYERS: &[LayerDef] = &[
             NAV[5],
             A::SignalTerm,
             A::SignalKill,
+            A::WholeArray,
+            A::BatchShell,
         ],
     },
     LayerDef {
@@ -560,6 +566,20 @@ pub const ACTIONS: &[ActionDef] = &[
         "KILL",
         "Dialogs",
         "Kill dialog: choose SIGKILL and go to Send",
+    ),
+    def(
+        A::WholeArray,
+        "whole_array",
+        "array",
+        "Dialogs",
+        "Slurm job dialog: act on this array task, or on the whole array",
+    ),
+    def(
+        A::BatchShell,
+        "batch_shell",
+        "batch",
+        "Dialogs",
+        "Slurm job dialog: a signal reaches the batch shell too, not only the steps",
     ),
     def(
         A::Command,

@@ -18,10 +18,37 @@ pub struct SlurmCluster {
     /// Node names.
     pub nodes: Vec<String>,
     children: Vec<Child>,
+    /// slurmctld, apart: tests stop and start it.
+    ctld: Option<Child>,
+}
+
+/// How a test cluster is made.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// slurmd nodes.
+    pub nodes: usize,
+    /// CPUs each node claims (slurmd is told to believe the configuration).
+    pub cpus: u32,
+    /// Seconds slurmctld keeps a finished job.
+    pub min_job_age: u32,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Self {
+            nodes: 3,
+            cpus: 2,
+            min_job_age: 300,
+        }
+    }
 }
 
 impl Drop for SlurmCluster {
     fn drop(&mut self) {
+        if let Some(c) = self.ctld.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         for c in self.children.iter_mut().rev() {
             let _ = c.kill();
             let _ = c.wait();
@@ -139,8 +166,52 @@ pub fn skip_reason() -> Option<String> {
 }
 
 impl SlurmCluster {
-    /// Starts munged, slurmctld and `n` slurmd; waits until every node is idle.
+    /// Starts munged, slurmctld and `n` slurmd of two CPUs; waits until every node is idle.
     pub fn start(n: usize) -> Result<Self, String> {
+        Self::start_with(Shape {
+            nodes: n,
+            ..Shape::default()
+        })
+    }
+
+    /// Stops slurmctld (by its pid), leaving the nodes and their jobs running.
+    pub fn stop_controller(&mut self) {
+        if let Some(mut c) = self.ctld.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts slurmctld again, recovering its state; waits until it answers.
+    pub fn start_controller(&mut self) -> Result<(), String> {
+        let ctld = Command::new("slurmctld")
+            .args(["-D", "-f"])
+            .arg(&self.conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("slurmctld: {e}"))?;
+        self.ctld = Some(ctld);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = Command::new("scontrol")
+                .arg("ping")
+                .env("SLURM_CONF", &self.conf)
+                .output()
+                .map_err(|e| e.to_string())?;
+            if String::from_utf8_lossy(&o.stdout).contains("is UP") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err("slurmctld did not come back".into());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Starts munged, slurmctld and the nodes of `shape`; waits until every node is idle.
+    pub fn start_with(shape: Shape) -> Result<Self, String> {
+        let n = shape.nodes;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let d = dir.path().to_path_buf();
         for sub in ["munge", "state", "run", "log"] {
@@ -173,6 +244,7 @@ impl SlurmCluster {
             conf: d.join("slurm.conf"),
             nodes: (1..=n).map(|i| format!("c{i}")).collect(),
             children: Vec::new(),
+            ctld: None,
             dir,
         };
         let munged = Command::new("setpriv")
@@ -216,14 +288,16 @@ PlugStackConfig={d}/plugstack.conf\nMailProg=/bin/true\nProctrackType=proctrack/
 JobAcctGatherType=jobacct_gather/linux\nAccountingStorageType=accounting_storage/none\nJobCompType=jobcomp/filetxt\n\
 JobCompLoc={d}/log/jobcomp.txt\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\nSchedulerType=sched/backfill\n\
 SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=2\nMpiDefault=none\nReturnToService=1\n\
-SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge=300\nWaittime=0\n",
+SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge={age}\nWaittime=0\nSlurmdParameters=config_overrides\n",
+            age = shape.min_job_age,
             sock = sock.display(),
             d = d.display()
         );
         for (i, p) in ports.iter().enumerate() {
             conf.push_str(&format!(
-                "NodeName=c{} NodeHostname=localhost NodeAddr=127.0.0.1 Port={p} CPUs=2 RealMemory=1000 State=UNKNOWN\n",
-                i + 1
+                "NodeName=c{} NodeHostname=localhost NodeAddr=127.0.0.1 Port={p} CPUs={} RealMemory=1000 State=UNKNOWN\n",
+                i + 1,
+                shape.cpus
             ));
         }
         conf.push_str("PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n");
@@ -239,7 +313,7 @@ SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge=300\nWaittime=0\n",
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("slurmctld: {e}"))?;
-        cluster.children.push(ctld);
+        cluster.ctld = Some(ctld);
         std::thread::sleep(Duration::from_millis(500));
         for node in cluster.nodes.clone() {
             let c = Command::new("slurmd")

@@ -264,7 +264,9 @@ impl App {
             | Action::NextField
             | Action::PrevField
             | Action::SignalTerm
-            | Action::SignalKill => {}
+            | Action::SignalKill
+            | Action::WholeArray
+            | Action::BatchShell => {}
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Action::Legend => self.overlay = Some(Overlay::Legend),
             Action::Sources => self.overlay = Some(Overlay::Sources { scroll: 0 }),

@@ -161,9 +161,15 @@ impl JobsUi {
                 if targets.is_empty() {
                     return Outcome::Say(true, "no process selected".into());
                 }
+                if self.is_slurm() {
+                    let me = self.login.as_ref().map_or("", |l| l.0.as_str()).to_string();
+                    let d =
+                        super::slurm_dialog::SlurmJobDialog::new(self.slurm_targets(&targets), &me);
+                    self.modal = Some(Modal::Slurm(Box::new(d)));
+                    return Outcome::Handled;
+                }
                 let foreign = self.foreign_owners(&targets);
-                let mut d = KillDialog::new(targets, foreign);
-                d.whole_job = matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. });
+                let d = KillDialog::new(targets, foreign);
                 self.modal = Some(Modal::Kill(Box::new(d)));
             }
             Action::Migrate if !self.read_only => {
@@ -280,6 +286,7 @@ impl JobsUi {
             Modal::Kill(d) => d.key(key, action),
             Modal::Migrate(d) => d.key(key, action),
             Modal::Submit(f) => f.key(key, action),
+            Modal::Slurm(d) => d.key(key, action),
         };
         let out = std::mem::take(m.outbox());
         if let Some(c) = out.command {

@@ -15,6 +15,7 @@ pub mod migrate_dialog;
 pub mod pager;
 pub mod processes;
 pub mod results;
+pub mod slurm_dialog;
 pub mod submit_form;
 
 use std::cell::Cell;
@@ -62,6 +63,8 @@ pub enum Modal {
     Migrate(Box<MigrateDialog>),
     /// Submit a job.
     Submit(Box<SubmitForm>),
+    /// Act on Slurm jobs.
+    Slurm(Box<slurm_dialog::SlurmJobDialog>),
 }
 
 impl Modal {
@@ -72,6 +75,7 @@ impl Modal {
             Modal::Kill(d) => d.text_focused(),
             Modal::Migrate(_) => false,
             Modal::Submit(f) => f.text_focused(),
+            Modal::Slurm(d) => d.text_focused(),
         }
     }
 
@@ -82,6 +86,7 @@ impl Modal {
             Modal::Kill(d) => d.as_ref(),
             Modal::Migrate(d) => d.as_ref(),
             Modal::Submit(f) => f.as_ref(),
+            Modal::Slurm(d) => d.as_ref(),
         }
     }
 
@@ -92,6 +97,7 @@ impl Modal {
             Modal::Kill(d) => d.as_mut(),
             Modal::Migrate(d) => d.as_mut(),
             Modal::Submit(f) => f.as_mut(),
+            Modal::Slurm(d) => d.as_mut(),
         }
     }
 
@@ -102,6 +108,7 @@ impl Modal {
             Modal::Kill(d) => &mut d.out,
             Modal::Migrate(d) => &mut d.out,
             Modal::Submit(f) => &mut f.out,
+            Modal::Slurm(d) => &mut d.out,
         }
     }
 }
@@ -152,6 +159,10 @@ pub struct JobsUi {
     pub node_states: std::collections::HashMap<String, (String, String)>,
     /// Only this host's processes are listed (opened with `p` on a host).
     pub host_scope: Option<String>,
+    /// What the last Slurm poll saw (Slurm only).
+    pub slurm: Option<std::sync::Arc<crate::slurm::view::SlurmView>>,
+    /// The job shown in detail (Slurm only): its label and fields, or why not.
+    pub detail: Option<(String, crate::slurm::detail::Detail)>,
 }
 
 impl JobsUi {
@@ -188,7 +199,43 @@ impl JobsUi {
             filter_input: None,
             node_states: std::collections::HashMap::new(),
             host_scope: None,
+            slurm: None,
+            detail: None,
         }
+    }
+
+    /// Whether the backend is Slurm.
+    pub fn is_slurm(&self) -> bool {
+        matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. })
+    }
+
+    /// The Slurm jobs behind process rows, each once, with its array and owner.
+    pub fn slurm_targets(&self, targets: &[Target]) -> Vec<slurm_dialog::SlurmTarget> {
+        let mut out: Vec<slurm_dialog::SlurmTarget> = Vec::new();
+        for t in targets {
+            let Some(p) = self
+                .procs
+                .iter()
+                .find(|p| p.node == t.node && p.pid == t.pid)
+            else {
+                continue;
+            };
+            if out.iter().any(|o| o.label == p.job) {
+                continue;
+            }
+            let job = self.slurm.as_ref().and_then(|v| v.job(&p.job));
+            let array = job.and_then(|j| {
+                let a = j.array_job()?;
+                Some((a, self.slurm.as_ref().map_or(1, |v| v.array_size(a))))
+            });
+            out.push(slurm_dialog::SlurmTarget {
+                label: p.job.clone(),
+                array,
+                user: p.user.clone(),
+                state: job.map_or_else(|| "?".into(), |j| j.state.clone()),
+            });
+        }
+        out
     }
 
     /// The keymap layer its keys are looked up in now.
@@ -415,6 +462,32 @@ impl JobsUi {
             JobEvent::NodeStates(s) => {
                 self.node_states = s.into_iter().map(|(n, st, r)| (n, (st, r))).collect();
                 None
+            }
+            JobEvent::Slurm(v) => {
+                self.slurm = Some(v);
+                None
+            }
+            JobEvent::SlurmDone { act, outcomes } => {
+                let failed = outcomes.iter().filter(|o| o.1.is_err()).count();
+                let first_error = outcomes
+                    .iter()
+                    .find_map(|(j, r)| r.as_ref().err().map(|e| format!(": {j}: {e}")))
+                    .unwrap_or_default();
+                let msg = format!(
+                    "{act}: {} done, {failed} failed{}",
+                    outcomes.len() - failed,
+                    first_error.lines().next().unwrap_or("")
+                );
+                if let Some(Modal::Slurm(d)) = &mut self.modal {
+                    d.results = Some(outcomes);
+                }
+                self.tagged.clear();
+                Some((failed > 0, msg))
+            }
+            JobEvent::SlurmDetail { label, fields } => {
+                let err = fields.as_ref().err().cloned();
+                self.detail = Some((label.clone(), fields));
+                err.map(|e| (true, format!("job {label}: {e}")))
             }
         }
     }
