@@ -11,6 +11,8 @@ use crate::tui::filter::Filter;
 use crate::tui::keymap::Keymap;
 use crate::tui::state::{ClusterState, GridState, HostState};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::chrome;
+use ratatui::layout::Rect;
 
 /// Which level is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,23 +43,6 @@ pub enum Mode {
     Command(LineInput),
     /// Typing a `/` filter.
     Filter(LineInput),
-}
-
-/// An overlay over the current view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlay {
-    /// Every key, from the action table.
-    Help {
-        /// First visible line.
-        scroll: usize,
-    },
-    /// What colours and glyphs mean.
-    Legend,
-    /// Sources and their health.
-    Sources {
-        /// First visible line.
-        scroll: usize,
-    },
 }
 
 /// A message on the status line.
@@ -151,8 +136,8 @@ pub struct App {
     pub filters: [Option<Filter>; 3],
     /// Input mode.
     pub mode: Mode,
-    /// Open overlay.
-    pub overlay: Option<Overlay>,
+    /// The open overlay (help, legend, sources): on top of everything, keys first.
+    pub overlay: Option<Box<dyn crate::tui::component::Component>>,
     /// Status line message.
     pub message: Option<Message>,
     /// Terminal size (columns, rows).
@@ -270,7 +255,38 @@ impl App {
             bands: &self.bands,
             thresholds: self.thresholds,
             failed_jobs: &self.failed_jobs,
+            body: chrome::screen(Rect::new(0, 0, self.size.0, self.size.1)).body,
+            range: self.range,
+            color_by: self.color_by,
+            tagged: self.cluster.as_ref().map(|c| (c.name.as_str(), &c.tagged)),
+            jobs: &self.jobs,
         }
+    }
+
+    /// Whether the job control showing is read-only (its manager's or the console's).
+    pub fn jobs_read_only_here(&self) -> bool {
+        self.open_jobs().is_some_and(|j| j.read_only)
+    }
+
+    /// Opens the help page over what is on top.
+    pub fn open_help(&mut self) {
+        let help = crate::tui::overlays::HelpOverlay::new(
+            self.layer_below_help(),
+            self.jobs_read_only_here(),
+        );
+        self.overlay = Some(Box::new(help));
+    }
+
+    /// Opens the legend of the tiles in view (the grid's are coloured by load).
+    pub fn open_legend(&mut self) {
+        let by = self.cluster.as_ref().map_or(ColorBy::Load, |c| c.color_by);
+        self.overlay = Some(Box::new(crate::tui::overlays::LegendOverlay::new(by)));
+    }
+
+    /// Opens the sources overlay on source number `index`.
+    pub fn open_sources(&mut self, index: usize) {
+        let o = crate::tui::overlays::SourcesOverlay::at(&self.ctx(), index);
+        self.overlay = Some(Box::new(o));
     }
 
     /// Recomputes what the open list shows.
@@ -290,10 +306,7 @@ impl App {
         if let Some(j) = self.open_jobs() {
             return j.layer();
         }
-        match self.overlay {
-            Some(Overlay::Sources { .. } | Overlay::Legend) => Layer::List,
-            _ => Layer::Monitor,
-        }
+        self.overlay.as_ref().map_or(Layer::Monitor, |o| o.layer())
     }
 
     /// Recomputes derived view state from the snapshot.

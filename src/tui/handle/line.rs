@@ -48,6 +48,16 @@ impl App {
         }
     }
 
+    /// Opens the `/` line on the filter of the view in sight.
+    pub(super) fn edit_filter(&mut self) {
+        let text = self.filter().map(|f| f.text.clone()).unwrap_or_default();
+        self.filter_before = self.filter().map(|f| f.text.clone());
+        self.mode = Mode::Filter(LineInput {
+            text,
+            alternatives: Vec::new(),
+        });
+    }
+
     pub(super) fn command_key(&mut self, key: KeyEvent) -> Effect {
         let Mode::Command(input) = &mut self.mode else {
             return Effect::None;
@@ -170,7 +180,7 @@ impl App {
             },
             Ok(Command::Quit) => return Effect::Quit,
             Ok(Command::Refresh) => return self.act(Action::Refresh),
-            Ok(Command::Help) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Ok(Command::Help) => self.open_help(),
             Ok(Command::Problems) => return self.act(Action::Problems),
             Ok(Command::Top(metric)) => {
                 let by = match metric {

@@ -9,9 +9,9 @@ use ratatui::layout::Rect;
 
 use crate::history::Range;
 use crate::tui::action::{Action, Layer};
-use crate::tui::app::{App, Effect, Level, LineInput, Mode, Overlay};
+use crate::tui::app::{App, Effect, Level, LineInput, Mode};
 use crate::tui::command::{self, Candidates, Command};
-use crate::tui::component::{Ask, Goto, Handled};
+use crate::tui::component::{Ask, Goto, Handled, JobsView};
 use crate::tui::filter::Filter;
 use crate::tui::state::GridRow;
 use crate::tui::theme::{Theme, no_color_requested};
@@ -55,26 +55,17 @@ impl App {
             Mode::Filter(_) => return self.filter_key(key),
             Mode::Normal => {}
         }
-        if let Some(o) = self.overlay {
-            let Some(action) = self.keymap.action_in(Layer::List, &key) else {
-                return Effect::None;
-            };
-            self.message = None;
-            return self.overlay_action(o, action);
+        if let Some(mut o) = self.overlay.take() {
+            let action = self.keymap.action_in(o.layer(), &key);
+            let handled = o.on_key(&self.ctx(), key, action);
+            self.overlay = Some(o);
+            return self.after_component(action, handled);
         }
         if let Some(mut p) = self.panel.take() {
             let action = self.keymap.action_in(p.layer(), &key);
             let handled = p.on_key(&self.ctx(), key, action);
             self.panel = Some(p);
-            return match handled {
-                Handled::Consumed(ask) => {
-                    if action.is_some() && !matches!(ask, Ask::Say(..)) {
-                        self.message = None;
-                    }
-                    self.do_ask(ask)
-                }
-                Handled::Ignored => Effect::None,
-            };
+            return self.after_component(action, handled);
         }
         if let Some(i) = self.jobs_open
             && let Some(j) = self.jobs.get_mut(i)
@@ -122,25 +113,62 @@ impl App {
         self.act(action)
     }
 
-    /// Does what a component asked.
+    /// What follows a component's answer to a key: the message goes when the operator acted
+    /// (unless the component said something), and what it asked is done.
+    fn after_component(&mut self, action: Option<Action>, handled: Handled) -> Effect {
+        match handled {
+            Handled::Consumed(ask) => {
+                if action.is_some() && !matches!(ask, Ask::Say(..)) {
+                    self.message = None;
+                }
+                self.do_ask(ask)
+            }
+            Handled::Ignored => Effect::None,
+        }
+    }
+
+    /// Closes what is on top: the overlay, else the list.
+    fn close_top(&mut self) {
+        if self.overlay.take().is_none() {
+            self.panel = None;
+        }
+    }
+
+    /// Does what the component on top asked.
     pub fn do_ask(&mut self, ask: Ask) -> Effect {
         match ask {
             Ask::Nothing => {}
-            Ask::Close => self.panel = None,
+            Ask::Close => self.close_top(),
             Ask::Quit => return Effect::Quit,
             Ask::PollNow => return Effect::PollNow,
             Ask::Say(true, t) => self.complain(t),
             Ask::Say(false, t) => self.say(t),
             Ask::Open(a) => {
-                self.panel = None;
+                self.close_top();
                 return self.act(a);
             }
             Ask::Go(to) => {
-                self.panel = None;
+                self.close_top();
                 self.go(to);
             }
+            Ask::Export => return Effect::Export,
+            Ask::EditFilter => self.edit_filter(),
+            Ask::Jobs {
+                open,
+                cluster,
+                host,
+            } => {
+                let a = match open {
+                    JobsView::Processes => Action::Processes,
+                    JobsView::Results => Action::JobResults,
+                    JobsView::Submit => Action::Submit,
+                };
+                self.open_jobs_for(cluster, host, a);
+            }
+            Ask::Tag { cluster, host } => self.tag(&cluster, &host),
+            Ask::ColourBy(by) => self.colour_by(by),
             Ask::Processes { cluster, host } => {
-                self.panel = None;
+                self.close_top();
                 if self.open_host(&format!("{cluster}/{host}")) {
                     self.open_jobs_for(Some(cluster), Some(host), Action::Processes);
                 } else {
@@ -163,6 +191,14 @@ impl App {
                     self.complain(format!("{c} is no longer in the grid"));
                 }
             }
+            Goto::ClusterMatching { cluster, filter } => {
+                if self.open_cluster(&cluster) {
+                    self.filters[1] = Filter::new(&filter).ok();
+                    self.rebuild();
+                } else {
+                    self.complain(format!("{cluster} is no longer in the grid"));
+                }
+            }
             Goto::Host { cluster, host } => {
                 if !self.open_host(&format!("{cluster}/{host}")) {
                     self.complain(format!("{host} is no longer in {cluster}"));
@@ -175,9 +211,7 @@ impl App {
                     .iter()
                     .position(|s| *s.name == *name)
                     .unwrap_or(0);
-                self.overlay = Some(Overlay::Sources {
-                    scroll: crate::tui::overlays::source_line(self, at),
-                });
+                self.open_sources(at);
             }
             Goto::Job { cluster, id } => {
                 self.open_jobs_for(Some(cluster), None, Action::JobResults);
@@ -188,51 +222,6 @@ impl App {
                 }
             }
         }
-    }
-
-    fn overlay_action(&mut self, o: Overlay, a: Action) -> Effect {
-        // Never past the last page: Up comes back at once after overshooting.
-        let limit = crate::tui::overlays::scroll_limit(self) as isize;
-        let scroll = |s: usize, d: isize| (s as isize + d).clamp(0, limit.max(0)) as usize;
-        self.overlay = match (o, a) {
-            (_, Action::Close) => None,
-            (Overlay::Help { scroll: s }, Action::Down) => Some(Overlay::Help {
-                scroll: scroll(s, 1),
-            }),
-            (Overlay::Help { scroll: s }, Action::Up) => Some(Overlay::Help {
-                scroll: scroll(s, -1),
-            }),
-            (Overlay::Help { scroll: s }, Action::PageDown) => Some(Overlay::Help {
-                scroll: scroll(s, 10),
-            }),
-            (Overlay::Help { scroll: s }, Action::PageUp) => Some(Overlay::Help {
-                scroll: scroll(s, -10),
-            }),
-            (Overlay::Help { .. }, Action::First) => Some(Overlay::Help { scroll: 0 }),
-            (Overlay::Sources { scroll: s }, Action::Down) => Some(Overlay::Sources {
-                scroll: scroll(s, 1),
-            }),
-            (Overlay::Sources { scroll: s }, Action::Up) => Some(Overlay::Sources {
-                scroll: scroll(s, -1),
-            }),
-            (Overlay::Sources { scroll: s }, Action::PageDown) => Some(Overlay::Sources {
-                scroll: scroll(s, 10),
-            }),
-            (Overlay::Sources { scroll: s }, Action::PageUp) => Some(Overlay::Sources {
-                scroll: scroll(s, -10),
-            }),
-            (Overlay::Sources { .. }, Action::First) => Some(Overlay::Sources { scroll: 0 }),
-            (Overlay::Help { .. }, Action::Legend) => Some(Overlay::Legend),
-            (Overlay::Legend, Action::Help) => Some(Overlay::Help { scroll: 0 }),
-            (_, Action::Problems | Action::Top) => {
-                self.overlay = None;
-                return self.act(a);
-            }
-            (_, Action::Refresh) => return Effect::PollNow,
-            // Anything else leaves the overlay as it is.
-            _ => Some(o),
-        };
-        Effect::Redraw
     }
 
     /// Carries out an action, then reads the series views draw if what they show changed.
@@ -265,18 +254,11 @@ impl App {
             | Action::PrevField
             | Action::SignalTerm
             | Action::SignalKill => {}
-            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
-            Action::Legend => self.overlay = Some(Overlay::Legend),
-            Action::Sources => self.overlay = Some(Overlay::Sources { scroll: 0 }),
+            Action::Help => self.open_help(),
+            Action::Legend => self.open_legend(),
+            Action::Sources => self.open_sources(0),
             Action::Command => self.mode = Mode::Command(LineInput::default()),
-            Action::Filter => {
-                let text = self.filter().map(|f| f.text.clone()).unwrap_or_default();
-                self.filter_before = self.filter().map(|f| f.text.clone());
-                self.mode = Mode::Filter(LineInput {
-                    text,
-                    alternatives: Vec::new(),
-                });
-            }
+            Action::Filter => self.edit_filter(),
             Action::Refresh => {
                 self.say("polling every source now…");
                 return Effect::PollNow;

@@ -90,6 +90,15 @@ pub fn tile_at(app: &App, st: &ClusterState, body: Rect, x: u16, y: u16) -> Opti
     (i < st.tiles.len()).then_some(i)
 }
 
+/// What is said after tagging (`now_tagged`) or untagging `host`, `n` being tagged then.
+pub fn tag_said(host: &str, now_tagged: bool, n: usize) -> String {
+    if now_tagged {
+        format!("tagged {host} ({n} tagged; v on a graphed metric overlays them)")
+    } else {
+        format!("untagged {host} ({n} tagged)")
+    }
+}
+
 /// Draws the view.
 pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     let Some(st) = &app.cluster else { return };

@@ -50,20 +50,10 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     match (&app.mode, jobs) {
         // An overlay takes the keys: its hints, not those of what is under it.
         (Mode::Normal, _) if app.overlay.is_some() => {
-            use crate::tui::action::{Action, Layer};
-            use crate::tui::component::CommandInfo;
-            let other = match app.overlay {
-                Some(crate::tui::app::Overlay::Help { .. }) => Action::Legend,
-                _ => Action::Help,
-            };
-            let commands = [
-                CommandInfo::on(Action::Close),
-                CommandInfo::on(other),
-                CommandInfo::on(Action::Problems),
-                CommandInfo::on(Action::Refresh),
-            ];
-            let hints = chrome::component_hints(&app.keymap, Layer::List, &commands);
-            chrome::hints_line(app, f, s.bottom, &hints);
+            if let Some(o) = &app.overlay {
+                let hints = chrome::component_hints(&app.keymap, o.layer(), &o.commands());
+                chrome::hints_line(app, f, s.bottom, &hints);
+            }
         }
         (Mode::Normal, _) if app.panel.is_some() => {
             if let Some(p) = &app.panel {
@@ -77,5 +67,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
         (Mode::Normal, None) => chrome::hint_bar(app, f, s.bottom),
         _ => chrome::input_line(app, f, s.bottom),
     }
-    crate::tui::overlays::draw(app, f, s.body);
+    if let Some(o) = &app.overlay {
+        o.draw(&app.ctx(), f, s.body);
+    }
 }
