@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 use crate::aggregator::Snapshot;
 use crate::history::{HistoryStore, Range};
+use crossterm::event::KeyEvent;
+
+use crate::tui::action::Action;
 use crate::tui::bands::{ColorBy, LoadBands};
+use crate::tui::component::{Component, Handled};
 use crate::tui::filter::Filter;
 use crate::tui::keymap::Keymap;
 use crate::tui::state::{ClusterState, GridState, HostState};
@@ -132,8 +136,6 @@ pub struct App {
     pub cluster: Option<ClusterState>,
     /// Host view state, when drilled in.
     pub host: Option<HostState>,
-    /// The filter of each level.
-    pub filters: [Option<Filter>; 3],
     /// Input mode.
     pub mode: Mode,
     /// The open overlay (help, legend, sources): on top of everything, keys first.
@@ -188,7 +190,6 @@ impl App {
             grid: GridState::default(),
             cluster: None,
             host: None,
-            filters: [None, None, None],
             mode: Mode::Normal,
             overlay: None,
             message: None,
@@ -239,9 +240,50 @@ impl App {
         }
     }
 
-    /// The filter of the current level.
+    /// The filter of the view in sight.
     pub fn filter(&self) -> Option<&Filter> {
-        self.filters[self.level() as usize].as_ref()
+        match (&self.host, &self.cluster) {
+            (Some(h), _) => h.filter.as_ref(),
+            (None, Some(c)) => c.filter.as_ref(),
+            (None, None) => self.grid.filter.as_ref(),
+        }
+    }
+
+    /// Sets the filter of the view in sight (the caller rebuilds).
+    pub fn set_filter(&mut self, f: Option<Filter>) {
+        match (&mut self.host, &mut self.cluster) {
+            (Some(h), _) => h.filter = f,
+            (None, Some(c)) => c.filter = f,
+            (None, None) => self.grid.filter = f,
+        }
+    }
+
+    /// The view in sight, under whatever is over it: the host's, the cluster's or the grid.
+    pub fn view(&self) -> &dyn Component {
+        match (&self.host, &self.cluster) {
+            (Some(h), _) => h,
+            (None, Some(c)) => c,
+            (None, None) => &self.grid,
+        }
+    }
+
+    /// Gives the view in sight a key (or an action, with `KeyCode::Null` for its key): the
+    /// view is taken out while it handles it, reading the rest of the app through the Ctx.
+    pub fn view_key(&mut self, key: KeyEvent, action: Option<Action>) -> Handled {
+        if let Some(mut h) = self.host.take() {
+            let r = h.on_key(&self.ctx(), key, action);
+            self.host = Some(h);
+            return r;
+        }
+        if let Some(mut c) = self.cluster.take() {
+            let r = c.on_key(&self.ctx(), key, action);
+            self.cluster = Some(c);
+            return r;
+        }
+        let mut g = std::mem::take(&mut self.grid);
+        let r = g.on_key(&self.ctx(), key, action);
+        self.grid = g;
+        r
     }
 
     /// What components read.
@@ -311,10 +353,9 @@ impl App {
 
     /// Recomputes derived view state from the snapshot.
     pub fn rebuild(&mut self) {
-        self.grid
-            .rebuild(&self.snap, self.now, &self.bands, self.filters[0].as_ref());
+        self.grid.rebuild(&self.snap, self.now, &self.bands);
         if let Some(c) = &mut self.cluster {
-            c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
+            c.rebuild(&self.snap, self.now, &self.bands);
         }
         self.prepare_graphs();
     }
@@ -429,13 +470,7 @@ impl App {
     /// What a scheduler (Slurm) says about a host: its state words and reason. Ganglia often
     /// names hosts by their full domain name where Slurm uses the short one.
     pub fn sched_state(&self, host: &str) -> Option<(&str, &str)> {
-        let short = host.split('.').next().unwrap_or(host);
-        self.jobs.iter().find_map(|j| {
-            j.node_states
-                .get(host)
-                .or_else(|| j.node_states.get(short))
-                .map(|(s, r)| (s.as_str(), r.as_str()))
-        })
+        crate::tui::component::sched_state(&self.jobs, host)
     }
 
     /// The job control showing.
@@ -548,11 +583,9 @@ impl App {
         }
         let mut st = ClusterState::new(name);
         st.color_by = self.color_by;
-        st.rebuild(&self.snap, self.now, &self.bands, None);
+        st.rebuild(&self.snap, self.now, &self.bands);
         self.cluster = Some(st);
         self.host = None;
-        self.filters[1] = None;
-        self.filters[2] = None;
         if let Some(pos) = self.grid.rows.iter().position(|r| r.name() == name) {
             self.grid.selected = pos;
             self.grid.moved = true;
@@ -588,7 +621,6 @@ impl App {
             cs.select(&self.snap, pos as isize);
         }
         self.host = Some(HostState::new(&c, &h));
-        self.filters[2] = None;
         self.prepare_graphs();
         true
     }
@@ -597,8 +629,6 @@ impl App {
     pub fn to_grid(&mut self) {
         self.cluster = None;
         self.host = None;
-        self.filters[1] = None;
-        self.filters[2] = None;
     }
 
     /// The breadcrumb's parts: `Grid`, cluster, host.

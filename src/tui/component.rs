@@ -50,17 +50,11 @@ pub struct Ctx<'a> {
     pub jobs: &'a [JobsUi],
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     /// What a scheduler (Slurm) says about a host: its state words and reason. Ganglia often
     /// names hosts by their full domain name where Slurm uses the short one.
-    pub fn sched_state(&self, host: &str) -> Option<(&str, &str)> {
-        let short = host.split('.').next().unwrap_or(host);
-        self.jobs.iter().find_map(|j| {
-            j.node_states
-                .get(host)
-                .or_else(|| j.node_states.get(short))
-                .map(|(s, r)| (s.as_str(), r.as_str()))
-        })
+    pub fn sched_state(&self, host: &str) -> Option<(&'a str, &'a str)> {
+        sched_state(self.jobs, host)
     }
 
     /// How many hosts of `cluster` other than `host` are tagged.
@@ -70,6 +64,18 @@ impl Ctx<'_> {
             _ => 0,
         }
     }
+}
+
+/// What the scheduler (Slurm) of any job control says about a host: its state words and
+/// reason. Ganglia often names hosts by their full domain name where Slurm uses the short one.
+pub fn sched_state<'j>(jobs: &'j [JobsUi], host: &str) -> Option<(&'j str, &'j str)> {
+    let short = host.split('.').next().unwrap_or(host);
+    jobs.iter().find_map(|j| {
+        j.node_states
+            .get(host)
+            .or_else(|| j.node_states.get(short))
+            .map(|(s, r)| (s.as_str(), r.as_str()))
+    })
 }
 
 /// Where something the operator picked lives, for the app to go there.

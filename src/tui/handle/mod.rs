@@ -8,22 +8,20 @@ use crossterm::event::{
 use ratatui::layout::Rect;
 
 use crate::history::Range;
-use crate::tui::action::{Action, Layer};
+use crate::tui::action::Action;
 use crate::tui::app::{App, Effect, Level, LineInput, Mode};
 use crate::tui::command::{self, Candidates, Command};
 use crate::tui::component::{Ask, Goto, Handled, JobsView};
 use crate::tui::filter::Filter;
-use crate::tui::state::GridRow;
 use crate::tui::theme::{Theme, no_color_requested};
-use crate::tui::views::{cluster_view, grid_view, host_view};
+use crate::tui::views::cluster_view;
 use crate::tui::widgets::chrome;
 
 const DOUBLE_CLICK: Duration = Duration::from_millis(400);
 
-mod host_graphs;
+mod asks;
 mod line;
 mod mouse;
-mod navigate;
 
 impl App {
     fn body(&self) -> Rect {
@@ -106,11 +104,11 @@ impl App {
                 }
             }
         }
-        let Some(action) = self.keymap.action_in(Layer::Monitor, &key) else {
+        let Some(action) = self.keymap.action_in(self.view().layer(), &key) else {
             return Effect::None;
         };
         self.message = None;
-        self.act(action)
+        self.act_inner(key, action)
     }
 
     /// What follows a component's answer to a key: the message goes when the operator acted
@@ -193,7 +191,9 @@ impl App {
             }
             Goto::ClusterMatching { cluster, filter } => {
                 if self.open_cluster(&cluster) {
-                    self.filters[1] = Filter::new(&filter).ok();
+                    if let Some(c) = &mut self.cluster {
+                        c.filter = Filter::new(&filter).ok();
+                    }
                     self.rebuild();
                 } else {
                     self.complain(format!("{cluster} is no longer in the grid"));
@@ -224,18 +224,40 @@ impl App {
         }
     }
 
-    /// Carries out an action, then reads the series views draw if what they show changed.
+    /// Carries out an action as if its key was pressed on the monitor, then reads the series
+    /// views draw if what they show changed.
     pub fn act(&mut self, a: Action) -> Effect {
-        let e = self.act_inner(a);
+        let e = self.act_inner(KeyEvent::from(KeyCode::Null), a);
         self.prepare_graphs();
         e
     }
 
-    fn act_inner(&mut self, a: Action) -> Effect {
-        let level = self.level();
+    /// An action for the view in sight first (its own: moving, drilling in, sorting, tags,
+    /// graphs, job control of what it shows), then, when the view leaves it, for the app.
+    fn act_inner(&mut self, key: KeyEvent, a: Action) -> Effect {
+        match self.view_key(key, Some(a)) {
+            Handled::Consumed(ask) => self.do_view_ask(ask),
+            Handled::Ignored => self.app_action(a),
+        }
+    }
+
+    /// Does what the view in sight asked: closing it goes up a level, going somewhere leaves
+    /// what is over it alone.
+    fn do_view_ask(&mut self, ask: Ask) -> Effect {
+        match ask {
+            Ask::Close if self.host.is_some() => self.host = None,
+            Ask::Close => self.to_grid(),
+            Ask::Go(to) => self.go(to),
+            ask => return self.do_ask(ask),
+        }
+        Effect::Redraw
+    }
+
+    /// The actions that are the app's wherever the operator is: lists, overlays, the command
+    /// line, ranges, polling, quitting.
+    fn app_action(&mut self, a: Action) -> Effect {
         match a {
             Action::Quit => return Effect::Quit,
-            Action::Close => {}
             Action::Problems => {
                 let p = crate::tui::lists::problems::ProblemsList::new(&self.ctx());
                 self.panel = Some(Box::new(p));
@@ -245,15 +267,6 @@ impl App {
                 let p = crate::tui::lists::top::TopList::new(&self.ctx(), by);
                 self.panel = Some(Box::new(p));
             }
-            // Pager and dialog actions mean nothing on the monitor.
-            Action::Follow
-            | Action::OtherStream
-            | Action::FindNext
-            | Action::Confirm
-            | Action::NextField
-            | Action::PrevField
-            | Action::SignalTerm
-            | Action::SignalKill => {}
             Action::Help => self.open_help(),
             Action::Legend => self.open_legend(),
             Action::Sources => self.open_sources(0),
@@ -263,93 +276,51 @@ impl App {
                 self.say("polling every source now…");
                 return Effect::PollNow;
             }
-            Action::ExportGraph => {
-                if level == Level::Grid {
-                    self.complain("open a cluster or a host to export its graphs");
-                } else {
-                    return Effect::Export;
-                }
-            }
             Action::RangeHour => self.set_range(Range::Hour),
             Action::RangeDay => self.set_range(Range::Day),
             Action::RangeWeek => self.set_range(Range::Week),
             Action::RangeMonth => self.set_range(Range::Month),
             Action::RangeYear => self.set_range(Range::Year),
             Action::Monitor => self.to_grid(),
-            Action::Back => self.back(),
-            Action::Drill => self.drill(),
-            Action::Sort => match &mut self.cluster {
-                Some(c) if level == Level::Cluster => {
-                    c.sort = c.sort.next();
-                    let label = c.sort.label();
-                    c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
-                    self.say(format!("sorted by {label} (down hosts always first)"));
-                }
-                _ => self.complain("sorting applies to a cluster's hosts"),
-            },
-            Action::ColorBy => {
-                self.color_by = self.color_by.next();
-                let by = self.color_by;
-                if let Some(c) = &mut self.cluster {
-                    c.color_by = by;
-                    c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
-                }
-                if level == Level::Grid {
-                    self.say(format!(
-                        "cluster tiles coloured by {} (the grid keeps load)",
-                        by.label()
-                    ));
-                } else {
-                    self.say(format!("tiles coloured by {} (l explains)", by.label()));
-                }
-            }
-            Action::Tag => self.tag_host(),
-            Action::Overlay => self.toggle_overlay(),
-            Action::Processes => {
-                // On a host (its view, or its tile in a cluster): that host's processes.
-                let host = self.focused_host();
-                let cluster = self.cluster_in_view();
-                self.open_jobs_for(cluster, host, a);
-            }
-            Action::JobResults | Action::Submit => {
-                let cluster = self.cluster_in_view();
-                self.open_jobs_for(cluster, None, a);
-            }
             Action::Kill | Action::Migrate => {
                 self.complain("open the process monitor (p) first");
             }
-            Action::Up
+            // Closing, pager and dialog actions mean nothing on the monitor; the rest are the
+            // views' (see their `on_key`).
+            Action::Close
+            | Action::Follow
+            | Action::OtherStream
+            | Action::FindNext
+            | Action::Confirm
+            | Action::NextField
+            | Action::PrevField
+            | Action::SignalTerm
+            | Action::SignalKill
+            | Action::Drill
+            | Action::Back
+            | Action::Sort
+            | Action::ColorBy
+            | Action::Tag
+            | Action::Overlay
+            | Action::ExportGraph
+            | Action::Processes
+            | Action::JobResults
+            | Action::Submit
+            | Action::Up
             | Action::Down
             | Action::Left
             | Action::Right
             | Action::PageUp
             | Action::PageDown
             | Action::First
-            | Action::Last => {
-                self.navigate(a);
-            }
+            | Action::Last => {}
         }
         Effect::Redraw
     }
 
-    /// The cluster in view, or the one selected on the grid.
-    fn cluster_in_view(&self) -> Option<String> {
-        match (&self.cluster, self.grid.current()) {
-            (Some(c), _) => Some(c.name.clone()),
-            (None, Some(GridRow::Cluster(n))) => Some(n.clone()),
-            _ => None,
-        }
-    }
-
-    /// The host in view, or the one selected in the cluster in view.
-    fn focused_host(&self) -> Option<String> {
-        if let Some(h) = &self.host {
-            return Some(h.host.clone());
-        }
-        let c = self.cluster.as_ref()?;
-        let cv = self.snap.cluster(&c.name)?;
-        let t = c.tiles.get(c.selected)?;
-        Some(cv.cluster.hosts.get(t.host as usize)?.name.to_string())
+    fn set_range(&mut self, r: Range) {
+        self.range = r;
+        self.say(format!("graphs over the last {}", r.as_str()));
     }
 
     /// Opens job control for `cluster` (or the catch-all manager), scoped to `host` when given:
