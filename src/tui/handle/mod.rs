@@ -1,4 +1,6 @@
-//! Keys and mouse: key → action (through the keymap) → state change or effect.
+//! Keys and mouse: key → action (through the keymap of the layer of what has the keys) → the
+//! component that has them, which changes itself and asks the app for the rest (`Ask`); what
+//! the view in sight leaves is the app's own action.
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,7 @@ use crate::tui::widgets::chrome;
 const DOUBLE_CLICK: Duration = Duration::from_millis(400);
 
 mod asks;
+mod focus;
 mod line;
 mod mouse;
 
@@ -30,7 +33,8 @@ impl App {
 
     /// Handles a key press: Ctrl-C and Ctrl-Z first, whatever is open; then the line being
     /// typed; then what is on top (overlay, list, job control) in its own keymap layer; then
-    /// the monitor. The series views draw are read afterwards, if what they show changed.
+    /// the view in sight, and what it ignores the app. The series views draw are read
+    /// afterwards, if what they show changed.
     pub fn on_key(&mut self, key: KeyEvent) -> Effect {
         let e = self.on_key_inner(key);
         self.prepare_graphs();
@@ -177,7 +181,7 @@ impl App {
         Effect::Redraw
     }
 
-    /// Goes where a list pointed.
+    /// Goes where a list or a view pointed (leaving job control).
     fn go(&mut self, to: Goto) {
         if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get_mut(i)) {
             j.host_scope = None;

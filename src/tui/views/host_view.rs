@@ -215,21 +215,25 @@ impl Component for HostState {
         let Some(a) = action else {
             return Handled::Ignored;
         };
-        let jobs = |open, host| Ask::Jobs {
-            open,
-            cluster: Some(self.cluster.clone()),
-            host,
+        let jobs = |open, host| {
+            Handled::Consumed(Ask::Jobs {
+                open,
+                cluster: Some(self.cluster.clone()),
+                host,
+            })
         };
-        let ask = match a {
-            Action::Processes => jobs(JobsView::Processes, Some(self.host.clone())),
-            Action::JobResults => jobs(JobsView::Results, None),
-            Action::Submit => jobs(JobsView::Submit, None),
-            Action::Tag => Ask::Tag {
-                cluster: self.cluster.clone(),
-                host: self.host.clone(),
-            },
-            _ => Ask::Nothing,
-        };
+        match a {
+            Action::Processes => return jobs(JobsView::Processes, Some(self.host.clone())),
+            Action::JobResults => return jobs(JobsView::Results, None),
+            Action::Submit => return jobs(JobsView::Submit, None),
+            Action::Tag => {
+                return Handled::Consumed(Ask::Tag {
+                    cluster: self.cluster.clone(),
+                    host: self.host.clone(),
+                });
+            }
+            _ => {}
+        }
         Handled::Consumed(match a {
             Action::Up
             | Action::Down
@@ -258,7 +262,6 @@ impl Component for HostState {
             Action::ColorBy => Ask::ColourBy(ctx.color_by.next()),
             Action::Overlay => self.toggle_overlay(ctx),
             Action::ExportGraph => Ask::Export,
-            Action::Processes | Action::JobResults | Action::Submit | Action::Tag => ask,
             _ => return Handled::Ignored,
         })
     }
