@@ -376,3 +376,33 @@ fn a_message_clears_when_the_next_action_succeeds() {
         "new data is no action of the operator's"
     );
 }
+
+#[test]
+fn views_and_overlays_take_their_own_keys_and_offer_their_own_hints() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use gantry::tui::app::Level;
+    let mut a = console((200, 60), true, true);
+    let offers = |a: &App, x: Action| a.view().commands().iter().any(|c| c.action == x);
+    let hints = |a: &App| render(a).lines().last().unwrap_or("").to_string();
+    // The grid offers the sources, not sorting; a cluster sorting and tags; a host overlays.
+    assert!(offers(&a, Action::Sources) && !offers(&a, Action::Sort));
+    assert!(hints(&a).contains("sources"), "{}", hints(&a));
+    a.act(Action::Drill);
+    assert!(offers(&a, Action::Sort) && offers(&a, Action::Tag));
+    assert!(hints(&a).contains("sort"), "{}", hints(&a));
+    a.act(Action::Drill);
+    assert!(offers(&a, Action::Overlay) && !offers(&a, Action::Sort));
+    assert!(hints(&a).contains("overlay"), "{}", hints(&a));
+    // An overlay takes the keys first: ? on the sources opens the help its hints offer, and
+    // Esc closes the help, not the host under it.
+    a.act(Action::Sources);
+    assert!(hints(&a).contains("? help"), "{}", hints(&a));
+    a.on_key(KeyEvent::from(KeyCode::Char('?')));
+    assert!(render(&a).contains(" Help "), "{}", render(&a));
+    a.on_key(KeyEvent::from(KeyCode::Esc));
+    assert!(a.overlay.is_none());
+    assert_eq!(a.level(), Level::Host);
+    // Esc then goes up a level: the host's view closes.
+    a.on_key(KeyEvent::from(KeyCode::Esc));
+    assert_eq!(a.level(), Level::Cluster);
+}

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use crate::aggregator::Snapshot;
 use crate::history::{HistoryStore, Range};
 use crate::tui::bands::{ColorBy, LoadBands};
-use crate::tui::filter::Filter;
 use crate::tui::keymap::Keymap;
 use crate::tui::state::{ClusterState, GridState, HostState};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::chrome;
+use ratatui::layout::Rect;
 
 /// Which level is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,23 +42,6 @@ pub enum Mode {
     Command(LineInput),
     /// Typing a `/` filter.
     Filter(LineInput),
-}
-
-/// An overlay over the current view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlay {
-    /// Every key, from the action table.
-    Help {
-        /// First visible line.
-        scroll: usize,
-    },
-    /// What colours and glyphs mean.
-    Legend,
-    /// Sources and their health.
-    Sources {
-        /// First visible line.
-        scroll: usize,
-    },
 }
 
 /// A message on the status line.
@@ -147,12 +131,10 @@ pub struct App {
     pub cluster: Option<ClusterState>,
     /// Host view state, when drilled in.
     pub host: Option<HostState>,
-    /// The filter of each level.
-    pub filters: [Option<Filter>; 3],
     /// Input mode.
     pub mode: Mode,
-    /// Open overlay.
-    pub overlay: Option<Overlay>,
+    /// The open overlay (help, legend, sources): on top of everything, keys first.
+    pub overlay: Option<Box<dyn crate::tui::component::Component>>,
     /// Status line message.
     pub message: Option<Message>,
     /// Terminal size (columns, rows).
@@ -203,7 +185,6 @@ impl App {
             grid: GridState::default(),
             cluster: None,
             host: None,
-            filters: [None, None, None],
             mode: Mode::Normal,
             overlay: None,
             message: None,
@@ -254,11 +235,6 @@ impl App {
         }
     }
 
-    /// The filter of the current level.
-    pub fn filter(&self) -> Option<&Filter> {
-        self.filters[self.level() as usize].as_ref()
-    }
-
     /// What components read.
     pub fn ctx(&self) -> crate::tui::component::Ctx<'_> {
         crate::tui::component::Ctx {
@@ -270,6 +246,11 @@ impl App {
             bands: &self.bands,
             thresholds: self.thresholds,
             failed_jobs: &self.failed_jobs,
+            body: chrome::screen(Rect::new(0, 0, self.size.0, self.size.1)).body,
+            range: self.range,
+            color_by: self.color_by,
+            tagged: self.cluster.as_ref().map(|c| (c.name.as_str(), &c.tagged)),
+            jobs: &self.jobs,
         }
     }
 
@@ -281,27 +262,11 @@ impl App {
         }
     }
 
-    /// The keymap layer of what is on top (below the help page, when that is open).
-    pub fn layer_below_help(&self) -> crate::tui::action::Layer {
-        use crate::tui::action::Layer;
-        if let Some(p) = &self.panel {
-            return p.layer();
-        }
-        if let Some(j) = self.open_jobs() {
-            return j.layer();
-        }
-        match self.overlay {
-            Some(Overlay::Sources { .. } | Overlay::Legend) => Layer::List,
-            _ => Layer::Monitor,
-        }
-    }
-
     /// Recomputes derived view state from the snapshot.
     pub fn rebuild(&mut self) {
-        self.grid
-            .rebuild(&self.snap, self.now, &self.bands, self.filters[0].as_ref());
+        self.grid.rebuild(&self.snap, self.now, &self.bands);
         if let Some(c) = &mut self.cluster {
-            c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
+            c.rebuild(&self.snap, self.now, &self.bands);
         }
         self.prepare_graphs();
     }
@@ -416,13 +381,7 @@ impl App {
     /// What a scheduler (Slurm) says about a host: its state words and reason. Ganglia often
     /// names hosts by their full domain name where Slurm uses the short one.
     pub fn sched_state(&self, host: &str) -> Option<(&str, &str)> {
-        let short = host.split('.').next().unwrap_or(host);
-        self.jobs.iter().find_map(|j| {
-            j.node_states
-                .get(host)
-                .or_else(|| j.node_states.get(short))
-                .map(|(s, r)| (s.as_str(), r.as_str()))
-        })
+        crate::tui::component::sched_state(&self.jobs, host)
     }
 
     /// The job control showing.
@@ -535,11 +494,9 @@ impl App {
         }
         let mut st = ClusterState::new(name);
         st.color_by = self.color_by;
-        st.rebuild(&self.snap, self.now, &self.bands, None);
+        st.rebuild(&self.snap, self.now, &self.bands);
         self.cluster = Some(st);
         self.host = None;
-        self.filters[1] = None;
-        self.filters[2] = None;
         if let Some(pos) = self.grid.rows.iter().position(|r| r.name() == name) {
             self.grid.selected = pos;
             self.grid.moved = true;
@@ -575,7 +532,6 @@ impl App {
             cs.select(&self.snap, pos as isize);
         }
         self.host = Some(HostState::new(&c, &h));
-        self.filters[2] = None;
         self.prepare_graphs();
         true
     }
@@ -584,8 +540,6 @@ impl App {
     pub fn to_grid(&mut self) {
         self.cluster = None;
         self.host = None;
-        self.filters[1] = None;
-        self.filters[2] = None;
     }
 
     /// The breadcrumb's parts: `Grid`, cluster, host.

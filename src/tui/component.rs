@@ -2,16 +2,21 @@
 //! `&self`, takes events and says whether it consumed them and what it asks of the app, and
 //! lists the commands it offers for the hint bar and the help page.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use crate::aggregator::Snapshot;
+use crate::history::Range;
 use crate::triage::Thresholds;
 use crate::triage::problems::FailedJob;
 use crate::tui::action::{Action, Layer};
 use crate::tui::app::Glyphs;
-use crate::tui::bands::LoadBands;
+use crate::tui::bands::{ColorBy, LoadBands};
+use crate::tui::jobs::JobsUi;
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 
@@ -33,6 +38,44 @@ pub struct Ctx<'a> {
     pub thresholds: Thresholds,
     /// Jobs job control saw end badly (for the problems view).
     pub failed_jobs: &'a [FailedJob],
+    /// The screen's body, where views draw (lists and overlays go within it).
+    pub body: Rect,
+    /// The graphs' range.
+    pub range: Range,
+    /// What the operator chose to colour cluster tiles by (`c` cycles it).
+    pub color_by: ColorBy,
+    /// The hosts tagged in the cluster view that is open, with that cluster's name.
+    pub tagged: Option<(&'a str, &'a BTreeSet<Arc<str>>)>,
+    /// Job control, one per central manager (its scheduler's node states mark tiles).
+    pub jobs: &'a [JobsUi],
+}
+
+impl<'a> Ctx<'a> {
+    /// What a scheduler (Slurm) says about a host: its state words and reason. Ganglia often
+    /// names hosts by their full domain name where Slurm uses the short one.
+    pub fn sched_state(&self, host: &str) -> Option<(&'a str, &'a str)> {
+        sched_state(self.jobs, host)
+    }
+
+    /// How many hosts of `cluster` other than `host` are tagged.
+    pub fn tagged_besides(&self, cluster: &str, host: &str) -> usize {
+        match self.tagged {
+            Some((c, tags)) if c == cluster => tags.iter().filter(|t| ***t != *host).count(),
+            _ => 0,
+        }
+    }
+}
+
+/// What the scheduler (Slurm) of any job control says about a host: its state words and
+/// reason. Ganglia often names hosts by their full domain name where Slurm uses the short one.
+pub fn sched_state<'j>(jobs: &'j [JobsUi], host: &str) -> Option<(&'j str, &'j str)> {
+    let short = host.split('.').next().unwrap_or(host);
+    jobs.iter().find_map(|j| {
+        j.node_states
+            .get(host)
+            .or_else(|| j.node_states.get(short))
+            .map(|(s, r)| (s.as_str(), r.as_str()))
+    })
 }
 
 /// Where something the operator picked lives, for the app to go there.
@@ -46,6 +89,13 @@ pub enum Goto {
         cluster: String,
         /// The host.
         host: String,
+    },
+    /// A cluster's view showing only the hosts a grid search matched.
+    ClusterMatching {
+        /// The cluster.
+        cluster: String,
+        /// The search, carried over as the cluster view's filter.
+        filter: String,
     },
     /// The sources overlay, on one source.
     Source(String),
@@ -82,6 +132,39 @@ pub enum Ask {
     PollNow,
     /// A status-line message: (error?, text).
     Say(bool, String),
+    /// Write the graphs on screen as PNG and SVG.
+    Export,
+    /// Open the `/` line to edit this view's filter.
+    EditFilter,
+    /// Open job control for a cluster (or the catch-all manager), scoped to a host when given.
+    Jobs {
+        /// Which of its screens.
+        open: JobsView,
+        /// The cluster in view, if any.
+        cluster: Option<String>,
+        /// The host in view, if any: its processes only.
+        host: Option<String>,
+    },
+    /// Tag or untag a host of the cluster view below (from the host view).
+    Tag {
+        /// The host's cluster.
+        cluster: String,
+        /// The host.
+        host: String,
+    },
+    /// Cluster tiles are now coloured by this: remember it for every cluster.
+    ColourBy(ColorBy),
+}
+
+/// A screen of job control a view can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobsView {
+    /// The process monitor.
+    Processes,
+    /// Jobs and their results.
+    Results,
+    /// The submit form.
+    Submit,
 }
 
 /// Whether a component took an event.
@@ -128,6 +211,20 @@ pub trait Component {
 
     /// A new snapshot (or a tick) arrived: recompute what is derived from it.
     fn refresh(&mut self, _ctx: &Ctx<'_>) {}
+}
+
+/// Where a component's scroll goes after a scrolling action (one line, ten a page, the top),
+/// never past `limit`; `None` when the action does not scroll.
+pub fn scrolled(scroll: usize, action: Action, limit: usize) -> Option<usize> {
+    let d: isize = match action {
+        Action::Down => 1,
+        Action::Up => -1,
+        Action::PageDown => 10,
+        Action::PageUp => -10,
+        Action::First => return Some(0),
+        _ => return None,
+    };
+    Some((scroll as isize + d).clamp(0, limit as isize) as usize)
 }
 
 /// Moves a selection within `len` rows by one of the navigation actions; `page` rows per page.

@@ -48,6 +48,16 @@ impl App {
         }
     }
 
+    /// Opens the `/` line on the filter of the view in sight.
+    pub(super) fn edit_filter(&mut self) {
+        let text = self.filter().map(|f| f.text.clone()).unwrap_or_default();
+        self.filter_before = self.filter().map(|f| f.text.clone());
+        self.mode = Mode::Filter(LineInput {
+            text,
+            alternatives: Vec::new(),
+        });
+    }
+
     pub(super) fn command_key(&mut self, key: KeyEvent) -> Effect {
         let Mode::Command(input) = &mut self.mode else {
             return Effect::None;
@@ -84,14 +94,13 @@ impl App {
     }
 
     pub(super) fn filter_key(&mut self, key: KeyEvent) -> Effect {
-        let level = self.level() as usize;
         let Mode::Filter(input) = &mut self.mode else {
             return Effect::None;
         };
         match (key.code, key.modifiers) {
             (KeyCode::Esc, _) | (KeyCode::Char('c'), KeyModifiers::CONTROL) => {
                 let before = self.filter_before.take();
-                self.filters[level] = before.and_then(|t| Filter::new(&t).ok());
+                self.set_filter(before.and_then(|t| Filter::new(&t).ok()));
                 self.mode = Mode::Normal;
                 self.rebuild();
                 return Effect::Redraw;
@@ -111,27 +120,22 @@ impl App {
         // The filter applies as it is typed.
         let text = input.text.clone();
         if text.is_empty() || text == "!" {
-            self.filters[level] = None;
+            self.set_filter(None);
             self.message = None;
         } else {
             match Filter::new(&text) {
                 Ok(f) => {
-                    self.filters[level] = Some(f);
+                    self.set_filter(Some(f));
                     self.message = None;
                 }
                 Err(e) => self.complain(e),
             }
         }
         self.rebuild();
-        // The table's rows changed: select its first, the key metrics' graphs being above it.
-        let keys = self
-            .host
-            .as_ref()
-            .and_then(|h| h.find(&self.snap))
-            .map_or(0, |(_, h)| host_view::key_count(h));
-        if let Some(h) = self.host.as_mut() {
-            h.scroll = 0;
-            h.selected = if h.graph.is_some() { 0 } else { keys };
+        // The host view's table changed: its first row is selected.
+        if let Some(mut h) = self.host.take() {
+            h.select_first_row(&self.ctx());
+            self.host = Some(h);
         }
         Effect::Redraw
     }
@@ -170,7 +174,7 @@ impl App {
             },
             Ok(Command::Quit) => return Effect::Quit,
             Ok(Command::Refresh) => return self.act(Action::Refresh),
-            Ok(Command::Help) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Ok(Command::Help) => self.open_help(),
             Ok(Command::Problems) => return self.act(Action::Problems),
             Ok(Command::Top(metric)) => {
                 let by = match metric {

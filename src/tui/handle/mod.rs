@@ -1,4 +1,6 @@
-//! Keys and mouse: key → action (through the keymap) → state change or effect.
+//! Keys and mouse: key → action (through the keymap of the layer of what has the keys) → the
+//! component that has them, which changes itself and asks the app for the rest (`Ask`); what
+//! the view in sight leaves is the app's own action.
 
 use std::time::{Duration, Instant};
 
@@ -8,22 +10,21 @@ use crossterm::event::{
 use ratatui::layout::Rect;
 
 use crate::history::Range;
-use crate::tui::action::{Action, Layer};
-use crate::tui::app::{App, Effect, Level, LineInput, Mode, Overlay};
+use crate::tui::action::Action;
+use crate::tui::app::{App, Effect, Level, LineInput, Mode};
 use crate::tui::command::{self, Candidates, Command};
-use crate::tui::component::{Ask, Goto, Handled};
+use crate::tui::component::{Ask, Goto, Handled, JobsView};
 use crate::tui::filter::Filter;
-use crate::tui::state::GridRow;
 use crate::tui::theme::{Theme, no_color_requested};
-use crate::tui::views::{cluster_view, grid_view, host_view};
+use crate::tui::views::cluster_view;
 use crate::tui::widgets::chrome;
 
 const DOUBLE_CLICK: Duration = Duration::from_millis(400);
 
-mod host_graphs;
+mod asks;
+mod focus;
 mod line;
 mod mouse;
-mod navigate;
 
 impl App {
     fn body(&self) -> Rect {
@@ -32,7 +33,8 @@ impl App {
 
     /// Handles a key press: Ctrl-C and Ctrl-Z first, whatever is open; then the line being
     /// typed; then what is on top (overlay, list, job control) in its own keymap layer; then
-    /// the monitor. The series views draw are read afterwards, if what they show changed.
+    /// the view in sight, and what it ignores the app. The series views draw are read
+    /// afterwards, if what they show changed.
     pub fn on_key(&mut self, key: KeyEvent) -> Effect {
         let e = self.on_key_inner(key);
         self.prepare_graphs();
@@ -55,26 +57,17 @@ impl App {
             Mode::Filter(_) => return self.filter_key(key),
             Mode::Normal => {}
         }
-        if let Some(o) = self.overlay {
-            let Some(action) = self.keymap.action_in(Layer::List, &key) else {
-                return Effect::None;
-            };
-            self.message = None;
-            return self.overlay_action(o, action);
+        if let Some(mut o) = self.overlay.take() {
+            let action = self.keymap.action_in(o.layer(), &key);
+            let handled = o.on_key(&self.ctx(), key, action);
+            self.overlay = Some(o);
+            return self.after_component(action, handled);
         }
         if let Some(mut p) = self.panel.take() {
             let action = self.keymap.action_in(p.layer(), &key);
             let handled = p.on_key(&self.ctx(), key, action);
             self.panel = Some(p);
-            return match handled {
-                Handled::Consumed(ask) => {
-                    if action.is_some() && !matches!(ask, Ask::Say(..)) {
-                        self.message = None;
-                    }
-                    self.do_ask(ask)
-                }
-                Handled::Ignored => Effect::None,
-            };
+            return self.after_component(action, handled);
         }
         if let Some(i) = self.jobs_open
             && let Some(j) = self.jobs.get_mut(i)
@@ -115,32 +108,69 @@ impl App {
                 }
             }
         }
-        let Some(action) = self.keymap.action_in(Layer::Monitor, &key) else {
+        let Some(action) = self.keymap.action_in(self.view().layer(), &key) else {
             return Effect::None;
         };
         self.message = None;
-        self.act(action)
+        self.act_inner(key, action)
     }
 
-    /// Does what a component asked.
+    /// What follows a component's answer to a key: the message goes when the operator acted
+    /// (unless the component said something), and what it asked is done.
+    fn after_component(&mut self, action: Option<Action>, handled: Handled) -> Effect {
+        match handled {
+            Handled::Consumed(ask) => {
+                if action.is_some() && !matches!(ask, Ask::Say(..)) {
+                    self.message = None;
+                }
+                self.do_ask(ask)
+            }
+            Handled::Ignored => Effect::None,
+        }
+    }
+
+    /// Closes what is on top: the overlay, else the list.
+    fn close_top(&mut self) {
+        if self.overlay.take().is_none() {
+            self.panel = None;
+        }
+    }
+
+    /// Does what the component on top asked.
     pub fn do_ask(&mut self, ask: Ask) -> Effect {
         match ask {
             Ask::Nothing => {}
-            Ask::Close => self.panel = None,
+            Ask::Close => self.close_top(),
             Ask::Quit => return Effect::Quit,
             Ask::PollNow => return Effect::PollNow,
             Ask::Say(true, t) => self.complain(t),
             Ask::Say(false, t) => self.say(t),
             Ask::Open(a) => {
-                self.panel = None;
+                self.close_top();
                 return self.act(a);
             }
             Ask::Go(to) => {
-                self.panel = None;
+                self.close_top();
                 self.go(to);
             }
+            Ask::Export => return Effect::Export,
+            Ask::EditFilter => self.edit_filter(),
+            Ask::Jobs {
+                open,
+                cluster,
+                host,
+            } => {
+                let a = match open {
+                    JobsView::Processes => Action::Processes,
+                    JobsView::Results => Action::JobResults,
+                    JobsView::Submit => Action::Submit,
+                };
+                self.open_jobs_for(cluster, host, a);
+            }
+            Ask::Tag { cluster, host } => self.tag(&cluster, &host),
+            Ask::ColourBy(by) => self.colour_by(by),
             Ask::Processes { cluster, host } => {
-                self.panel = None;
+                self.close_top();
                 if self.open_host(&format!("{cluster}/{host}")) {
                     self.open_jobs_for(Some(cluster), Some(host), Action::Processes);
                 } else {
@@ -151,7 +181,7 @@ impl App {
         Effect::Redraw
     }
 
-    /// Goes where a list pointed.
+    /// Goes where a list or a view pointed (leaving job control).
     fn go(&mut self, to: Goto) {
         if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get_mut(i)) {
             j.host_scope = None;
@@ -161,6 +191,16 @@ impl App {
             Goto::Cluster(c) => {
                 if !self.open_cluster(&c) {
                     self.complain(format!("{c} is no longer in the grid"));
+                }
+            }
+            Goto::ClusterMatching { cluster, filter } => {
+                if self.open_cluster(&cluster) {
+                    if let Some(c) = &mut self.cluster {
+                        c.filter = Filter::new(&filter).ok();
+                    }
+                    self.rebuild();
+                } else {
+                    self.complain(format!("{cluster} is no longer in the grid"));
                 }
             }
             Goto::Host { cluster, host } => {
@@ -175,9 +215,7 @@ impl App {
                     .iter()
                     .position(|s| *s.name == *name)
                     .unwrap_or(0);
-                self.overlay = Some(Overlay::Sources {
-                    scroll: crate::tui::overlays::source_line(self, at),
-                });
+                self.open_sources(at);
             }
             Goto::Job { cluster, id } => {
                 self.open_jobs_for(Some(cluster), None, Action::JobResults);
@@ -190,63 +228,40 @@ impl App {
         }
     }
 
-    fn overlay_action(&mut self, o: Overlay, a: Action) -> Effect {
-        // Never past the last page: Up comes back at once after overshooting.
-        let limit = crate::tui::overlays::scroll_limit(self) as isize;
-        let scroll = |s: usize, d: isize| (s as isize + d).clamp(0, limit.max(0)) as usize;
-        self.overlay = match (o, a) {
-            (_, Action::Close) => None,
-            (Overlay::Help { scroll: s }, Action::Down) => Some(Overlay::Help {
-                scroll: scroll(s, 1),
-            }),
-            (Overlay::Help { scroll: s }, Action::Up) => Some(Overlay::Help {
-                scroll: scroll(s, -1),
-            }),
-            (Overlay::Help { scroll: s }, Action::PageDown) => Some(Overlay::Help {
-                scroll: scroll(s, 10),
-            }),
-            (Overlay::Help { scroll: s }, Action::PageUp) => Some(Overlay::Help {
-                scroll: scroll(s, -10),
-            }),
-            (Overlay::Help { .. }, Action::First) => Some(Overlay::Help { scroll: 0 }),
-            (Overlay::Sources { scroll: s }, Action::Down) => Some(Overlay::Sources {
-                scroll: scroll(s, 1),
-            }),
-            (Overlay::Sources { scroll: s }, Action::Up) => Some(Overlay::Sources {
-                scroll: scroll(s, -1),
-            }),
-            (Overlay::Sources { scroll: s }, Action::PageDown) => Some(Overlay::Sources {
-                scroll: scroll(s, 10),
-            }),
-            (Overlay::Sources { scroll: s }, Action::PageUp) => Some(Overlay::Sources {
-                scroll: scroll(s, -10),
-            }),
-            (Overlay::Sources { .. }, Action::First) => Some(Overlay::Sources { scroll: 0 }),
-            (Overlay::Help { .. }, Action::Legend) => Some(Overlay::Legend),
-            (Overlay::Legend, Action::Help) => Some(Overlay::Help { scroll: 0 }),
-            (_, Action::Problems | Action::Top) => {
-                self.overlay = None;
-                return self.act(a);
-            }
-            (_, Action::Refresh) => return Effect::PollNow,
-            // Anything else leaves the overlay as it is.
-            _ => Some(o),
-        };
-        Effect::Redraw
-    }
-
-    /// Carries out an action, then reads the series views draw if what they show changed.
+    /// Carries out an action as if its key was pressed on the monitor, then reads the series
+    /// views draw if what they show changed.
     pub fn act(&mut self, a: Action) -> Effect {
-        let e = self.act_inner(a);
+        let e = self.act_inner(KeyEvent::from(KeyCode::Null), a);
         self.prepare_graphs();
         e
     }
 
-    fn act_inner(&mut self, a: Action) -> Effect {
-        let level = self.level();
+    /// An action for the view in sight first (its own: moving, drilling in, sorting, tags,
+    /// graphs, job control of what it shows), then, when the view leaves it, for the app.
+    fn act_inner(&mut self, key: KeyEvent, a: Action) -> Effect {
+        match self.view_key(key, Some(a)) {
+            Handled::Consumed(ask) => self.do_view_ask(ask),
+            Handled::Ignored => self.app_action(a),
+        }
+    }
+
+    /// Does what the view in sight asked: closing it goes up a level, going somewhere leaves
+    /// what is over it alone.
+    fn do_view_ask(&mut self, ask: Ask) -> Effect {
+        match ask {
+            Ask::Close if self.host.is_some() => self.host = None,
+            Ask::Close => self.to_grid(),
+            Ask::Go(to) => self.go(to),
+            ask => return self.do_ask(ask),
+        }
+        Effect::Redraw
+    }
+
+    /// The actions that are the app's wherever the operator is: lists, overlays, the command
+    /// line, ranges, polling, quitting.
+    fn app_action(&mut self, a: Action) -> Effect {
         match a {
             Action::Quit => return Effect::Quit,
-            Action::Close => {}
             Action::Problems => {
                 let p = crate::tui::lists::problems::ProblemsList::new(&self.ctx());
                 self.panel = Some(Box::new(p));
@@ -256,8 +271,28 @@ impl App {
                 let p = crate::tui::lists::top::TopList::new(&self.ctx(), by);
                 self.panel = Some(Box::new(p));
             }
-            // Pager and dialog actions mean nothing on the monitor.
-            Action::Follow
+            Action::Help => self.open_help(),
+            Action::Legend => self.open_legend(),
+            Action::Sources => self.open_sources(0),
+            Action::Command => self.mode = Mode::Command(LineInput::default()),
+            Action::Filter => self.edit_filter(),
+            Action::Refresh => {
+                self.say("polling every source now…");
+                return Effect::PollNow;
+            }
+            Action::RangeHour => self.set_range(Range::Hour),
+            Action::RangeDay => self.set_range(Range::Day),
+            Action::RangeWeek => self.set_range(Range::Week),
+            Action::RangeMonth => self.set_range(Range::Month),
+            Action::RangeYear => self.set_range(Range::Year),
+            Action::Monitor => self.to_grid(),
+            Action::Kill | Action::Migrate => {
+                self.complain("open the process monitor (p) first");
+            }
+            // Closing, pager and dialog actions mean nothing on the monitor; the rest are the
+            // views' (see their `on_key`).
+            Action::Close
+            | Action::Follow
             | Action::OtherStream
             | Action::FindNext
             | Action::Confirm
@@ -266,110 +301,32 @@ impl App {
             | Action::SignalTerm
             | Action::SignalKill
             | Action::WholeArray
-            | Action::BatchShell => {}
-            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
-            Action::Legend => self.overlay = Some(Overlay::Legend),
-            Action::Sources => self.overlay = Some(Overlay::Sources { scroll: 0 }),
-            Action::Command => self.mode = Mode::Command(LineInput::default()),
-            Action::Filter => {
-                let text = self.filter().map(|f| f.text.clone()).unwrap_or_default();
-                self.filter_before = self.filter().map(|f| f.text.clone());
-                self.mode = Mode::Filter(LineInput {
-                    text,
-                    alternatives: Vec::new(),
-                });
-            }
-            Action::Refresh => {
-                self.say("polling every source now…");
-                return Effect::PollNow;
-            }
-            Action::ExportGraph => {
-                if level == Level::Grid {
-                    self.complain("open a cluster or a host to export its graphs");
-                } else {
-                    return Effect::Export;
-                }
-            }
-            Action::RangeHour => self.set_range(Range::Hour),
-            Action::RangeDay => self.set_range(Range::Day),
-            Action::RangeWeek => self.set_range(Range::Week),
-            Action::RangeMonth => self.set_range(Range::Month),
-            Action::RangeYear => self.set_range(Range::Year),
-            Action::Monitor => self.to_grid(),
-            Action::Back => self.back(),
-            Action::Drill => self.drill(),
-            Action::Sort => match &mut self.cluster {
-                Some(c) if level == Level::Cluster => {
-                    c.sort = c.sort.next();
-                    let label = c.sort.label();
-                    c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
-                    self.say(format!("sorted by {label} (down hosts always first)"));
-                }
-                _ => self.complain("sorting applies to a cluster's hosts"),
-            },
-            Action::ColorBy => {
-                self.color_by = self.color_by.next();
-                let by = self.color_by;
-                if let Some(c) = &mut self.cluster {
-                    c.color_by = by;
-                    c.rebuild(&self.snap, self.now, &self.bands, self.filters[1].as_ref());
-                }
-                if level == Level::Grid {
-                    self.say(format!(
-                        "cluster tiles coloured by {} (the grid keeps load)",
-                        by.label()
-                    ));
-                } else {
-                    self.say(format!("tiles coloured by {} (l explains)", by.label()));
-                }
-            }
-            Action::Tag => self.tag_host(),
-            Action::Overlay => self.toggle_overlay(),
-            Action::Processes => {
-                // On a host (its view, or its tile in a cluster): that host's processes.
-                let host = self.focused_host();
-                let cluster = self.cluster_in_view();
-                self.open_jobs_for(cluster, host, a);
-            }
-            Action::JobResults | Action::Submit => {
-                let cluster = self.cluster_in_view();
-                self.open_jobs_for(cluster, None, a);
-            }
-            Action::Kill | Action::Migrate => {
-                self.complain("open the process monitor (p) first");
-            }
-            Action::Up
+            | Action::BatchShell
+            | Action::Drill
+            | Action::Back
+            | Action::Sort
+            | Action::ColorBy
+            | Action::Tag
+            | Action::Overlay
+            | Action::ExportGraph
+            | Action::Processes
+            | Action::JobResults
+            | Action::Submit
+            | Action::Up
             | Action::Down
             | Action::Left
             | Action::Right
             | Action::PageUp
             | Action::PageDown
             | Action::First
-            | Action::Last => {
-                self.navigate(a);
-            }
+            | Action::Last => {}
         }
         Effect::Redraw
     }
 
-    /// The cluster in view, or the one selected on the grid.
-    fn cluster_in_view(&self) -> Option<String> {
-        match (&self.cluster, self.grid.current()) {
-            (Some(c), _) => Some(c.name.clone()),
-            (None, Some(GridRow::Cluster(n))) => Some(n.clone()),
-            _ => None,
-        }
-    }
-
-    /// The host in view, or the one selected in the cluster in view.
-    fn focused_host(&self) -> Option<String> {
-        if let Some(h) = &self.host {
-            return Some(h.host.clone());
-        }
-        let c = self.cluster.as_ref()?;
-        let cv = self.snap.cluster(&c.name)?;
-        let t = c.tiles.get(c.selected)?;
-        Some(cv.cluster.hosts.get(t.host as usize)?.name.to_string())
+    fn set_range(&mut self, r: Range) {
+        self.range = r;
+        self.say(format!("graphs over the last {}", r.as_str()));
     }
 
     /// Opens job control for `cluster` (or the catch-all manager), scoped to `host` when given:

@@ -1,4 +1,4 @@
-//! Clicks: one selects, two in a row drill in.
+//! Clicks: one selects (a row of the grid, a tile of a cluster), two in a row drill in.
 
 use super::*;
 
@@ -25,29 +25,10 @@ impl App {
         });
         self.last_click = Some((at, m.column, m.row));
         let body = self.body();
-        let hit = match self.level() {
-            Level::Grid => match grid_view::row_at(self, body, m.row) {
-                Some(i) => {
-                    self.grid.selected = i;
-                    self.grid.moved = true;
-                    true
-                }
-                None => false,
-            },
-            Level::Cluster => {
-                let pos = self
-                    .cluster
-                    .as_ref()
-                    .and_then(|st| cluster_view::tile_at(self, st, body, m.column, m.row));
-                match (pos, self.cluster.as_mut()) {
-                    (Some(p), Some(st)) => {
-                        st.select(&self.snap, p as isize);
-                        true
-                    }
-                    _ => false,
-                }
-            }
-            Level::Host => false,
+        let hit = match (&self.host, self.cluster.as_mut()) {
+            (Some(_), _) => false,
+            (None, Some(c)) => c.click(&self.snap, body, m.column, m.row),
+            (None, None) => self.grid.click(body, m.row),
         };
         if hit {
             // A click that selected something is the operator's next action.
@@ -55,7 +36,7 @@ impl App {
         }
         if hit && double {
             self.last_click = None;
-            self.drill();
+            return self.act(Action::Drill);
         }
         if hit { Effect::Redraw } else { Effect::None }
     }

@@ -140,6 +140,8 @@ pub struct ClusterState {
     /// The cluster graphs' series ([`crate::graph::CLUSTER_GRAPHS`] order), read from the
     /// history store when state changes (see `App::prepare_graphs`), never while drawing.
     pub graphs: Vec<Option<Series>>,
+    /// The filter (`/`) over host names.
+    pub filter: Option<Filter>,
 }
 
 impl ClusterState {
@@ -156,6 +158,7 @@ impl ClusterState {
             color_by: ColorBy::default(),
             tagged: BTreeSet::new(),
             graphs: Vec::new(),
+            filter: None,
         }
     }
 
@@ -165,20 +168,21 @@ impl ClusterState {
     }
 
     /// Recomputes the tiles, keeping the selected host selected.
-    pub fn rebuild(
-        &mut self,
-        snap: &Snapshot,
-        now: u64,
-        bands: &LoadBands,
-        filter: Option<&Filter>,
-    ) {
+    pub fn rebuild(&mut self, snap: &Snapshot, now: u64, bands: &LoadBands) {
         let Some(cv) = self.view(snap) else {
             self.tiles.clear();
             self.selected = 0;
             self.numbers = ClusterNumbers::default();
             return;
         };
-        self.tiles = tiles_by(cv, now, bands, self.sort, filter, self.color_by);
+        self.tiles = tiles_by(
+            cv,
+            now,
+            bands,
+            self.sort,
+            self.filter.as_ref(),
+            self.color_by,
+        );
         self.numbers = cluster_numbers(cv, now);
         if let Some(name) = &self.selected_name
             && let Some(pos) = self

@@ -2,6 +2,7 @@
 
 use crate::aggregator::{Health, Snapshot};
 use crate::history::{HistoryStore, Point, Range, SummaryValue};
+use crate::tui::action::Action;
 use crate::tui::bands::{LoadBands, TileState};
 use crate::tui::filter::Filter;
 use crate::tui::state::cluster::{Sort, tiles};
@@ -46,17 +47,14 @@ pub struct GridState {
     /// Each row's load sparkline over the range, prepared from history when what it shows can
     /// change (see `App::prepare_graphs`), so drawing never reads the store.
     pub sparks: Vec<Option<Vec<Option<Point>>>>,
+    /// The search (`/`): clusters by name, or by their hosts' names.
+    pub filter: Option<Filter>,
 }
 
 impl GridState {
     /// Recomputes the rows (sources in configuration order), keeping the selection by name.
-    pub fn rebuild(
-        &mut self,
-        snap: &Snapshot,
-        now: u64,
-        bands: &LoadBands,
-        filter: Option<&Filter>,
-    ) {
+    pub fn rebuild(&mut self, snap: &Snapshot, now: u64, bands: &LoadBands) {
+        let filter = self.filter.as_ref();
         let keep = self.rows.get(self.selected).cloned();
         // A search on the grid finds hosts too: a cluster whose name does not match stays
         // when some of its hosts do. An inverted filter (`!x`) hides by name only.
@@ -141,6 +139,39 @@ impl GridState {
     /// The selected row.
     pub fn current(&self) -> Option<&GridRow> {
         self.rows.get(self.selected)
+    }
+
+    /// Moves the selection by a navigation action, `page` rows a page, keeping it in view.
+    pub fn navigate(&mut self, a: Action, page: usize) {
+        let n = self.rows.len();
+        if n == 0 {
+            return;
+        }
+        let sel = self.selected as isize;
+        let target = match a {
+            Action::Up => sel - 1,
+            Action::Down => sel + 1,
+            Action::PageUp => sel - page as isize,
+            Action::PageDown => sel + page as isize,
+            Action::First => 0,
+            Action::Last => n as isize - 1,
+            _ => sel,
+        };
+        self.selected = target.clamp(0, n as isize - 1) as usize;
+        self.moved = true;
+        if self.selected < self.scroll {
+            self.scroll = self.selected;
+        } else if self.selected >= self.scroll + page {
+            self.scroll = self.selected + 1 - page;
+        }
+    }
+
+    /// The selected cluster's name (not a remote grid's).
+    pub fn cluster_name(&self) -> Option<String> {
+        match self.current() {
+            Some(GridRow::Cluster(n)) => Some(n.clone()),
+            _ => None,
+        }
     }
 }
 

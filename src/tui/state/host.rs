@@ -3,6 +3,7 @@
 use crate::aggregator::{ClusterView, Snapshot};
 use crate::history::Series;
 use crate::model::Host;
+use crate::tui::filter::Filter;
 
 /// The metrics shown first, with graphs (KCMS's host screen).
 pub const KEY_METRICS: &[&str] = &crate::graph::HOST_KEY_METRICS;
@@ -37,6 +38,8 @@ pub struct HostState {
     pub graph: Option<MetricGraph>,
     /// The key metrics' series over the range, prepared like the graph's.
     pub key_series: Vec<(&'static str, Option<Series>)>,
+    /// The filter (`/`) over the metric table's names.
+    pub filter: Option<Filter>,
 }
 
 impl HostState {
@@ -49,6 +52,7 @@ impl HostState {
             selected: 0,
             graph: None,
             key_series: Vec::new(),
+            filter: None,
         }
     }
 

@@ -1,18 +1,22 @@
 //! The cluster view: a summary line, the cluster's graphs, one tile per host (down hosts
 //! first), and the selected host's details.
 
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::aggregator::{ClusterView, Liveness};
-use crate::tui::app::App;
+use crate::aggregator::{ClusterView, Liveness, Snapshot};
+use crate::tui::action::{Action, Layer};
 use crate::tui::bands::{ColorBy, TileState};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Goto, Handled, JobsView};
 use crate::tui::state::ClusterState;
 use crate::tui::theme::Role;
 use crate::tui::views::common::{Panel, compact, fitting, graph_panel, stale_style, with_units};
+use crate::tui::views::host_view::OVERLAY_NEEDS_A_HOST;
+use crate::tui::widgets::tile_field;
 use crate::tui::widgets::tiles::{self, TileGeometry};
 use crate::units::human_secs;
 
@@ -61,9 +65,9 @@ pub fn parts(body: Rect) -> Parts {
 }
 
 /// The tile geometry for the current state and body.
-pub fn geometry(app: &App, st: &ClusterState, body: Rect) -> TileGeometry {
+pub fn geometry(snap: &Snapshot, st: &ClusterState, body: Rect) -> TileGeometry {
     let p = parts(body);
-    let longest = app.snap.cluster(&st.name).map_or(8, |cv| {
+    let longest = snap.cluster(&st.name).map_or(8, |cv| {
         cv.cluster
             .hosts
             .iter()
@@ -75,9 +79,9 @@ pub fn geometry(app: &App, st: &ClusterState, body: Rect) -> TileGeometry {
 }
 
 /// Which tile is at a screen position.
-pub fn tile_at(app: &App, st: &ClusterState, body: Rect, x: u16, y: u16) -> Option<usize> {
+pub fn tile_at(snap: &Snapshot, st: &ClusterState, body: Rect, x: u16, y: u16) -> Option<usize> {
     let p = parts(body);
-    let g = geometry(app, st, body);
+    let g = geometry(snap, st, body);
     if !p.tiles.contains((x, y).into()) {
         return None;
     }
@@ -90,24 +94,163 @@ pub fn tile_at(app: &App, st: &ClusterState, body: Rect, x: u16, y: u16) -> Opti
     (i < st.tiles.len()).then_some(i)
 }
 
-/// Draws the view.
-pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
-    let Some(st) = &app.cluster else { return };
-    let t = &app.theme;
-    let Some(cv) = st.view(&app.snap) else {
-        let msg = format!(" cluster '{}' is not in the latest data", st.name);
-        f.render_widget(Paragraph::new(msg).style(t.fg(Role::Warn)), body);
-        return;
-    };
-    let p = parts(body);
-    header(app, st, cv, f, p.header);
-    graphs(app, st, f, p.graphs);
-    tile_field(app, st, cv, f, p.tiles);
-    detail(app, st, cv, f, p.detail);
+/// What is said after tagging (`now_tagged`) or untagging `host`, `n` being tagged then.
+pub fn tag_said(host: &str, now_tagged: bool, n: usize) -> String {
+    if now_tagged {
+        format!("tagged {host} ({n} tagged; v on a graphed metric overlays them)")
+    } else {
+        format!("untagged {host} ({n} tagged)")
+    }
 }
 
-fn header(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
-    let t = &app.theme;
+impl ClusterState {
+    /// Moves the selection by a navigation action over the tile rows that fit in `body`,
+    /// keeping it in view.
+    fn navigate(&mut self, snap: &Snapshot, a: Action, body: Rect) {
+        let g = geometry(snap, self, body);
+        let per_row = g.per_row.max(1) as isize;
+        let page = per_row * g.rows.max(1) as isize;
+        let sel = self.selected as isize;
+        let n = self.tiles.len() as isize;
+        let target = match a {
+            Action::Left => sel - 1,
+            Action::Right => sel + 1,
+            Action::Up => sel - per_row,
+            Action::Down => sel + per_row,
+            Action::PageUp => sel - page,
+            Action::PageDown => sel + page,
+            Action::First => 0,
+            Action::Last => n - 1,
+            _ => sel,
+        };
+        self.select(snap, target);
+        self.keep_visible(g.per_row, g.rows);
+    }
+
+    /// Selects the tile at a screen position of `body`; whether there was one.
+    pub fn click(&mut self, snap: &Snapshot, body: Rect, x: u16, y: u16) -> bool {
+        let Some(p) = tile_at(snap, self, body, x, y) else {
+            return false;
+        };
+        self.select(snap, p as isize);
+        true
+    }
+}
+
+impl Component for ClusterState {
+    fn layer(&self) -> Layer {
+        Layer::Monitor
+    }
+
+    fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, body: Rect) {
+        let t = ctx.theme;
+        let Some(cv) = self.view(ctx.snap) else {
+            let msg = format!(" cluster '{}' is not in the latest data", self.name);
+            f.render_widget(Paragraph::new(msg).style(t.fg(Role::Warn)), body);
+            return;
+        };
+        let p = parts(body);
+        header(ctx, self, cv, f, p.header);
+        graphs(ctx, self, f, p.graphs);
+        tile_field::draw(ctx, self, cv, f, p.tiles);
+        detail(ctx, self, cv, f, p.detail);
+    }
+
+    fn on_key(&mut self, ctx: &Ctx<'_>, _key: KeyEvent, action: Option<Action>) -> Handled {
+        let Some(a) = action else {
+            return Handled::Ignored;
+        };
+        let selected = self.selected_host(ctx.snap).map(str::to_string);
+        let name = self.name.clone();
+        let jobs = |open, host| Ask::Jobs {
+            open,
+            cluster: Some(name.clone()),
+            host,
+        };
+        Handled::Consumed(match a {
+            Action::Up
+            | Action::Down
+            | Action::Left
+            | Action::Right
+            | Action::PageUp
+            | Action::PageDown
+            | Action::First
+            | Action::Last => {
+                self.navigate(ctx.snap, a, ctx.body);
+                Ask::Nothing
+            }
+            Action::Drill => match selected {
+                Some(host) => Ask::Go(Goto::Host {
+                    cluster: name.clone(),
+                    host,
+                }),
+                None => Ask::Nothing,
+            },
+            Action::Back if self.filter.is_some() => {
+                self.filter = None;
+                self.rebuild(ctx.snap, ctx.now, ctx.bands);
+                Ask::Say(false, "filter cleared".into())
+            }
+            Action::Back => Ask::Close,
+            Action::Filter => Ask::EditFilter,
+            Action::Sort => {
+                self.sort = self.sort.next();
+                self.rebuild(ctx.snap, ctx.now, ctx.bands);
+                let label = self.sort.label();
+                Ask::Say(
+                    false,
+                    format!("sorted by {label} (down hosts always first)"),
+                )
+            }
+            Action::ColorBy => {
+                self.color_by = ctx.color_by.next();
+                self.rebuild(ctx.snap, ctx.now, ctx.bands);
+                Ask::ColourBy(self.color_by)
+            }
+            Action::Tag => match self.toggle_tag(ctx.snap) {
+                Some((h, now)) => Ask::Say(false, tag_said(&h, now, self.tagged.len())),
+                None => Ask::Say(true, "no host selected to tag".into()),
+            },
+            Action::Overlay => Ask::Say(true, OVERLAY_NEEDS_A_HOST.into()),
+            Action::ExportGraph => Ask::Export,
+            Action::Processes => jobs(JobsView::Processes, selected),
+            Action::JobResults => jobs(JobsView::Results, None),
+            Action::Submit => jobs(JobsView::Submit, None),
+            _ => return Handled::Ignored,
+        })
+    }
+
+    fn commands(&self) -> Vec<CommandInfo> {
+        use Action::*;
+        [
+            Help,
+            Quit,
+            Problems,
+            Top,
+            Drill,
+            Processes,
+            Back,
+            Sort,
+            Filter,
+            Command,
+            RangeDay,
+            ExportGraph,
+            Legend,
+            ColorBy,
+            Tag,
+        ]
+        .into_iter()
+        .map(CommandInfo::on)
+        .collect()
+    }
+
+    fn refresh(&mut self, ctx: &Ctx<'_>) {
+        self.rebuild(ctx.snap, ctx.now, ctx.bands);
+    }
+}
+
+fn header(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+    let t = ctx.theme;
     let n = st.numbers;
     let mut spans = vec![Span::styled(
         format!(" {} ", cv.cluster.name),
@@ -120,7 +263,7 @@ fn header(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
                 format!(
                     " {} unknown for {} ",
                     n.hosts(),
-                    human_secs(app.now.saturating_sub(known))
+                    human_secs(ctx.now.saturating_sub(known))
                 ),
                 t.fg(Role::Stale).add_modifier(Modifier::BOLD),
             ));
@@ -167,7 +310,7 @@ fn header(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
 }
 
 /// The cluster's graphs, from the series prepared with the state (never the live store).
-fn graphs(app: &App, st: &ClusterState, f: &mut Frame<'_>, area: Rect) {
+fn graphs(ctx: &Ctx<'_>, st: &ClusterState, f: &mut Frame<'_>, area: Rect) {
     if area.height == 0 {
         return;
     }
@@ -177,7 +320,7 @@ fn graphs(app: &App, st: &ClusterState, f: &mut Frame<'_>, area: Rect) {
         let r = Rect::new(area.x + i as u16 * w, area.y, w, area.height);
         let series = st.graphs.get(i).and_then(Option::as_ref);
         graph_panel(
-            app,
+            ctx,
             f,
             r,
             Panel {
@@ -191,114 +334,13 @@ fn graphs(app: &App, st: &ClusterState, f: &mut Frame<'_>, area: Rect) {
     }
 }
 
-/// Whether a scheduler state (`idle`, `mixed+drain`, …) takes new work.
-fn sched_usable(state: &str) -> bool {
-    !["down", "drain", "not_responding", "fail"]
-        .iter()
-        .any(|w| state.split('+').any(|p| p == *w))
-}
-
-fn tile_field(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
-    let t = &app.theme;
-    if st.tiles.is_empty() {
-        let msg = if app.filter().is_some() {
-            " no host matches the filter"
-        } else {
-            " no hosts reported"
-        };
-        f.render_widget(Paragraph::new(msg).style(t.fg(Role::Muted)), area);
-        return;
-    }
-    let g = tiles::geometry(
-        area.width,
-        area.height,
-        st.tiles.len(),
-        cv.cluster
-            .hosts
-            .iter()
-            .map(|h| h.name.chars().count())
-            .max()
-            .unwrap_or(8),
-    );
-    let buf = f.buffer_mut();
-    let first = st.scroll * g.per_row;
-    for (i, tile) in st.tiles.iter().enumerate().skip(first) {
-        let row = (i - first) / g.per_row;
-        if row >= g.rows {
-            break;
-        }
-        let col = (i - first) % g.per_row;
-        let x = area.x + col as u16 * g.width;
-        let y = area.y + row as u16;
-        let glyph = tiles::glyph(tile.state, app.glyphs.unicode);
-        let mut style = tiles::style(tile.state, t);
-        if i == st.selected {
-            style = t.selection();
-        }
-        // A node the scheduler will not use (drained, down, not responding) is struck through
-        // and marked in words or with its own glyph, not by a line over one character alone.
-        let host_name = &cv.cluster.hosts[tile.host as usize].name;
-        let sched_off = app
-            .sched_state(host_name)
-            .filter(|(s, _)| !sched_usable(s))
-            .map(|(s, _)| s);
-        if sched_off.is_some() {
-            style = style.add_modifier(ratatui::style::Modifier::CROSSED_OUT);
-        }
-        // A tagged host (Space, for overlays) carries a mark beside its glyph.
-        let tagged = st.tagged.contains(host_name);
-        let mark = match (tagged, app.glyphs.unicode) {
-            (false, _) => " ",
-            (true, true) => "•",
-            (true, false) => "*",
-        };
-        if g.labeled {
-            let h = &cv.cluster.hosts[tile.host as usize];
-            let load = match (tile.state, sched_off, tile.value) {
-                (TileState::Down, _, _) => "down".to_string(),
-                (TileState::Unknown, _, _) => "unkn".to_string(),
-                (_, Some(s), _) => sched_word(s).to_string(),
-                (TileState::NoData, None, _) | (_, None, None) => "  ? ".to_string(),
-                (TileState::Band(_), None, Some(v)) => st.color_by.tile_text(v),
-            };
-            let name_w = g.width as usize - 8;
-            let name: String = h.name.chars().take(name_w).collect();
-            let text = format!("{glyph}{mark}{name:<name_w$} {load:>4} ");
-            let mut name_style = if i == st.selected {
-                style
-            } else if sched_off.is_some() {
-                t.fg(Role::Muted)
-                    .add_modifier(ratatui::style::Modifier::CROSSED_OUT)
-            } else {
-                t.fg(Role::Text)
-            };
-            if tagged {
-                name_style = name_style.add_modifier(Modifier::BOLD);
-            }
-            buf.set_string(x, y, glyph, style);
-            buf.set_string(x + 1, y, &text[glyph.len()..], name_style);
-        } else {
-            let off = if app.glyphs.unicode { "⊘" } else { "/" };
-            let cell = match (tile.state, sched_off) {
-                _ if tagged => format!("{glyph}{mark}"),
-                (TileState::Down, _) => format!("{glyph} "),
-                (_, Some(_)) => format!("{glyph}{off}"),
-                (TileState::Band(_) | TileState::NoData | TileState::Unknown, None) => {
-                    format!("{glyph}{glyph}")
-                }
-            };
-            buf.set_string(x, y, cell, style);
-        }
-    }
-}
-
-fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
-    let t = &app.theme;
+fn detail(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
+    let t = ctx.theme;
     let Some(tile) = st.tiles.get(st.selected) else {
         return;
     };
     let h = &cv.cluster.hosts[tile.host as usize];
-    let heard = u64::from(h.tn) + cv.age(app.now);
+    let heard = u64::from(h.tn) + cv.age(ctx.now);
     let mut spans = vec![Span::styled(
         format!(" {} ", h.name),
         t.fg(Role::Title).add_modifier(Modifier::BOLD),
@@ -308,12 +350,12 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
         .value("load_one")
         .map_or("?".into(), |l| format!("{l:.2}"));
     let load_words = format!("load {load} on {cpus} CPUs ({:.0}%)", tile.load * 100.0);
-    match (tile.state, cv.liveness(h, app.now)) {
+    match (tile.state, cv.liveness(h, ctx.now)) {
         (TileState::Unknown, Liveness::Unknown { since, was_up }) => {
             spans.push(Span::styled(
                 format!(
                     " UNKNOWN since {} ago ",
-                    human_secs(app.now.saturating_sub(since))
+                    human_secs(ctx.now.saturating_sub(since))
                 ),
                 t.fg(Role::Stale)
                     .add_modifier(Modifier::BOLD | Modifier::REVERSED),
@@ -357,17 +399,4 @@ fn detail(app: &App, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, are
     }
     let spans = fitting(spans, area.width as usize);
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
-}
-
-/// Four characters for why the scheduler will not use a node.
-fn sched_word(state: &str) -> &'static str {
-    if state.contains("drain") {
-        "drn"
-    } else if state.contains("down") {
-        "sdwn"
-    } else if state.contains("not_responding") {
-        "nrsp"
-    } else {
-        "off"
-    }
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::history::{Point, Series};
-use crate::tui::app::App;
+use crate::tui::component::Ctx;
 use crate::tui::theme::{Role, Theme};
 
 /// How stale ("last known") figures look: greyed, and dim where there is no colour to grey.
@@ -40,7 +40,7 @@ pub fn compact(v: f64) -> String {
 
 /// Draws a series' averages into `area`; gaps stay empty.
 pub fn draw_points(
-    app: &App,
+    ctx: &Ctx<'_>,
     f: &mut Frame<'_>,
     area: Rect,
     points: &[Option<Point>],
@@ -52,7 +52,7 @@ pub fn draw_points(
         area,
         points,
         style,
-        GraphMode::pick(app.glyphs.unicode, area.height),
+        GraphMode::pick(ctx.glyphs.unicode, area.height),
     );
 }
 
@@ -79,7 +79,7 @@ pub struct Panel<'a> {
 /// A titled graph panel over the graph: `label last (min–max)`, or, when the label already
 /// carries the current value, `label  hour min–max`; with a time axis under the graph when
 /// there are rows for it (title, two graph rows, the axis).
-pub fn graph_panel(app: &App, f: &mut Frame<'_>, area: Rect, p: Panel<'_>) {
+pub fn graph_panel(ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect, p: Panel<'_>) {
     let Panel {
         label,
         units,
@@ -88,7 +88,7 @@ pub fn graph_panel(app: &App, f: &mut Frame<'_>, area: Rect, p: Panel<'_>) {
         selected,
     } = p;
     let points = series.map(|s| s.points.as_slice());
-    let t = &app.theme;
+    let t = ctx.theme;
     if area.height == 0 || area.width < 4 {
         return;
     }
@@ -105,14 +105,14 @@ pub fn graph_panel(app: &App, f: &mut Frame<'_>, area: Rect, p: Panel<'_>) {
     ) {
         (Some(_), Some(lo), Some(hi)) if label_has_value => format!(
             "  {} {}",
-            app.range.as_str(),
+            ctx.range.as_str(),
             crate::units::human_range(lo, hi, units)
         ),
         (Some(last), Some(lo), Some(hi)) => {
             let full = format!(
                 " {} ({} {})",
                 with_units(*last, units),
-                app.range.as_str(),
+                ctx.range.as_str(),
                 crate::units::human_range(lo, hi, units)
             );
             // The range goes first when the panel is narrow: a cut "(47.8 GB–95.6" misleads.
@@ -150,7 +150,7 @@ pub fn graph_panel(app: &App, f: &mut Frame<'_>, area: Rect, p: Panel<'_>) {
             area.width.saturating_sub(2),
             area.height.saturating_sub(1 + u16::from(axis)),
         );
-        draw_points(app, f, g, pts, t.fg(Role::Graph));
+        draw_points(ctx, f, g, pts, t.fg(Role::Graph));
         if axis {
             let row = Rect::new(g.x, g.y + g.height, g.width, 1);
             crate::tui::widgets::graph::draw_time_axis(f.buffer_mut(), row, s, t.fg(Role::Muted));

@@ -4,6 +4,7 @@
 //! host or overlaid across the cluster's tagged hosts (`v`). Series come prepared with the
 //! state (`App::prepare_graphs`): drawing never reads the history store.
 
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -12,15 +13,20 @@ use ratatui::widgets::Paragraph;
 
 use crate::aggregator::Liveness;
 use crate::model::{Host, Metric};
-use crate::tui::app::App;
-use crate::tui::state::KEY_METRICS;
+use crate::tui::action::{Action, Layer};
+use crate::tui::app::{App, OVERLAY_MAX};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Handled, JobsView};
+use crate::tui::filter::Filter;
 use crate::tui::state::host::MetricGraph;
+use crate::tui::state::{HostState, KEY_METRICS};
 use crate::tui::theme::Role;
-use crate::tui::views::common::{
-    Panel, compact, draw_points, fitting, graph_panel, stale_style, with_units,
-};
-use crate::tui::widgets::graph::{GraphMode, draw_scaled, draw_time_axis, value_bounds};
+use crate::tui::views::common::{fitting, stale_style};
+use crate::tui::widgets::{metric_graph, metric_table};
 use crate::units::human_secs;
+
+/// What is said to an overlay asked for without a host in sight.
+pub const OVERLAY_NEEDS_A_HOST: &str =
+    "open a host (enter) and graph a metric (enter on it) to overlay it across the tagged hosts";
 
 /// Lines of the "other metrics" table that fit.
 pub fn table_rows(body: Rect) -> usize {
@@ -46,25 +52,26 @@ pub fn key_count(h: &Host) -> usize {
     KEY_METRICS.iter().filter(|m| h.metric(m).is_some()).count()
 }
 
-/// Every metric in view order, which selection indexes: the key metrics the host reports,
-/// then the other metrics in table order.
+/// Every metric of the app's host view in view order (see [`HostState::metrics`]).
 pub fn metrics<'h>(app: &App, h: &'h Host) -> Vec<&'h Metric> {
+    view_metrics(app.host.as_ref().and_then(|s| s.filter.as_ref()), h)
+}
+
+/// Every metric in view order, which selection indexes: the key metrics the host reports,
+/// then the other metrics in table order, after `filter`.
+fn view_metrics<'h>(filter: Option<&Filter>, h: &'h Host) -> Vec<&'h Metric> {
     let mut v: Vec<&Metric> = KEY_METRICS.iter().filter_map(|m| h.metric(m)).collect();
-    v.extend(other_metrics(app, h));
+    v.extend(other_metrics(filter, h));
     v
 }
 
 /// The other metrics in table order (by group, then name), after the host filter.
-pub fn other_metrics<'h>(app: &App, h: &'h Host) -> Vec<&'h Metric> {
+fn other_metrics<'h>(filter: Option<&Filter>, h: &'h Host) -> Vec<&'h Metric> {
     let mut v: Vec<&Metric> = h
         .metrics
         .iter()
         .filter(|m| !KEY_METRICS.contains(&&*m.meta.name))
-        .filter(|m| {
-            app.filters[2]
-                .as_ref()
-                .is_none_or(|f| f.keeps(&m.meta.name))
-        })
+        .filter(|m| filter.is_none_or(|f| f.keeps(&m.meta.name)))
         .collect();
     v.sort_by(|a, b| {
         (a.meta.group().unwrap_or("~"), &a.meta.name)
@@ -73,27 +80,218 @@ pub fn other_metrics<'h>(app: &App, h: &'h Host) -> Vec<&'h Metric> {
     v
 }
 
-/// Whether a metric's value reads better converted (gmond's KB and bytes/sec).
-fn is_scaled(m: &Metric) -> bool {
-    m.meta.kind.is_numeric() && m.value().is_some() && crate::units::is_byte_unit(&m.meta.units)
-}
+impl HostState {
+    /// Every metric of the host in view order (see [`view_metrics`]).
+    pub fn metrics<'h>(&self, h: &'h Host) -> Vec<&'h Metric> {
+        view_metrics(self.filter.as_ref(), h)
+    }
 
-/// A metric's value as shown: converted to operator units where that helps, else as gmond
-/// sent it, with its units.
-fn human_metric(m: &Metric) -> String {
-    let units = m.meta.units.trim();
-    match m.value() {
-        Some(v) if is_scaled(m) => crate::units::human_value(v, units),
-        _ if units.is_empty() => m.text.to_string(),
-        _ => format!("{} {units}", m.text),
+    /// Moves the selection by a navigation action, a page being the table's rows in `body`.
+    fn navigate(&mut self, ctx: &Ctx<'_>, a: Action) {
+        let rows = table_rows(ctx.body);
+        let total = self
+            .find(ctx.snap)
+            .map_or(0, |(_, h)| self.metrics(h).len());
+        if total == 0 {
+            return;
+        }
+        let s = self.selected as isize;
+        let t = match a {
+            Action::Up => s - 1,
+            Action::Down => s + 1,
+            Action::PageUp => s - rows as isize,
+            Action::PageDown => s + rows as isize,
+            Action::First => 0,
+            Action::Last => total as isize - 1,
+            _ => s,
+        };
+        self.selected = t.clamp(0, total as isize - 1) as usize;
+        self.keep_metric_in_sight(ctx);
+    }
+
+    /// Scrolls the table so the selected metric's row shows. The table lists every metric
+    /// while a graph takes the key metrics' place, else the metrics after the key ones (a
+    /// selected key metric is highlighted in its panel).
+    fn keep_metric_in_sight(&mut self, ctx: &Ctx<'_>) {
+        let rows = table_rows(ctx.body);
+        let keys = self.find(ctx.snap).map_or(0, |(_, h)| key_count(h));
+        let first_in_table = if self.graph.is_some() { 0 } else { keys };
+        match self.selected.checked_sub(first_in_table) {
+            Some(row) if row < self.scroll => self.scroll = row,
+            Some(row) if rows > 0 && row >= self.scroll + rows => self.scroll = row + 1 - rows,
+            Some(_) => {}
+            None => self.scroll = 0,
+        }
+    }
+
+    /// The table's rows changed under a new filter: select its first, the key metrics'
+    /// graphs being above it.
+    pub fn select_first_row(&mut self, ctx: &Ctx<'_>) {
+        let keys = self.find(ctx.snap).map_or(0, |(_, h)| key_count(h));
+        self.scroll = 0;
+        self.selected = if self.graph.is_some() { 0 } else { keys };
+    }
+
+    /// Graphs the selected metric large, with a time axis; or says why it cannot.
+    fn graph_selected(&mut self, ctx: &Ctx<'_>) -> Result<(), Ask> {
+        let picked = self.find(ctx.snap).and_then(|(_, h)| {
+            let m = *self.metrics(h).get(self.selected)?;
+            Some((
+                m.meta.name.to_string(),
+                m.meta.units.trim().to_string(),
+                m.meta.kind.is_numeric(),
+                m.text.to_string(),
+            ))
+        });
+        let Some((metric, units, numeric, text)) = picked else {
+            return Err(Ask::Say(true, "no metric selected".into()));
+        };
+        if !numeric {
+            return Err(Ask::Say(
+                true,
+                format!("{metric} is text ('{text}'): only numbers have history to graph"),
+            ));
+        }
+        let overlay = self.graph.as_ref().is_some_and(|g| g.overlay);
+        self.graph = Some(MetricGraph {
+            metric,
+            units,
+            overlay,
+            series: Vec::new(),
+        });
+        self.keep_metric_in_sight(ctx);
+        Ok(())
+    }
+
+    /// Overlays the graphed metric (graphing the selected one first) across the cluster's
+    /// tagged hosts, or goes back to this host alone.
+    fn toggle_overlay(&mut self, ctx: &Ctx<'_>) -> Ask {
+        let tagged_others = ctx.tagged_besides(&self.cluster, &self.host);
+        if self.graph.is_none()
+            && let Err(why) = self.graph_selected(ctx)
+        {
+            return why;
+        }
+        let Some(g) = self.graph.as_mut() else {
+            return Ask::Nothing;
+        };
+        let m = g.metric.clone();
+        if g.overlay {
+            g.overlay = false;
+            return Ask::Say(false, format!("{m} of this host alone"));
+        }
+        if tagged_others == 0 {
+            return Ask::Say(
+                true,
+                "no other host is tagged: tag hosts with space in the cluster view".into(),
+            );
+        }
+        g.overlay = true;
+        let shown = (tagged_others + 1).min(OVERLAY_MAX);
+        let more = tagged_others + 1 - shown;
+        Ask::Say(
+            false,
+            if more > 0 {
+                format!(
+                    "{m} across {shown} hosts ({more} more tagged than colours to tell them apart)"
+                )
+            } else {
+                format!("{m} across {shown} hosts")
+            },
+        )
     }
 }
 
-/// Draws the view.
-pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
-    let t = &app.theme;
-    let Some(st) = &app.host else { return };
-    let Some((cv, h)) = st.find(&app.snap) else {
+impl Component for HostState {
+    fn layer(&self) -> Layer {
+        Layer::Monitor
+    }
+
+    fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, body: Rect) {
+        draw(ctx, self, f, body);
+    }
+
+    fn on_key(&mut self, ctx: &Ctx<'_>, _key: KeyEvent, action: Option<Action>) -> Handled {
+        let Some(a) = action else {
+            return Handled::Ignored;
+        };
+        let jobs = |open, host| {
+            Handled::Consumed(Ask::Jobs {
+                open,
+                cluster: Some(self.cluster.clone()),
+                host,
+            })
+        };
+        match a {
+            Action::Processes => return jobs(JobsView::Processes, Some(self.host.clone())),
+            Action::JobResults => return jobs(JobsView::Results, None),
+            Action::Submit => return jobs(JobsView::Submit, None),
+            Action::Tag => {
+                return Handled::Consumed(Ask::Tag {
+                    cluster: self.cluster.clone(),
+                    host: self.host.clone(),
+                });
+            }
+            _ => {}
+        }
+        Handled::Consumed(match a {
+            Action::Up
+            | Action::Down
+            | Action::Left
+            | Action::Right
+            | Action::PageUp
+            | Action::PageDown
+            | Action::First
+            | Action::Last => {
+                self.navigate(ctx, a);
+                Ask::Nothing
+            }
+            Action::Drill => self.graph_selected(ctx).err().unwrap_or(Ask::Nothing),
+            Action::Back if self.filter.is_some() => {
+                self.filter = None;
+                Ask::Say(false, "filter cleared".into())
+            }
+            Action::Back if self.graph.is_some() => {
+                self.graph = None;
+                self.keep_metric_in_sight(ctx);
+                Ask::Nothing
+            }
+            Action::Back => Ask::Close,
+            Action::Filter => Ask::EditFilter,
+            Action::Sort => Ask::Say(true, "sorting applies to a cluster's hosts".into()),
+            Action::ColorBy => Ask::ColourBy(ctx.color_by.next()),
+            Action::Overlay => self.toggle_overlay(ctx),
+            Action::ExportGraph => Ask::Export,
+            _ => return Handled::Ignored,
+        })
+    }
+
+    fn commands(&self) -> Vec<CommandInfo> {
+        use Action::*;
+        [
+            Help,
+            Quit,
+            Problems,
+            Back,
+            Processes,
+            Filter,
+            RangeDay,
+            ExportGraph,
+            Drill,
+            Overlay,
+            Refresh,
+            Command,
+        ]
+        .into_iter()
+        .map(CommandInfo::on)
+        .collect()
+    }
+}
+
+/// Draws the view of `st`.
+fn draw(ctx: &Ctx<'_>, st: &HostState, f: &mut Frame<'_>, body: Rect) {
+    let t = ctx.theme;
+    let Some((cv, h)) = st.find(ctx.snap) else {
         let msg = format!(
             " host '{}' is not in the latest data of '{}'",
             st.host, st.cluster
@@ -102,13 +300,13 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         return;
     };
     let (header, keys, table) = split(body);
-    let age = cv.age(app.now);
+    let age = cv.age(ctx.now);
     let heard = u64::from(h.tn) + age;
     let mut spans = vec![Span::styled(
         format!(" {} ", h.name),
         t.fg(Role::Title).add_modifier(Modifier::BOLD),
     )];
-    match cv.liveness(h, app.now) {
+    match cv.liveness(h, ctx.now) {
         Liveness::Up => spans.push(Span::styled(" up ", t.fg(Role::Ok))),
         Liveness::Down => spans.push(Span::styled(
             " DOWN ",
@@ -120,7 +318,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
             spans.push(Span::styled(
                 format!(
                     " UNKNOWN since {} ago ",
-                    human_secs(app.now.saturating_sub(since))
+                    human_secs(ctx.now.saturating_sub(since))
                 ),
                 t.fg(Role::Stale)
                     .add_modifier(Modifier::BOLD | Modifier::REVERSED),
@@ -146,13 +344,13 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
         spans.push(Span::styled(format!(" {os} {rel} "), t.fg(Role::Text)));
     }
     if let Some(boot) = h.value("boottime") {
-        let up_for = app.now.saturating_sub(boot as u64);
+        let up_for = ctx.now.saturating_sub(boot as u64);
         spans.push(Span::styled(
             format!(" up {} ", human_secs(up_for)),
             t.fg(Role::Muted),
         ));
     }
-    if let Some((state, reason)) = app.sched_state(&h.name) {
+    if let Some((state, reason)) = ctx.sched_state(&h.name) {
         let why = if reason.is_empty() {
             String::new()
         } else {
@@ -170,291 +368,11 @@ pub fn draw(app: &App, f: &mut Frame<'_>, body: Rect) {
     let spans = fitting(spans, header.width as usize);
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), header);
 
-    let all = metrics(app, h);
+    let all = st.metrics(h);
     if let Some(g) = &st.graph {
-        metric_graph(app, f, keys, g);
+        metric_graph::draw(ctx, f, keys, g);
     } else {
-        key_panels(app, st.selected, h, f, keys);
+        metric_table::key_panels(ctx, st, h, f, keys);
     }
-    metric_table(app, st, &all, cv.age(app.now), f, table);
-}
-
-/// The key metrics, each with a graph over the range: two columns when wide.
-fn key_panels(app: &App, selected: usize, h: &Host, f: &mut Frame<'_>, keys: Rect) {
-    let t = &app.theme;
-    let st_series = app.host.as_ref();
-    let shown: Vec<&str> = KEY_METRICS
-        .iter()
-        .copied()
-        .filter(|m| h.metric(m).is_some())
-        .collect();
-    let cols: u16 = if keys.width >= 120 { 2 } else { 1 };
-    let per_col = shown.len().div_ceil(cols as usize).max(1);
-    let panel_h = (keys.height / per_col as u16).max(1);
-    for (i, name) in shown.iter().enumerate() {
-        let col = (i / per_col) as u16;
-        let row = (i % per_col) as u16;
-        if (row + 1) * panel_h > keys.height {
-            continue;
-        }
-        let w = keys.width / cols;
-        let r = Rect::new(keys.x + col * w, keys.y + row * panel_h, w, panel_h);
-        let Some(m) = h.metric(name) else { continue };
-        let units = m.meta.units.trim();
-        let series = st_series.and_then(|s| s.key_series(name));
-        let pts = series.map(|s| &s.points);
-        let shown = human_metric(m);
-        if panel_h == 1 {
-            let label = format!(" {:<13}{:>18} ", name, shown);
-            let style = if i == selected {
-                t.selection()
-            } else {
-                t.fg(Role::Text)
-            };
-            f.render_widget(Paragraph::new(label.clone()).style(style), r);
-            let gx = r.x + label.chars().count() as u16;
-            if let Some(p) = &pts {
-                draw_points(
-                    app,
-                    f,
-                    Rect::new(gx, r.y, r.width.saturating_sub(gx - r.x + 1), 1),
-                    p,
-                    t.fg(Role::Graph),
-                );
-            } else {
-                f.render_widget(
-                    Paragraph::new("no history yet").style(t.fg(Role::Muted)),
-                    Rect::new(gx, r.y, r.width.saturating_sub(gx - r.x), 1),
-                );
-            }
-        } else {
-            let label = format!("{name} = {shown}");
-            graph_panel(
-                app,
-                f,
-                r,
-                Panel {
-                    label: &label,
-                    units,
-                    series,
-                    label_has_value: true,
-                    selected: i == selected,
-                },
-            );
-        }
-    }
-}
-
-/// Colours of an overlay's hosts, in order: roles distinct in every shipped theme.
-const OVERLAY_ROLES: [Role; 8] = [
-    Role::Graph,
-    Role::Warn,
-    Role::Ok,
-    Role::Critical,
-    Role::Accent,
-    Role::Title,
-    Role::Load1,
-    Role::Load3,
-];
-
-/// One metric graphed large: title, value scale on the left, the graph, a time axis; when
-/// overlaid, a line naming each host in its colour with its latest value.
-fn metric_graph(app: &App, f: &mut Frame<'_>, area: Rect, g: &MetricGraph) {
-    let t = &app.theme;
-    if area.height < 3 || area.width < 20 {
-        return;
-    }
-    let units = g.units.as_str();
-    let with_u = if units.is_empty() {
-        g.metric.clone()
-    } else {
-        format!("{} ({units})", g.metric)
-    };
-    let whom = match g.series.len() {
-        0 | 1 => format!("on {}", g.series.first().map_or("", |(h, _)| h.as_str())),
-        n => format!("across {n} hosts"),
-    };
-    let title = vec![
-        Span::styled(
-            format!(" {with_u} "),
-            t.fg(Role::Title).add_modifier(Modifier::BOLD),
-        ),
-        Span::styled(format!("{whom} "), t.fg(Role::Text)),
-        Span::styled(
-            format!("· last {} · times UTC · esc closes", app.range.as_str()),
-            t.fg(Role::Muted),
-        ),
-    ];
-    f.render_widget(
-        Paragraph::new(Line::from(fitting(title, area.width as usize))),
-        Rect::new(area.x, area.y, area.width, 1),
-    );
-    let mut top = area.y + 1;
-    // Who is who: each host in its colour, with its latest value.
-    let latest = |s: &Option<crate::history::Series>| {
-        s.as_ref()
-            .and_then(|s| s.points.iter().rev().flatten().next().map(|p| p.avg))
-    };
-    if g.series.len() > 1 {
-        let mut spans = Vec::new();
-        for (i, (host, s)) in g.series.iter().enumerate() {
-            let style = t.fg(OVERLAY_ROLES[i % OVERLAY_ROLES.len()]);
-            let swatch = if app.glyphs.unicode { "━━" } else { "--" };
-            spans.push(Span::styled(format!(" {swatch} "), style));
-            let v = latest(s).map_or_else(|| "no history".to_string(), |v| with_units(v, units));
-            spans.push(Span::styled(format!("{host} {v} "), t.fg(Role::Text)));
-        }
-        if t.monochrome {
-            // Without colour the lines cannot be told apart here; the export draws one graph
-            // per host.
-            let key = app
-                .keymap
-                .first_key(
-                    crate::tui::action::Layer::Monitor,
-                    crate::tui::action::Action::ExportGraph,
-                )
-                .map_or_else(String::new, |k| format!(" ({k})"));
-            spans.push(Span::styled(
-                format!(" · no colour: the export{key} draws each host apart"),
-                t.fg(Role::Muted),
-            ));
-        }
-        f.render_widget(
-            Paragraph::new(Line::from(fitting(spans, area.width as usize))),
-            Rect::new(area.x, top, area.width, 1),
-        );
-        top += 1;
-    }
-    let bottom = area.y + area.height;
-    // Rows left: the graph, then one for the time axis.
-    let graph_h = bottom.saturating_sub(top).saturating_sub(1);
-    let drawn: Vec<&crate::history::Series> =
-        g.series.iter().filter_map(|(_, s)| s.as_ref()).collect();
-    let Some(first) = drawn.first() else {
-        f.render_widget(
-            Paragraph::new(format!(
-                " no history of {} yet: it is recorded from the next poll on",
-                g.metric
-            ))
-            .style(t.fg(Role::Muted)),
-            Rect::new(area.x, top, area.width, 1),
-        );
-        return;
-    };
-    if graph_h == 0 {
-        return;
-    }
-    // The value scale: top, middle and bottom of the graph, in the metric's units, from the
-    // recorded values, so the labels hold at any width; one scale for every host of an
-    // overlay, so heights compare.
-    let mode = GraphMode::pick(app.glyphs.unicode, graph_h);
-    let (lo, hi) = value_bounds(drawn.iter().map(|s| s.points.as_slice()));
-    let marks = [(0, hi), (graph_h / 2, (lo + hi) / 2.0), (graph_h - 1, lo)];
-    let labels: Vec<(u16, String)> = marks
-        .iter()
-        .map(|(row, v)| (*row, with_units(*v, units)))
-        .collect();
-    let gutter = labels
-        .iter()
-        .map(|(_, l)| l.chars().count() as u16)
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let tick = if app.glyphs.unicode { "┤" } else { "|" };
-    for (row, l) in &labels {
-        f.buffer_mut().set_string(
-            area.x,
-            top + row,
-            format!("{l:>w$} {tick}", w = (gutter - 2) as usize),
-            t.fg(Role::Muted),
-        );
-    }
-    let plot = Rect::new(
-        area.x + gutter + 1,
-        top,
-        area.width.saturating_sub(gutter + 2),
-        graph_h,
-    );
-    for (i, (_, s)) in g.series.iter().enumerate() {
-        if let Some(s) = s {
-            let style = t.fg(OVERLAY_ROLES[i % OVERLAY_ROLES.len()]);
-            draw_scaled(f.buffer_mut(), plot, &s.points, style, mode, (lo, hi));
-        }
-    }
-    let axis = Rect::new(plot.x, plot.y + plot.height, plot.width, 1);
-    draw_time_axis(f.buffer_mut(), axis, first, t.fg(Role::Muted));
-}
-
-/// The metric table: the metrics after the key ones, or, while a graph takes the key
-/// metrics' place, every metric; the selection highlighted.
-fn metric_table(
-    app: &App,
-    st: &crate::tui::state::HostState,
-    all: &[&Metric],
-    age: u64,
-    f: &mut Frame<'_>,
-    table: Rect,
-) {
-    let t = &app.theme;
-    if table.height == 0 {
-        return;
-    }
-    let first = match (&st.graph, st.find(&app.snap)) {
-        (None, Some((_, h))) => key_count(h),
-        _ => 0,
-    };
-    let others = all.get(first..).unwrap_or(&[]);
-    let head = format!(
-        " {:<22} {:>18} {:<12} {:>8}  {}",
-        "metric", "value", "units", "age", "group"
-    );
-    f.render_widget(
-        Paragraph::new(head).style(t.fg(Role::Muted).add_modifier(Modifier::BOLD)),
-        Rect::new(table.x, table.y, table.width, 1),
-    );
-    for (k, m) in others
-        .iter()
-        .skip(st.scroll)
-        .take(table.height.saturating_sub(1) as usize)
-        .enumerate()
-    {
-        let age = u64::from(m.tn) + age;
-        let expired = m.is_expired(age);
-        // Sizes and rates in operator units, which then carry the unit themselves.
-        let (value, units): (String, &str) = if is_scaled(m) {
-            (human_metric(m), "")
-        } else if m.meta.kind.is_numeric() && m.text.len() > 18 {
-            (
-                m.value().map_or_else(|| m.text.to_string(), compact),
-                m.meta.units.trim(),
-            )
-        } else {
-            (m.text.chars().take(18).collect(), m.meta.units.trim())
-        };
-        let line = format!(
-            " {:<22.22} {:>18} {:<12.12} {:>8}  {}",
-            m.meta.name,
-            value,
-            units,
-            human_secs(age),
-            m.meta.group().unwrap_or("")
-        );
-        let style = if first + st.scroll + k == st.selected {
-            t.selection()
-        } else if expired {
-            t.fg(Role::Muted)
-        } else {
-            t.fg(Role::Text)
-        };
-        f.render_widget(
-            Paragraph::new(line).style(style),
-            Rect::new(table.x, table.y + 1 + k as u16, table.width, 1),
-        );
-    }
-    if others.is_empty() {
-        f.render_widget(
-            Paragraph::new(" no other metrics").style(t.fg(Role::Muted)),
-            Rect::new(table.x, table.y + 1, table.width, 1),
-        );
-    }
+    metric_table::metric_table(ctx, st, &all, cv.age(ctx.now), f, table);
 }

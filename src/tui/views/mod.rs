@@ -1,4 +1,5 @@
-//! One file per view, plus the frame that holds them.
+//! One file per view, each a component over its state (`state/`), plus the frame that holds
+//! them.
 
 pub mod cluster_view;
 pub mod common;
@@ -7,7 +8,7 @@ pub mod host_view;
 
 use ratatui::Frame;
 
-use crate::tui::app::{App, Level, Mode};
+use crate::tui::app::{App, Mode};
 use crate::tui::widgets::chrome;
 
 /// Where a list over the monitor goes: the body, less a margin that keeps the view below
@@ -37,33 +38,22 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     let s = chrome::screen(area);
     chrome::breadcrumb(app, f, s.top);
     let jobs = app.open_jobs();
-    match (jobs, app.level()) {
-        (Some(j), _) => crate::tui::jobs::draw::draw(app, j, f, s.body),
-        (None, Level::Grid) => grid_view::draw(app, f, s.body),
-        (None, Level::Cluster) => cluster_view::draw(app, f, s.body),
-        (None, Level::Host) => host_view::draw(app, f, s.body),
+    let ctx = app.ctx();
+    match jobs {
+        Some(j) => crate::tui::jobs::draw::draw(app, j, f, s.body),
+        None => app.view().draw(&ctx, f, s.body),
     }
     if let Some(p) = &app.panel {
-        p.draw(&app.ctx(), f, panel_area(s.body));
+        p.draw(&ctx, f, panel_area(s.body));
     }
     chrome::status_line(app, f, s.status);
     match (&app.mode, jobs) {
         // An overlay takes the keys: its hints, not those of what is under it.
         (Mode::Normal, _) if app.overlay.is_some() => {
-            use crate::tui::action::{Action, Layer};
-            use crate::tui::component::CommandInfo;
-            let other = match app.overlay {
-                Some(crate::tui::app::Overlay::Help { .. }) => Action::Legend,
-                _ => Action::Help,
-            };
-            let commands = [
-                CommandInfo::on(Action::Close),
-                CommandInfo::on(other),
-                CommandInfo::on(Action::Problems),
-                CommandInfo::on(Action::Refresh),
-            ];
-            let hints = chrome::component_hints(&app.keymap, Layer::List, &commands);
-            chrome::hints_line(app, f, s.bottom, &hints);
+            if let Some(o) = &app.overlay {
+                let hints = chrome::component_hints(&app.keymap, o.layer(), &o.commands());
+                chrome::hints_line(app, f, s.bottom, &hints);
+            }
         }
         (Mode::Normal, _) if app.panel.is_some() => {
             if let Some(p) = &app.panel {
@@ -74,8 +64,14 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
         (Mode::Normal, Some(j)) => {
             chrome::hints_line(app, f, s.bottom, &crate::tui::jobs::draw::hints(app, j))
         }
-        (Mode::Normal, None) => chrome::hint_bar(app, f, s.bottom),
+        (Mode::Normal, None) => {
+            let v = app.view();
+            let hints = chrome::component_hints(&app.keymap, v.layer(), &v.commands());
+            chrome::hints_line(app, f, s.bottom, &hints);
+        }
         _ => chrome::input_line(app, f, s.bottom),
     }
-    crate::tui::overlays::draw(app, f, s.body);
+    if let Some(o) = &app.overlay {
+        o.draw(&ctx, f, s.body);
+    }
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::aggregator::Health;
-use crate::tui::action::{ACTIONS, Action, Layer};
+use crate::tui::action::{Action, Layer};
 use crate::tui::app::{App, Level, Mode};
 use crate::tui::theme::Role;
 use crate::units::human_secs;
@@ -187,72 +187,9 @@ pub fn status_line(app: &App, f: &mut Frame<'_>, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
 
-/// Actions worth a hint at each level, in order.
-fn hinted(level: Level) -> &'static [Action] {
-    use Action::*;
-    // Help and quit first, so a narrow terminal still shows them.
-    match level {
-        Level::Grid => &[
-            Help, Quit, Problems, Top, Drill, Filter, Command, RangeDay, Refresh, Processes,
-            Legend, Sources,
-        ],
-        Level::Cluster => &[
-            Help,
-            Quit,
-            Problems,
-            Top,
-            Drill,
-            Processes,
-            Back,
-            Sort,
-            Filter,
-            Command,
-            RangeDay,
-            ExportGraph,
-            Legend,
-            ColorBy,
-            Tag,
-        ],
-        Level::Host => &[
-            Help,
-            Quit,
-            Problems,
-            Back,
-            Processes,
-            Filter,
-            RangeDay,
-            ExportGraph,
-            Drill,
-            Overlay,
-            Refresh,
-            Command,
-        ],
-    }
-}
-
-/// The hint bar: `key label` pairs from the action table and the loaded keymap.
-pub fn hint_bar(app: &App, f: &mut Frame<'_>, area: Rect) {
-    let mut hints = Vec::new();
-    for a in hinted(app.level()) {
-        let Some(def) = ACTIONS.iter().find(|d| d.action == *a) else {
-            continue;
-        };
-        if *a == Action::RangeDay {
-            // The five range keys share one hint.
-            let first = app.keymap.first_key(Layer::Monitor, Action::RangeHour);
-            let last = app.keymap.first_key(Layer::Monitor, Action::RangeYear);
-            if let (Some(x), Some(y)) = (first, last) {
-                hints.push((format!("{x}-{y}"), "range"));
-            }
-        } else if let Some(k) = app.keymap.first_key(Layer::Monitor, *a) {
-            hints.push((k, def.hint));
-        }
-    }
-    hints_line(app, f, area, &hints);
-}
-
 /// Hints for a component's commands in its layer: the first key of each, with its hint word
-/// (commands without one, or without a key, are left out).
+/// (commands without one, or without a key, are left out). The day range stands for all five
+/// ranges, which share one hint (`1-5 range`).
 pub fn component_hints(
     keymap: &crate::tui::keymap::Keymap,
     layer: Layer,
@@ -262,6 +199,11 @@ pub fn component_hints(
         .iter()
         .filter(|c| c.enabled)
         .filter_map(|c| {
+            if c.action == Action::RangeDay {
+                let first = keymap.first_key(layer, Action::RangeHour)?;
+                let last = keymap.first_key(layer, Action::RangeYear)?;
+                return Some((format!("{first}-{last}"), "range"));
+            }
             let def = crate::tui::action::action_def(c.action);
             if def.hint.is_empty() {
                 return None;

@@ -2,5 +2,8 @@
 
 pub mod chrome;
 pub mod graph;
+pub mod metric_graph;
+pub mod metric_table;
+pub mod tile_field;
 pub mod tiles;
 pub mod wrap;

@@ -1,0 +1,144 @@
+//! The sources overlay (`s`): each source's health, address, last answer and error, and its
+//! clusters with their age.
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+use crate::aggregator::{Health, SourceView};
+use crate::tui::action::{Action, Layer};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Handled, scrolled};
+use crate::tui::theme::Role;
+use crate::tui::views::common::stale_style;
+use crate::tui::widgets::wrap::wrap;
+use crate::units::{human_bytes, human_secs};
+
+/// The widest the sources overlay gets.
+const MAX_WIDTH: u16 = 110;
+
+/// The sources overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SourcesOverlay {
+    /// First visible line.
+    pub scroll: usize,
+}
+
+impl SourcesOverlay {
+    /// The overlay scrolled to where source number `index` begins (lines wrapped as drawn).
+    pub fn at(ctx: &Ctx<'_>, index: usize) -> Self {
+        let width = super::text_width(MAX_WIDTH, ctx.body.width);
+        let scroll = ctx
+            .snap
+            .sources
+            .iter()
+            .take(index)
+            .map(|s| wrap(&block(ctx, s), width).len())
+            .sum();
+        Self { scroll }
+    }
+}
+
+/// One source's lines: its health and address, its last error, its clusters.
+fn block(ctx: &Ctx<'_>, s: &SourceView) -> Vec<Line<'static>> {
+    let (t, now) = (ctx.theme, ctx.now);
+    let mut lines = Vec::new();
+    let st = &s.status;
+    let health_style = match st.health {
+        Health::Ok => t.fg(Role::Ok),
+        Health::Degraded => t.fg(Role::Warn).add_modifier(Modifier::BOLD),
+        Health::Dead => t.fg(Role::Critical).add_modifier(Modifier::BOLD),
+        Health::Pending => t.fg(Role::Muted),
+    };
+    let age = st.last_success.map_or_else(
+        || "never".to_string(),
+        |x| format!("{} ago", human_secs(now.saturating_sub(x))),
+    );
+    lines.push(Line::from(vec![
+        Span::styled(
+            format!("{:<12} ", s.name),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("{:<9}", st.health.to_string()), health_style),
+        Span::styled(
+            format!(
+                " {}  data {age}  answer {} in {} ms",
+                st.active_address.as_deref().unwrap_or("-"),
+                human_bytes(st.wire_bytes),
+                st.latency.as_millis()
+            ),
+            t.fg(Role::Text),
+        ),
+    ]));
+    if let Some(e) = &st.last_error {
+        lines.push(Line::from(Span::styled(format!("    {e}"), health_style)));
+    }
+    for c in &s.clusters {
+        let line = match c.staleness(now) {
+            Some(x) => Span::styled(
+                format!(
+                    "    cluster {}  {} hosts unknown  STALE: {x}",
+                    c.cluster.name,
+                    c.host_count(now),
+                ),
+                stale_style(t),
+            ),
+            None => Span::styled(
+                format!(
+                    "    cluster {}  {} hosts  age {}",
+                    c.cluster.name,
+                    c.host_count(now),
+                    human_secs(c.age(now))
+                ),
+                t.fg(Role::Muted),
+            ),
+        };
+        lines.push(Line::from(line));
+    }
+    lines
+}
+
+fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = ctx
+        .snap
+        .sources
+        .iter()
+        .flat_map(|s| block(ctx, s))
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from("no sources configured"));
+    }
+    lines
+}
+
+impl Component for SourcesOverlay {
+    fn layer(&self) -> Layer {
+        super::LAYER
+    }
+
+    fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
+        let lines = lines(ctx);
+        super::draw_box(ctx, f, area, (" Sources ", MAX_WIDTH), &lines, self.scroll);
+    }
+
+    fn on_key(&mut self, ctx: &Ctx<'_>, _key: KeyEvent, action: Option<Action>) -> Handled {
+        let Some(a) = action else {
+            return Handled::Ignored;
+        };
+        let limit = super::scroll_limit(&lines(ctx), MAX_WIDTH, ctx.body);
+        if let Some(s) = scrolled(self.scroll, a, limit) {
+            self.scroll = s;
+            return Handled::Consumed(Ask::Nothing);
+        }
+        Handled::Consumed(match a {
+            // Its hint bar offers the help page: the key opens it.
+            Action::Help => Ask::Open(a),
+            a => super::common_ask(a).unwrap_or(Ask::Nothing),
+        })
+    }
+
+    fn commands(&self) -> Vec<CommandInfo> {
+        super::commands(Action::Help)
+    }
+}
