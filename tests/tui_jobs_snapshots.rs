@@ -530,3 +530,54 @@ fn long_process_lists_scroll_with_the_selection() {
     let s = render(&a);
     assert!(s.contains(" 1000 "), "back at the top:\n{s}");
 }
+
+#[test]
+fn an_unreachable_slurm_controller_shows_on_the_grid_the_problems_and_the_sources() {
+    let mut a = console((160, 40), "admin");
+    a.jobs[0].manager.kind = gantry::jobs::BackendKind::Slurm {
+        poll_secs: 5,
+        conf: None,
+        bin_dir: None,
+    };
+    a.jobs_open = None;
+    let view = gantry::slurm::view::SlurmView {
+        at: a.now,
+        controller: gantry::slurm::view::Controller::Unreachable {
+            since: a.now - 125,
+            message: "Slurmctld(primary) at head is DOWN".into(),
+        },
+        ..Default::default()
+    };
+    a.on_job_event(
+        "*",
+        gantry::jobs::JobEvent::Slurm(std::sync::Arc::new(view)),
+    );
+    let grid = render(&a);
+    assert!(grid.contains("Slurm controller DOWN 2m"), "{grid}");
+    a.act(Action::Problems);
+    let s = render(&a);
+    assert!(s.contains("scheduler"), "{s}");
+    assert!(
+        s.contains("unreachable: Slurmctld(primary) at head is DOWN"),
+        "{s}"
+    );
+    a.act(Action::Close);
+    a.act(Action::Sources);
+    let s = render(&a);
+    assert!(
+        s.contains("Slurm controller of job control unreachable since 2m"),
+        "{s}"
+    );
+    // Back up: the marks go.
+    a.act(Action::Close);
+    let view = gantry::slurm::view::SlurmView {
+        at: a.now,
+        controller: gantry::slurm::view::Controller::Up,
+        ..Default::default()
+    };
+    a.on_job_event(
+        "*",
+        gantry::jobs::JobEvent::Slurm(std::sync::Arc::new(view)),
+    );
+    assert!(!render(&a).contains("DOWN"));
+}

@@ -549,11 +549,17 @@ async fn poll_controller(
             "suspended"
         };
         rows.insert((node.to_string(), j.id as u32), j.label());
+        // The reason whole: the monitor's name column sizes to its content.
+        let name = match (j.state.as_str(), j.count()) {
+            ("PENDING", 1) => format!("{} ({})", j.name, j.reason),
+            ("PENDING", n) => format!("{} ({n} tasks, {})", j.name, j.reason),
+            _ => j.name.clone(),
+        };
         procs.push(ProcInfo {
             node: node.into(),
             pid: j.id as u32,
             state: if j.state == "PENDING" { 'P' } else { 'T' },
-            name: j.name.clone(),
+            name,
             user: j.user.clone(),
             cpu_pct: 0.0,
             rss_kb: 0,

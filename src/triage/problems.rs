@@ -21,6 +21,9 @@ pub enum Severity {
 pub enum Kind {
     /// No address of a source answered.
     SourceDead,
+    /// A scheduler's controller (Slurm's slurmctld) does not answer: nothing can be submitted,
+    /// listed or cancelled there.
+    SchedulerDown,
     /// A host stopped reporting (its cluster's data is fresh).
     HostDown,
     /// A cluster's data stopped advancing: its hosts are unknown, not down.
@@ -40,6 +43,7 @@ impl Kind {
     pub fn word(self) -> &'static str {
         match self {
             Kind::SourceDead => "source dead",
+            Kind::SchedulerDown => "scheduler",
             Kind::HostDown => "host down",
             Kind::ClusterStale => "stale",
             Kind::SourceDegraded => "degraded",
@@ -115,13 +119,48 @@ pub struct FailedJob {
     pub reason: String,
 }
 
+/// A scheduler's controller that does not answer, as job control found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerDown {
+    /// The cluster its job control serves (`*`: every cluster).
+    pub cluster: String,
+    /// What does not answer (`Slurm controller`).
+    pub what: String,
+    /// Epoch seconds since when.
+    pub since: u64,
+    /// What the scheduler's own tools said.
+    pub message: String,
+}
+
 /// How far back failed jobs count.
 pub const FAILED_JOBS_WINDOW: u64 = 3600;
 
 /// Every problem in `snap` at `now`, worst first; within a severity, the oldest first (it has
 /// been wrong longest), then by name so the order is stable.
-pub fn problems(snap: &Snapshot, now: u64, th: &Thresholds, failed: &[FailedJob]) -> Vec<Problem> {
+pub fn problems(
+    snap: &Snapshot,
+    now: u64,
+    th: &Thresholds,
+    failed: &[FailedJob],
+    down: &[SchedulerDown],
+) -> Vec<Problem> {
     let mut out = Vec::new();
+    for d in down {
+        out.push(Problem {
+            severity: Severity::Critical,
+            kind: Kind::SchedulerDown,
+            subject: Subject::Cluster(d.cluster.clone()),
+            name: d.what.clone(),
+            place: if d.cluster == "*" {
+                "job control".into()
+            } else {
+                d.cluster.clone()
+            },
+            detail: format!("unreachable: {}", d.message),
+            since: Some(d.since),
+            weight: 0.0,
+        });
+    }
     for s in &snap.sources {
         source_problems(s, &mut out);
         // A dead source's clusters are covered by its own row.
@@ -322,10 +361,39 @@ mod tests {
             job(2, now - 60),
             job(3, now - 600),
         ];
-        let p = problems(&snap, now, &Thresholds::default(), &jobs);
+        let p = problems(&snap, now, &Thresholds::default(), &jobs, &[]);
         let ids: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(ids, ["3 job3", "2 job2"]);
         assert_eq!(p[0].place, "job control", "the catch-all manager is named");
         assert_eq!(p[0].detail, "failed, exit 1 (user alice)");
+    }
+
+    #[test]
+    fn an_unreachable_scheduler_is_critical_and_first() {
+        let now = 1_800_000_000;
+        let down = [SchedulerDown {
+            cluster: "hpc".into(),
+            what: "Slurm controller".into(),
+            since: now - 90,
+            message: "Slurmctld(primary) at head is DOWN".into(),
+        }];
+        let p = problems(
+            &Snapshot::default(),
+            now,
+            &Thresholds::default(),
+            &[job(2, now - 60)],
+            &down,
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (p[0].severity, p[0].kind),
+            (Severity::Critical, Kind::SchedulerDown)
+        );
+        assert_eq!(p[0].place, "hpc");
+        assert_eq!(
+            p[0].detail,
+            "unreachable: Slurmctld(primary) at head is DOWN"
+        );
+        assert_eq!(p[0].since, Some(now - 90));
     }
 }

@@ -161,6 +161,8 @@ pub struct App {
     pub thresholds: crate::triage::Thresholds,
     /// Jobs that ended badly, from every job control (for the problems view).
     pub failed_jobs: Vec<crate::triage::problems::FailedJob>,
+    /// Schedulers whose controller does not answer, from every job control.
+    pub schedulers_down: Vec<crate::triage::problems::SchedulerDown>,
     /// What cluster tiles are coloured by (`c` cycles), kept from cluster to cluster.
     pub color_by: ColorBy,
     /// What the prepared series were read for (see [`App::prepare_graphs`]).
@@ -213,6 +215,7 @@ impl App {
             panel: None,
             thresholds: setup.thresholds,
             failed_jobs: Vec::new(),
+            schedulers_down: Vec::new(),
             color_by: ColorBy::default(),
             graphs_key: 0,
         };
@@ -246,6 +249,7 @@ impl App {
             bands: &self.bands,
             thresholds: self.thresholds,
             failed_jobs: &self.failed_jobs,
+            schedulers_down: &self.schedulers_down,
             body: chrome::screen(Rect::new(0, 0, self.size.0, self.size.1)).body,
             range: self.range,
             color_by: self.color_by,
@@ -399,8 +403,11 @@ impl App {
         let said = j.on_event(ev);
         let states_changed = j.node_states != states_before;
         let failed_before = std::mem::take(&mut self.failed_jobs);
+        let down_before = std::mem::take(&mut self.schedulers_down);
         self.collect_failed_jobs();
-        let failed_changed = self.failed_jobs != failed_before;
+        self.collect_schedulers_down();
+        let failed_changed =
+            self.failed_jobs != failed_before || self.schedulers_down != down_before;
         if failed_changed {
             self.refresh_panel();
         }
@@ -417,6 +424,26 @@ impl App {
         } else {
             Effect::None
         }
+    }
+
+    /// Schedulers whose controller the last poll could not reach.
+    fn collect_schedulers_down(&mut self) {
+        use crate::slurm::view::Controller;
+        self.schedulers_down = self
+            .jobs
+            .iter()
+            .filter_map(|j| match &j.slurm.as_ref()?.controller {
+                Controller::Unreachable { since, message } => {
+                    Some(crate::triage::problems::SchedulerDown {
+                        cluster: j.cluster.clone(),
+                        what: "Slurm controller".into(),
+                        since: *since,
+                        message: message.clone(),
+                    })
+                }
+                _ => None,
+            })
+            .collect();
     }
 
     /// Jobs every job control saw end badly.

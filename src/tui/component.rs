@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub thresholds: Thresholds,
     /// Jobs job control saw end badly (for the problems view).
     pub failed_jobs: &'a [FailedJob],
+    /// Schedulers whose controller does not answer (for the problems view).
+    pub schedulers_down: &'a [crate::triage::problems::SchedulerDown],
     /// The screen's body, where views draw (lists and overlays go within it).
     pub body: Rect,
     /// The graphs' range.
@@ -55,6 +57,16 @@ impl<'a> Ctx<'a> {
     /// names hosts by their full domain name where Slurm uses the short one.
     pub fn sched_state(&self, host: &str) -> Option<(&'a str, &'a str)> {
         sched_state(self.jobs, host)
+    }
+
+    /// The scheduler of `cluster` (or the catch-all one) when its controller does not answer.
+    pub fn scheduler_down(
+        &self,
+        cluster: &str,
+    ) -> Option<&'a crate::triage::problems::SchedulerDown> {
+        self.schedulers_down
+            .iter()
+            .find(|d| d.cluster == cluster || d.cluster == "*")
     }
 
     /// How many hosts of `cluster` other than `host` are tagged.

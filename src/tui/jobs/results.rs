@@ -38,16 +38,24 @@ fn age(now: u64, t: Option<u64>) -> String {
 pub fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
     let t = ctx.theme;
     let jobs = j.visible_jobs();
+    // Slurm's array tasks by the name Slurm gives them (5_3), never their raw id.
+    let labels: std::collections::HashMap<u64, String> = j
+        .slurm
+        .as_ref()
+        .map(|v| v.jobs.iter().map(|x| (x.id, x.label())).collect())
+        .unwrap_or_default();
+    let label = |id: u64| labels.get(&id).cloned().unwrap_or_else(|| id.to_string());
     let rows: Vec<ListRow> = jobs
         .iter()
         .map(|jb| ListRow {
             cells: vec![
-                jb.id.to_string(),
+                label(jb.id),
                 jb.name.clone(),
                 jb.user.clone(),
                 jb.state.clone(),
                 jb.nodes.clone(),
-                age(ctx.now, Some(jb.submitted)),
+                // 0: not known (not "56 years ago").
+                age(ctx.now, (jb.submitted > 0).then_some(jb.submitted)),
                 age(ctx.now, jb.started),
                 age(ctx.now, jb.ended),
                 jb.exit.map_or("–".into(), |e| e.to_string()),

@@ -165,7 +165,13 @@ impl Component for ProblemsList {
 
     fn refresh(&mut self, ctx: &Ctx<'_>) {
         let was = self.selected().map(|p| (p.kind, p.subject.clone()));
-        self.rows = problems(ctx.snap, ctx.now, &ctx.thresholds, ctx.failed_jobs);
+        self.rows = problems(
+            ctx.snap,
+            ctx.now,
+            &ctx.thresholds,
+            ctx.failed_jobs,
+            ctx.schedulers_down,
+        );
         // The selection follows its problem while it lasts.
         if let Some((kind, subject)) = was
             && let Some(i) = self

@@ -109,6 +109,24 @@ fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     if lines.is_empty() {
         lines.push(Line::from("no sources configured"));
     }
+    // Schedulers are sources of job data: an unreachable one says so here, in its own words.
+    for d in ctx.schedulers_down {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} of {} unreachable since {} ago: {}",
+                d.what,
+                if d.cluster == "*" {
+                    "job control"
+                } else {
+                    &d.cluster
+                },
+                human_secs(ctx.now.saturating_sub(d.since)),
+                d.message
+            ),
+            ctx.theme.fg(Role::Critical),
+        )));
+    }
     lines
 }
 

@@ -316,6 +316,18 @@ fn cluster_row(ctx: &Ctx<'_>, st: &GridState, f: &mut Frame<'_>, area: Rect, nam
             t.fg(Role::Accent).add_modifier(Modifier::BOLD),
         ));
     }
+    // Its scheduler cannot be reached: jobs can be neither listed nor acted on.
+    if let Some(d) = ctx.scheduler_down(name) {
+        spans.push(Span::styled(
+            format!(
+                " {} DOWN {} ",
+                d.what,
+                human_secs(ctx.now.saturating_sub(d.since))
+            ),
+            t.fg(Role::Critical)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ));
+    }
     spans.extend(stats_spans(ctx, &n, area.width >= 120));
     let spans = fitting(spans, (area.width as usize).saturating_sub(age.width() + 1));
     let used: usize = spans.iter().map(Span::width).sum::<usize>() + age.width() + 2;
