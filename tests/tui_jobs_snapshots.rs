@@ -195,24 +195,67 @@ fn kill_dialogs() {
             "the whole node name to type:\n{s}"
         );
         insta::assert_snapshot!(name("kill_foreign", size), s);
-        // Slurm signals whole jobs, and says so; sent, the results show.
+        // Slurm: the job dialog names the array task, switches to the whole array on `a`,
+        // asks for the number of jobs, and shows what Slurm did (its message line by line).
         let mut a = console(size, "admin");
+        slurm_array(&mut a);
         press(&mut a, 'k');
-        if let Some(Modal::Kill(d)) = &mut a.jobs[0].modal {
-            d.whole_job = true;
-        }
-        press(&mut a, 'k');
-        press_code(&mut a, KeyCode::Enter);
-        let target = a.jobs[0].selected_target().expect("a process is selected");
-        a.jobs[0].on_event(gantry::jobs::JobEvent::Signalled(vec![(
-            target,
-            Err("Operation not permitted".into()),
-        )]));
         let s = render(&a);
-        assert!(s.contains("Slurm signals whole jobs"), "{s}");
-        assert!(s.contains("Operation not"), "{s}");
+        assert!(s.contains("acts on the chosen task only"), "{s}");
+        assert!(s.contains("10_2"), "{s}");
+        press(&mut a, 'a');
+        press(&mut a, 'k');
+        for c in "3".chars() {
+            press(&mut a, c);
+        }
+        press_code(&mut a, KeyCode::Tab);
+        press_code(&mut a, KeyCode::Tab);
+        press_code(&mut a, KeyCode::Enter);
+        let sent = matches!(
+            &a.jobs[0].modal,
+            Some(Modal::Slurm(d)) if d.results.is_some()
+        );
+        assert!(sent, "{}", render(&a));
+        a.jobs[0].on_event(gantry::jobs::JobEvent::SlurmDone {
+            act: "cancel".into(),
+            outcomes: vec![(
+                "10".into(),
+                Err(
+                    "scancel: error: Kill job error on job id 10:\nAccess/permission denied".into(),
+                ),
+            )],
+        });
+        let s = render(&a);
+        assert!(s.contains("WHOLE array 10 (3 jobs)"), "{s}");
+        assert!(s.contains("Access/permission denied"), "{s}");
         insta::assert_snapshot!(name("kill_slurm_sent", size), s);
     }
+}
+
+/// Makes the console's first job control a Slurm one whose selected job is task 2 of array 10
+/// (three tasks live).
+fn slurm_array(a: &mut App) {
+    use gantry::slurm::jobs::{Array, SlurmJob};
+    let j = &mut a.jobs[0];
+    j.manager.kind = gantry::jobs::BackendKind::Slurm {
+        poll_secs: 5,
+        conf: None,
+        bin_dir: None,
+    };
+    for p in j.procs.iter_mut().filter(|p| p.job == "12") {
+        p.job = "10_2".into();
+    }
+    let task = |id, t| SlurmJob {
+        id,
+        array: Array::Task { job: 10, task: t },
+        state: "RUNNING".into(),
+        user: "alice".into(),
+        ..SlurmJob::default()
+    };
+    j.slurm = Some(std::sync::Arc::new(gantry::slurm::view::SlurmView {
+        jobs: vec![task(10, 3), task(11, 1), task(12, 2)],
+        ..Default::default()
+    }));
 }
 
 #[test]

@@ -262,6 +262,39 @@ pub fn button(ctx: &Ctx<'_>, label: &str, focused: bool, danger: bool) -> Span<'
     Span::styled(format!("[ {label} ]"), style)
 }
 
+/// A one-of-many chooser in `area`: `(•)` on the chosen item, scrolled to keep it in view,
+/// highlighted while the chooser has the focus.
+pub fn draw_choice(
+    ctx: &Ctx<'_>,
+    f: &mut ratatui::Frame<'_>,
+    area: Rect,
+    items: &[String],
+    chosen: usize,
+    focused: bool,
+) {
+    let t = ctx.theme;
+    let h = usize::from(area.height).max(1);
+    let first = chosen.saturating_sub(h - 1);
+    let lines: Vec<Line<'_>> = items
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(h)
+        .map(|(i, name)| {
+            let mark = if i == chosen { "(•)" } else { "( )" };
+            let style = if i == chosen && focused {
+                t.selection()
+            } else if i == chosen {
+                t.fg(Role::Accent)
+            } else {
+                t.fg(Role::Text)
+            };
+            Line::from(Span::styled(format!("   {mark} {name}"), style))
+        })
+        .collect();
+    f.render_widget(ratatui::widgets::Paragraph::new(lines), area);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

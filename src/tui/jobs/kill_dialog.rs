@@ -7,10 +7,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use tui_textarea::TextArea;
 
-use super::dialogs::{Laid, Outbox, Row, button, draw_laid, field, lay_out, text};
+use super::dialogs::{Laid, Outbox, Row, button, draw_choice, draw_laid, field, lay_out, text};
 use crate::cm::job::Signal;
 use crate::jobs::{JobCommand, Target};
 use crate::tui::action::{Action, Layer};
@@ -40,8 +39,6 @@ pub struct KillDialog {
     pub results: Option<Vec<(Target, Result<(), String>)>>,
     /// A problem with the input.
     pub error: Option<String>,
-    /// The backend signals whole jobs, not single processes (Slurm's scancel).
-    pub whole_job: bool,
     /// What the last key left for job control.
     pub out: Outbox,
 }
@@ -66,7 +63,6 @@ impl KillDialog {
             confirm: field("type to confirm", ""),
             results: None,
             error: None,
-            whole_job: false,
             out: Outbox::default(),
         }
     }
@@ -104,12 +100,6 @@ impl KillDialog {
         if !self.foreign.is_empty() {
             rows.push(Row::Wrap(
                 format!("owned by another user: {}", self.foreign.join(", ")),
-                t.fg(Role::Warn),
-            ));
-        }
-        if self.whole_job {
-            rows.push(Row::Wrap(
-                "Slurm signals whole jobs: every process of each job, on all its nodes".into(),
                 t.fg(Role::Warn),
             ));
         }
@@ -183,31 +173,6 @@ impl KillDialog {
             .max()
             .unwrap_or(0);
         lay_out(area, widest.clamp(72, 120) as u16, rows)
-    }
-
-    /// The signal chooser in `area`, scrolled to keep the chosen signal in view.
-    fn draw_signals(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
-        let t = ctx.theme;
-        let h = usize::from(area.height).max(1);
-        let first = self.signal.saturating_sub(h - 1);
-        let lines: Vec<Line<'_>> = Signal::ALL
-            .iter()
-            .enumerate()
-            .skip(first)
-            .take(h)
-            .map(|(i, s)| {
-                let mark = if i == self.signal { "(•)" } else { "( )" };
-                let style = if i == self.signal && self.focus == 0 {
-                    t.selection()
-                } else if i == self.signal {
-                    t.fg(Role::Accent)
-                } else {
-                    t.fg(Role::Text)
-                };
-                Line::from(Span::styled(format!("   {mark} {s}"), style))
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), area);
     }
 
     /// A key, with the action the dialog layer gives it (none while a field takes the text).
@@ -287,7 +252,8 @@ impl Component for KillDialog {
         let laid = self.layout(ctx, area);
         draw_laid(ctx, f, &laid, " Signal processes ");
         if let Some(r) = laid.slots().first() {
-            self.draw_signals(ctx, f, *r);
+            let names: Vec<String> = Signal::ALL.iter().map(|s| s.to_string()).collect();
+            draw_choice(ctx, f, *r, &names, self.signal, self.focus == 0);
         }
     }
 

@@ -10,10 +10,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use tui_textarea::TextArea;
 
-use super::dialogs::{Laid, Outbox, Row, button, draw_laid, field, lay_out, text};
+use super::dialogs::{Laid, Outbox, Row, button, draw_choice, draw_laid, field, lay_out, text};
 use crate::cm::job::Signal;
 use crate::jobs::JobCommand;
 use crate::slurm::act::{Outcome, SlurmAct, SlurmCommand};
@@ -350,30 +349,6 @@ impl SlurmJobDialog {
         lay_out(area, widest.clamp(76, 120) as u16, rows)
     }
 
-    fn draw_choices(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
-        let t = ctx.theme;
-        let h = usize::from(area.height).max(1);
-        let first = self.choice.saturating_sub(h - 1);
-        let lines: Vec<Line<'_>> = CHOICES
-            .iter()
-            .enumerate()
-            .skip(first)
-            .take(h)
-            .map(|(i, (name, _))| {
-                let mark = if i == self.choice { "(•)" } else { "( )" };
-                let style = if i == self.choice && self.focus == 0 {
-                    t.selection()
-                } else if i == self.choice {
-                    t.fg(Role::Accent)
-                } else {
-                    t.fg(Role::Text)
-                };
-                Line::from(Span::styled(format!("   {mark} {name}"), style))
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), area);
-    }
-
     fn send(&mut self) {
         if let SlurmAct::TimeLimit(l) = self.act()
             && l.is_empty()
@@ -407,7 +382,8 @@ impl Component for SlurmJobDialog {
         let laid = self.layout(ctx, area);
         draw_laid(ctx, f, &laid, " Slurm jobs ");
         if let Some(r) = laid.slots().first() {
-            self.draw_choices(ctx, f, *r);
+            let names: Vec<String> = CHOICES.iter().map(|(n, _)| n.to_string()).collect();
+            draw_choice(ctx, f, *r, &names, self.choice, self.focus == 0);
         }
     }
 
