@@ -95,8 +95,7 @@ fn the_hottest_hosts_top_process_is_killed_in_six_keys() {
     let crumb = s.lines().next().unwrap_or("").to_string();
     let hottest = crumb
         .split_whitespace()
-        .filter(|w| w.contains("-node"))
-        .last()
+        .rfind(|w| w.contains("-node"))
         .unwrap_or_else(|| panic!("no host in the breadcrumb: {crumb}"))
         .to_string();
     let top3: Vec<&str> = list
