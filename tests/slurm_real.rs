@@ -74,6 +74,18 @@ async fn submit(link: &gantry::jobs::link::LinkHandle, rx: &mut Rx, spec: JobSpe
     .await
 }
 
+/// The (node, row id) of a job's row once it runs.
+async fn running_row(rx: &mut Rx, id: u64) -> (String, u32) {
+    wait(rx, &format!("job {id} running"), 40, |e| match e {
+        JobEvent::Lists { procs, .. } => procs
+            .iter()
+            .find(|p| p.job == id.to_string() && p.state == 'R')
+            .map(|p| (p.node.clone(), p.pid)),
+        _ => None,
+    })
+    .await
+}
+
 /// A cluster of `shape`, a Slurm link polling it every second, and a runner for its commands.
 struct Setup {
     cluster: SlurmCluster,
@@ -227,14 +239,7 @@ async fn submit_list_cancel_requeue_and_read_results_on_a_real_slurm() {
         job("long-a", "sleep 120", out_of("a.out")),
     )
     .await;
-    let (node_a, row_a) = wait(&mut s.rx, "job a running", 40, |e| match e {
-        JobEvent::Lists { procs, .. } => procs
-            .iter()
-            .find(|p| p.job == a.to_string() && p.state == 'R')
-            .map(|p| (p.node.clone(), p.pid)),
-        _ => None,
-    })
-    .await;
+    let (node_a, row_a) = running_row(&mut s.rx, a).await;
     let pids = s
         .runner
         .ok(
@@ -331,14 +336,7 @@ async fn submit_list_cancel_requeue_and_read_results_on_a_real_slurm() {
         job("mover-b", "sleep 120", out_of("b.out")),
     )
     .await;
-    let (node_b, row_b) = wait(&mut s.rx, "job b running", 40, |e| match e {
-        JobEvent::Lists { procs, .. } => procs
-            .iter()
-            .find(|p| p.job == b.to_string() && p.state == 'R')
-            .map(|p| (p.node.clone(), p.pid)),
-        _ => None,
-    })
-    .await;
+    let (node_b, row_b) = running_row(&mut s.rx, b).await;
     let target = s
         .cluster
         .nodes

@@ -181,17 +181,14 @@ fn command_for(act: &SlurmAct, job: &str) -> (&'static str, Vec<String>) {
     let j = job.to_string();
     match act {
         SlurmAct::Cancel => ("scancel", vec![j]),
-        SlurmAct::Signal { signal, batch } => (
-            "scancel",
-            vec![
-                format!("--signal={}", signal.as_str()),
-                if *batch { "--full" } else { "--" }.into(),
-                j,
-            ]
-            .into_iter()
-            .filter(|a| a != "--")
-            .collect(),
-        ),
+        SlurmAct::Signal { signal, batch } => {
+            let mut args = vec![format!("--signal={}", signal.as_str())];
+            if *batch {
+                args.push("--full".into());
+            }
+            args.push(j);
+            ("scancel", args)
+        }
         SlurmAct::Hold => ("scontrol", vec!["hold".into(), j]),
         SlurmAct::Release => ("scontrol", vec!["release".into(), j]),
         SlurmAct::Requeue => ("scontrol", vec!["requeue".into(), j]),

@@ -155,8 +155,6 @@ pub fn spawn(cfg: ManagerConfig, runner: Runner, poll: Duration, events: Events)
 struct Seen {
     /// (node, row id) → job label, for the rows last shown.
     rows: HashMap<(String, u32), String>,
-    /// Jobs the controller held at the last poll, by label.
-    jobs: HashMap<String, SlurmJob>,
     /// Accounting's view of jobs (sacct), refreshed every few polls.
     history: Vec<SlurmJob>,
     /// Jobs seen live this session, kept after the controller drops them: their array task,
@@ -597,7 +595,15 @@ async fn poll_controller(
         }
     }
     seen.polls += 1;
-    for j in &mine {
+    let held: std::collections::HashSet<u64> = mine.iter().map(|j| j.id).collect();
+    // Jobs the controller held at the last poll and has dropped since: kept as squeue last
+    // showed them (only those, so a poll does not copy the whole queue).
+    let before = seen.published.lock().view.clone();
+    for j in before
+        .jobs
+        .iter()
+        .filter(|j| !j.from_accounting && !held.contains(&j.id))
+    {
         seen.remembered.insert(j.id, j.clone());
     }
     if seen.remembered.len() > REMEMBER {
@@ -608,17 +614,15 @@ async fn poll_controller(
         }
     }
     let now = now_epoch();
-    let mut all = mine.clone();
-    let held: std::collections::HashSet<u64> = mine.iter().map(|j| j.id).collect();
-    for h in &seen.history {
-        if held.contains(&h.id) {
-            continue;
-        }
+    view::add_queue(&mut partitions, &mine, now);
+    let mut all = mine;
+    let in_history: std::collections::HashSet<u64> = seen.history.iter().map(|h| h.id).collect();
+    for h in seen.history.iter().filter(|h| !held.contains(&h.id)) {
         all.push(aged_out(h, seen.remembered.get(&h.id)));
     }
     // Jobs seen live that neither the controller nor accounting still has.
     for (id, j) in &seen.remembered {
-        if !held.contains(id) && !seen.history.iter().any(|h| h.id == *id) {
+        if !held.contains(id) && !in_history.contains(id) {
             let mut j = j.clone();
             j.from_accounting = true;
             if j.live() {
@@ -629,7 +633,6 @@ async fn poll_controller(
         }
     }
     let summaries: Vec<JobSummary> = all.iter().map(summary).collect();
-    view::add_queue(&mut partitions, &mine, now);
     let node_infos = nodes
         .iter()
         .map(|n: &SlurmNode| NodeInfo {
@@ -658,7 +661,6 @@ async fn poll_controller(
         controller: Controller::Up,
     });
     seen.rows = rows;
-    seen.jobs = mine.into_iter().map(|j| (j.label(), j)).collect();
     // Published before the lists go out: a command on a row just shown must find it.
     *seen.published.lock() = Lookup {
         rows: seen.rows.clone(),

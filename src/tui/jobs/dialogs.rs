@@ -262,6 +262,74 @@ pub fn button(ctx: &Ctx<'_>, label: &str, focused: bool, danger: bool) -> Span<'
     Span::styled(format!("[ {label} ]"), style)
 }
 
+/// The typed confirmation: what to type (`what`, `word`), then its field, accented while it
+/// has the focus.
+pub fn confirm_rows<'a>(
+    ctx: &Ctx<'_>,
+    rows: &mut Vec<Row<'a>>,
+    (what, word): (&str, &str),
+    focused: bool,
+    input: &'a TextArea<'static>,
+) {
+    let style = if focused {
+        ctx.theme.fg(Role::Accent)
+    } else {
+        ctx.theme.fg(Role::Text)
+    };
+    rows.push(Row::Wrap(
+        format!("type {what} ({word}) to confirm:"),
+        style,
+    ));
+    rows.push(Row::Field {
+        label: Line::from(Span::styled(" >", style)),
+        at: 3,
+        input,
+    });
+    rows.push(Row::Gap);
+}
+
+/// Per-item outcomes once sent: `waiting` until the first arrives, then ✓ (with what it is
+/// now, when said) or ✗ with the error line by line, the first `max` of them, the rest counted.
+pub fn result_rows(
+    ctx: &Ctx<'_>,
+    rows: &mut Vec<Row<'_>>,
+    results: &[(String, Result<String, String>)],
+    waiting: &str,
+    max: usize,
+) {
+    let t = ctx.theme;
+    rows.push(Row::Gap);
+    if results.is_empty() {
+        rows.push(Row::Line(Line::from(Span::styled(
+            format!(" {waiting}"),
+            t.fg(Role::Muted),
+        ))));
+    }
+    for (what, r) in results.iter().take(max) {
+        match r {
+            Ok(now) if now.is_empty() => rows.push(Row::Wrap(format!("✓ {what}"), t.fg(Role::Ok))),
+            Ok(now) => rows.push(Row::Wrap(format!("✓ {what}: {now}"), t.fg(Role::Ok))),
+            Err(e) => {
+                for (i, l) in e.lines().enumerate() {
+                    let head = if i == 0 {
+                        format!("✗ {what}: ")
+                    } else {
+                        "  ".into()
+                    };
+                    rows.push(Row::Wrap(format!("{head}{l}"), t.fg(Role::Critical)));
+                }
+            }
+        }
+    }
+    if results.len() > max {
+        let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+        rows.push(Row::Line(Line::from(format!(
+            "   … and {} more ({failed} failed in all)",
+            results.len() - max
+        ))));
+    }
+}
+
 /// A one-of-many chooser in `area`: `(•)` on the chosen item, scrolled to keep it in view,
 /// highlighted while the chooser has the focus.
 pub fn draw_choice(

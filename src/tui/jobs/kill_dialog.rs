@@ -9,7 +9,10 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use tui_textarea::TextArea;
 
-use super::dialogs::{Laid, Outbox, Row, button, draw_choice, draw_laid, field, lay_out, text};
+use super::dialogs::{
+    Laid, Outbox, Row, button, confirm_rows, draw_choice, draw_laid, field, lay_out, result_rows,
+    text,
+};
 use crate::cm::job::Signal;
 use crate::jobs::{JobCommand, Target};
 use crate::tui::action::{Action, Layer};
@@ -115,18 +118,7 @@ impl KillDialog {
             } else {
                 "the node name"
             };
-            let style = if self.focus == 1 {
-                t.fg(Role::Accent)
-            } else {
-                t.fg(Role::Text)
-            };
-            rows.push(Row::Wrap(format!("type {what} ({w}) to confirm:"), style));
-            rows.push(Row::Field {
-                label: Line::from(Span::styled(" >", style)),
-                at: 3,
-                input: &self.confirm,
-            });
-            rows.push(Row::Gap);
+            confirm_rows(ctx, &mut rows, (what, w), self.focus == 1, &self.confirm);
         }
         rows.push(Row::Line(Line::from(vec![
             Span::raw(" "),
@@ -143,26 +135,11 @@ impl KillDialog {
             rows.push(Row::Wrap(e.clone(), t.fg(Role::Critical)));
         }
         if let Some(res) = &self.results {
-            rows.push(Row::Gap);
-            if res.is_empty() {
-                rows.push(Row::Line(Line::from(Span::styled(
-                    " sending…",
-                    t.fg(Role::Muted),
-                ))));
-            }
-            for (tg, r) in res.iter().take(MAX_RESULTS) {
-                rows.push(match r {
-                    Ok(()) => Row::Wrap(format!("✓ {tg}"), t.fg(Role::Ok)),
-                    Err(e) => Row::Wrap(format!("✗ {tg}: {e}"), t.fg(Role::Critical)),
-                });
-            }
-            if res.len() > MAX_RESULTS {
-                let failed = res.iter().filter(|(_, r)| r.is_err()).count();
-                rows.push(Row::Line(Line::from(format!(
-                    "   … and {} more ({failed} failed in all)",
-                    res.len() - MAX_RESULTS
-                ))));
-            }
+            let res: Vec<(String, Result<String, String>)> = res
+                .iter()
+                .map(|(tg, r)| (tg.to_string(), r.clone().map(|()| String::new())))
+                .collect();
+            result_rows(ctx, &mut rows, &res, "sending…", MAX_RESULTS);
         }
         // Wide enough for the longest target (full node names), within the screen.
         let widest = self

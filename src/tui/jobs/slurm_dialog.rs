@@ -12,7 +12,10 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use tui_textarea::TextArea;
 
-use super::dialogs::{Laid, Outbox, Row, button, draw_choice, draw_laid, field, lay_out, text};
+use super::dialogs::{
+    Laid, Outbox, Row, button, confirm_rows, draw_choice, draw_laid, field, lay_out, result_rows,
+    text,
+};
 use crate::cm::job::Signal;
 use crate::jobs::JobCommand;
 use crate::slurm::act::{Outcome, SlurmAct, SlurmCommand};
@@ -286,23 +289,12 @@ impl SlurmJobDialog {
         }
         rows.push(Row::Gap);
         if let Some(w) = self.confirm_word() {
-            let style = if self.focus == 2 {
-                t.fg(Role::Accent)
-            } else {
-                t.fg(Role::Text)
-            };
             let what = if reach > 1 {
                 "the number of jobs"
             } else {
                 "another user's job id"
             };
-            rows.push(Row::Wrap(format!("type {what} ({w}) to confirm:"), style));
-            rows.push(Row::Field {
-                label: Line::from(Span::styled(" >", style)),
-                at: 3,
-                input: &self.confirm,
-            });
-            rows.push(Row::Gap);
+            confirm_rows(ctx, &mut rows, (what, &w), self.focus == 2, &self.confirm);
         }
         rows.push(Row::Line(Line::from(vec![
             Span::raw(" "),
@@ -314,36 +306,7 @@ impl SlurmJobDialog {
             rows.push(Row::Wrap(e.clone(), t.fg(Role::Critical)));
         }
         if let Some(res) = &self.results {
-            rows.push(Row::Gap);
-            if res.is_empty() {
-                rows.push(Row::Line(Line::from(Span::styled(
-                    " asking Slurm…",
-                    t.fg(Role::Muted),
-                ))));
-            }
-            for (job, r) in res.iter().take(MAX_LISTED) {
-                match r {
-                    Ok(now) => rows.push(Row::Wrap(format!("✓ {job}: {now}"), t.fg(Role::Ok))),
-                    Err(e) => {
-                        // Slurm's message, line by line.
-                        for (i, l) in e.lines().enumerate() {
-                            let head = if i == 0 {
-                                format!("✗ {job}: ")
-                            } else {
-                                "  ".into()
-                            };
-                            rows.push(Row::Wrap(format!("{head}{l}"), t.fg(Role::Critical)));
-                        }
-                    }
-                }
-            }
-            if res.len() > MAX_LISTED {
-                let failed = res.iter().filter(|(_, r)| r.is_err()).count();
-                rows.push(Row::Line(Line::from(format!(
-                    "   … and {} more ({failed} failed in all)",
-                    res.len() - MAX_LISTED
-                ))));
-            }
+            result_rows(ctx, &mut rows, res, "asking Slurm…", MAX_LISTED);
         }
         let widest = jobs.iter().map(|j| j.len() + 40).max().unwrap_or(0);
         lay_out(area, widest.clamp(76, 120) as u16, rows)
