@@ -195,6 +195,8 @@ pub struct CommandInfo {
     pub action: Action,
     /// Whether it can be used right now (greyed out otherwise).
     pub enabled: bool,
+    /// Its word on the hint bar here, when the action's own word says too little.
+    pub label: Option<&'static str>,
 }
 
 impl CommandInfo {
@@ -203,6 +205,29 @@ impl CommandInfo {
         Self {
             action,
             enabled: true,
+            label: None,
+        }
+    }
+
+    /// A command that can or cannot be used right now.
+    pub const fn when(action: Action, enabled: bool) -> Self {
+        Self {
+            action,
+            enabled,
+            label: None,
+        }
+    }
+
+    /// The same command with `label` as its word, when there is one.
+    pub const fn labelled_as(self, label: Option<&'static str>) -> Self {
+        Self { label, ..self }
+    }
+
+    /// The same command under another word on the hint bar.
+    pub const fn labelled(self, label: &'static str) -> Self {
+        Self {
+            label: Some(label),
+            ..self
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::history::Range;
 use crate::tui::action::Action;
 use crate::tui::app::{App, Effect, Level, LineInput, Mode};
 use crate::tui::command::{self, Candidates, Command};
-use crate::tui::component::{Ask, Goto, Handled, JobsView};
+use crate::tui::component::{Ask, Component, Goto, Handled, JobsView};
 use crate::tui::filter::Filter;
 use crate::tui::theme::{Theme, no_color_requested};
 use crate::tui::views::cluster_view;
@@ -69,44 +69,44 @@ impl App {
             self.panel = Some(p);
             return self.after_component(action, handled);
         }
-        if let Some(i) = self.jobs_open
-            && let Some(j) = self.jobs.get_mut(i)
-        {
-            use crate::tui::jobs::keys::Outcome;
+        if let Some(i) = self.jobs_open.filter(|i| *i < self.jobs.len()) {
+            // Job control takes the key first; what it ignores (help, the command line,
+            // problems, quitting from its top screen) is the app's. Taken out while it does,
+            // as the overlays are, since the context it is given lends every job control.
+            let mut j = self.jobs.remove(i);
             let action = self.keymap.action_in(j.layer(), &key);
-            match j.on_key(key, action) {
-                Outcome::Handled => {
+            let handled = j.on_key(&self.ctx(), key, action);
+            self.jobs.insert(i, j);
+            return match handled {
+                Handled::Consumed(Ask::Nothing) => {
                     // The operator acted: what was said before is about the screen before.
                     if action.is_some() {
                         self.message = None;
                     }
-                    return Effect::Redraw;
+                    Effect::Redraw
                 }
-                Outcome::Close => {
-                    j.host_scope = None;
+                Handled::Consumed(Ask::Close) => {
+                    self.jobs[i].host_scope = None;
                     self.jobs_open = None;
-                    return Effect::Redraw;
+                    Effect::Redraw
                 }
-                Outcome::Say(error, text) => {
+                Handled::Consumed(Ask::Say(error, text)) => {
                     if error {
                         self.complain(text);
                     } else {
                         self.say(text);
                     }
-                    return Effect::Redraw;
+                    Effect::Redraw
                 }
-                Outcome::Pass => {
-                    // What job control leaves to the app: help, the command line, problems,
-                    // quitting from its top screen.
-                    return match action {
-                        Some(a) => {
-                            self.message = None;
-                            self.act(a)
-                        }
-                        None => Effect::None,
-                    };
-                }
-            }
+                Handled::Consumed(ask) => self.do_ask(ask),
+                Handled::Ignored => match action {
+                    Some(a) => {
+                        self.message = None;
+                        self.act(a)
+                    }
+                    None => Effect::None,
+                },
+            };
         }
         let Some(action) = self.keymap.action_in(self.view().layer(), &key) else {
             return Effect::None;
@@ -365,7 +365,7 @@ impl App {
             j.open_login();
         }
         if a == Action::Submit && j.login.is_some() {
-            let _ = j.on_key(
+            let _ = j.key(
                 crossterm::event::KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE),
                 Some(Action::Submit),
             );

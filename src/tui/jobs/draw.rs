@@ -1,6 +1,7 @@
-//! Job control on screen: its header (link state, the list showing, read-only), the filter
-//! line, the list or pager, the open dialog over them, and the hint bar. Each screen and
-//! dialog draws itself; this only places them.
+//! Job control as a component: its header (link state, the list showing, read-only), the
+//! filter line, the list or pager, the open dialog over them; its keys (keys.rs) and the
+//! commands of whatever is on top, for the hint bar and the help page. Each screen and dialog
+//! draws itself; this only places them.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,16 +9,62 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{JobScreen, JobsUi, processes, results};
+use crossterm::event::KeyEvent;
+
+use super::keys::Outcome;
+use super::{JobScreen, JobsUi, Modal, processes, results};
 use crate::jobs::LinkState;
 use crate::tui::action::{Action, Layer, action_def};
-use crate::tui::app::App;
-use crate::tui::component::{CommandInfo, Component};
+use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Handled};
 use crate::tui::theme::Role;
 
-/// Draws job control into the body.
-pub fn draw(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
-    let ctx = app.ctx();
+impl Component for JobsUi {
+    fn layer(&self) -> Layer {
+        match (&self.modal, self.screen) {
+            (Some(Modal::Submit(_)), _) => Layer::Form,
+            (Some(_), _) => Layer::Dialog,
+            (None, JobScreen::Pager) => Layer::Pager,
+            (None, _) => Layer::Jobs,
+        }
+    }
+
+    fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
+        draw(ctx, self, f, area);
+    }
+
+    fn on_key(&mut self, _ctx: &Ctx<'_>, key: KeyEvent, action: Option<Action>) -> Handled {
+        match self.key(key, action) {
+            Outcome::Handled => Handled::Consumed(Ask::Nothing),
+            Outcome::Close => Handled::Consumed(Ask::Close),
+            Outcome::Say(error, text) => Handled::Consumed(Ask::Say(error, text)),
+            // Help, the command line, problems, quitting from its top screen: the app's.
+            Outcome::Pass => Handled::Ignored,
+        }
+    }
+
+    /// The commands of what is on top: the dialog, the pager or the list. Read-only mode
+    /// greys out what it forbids.
+    fn commands(&self) -> Vec<CommandInfo> {
+        let commands = match (&self.modal, self.screen) {
+            (Some(m), _) => m.component().commands(),
+            (None, JobScreen::Pager) => self.pager.commands(),
+            (None, s) => list_commands(s),
+        };
+        commands
+            .into_iter()
+            .map(|c| {
+                CommandInfo::when(
+                    c.action,
+                    c.enabled && !(self.read_only && action_def(c.action).dangerous),
+                )
+                .labelled_as(c.label)
+            })
+            .collect()
+    }
+}
+
+/// Draws job control into `area`.
+fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
     let t = ctx.theme;
     if area.height < 3 {
         return;
@@ -77,12 +124,12 @@ pub fn draw(app: &App, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         );
     }
     match j.screen {
-        JobScreen::Processes => processes::draw(&ctx, j, f, body),
-        JobScreen::Results => results::draw(&ctx, j, f, body),
-        JobScreen::Pager => j.pager.draw(&ctx, f, body),
+        JobScreen::Processes => processes::draw(ctx, j, f, body),
+        JobScreen::Results => results::draw(ctx, j, f, body),
+        JobScreen::Pager => j.pager.draw(ctx, f, body),
     }
     if let Some(m) = &j.modal {
-        m.component().draw(&ctx, f, area);
+        m.component().draw(ctx, f, area);
     }
 }
 
@@ -109,29 +156,11 @@ fn list_commands(screen: JobScreen) -> Vec<CommandInfo> {
             Action::Filter,
         ],
     };
-    list.iter().map(|a| CommandInfo::on(*a)).collect()
-}
-
-/// The hint bar of job control: the commands of what is on top, with keys from its keymap
-/// layer; read-only mode leaves out what it forbids.
-pub fn hints(app: &App, j: &JobsUi) -> Vec<(String, &'static str)> {
-    let layer = j.layer();
-    let commands = match (&j.modal, j.screen) {
-        (Some(m), _) => m.component().commands(),
-        (None, JobScreen::Pager) => j.pager.commands(),
-        (None, s) => list_commands(s),
-    };
-    commands
-        .iter()
-        .filter(|c| c.enabled)
-        .filter(|c| !(j.read_only && action_def(c.action).dangerous))
-        .filter_map(|c| {
-            let key = app.keymap.first_key(layer, c.action)?;
-            let label = match (c.action, layer) {
-                (Action::Drill, Layer::Jobs) => "output",
-                (a, _) => action_def(a).hint,
-            };
-            (!label.is_empty()).then_some((key, label))
+    list.iter()
+        .map(|a| match a {
+            // Enter on a job reads its output.
+            Action::Drill => CommandInfo::on(*a).labelled("output"),
+            _ => CommandInfo::on(*a),
         })
         .collect()
 }

@@ -56,8 +56,9 @@ impl JobsUi {
         Some(Outcome::Handled)
     }
 
-    /// A key, with the action the keymap gives it.
-    pub fn on_key(&mut self, key: KeyEvent, action: Option<Action>) -> Outcome {
+    /// A key, with the action the keymap gives it (the component's `on_key` maps the outcome
+    /// to what it asks of the app).
+    pub fn key(&mut self, key: KeyEvent, action: Option<Action>) -> Outcome {
         if self.modal.is_some() {
             return self.modal_key(key, action);
         }

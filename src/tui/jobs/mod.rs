@@ -238,17 +238,6 @@ impl JobsUi {
         out
     }
 
-    /// The keymap layer its keys are looked up in now.
-    pub fn layer(&self) -> crate::tui::action::Layer {
-        use crate::tui::action::Layer;
-        match (&self.modal, self.screen) {
-            (Some(Modal::Submit(_)), _) => Layer::Form,
-            (Some(_), _) => Layer::Dialog,
-            (None, JobScreen::Pager) => Layer::Pager,
-            (None, _) => Layer::Jobs,
-        }
-    }
-
     /// Whether a process runs on the host the list is scoped to. Ganglia often names hosts by
     /// their full domain name where managers use the short one, so either matches.
     pub fn in_scope(&self, node: &str) -> bool {

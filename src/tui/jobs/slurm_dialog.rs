@@ -362,10 +362,7 @@ impl Component for SlurmJobDialog {
             CommandInfo::on(Action::NextField),
             CommandInfo::on(Action::SignalKill),
             CommandInfo::on(Action::SignalTerm),
-            CommandInfo {
-                action: Action::WholeArray,
-                enabled: array,
-            },
+            CommandInfo::when(Action::WholeArray, array),
             CommandInfo::on(Action::BatchShell),
         ]
     }

@@ -150,14 +150,8 @@ impl Component for ProblemsList {
         vec![
             CommandInfo::on(Action::Help),
             CommandInfo::on(Action::Close),
-            CommandInfo {
-                action: Action::Drill,
-                enabled: !self.rows.is_empty(),
-            },
-            CommandInfo {
-                action: Action::Processes,
-                enabled: host,
-            },
+            CommandInfo::when(Action::Drill, !self.rows.is_empty()),
+            CommandInfo::when(Action::Processes, host),
             CommandInfo::on(Action::Top),
             CommandInfo::on(Action::Refresh),
         ]

@@ -146,14 +146,8 @@ impl Component for TopList {
         vec![
             CommandInfo::on(Action::Help),
             CommandInfo::on(Action::Close),
-            CommandInfo {
-                action: Action::Drill,
-                enabled: !self.rows.is_empty(),
-            },
-            CommandInfo {
-                action: Action::Processes,
-                enabled: !self.rows.is_empty(),
-            },
+            CommandInfo::when(Action::Drill, !self.rows.is_empty()),
+            CommandInfo::when(Action::Processes, !self.rows.is_empty()),
             CommandInfo::on(Action::Sort),
             CommandInfo::on(Action::Problems),
         ]

@@ -9,6 +9,7 @@ pub mod host_view;
 use ratatui::Frame;
 
 use crate::tui::app::{App, Mode};
+use crate::tui::component::Component;
 use crate::tui::widgets::chrome;
 
 /// Where a list over the monitor goes: the body, less a margin that keeps the view below
@@ -40,7 +41,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     let jobs = app.open_jobs();
     let ctx = app.ctx();
     match jobs {
-        Some(j) => crate::tui::jobs::draw::draw(app, j, f, s.body),
+        Some(j) => j.draw(&ctx, f, s.body),
         None => app.view().draw(&ctx, f, s.body),
     }
     if let Some(p) = &app.panel {
@@ -62,7 +63,8 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
             }
         }
         (Mode::Normal, Some(j)) => {
-            chrome::hints_line(app, f, s.bottom, &crate::tui::jobs::draw::hints(app, j))
+            let hints = chrome::component_hints(&app.keymap, j.layer(), &j.commands());
+            chrome::hints_line(app, f, s.bottom, &hints);
         }
         (Mode::Normal, None) => {
             let v = app.view();

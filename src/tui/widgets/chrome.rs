@@ -204,11 +204,13 @@ pub fn component_hints(
                 let last = keymap.first_key(layer, Action::RangeYear)?;
                 return Some((format!("{first}-{last}"), "range"));
             }
-            let def = crate::tui::action::action_def(c.action);
-            if def.hint.is_empty() {
+            let hint = c
+                .label
+                .unwrap_or(crate::tui::action::action_def(c.action).hint);
+            if hint.is_empty() {
                 return None;
             }
-            Some((keymap.first_key(layer, c.action)?, def.hint))
+            Some((keymap.first_key(layer, c.action)?, hint))
         })
         .collect()
 }
