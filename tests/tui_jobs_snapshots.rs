@@ -624,3 +624,23 @@ fn an_unreachable_slurm_controller_shows_on_the_grid_the_problems_and_the_source
     );
     assert!(!render(&a).contains("DOWN"));
 }
+
+#[test]
+fn help_begins_with_what_the_screen_under_it_offers() {
+    let mut a = console((120, 60), "admin");
+    a.act(Action::Help);
+    let s = render(&a);
+    let here = s.find("│Here").expect("a Here section");
+    let section = &s[here..];
+    // The section ends where the layers' full lists begin.
+    let end = section
+        .find("[jobs]")
+        .expect("the job control layer's list");
+    let kill = section
+        .find("Signal the selected")
+        .expect("kill is on the page");
+    assert!(
+        kill < end,
+        "the process monitor's kill is offered first:\n{s}"
+    );
+}

@@ -3,7 +3,7 @@
 
 use crossterm::event::KeyEvent;
 
-use crate::tui::action::{Action, Layer};
+use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::bands::ColorBy;
 use crate::tui::component::{Component, Handled};
@@ -63,10 +63,8 @@ impl App {
 
     /// Opens the help page over what is on top.
     pub fn open_help(&mut self) {
-        let help = crate::tui::overlays::HelpOverlay::new(
-            self.layer_below_help(),
-            self.jobs_read_only_here(),
-        );
+        let help =
+            crate::tui::overlays::HelpOverlay::new(self.below_help(), self.jobs_read_only_here());
         self.overlay = Some(Box::new(help));
     }
 
@@ -82,14 +80,20 @@ impl App {
         self.overlay = Some(Box::new(o));
     }
 
-    /// The keymap layer of what is on top (below the help page, when that is open).
-    pub fn layer_below_help(&self) -> Layer {
-        if let Some(p) = &self.panel {
-            return p.layer();
+    /// What is on top (below the help page, when that is open): its layer and commands.
+    pub fn below_help(&self) -> crate::tui::overlays::Here {
+        let on_top: &dyn Component = if let Some(p) = &self.panel {
+            p.as_ref()
+        } else if let Some(j) = self.open_jobs() {
+            j
+        } else if let Some(o) = &self.overlay {
+            o.as_ref()
+        } else {
+            self.view()
+        };
+        crate::tui::overlays::Here {
+            layer: on_top.layer(),
+            commands: on_top.commands(),
         }
-        if let Some(j) = self.open_jobs() {
-            return j.layer();
-        }
-        self.overlay.as_ref().map_or(Layer::Monitor, |o| o.layer())
     }
 }

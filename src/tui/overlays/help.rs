@@ -1,5 +1,6 @@
-//! The help page (`?`): every action of the table, grouped by layer, with its current keys;
-//! the layer of what is under the help first, so what the keys do right now comes first.
+//! The help page (`?`): first the commands of what is under the help (its `commands()`, as
+//! its hint bar shows them, each with its keys and what it does), then every action of the
+//! table, grouped by layer, with its current keys, the layer in use first.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -15,19 +16,28 @@ use crate::tui::theme::Role;
 const MAX_WIDTH: u16 = 112;
 
 /// The help page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelpOverlay {
     /// First visible line.
     pub scroll: usize,
-    /// The layer of what is under the help: its keys first.
-    here: Layer,
+    /// What is under the help: its keymap layer and its commands.
+    here: Here,
     /// The job control under the help is read-only: its dangerous actions are left out.
     read_only_here: bool,
 }
 
+/// What is under the help page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Here {
+    /// Its keymap layer.
+    pub layer: Layer,
+    /// The commands it offers.
+    pub commands: Vec<CommandInfo>,
+}
+
 impl HelpOverlay {
-    /// The help over something whose keys are in `here`.
-    pub fn new(here: Layer, read_only_here: bool) -> Self {
+    /// The help over `here`.
+    pub fn new(here: Here, read_only_here: bool) -> Self {
         Self {
             scroll: 0,
             here,
@@ -36,9 +46,50 @@ impl HelpOverlay {
     }
 }
 
+/// The commands of what is under the help, with their keys in its layer and what they do.
+fn here_lines(ctx: &Ctx<'_>, here: &Here) -> Vec<Line<'static>> {
+    let t = ctx.theme;
+    let mut lines = vec![Line::from(Span::styled(
+        "Here".to_string(),
+        t.fg(Role::Title).add_modifier(Modifier::BOLD),
+    ))];
+    // What cannot be used here (read-only, nothing selected) is left out.
+    for c in here.commands.iter().filter(|c| c.enabled) {
+        let (keys, what) = if c.action == Action::RangeDay {
+            // The range keys stand for each other, as on the hint bar.
+            let first = ctx.keymap.first_key(here.layer, Action::RangeHour);
+            let last = ctx.keymap.first_key(here.layer, Action::RangeYear);
+            match (first, last) {
+                (Some(a), Some(b)) => (
+                    format!("{a}-{b}"),
+                    "Graphs over the last hour, day, week, month or year",
+                ),
+                _ => continue,
+            }
+        } else {
+            let keys = ctx.keymap.keys_in(here.layer, c.action);
+            if keys.is_empty() {
+                continue;
+            }
+            let keys = keys
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            (keys, crate::tui::action::action_def(c.action).description)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {keys:<18}"), t.fg(Role::Accent)),
+            Span::styled(what.to_string(), t.fg(Role::Text)),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines
+}
+
 /// The help page's lines: every action of the table, grouped, with its current keys, the
 /// layer `here` first.
-pub fn lines(ctx: &Ctx<'_>, here: Layer, read_only_here: bool) -> Vec<Line<'static>> {
+pub fn lines(ctx: &Ctx<'_>, here: &Here, read_only_here: bool) -> Vec<Line<'static>> {
     let t = ctx.theme;
     let mut lines = Vec::new();
     // Job control open on a cluster whose manager is read-only: its dangerous actions are off.
@@ -64,7 +115,9 @@ pub fn lines(ctx: &Ctx<'_>, here: Layer, read_only_here: bool) -> Vec<Line<'stat
         ),
     ]));
     lines.push(Line::from(""));
+    lines.extend(here_lines(ctx, here));
     // The layer in use first: what the keys do right now.
+    let here = here.layer;
     let mut layers: Vec<&LayerDef> = LAYERS.iter().collect();
     layers.sort_by_key(|l| l.layer != here);
     for l in layers {
@@ -113,7 +166,7 @@ impl Component for HelpOverlay {
     }
 
     fn draw(&self, ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect) {
-        let lines = lines(ctx, self.here, self.read_only_here);
+        let lines = lines(ctx, &self.here, self.read_only_here);
         super::draw_box(ctx, f, area, (" Help ", MAX_WIDTH), &lines, self.scroll);
     }
 
@@ -122,7 +175,7 @@ impl Component for HelpOverlay {
             return Handled::Ignored;
         };
         let limit = super::scroll_limit(
-            &lines(ctx, self.here, self.read_only_here),
+            &lines(ctx, &self.here, self.read_only_here),
             MAX_WIDTH,
             ctx.body,
         );

@@ -21,7 +21,7 @@ use crate::tui::component::{Ask, CommandInfo, Ctx};
 use crate::tui::theme::Role;
 use crate::tui::widgets::wrap::wrap;
 
-pub use help::HelpOverlay;
+pub use help::{HelpOverlay, Here};
 pub use legend::LegendOverlay;
 pub use sources::SourcesOverlay;
 
@@ -40,11 +40,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 /// The help page's lines for the app as it is: every action of the table, grouped, with its
 /// current keys, the layer under the help first.
 pub fn help_lines(app: &App) -> Vec<Line<'static>> {
-    help::lines(
-        &app.ctx(),
-        app.layer_below_help(),
-        app.jobs_read_only_here(),
-    )
+    help::lines(&app.ctx(), &app.below_help(), app.jobs_read_only_here())
 }
 
 /// Columns for text inside an overlay at most `max_width` wide over `body_width`: less the
