@@ -115,19 +115,21 @@ impl Laid<'_> {
 /// Words of `text` in lines of at most `width` columns, each starting with a space as dialog
 /// lines do; a word longer than a line is split.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.saturating_sub(1).max(1);
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    // Widths are terminal cells: a double-width character takes two.
+    let width = width.saturating_sub(1).max(2);
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut cur_w = 0;
     for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
+        let mut word = word.to_string();
         loop {
-            let need = word.len() + usize::from(cur_w > 0);
+            let need = word.width() + usize::from(cur_w > 0);
             if cur_w + need <= width {
                 if cur_w > 0 {
                     cur.push(' ');
                 }
-                cur.extend(word.iter());
+                cur.push_str(&word);
                 cur_w += need;
                 break;
             }
@@ -136,8 +138,17 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                 cur_w = 0;
                 continue;
             }
-            let rest = word.split_off(width.min(word.len()));
-            out.push(format!(" {}", word.iter().collect::<String>()));
+            // A word wider than a line: cut it at the last character that fits.
+            let mut used = 0;
+            let cut = word
+                .char_indices()
+                .find(|(_, c)| {
+                    used += c.width().unwrap_or(0);
+                    used > width
+                })
+                .map_or(word.len(), |(i, _)| i.max(word.chars().next().map_or(1, char::len_utf8)));
+            let rest = word.split_off(cut);
+            out.push(format!(" {word}"));
             word = rest;
             if word.is_empty() {
                 break;
@@ -378,6 +389,9 @@ mod tests {
         );
         assert_eq!(wrap("abcdefghij", 6), vec![" abcde", " fghij"]);
         assert_eq!(wrap("", 10), vec![" "]);
+        // Double-width characters count two cells each.
+        assert_eq!(wrap("計算ノード 七", 7), vec![" 計算ノ", " ード", " 七"]);
+        assert_eq!(wrap("計算", 2), vec![" 計", " 算"]);
     }
 
     #[test]
