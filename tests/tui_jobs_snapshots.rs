@@ -644,3 +644,138 @@ fn help_begins_with_what_the_screen_under_it_offers() {
         "the process monitor's kill is offered first:\n{s}"
     );
 }
+
+#[test]
+fn slurm_partitions_nodes_detail_and_pending_arrays() {
+    use gantry::slurm::jobs::{Array, SlurmJob};
+    for size in SIZES {
+        let mut a = console(size, "admin");
+        slurm_array(&mut a);
+        let nodes = gantry::slurm::parse::sinfo(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/slurm/sinfo_multinode_drain_down.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut parts = gantry::slurm::view::parse_partitions(
+            "debug|up|infinite|3/0/1/4|5/1/2/8\ngpu|drain|1-00:00:00|0/0/2/2|0/0/16/16\n",
+        );
+        let pending = SlurmJob {
+            id: 20,
+            array: Array::Pending {
+                job: 20,
+                tasks: "1-3".into(),
+            },
+            state: "PENDING".into(),
+            partition: "debug".into(),
+            user: "alice".into(),
+            submit: a.now - 600,
+            ..SlurmJob::default()
+        };
+        gantry::slurm::view::add_queue(&mut parts, std::slice::from_ref(&pending), a.now);
+        let j = &mut a.jobs[0];
+        let mut view = (**j.slurm.as_ref().unwrap()).clone();
+        view.nodes = nodes;
+        view.partitions = parts;
+        view.jobs.push(pending);
+        j.slurm = Some(std::sync::Arc::new(view));
+        let mut row = j.procs[0].clone();
+        (row.cpu_pct, row.rss_kb) = (0.0, 0);
+        (row.node, row.pid, row.state, row.job, row.name) = (
+            "pending".into(),
+            20,
+            'P',
+            "20_[1-3]".into(),
+            "sweep (3 tasks, JobHeldUser)".into(),
+        );
+        let mut sent = j.procs.clone();
+        sent.push(row);
+        j.sent_procs = sent;
+        j.unfold();
+
+        press(&mut a, 'P');
+        let s = render(&a);
+        assert!(s.contains("partitions") && s.contains("3/0/1/4"), "{s}");
+        assert!(s.contains("0 running, 3 pending"), "{s}");
+        let debug = &a.jobs[0].visible_partitions()[0];
+        assert_eq!(
+            (debug[6].as_str(), debug[7].as_str()),
+            ("3", "10m00s"),
+            "{debug:?}"
+        );
+        insta::assert_snapshot!(name("slurm_partitions", size), s);
+        press(&mut a, 'N');
+        let s = render(&a);
+        assert!(
+            s.contains("mixed+drain") && s.contains("maintenance test"),
+            "{s}"
+        );
+        insta::assert_snapshot!(name("slurm_nodes", size), s);
+        // The filter keeps a state.
+        press(&mut a, '/');
+        for c in "drain".chars() {
+            press(&mut a, c);
+        }
+        press_code(&mut a, KeyCode::Enter);
+        assert_eq!(a.jobs[0].visible_nodes().len(), 1, "{}", render(&a));
+
+        // The pending array, folded then task by task, each its own row to act on.
+        press(&mut a, 'p');
+        press_code(&mut a, KeyCode::End);
+        let labels = |a: &App| -> Vec<String> {
+            a.jobs[0]
+                .visible_procs()
+                .iter()
+                .map(|p| p.job.clone())
+                .collect()
+        };
+        assert!(
+            labels(&a).contains(&"20_[1-3]".to_string()),
+            "{:?}",
+            labels(&a)
+        );
+        press(&mut a, 'e');
+        let l = labels(&a);
+        assert!(
+            l.contains(&"20_1".into())
+                && l.contains(&"20_3".into())
+                && !l.contains(&"20_[1-3]".into()),
+            "{l:?}"
+        );
+        press_code(&mut a, KeyCode::End);
+        press(&mut a, 'k');
+        match &a.jobs[0].modal {
+            Some(Modal::Slurm(d)) => {
+                assert_eq!(d.targets[0].label, "20_3");
+                assert_eq!(d.targets[0].state, "PENDING");
+            }
+            _ => panic!("no Slurm dialog: {}", render(&a)),
+        }
+        press_code(&mut a, KeyCode::Esc);
+        press(&mut a, 'e');
+        assert!(labels(&a).contains(&"20_[1-3]".to_string()));
+
+        // Detail: asked of Slurm, shown field by field; Esc goes back.
+        press_code(&mut a, KeyCode::End);
+        press(&mut a, 'i');
+        assert_eq!(a.jobs[0].screen, JobScreen::Detail, "{}", render(&a));
+        a.jobs[0].on_event(gantry::jobs::JobEvent::SlurmDetail {
+            label: "20_[1-3]".into(),
+            fields: Ok(vec![
+                ("Job id".into(), "20".into()),
+                ("State".into(), "PENDING".into()),
+                ("Expected start".into(), "2026-12-03T01:00:00".into()),
+            ]),
+        });
+        let s = render(&a);
+        assert!(
+            s.contains("Expected start") && s.contains("Job 20_[1-3]"),
+            "{s}"
+        );
+        insta::assert_snapshot!(name("slurm_detail", size), s);
+        press_code(&mut a, KeyCode::Esc);
+        assert_eq!(a.jobs[0].screen, JobScreen::Processes);
+    }
+}

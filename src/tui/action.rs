@@ -62,6 +62,14 @@ pub enum Action {
     Processes,
     /// Jobs and their results; Enter reads a job's output.
     JobResults,
+    /// Slurm: partitions with their nodes, CPUs, queue and waits.
+    Partitions,
+    /// Slurm: nodes with CPUs and memory allocated, GRES, features and reason.
+    SchedNodes,
+    /// Slurm: everything about the selected job.
+    JobDetail,
+    /// Slurm: a pending array's tasks one by one, or folded again.
+    Expand,
     /// Tag or untag the selected host (to overlay graphs) or process (to signal).
     Tag,
     /// Signal the selected or tagged processes (asks first).
@@ -217,6 +225,10 @@ pub const LAYERS: &[LayerDef] = &[
             A::Refresh,
             A::Processes,
             A::JobResults,
+            A::Partitions,
+            A::SchedNodes,
+            A::JobDetail,
+            A::Expand,
             A::Tag,
             A::Kill,
             A::Migrate,
@@ -488,6 +500,34 @@ pub const ACTIONS: &[ActionDef] = &[
         "jobs",
         "Jobs",
         "Jobs and their results; Enter reads a job's output",
+    ),
+    def(
+        A::Partitions,
+        "partitions",
+        "parts",
+        "Jobs",
+        "Slurm: partitions with their nodes, CPUs, queue and waits",
+    ),
+    def(
+        A::SchedNodes,
+        "sched_nodes",
+        "nodes",
+        "Jobs",
+        "Slurm: nodes with CPUs and memory allocated, GRES, features and reason",
+    ),
+    def(
+        A::JobDetail,
+        "job_detail",
+        "detail",
+        "Jobs",
+        "Slurm: everything about the selected job (scontrol, expected start, priority)",
+    ),
+    def(
+        A::Expand,
+        "expand",
+        "expand",
+        "Jobs",
+        "Slurm: a pending array's tasks one by one, or folded again",
     ),
     def(
         A::Tag,

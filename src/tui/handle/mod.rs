@@ -302,6 +302,10 @@ impl App {
             | Action::SignalKill
             | Action::WholeArray
             | Action::BatchShell
+            | Action::Partitions
+            | Action::SchedNodes
+            | Action::JobDetail
+            | Action::Expand
             | Action::Drill
             | Action::Back
             | Action::Sort

@@ -146,7 +146,9 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                     used += c.width().unwrap_or(0);
                     used > width
                 })
-                .map_or(word.len(), |(i, _)| i.max(word.chars().next().map_or(1, char::len_utf8)));
+                .map_or(word.len(), |(i, _)| {
+                    i.max(word.chars().next().map_or(1, char::len_utf8))
+                });
             let rest = word.split_off(cut);
             out.push(format!(" {word}"));
             word = rest;

@@ -12,7 +12,7 @@ use ratatui::widgets::Paragraph;
 use crossterm::event::KeyEvent;
 
 use super::keys::Outcome;
-use super::{JobScreen, JobsUi, Modal, processes, results};
+use super::{JobScreen, JobsUi, Modal, processes, results, slurm_screens};
 use crate::jobs::LinkState;
 use crate::tui::action::{Action, Layer, action_def};
 use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Handled};
@@ -48,7 +48,7 @@ impl Component for JobsUi {
         let commands = match (&self.modal, self.screen) {
             (Some(m), _) => m.component().commands(),
             (None, JobScreen::Pager) => self.pager.commands(),
-            (None, s) => list_commands(s),
+            (None, s) => list_commands(s, self.is_slurm()),
         };
         commands
             .into_iter()
@@ -85,16 +85,26 @@ fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         let style = if on { t.selection() } else { t.fg(Role::Muted) };
         Span::styled(format!(" {label} "), style)
     };
-    let mut head = vec![
+    let mut head: Vec<Span<'_>> = vec![
         Span::styled(
             " Job control ",
             t.fg(Role::Title).add_modifier(Modifier::BOLD),
         ),
         tab(j.screen == JobScreen::Processes, "processes"),
-        tab(j.screen != JobScreen::Processes, "jobs"),
-        Span::raw("  "),
-        Span::styled(state, state_style),
+        tab(
+            matches!(j.screen, JobScreen::Results | JobScreen::Pager),
+            "jobs",
+        ),
     ];
+    if j.is_slurm() {
+        head.push(tab(j.screen == JobScreen::Partitions, "partitions"));
+        head.push(tab(j.screen == JobScreen::Nodes, "nodes"));
+        if j.detail.is_some() {
+            head.push(tab(j.screen == JobScreen::Detail, "detail"));
+        }
+    }
+    head.push(Span::raw("  "));
+    head.push(Span::styled(state, state_style));
     if j.read_only {
         head.push(Span::styled(
             "  READ-ONLY",
@@ -127,6 +137,9 @@ fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         JobScreen::Processes => processes::draw(ctx, j, f, body),
         JobScreen::Results => results::draw(ctx, j, f, body),
         JobScreen::Pager => j.pager.draw(ctx, f, body),
+        JobScreen::Partitions => slurm_screens::draw_partitions(ctx, j, f, body),
+        JobScreen::Nodes => slurm_screens::draw_nodes(ctx, j, f, body),
+        JobScreen::Detail => slurm_screens::draw_detail(ctx, j, f, body),
     }
     if let Some(m) = &j.modal {
         m.component().draw(ctx, f, area);
@@ -134,7 +147,7 @@ fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
 }
 
 /// The commands of the lists, for the hint bar.
-fn list_commands(screen: JobScreen) -> Vec<CommandInfo> {
+fn list_commands(screen: JobScreen, slurm: bool) -> Vec<CommandInfo> {
     let list: &[Action] = match screen {
         JobScreen::Processes => &[
             Action::Help,
@@ -146,7 +159,21 @@ fn list_commands(screen: JobScreen) -> Vec<CommandInfo> {
             Action::Submit,
             Action::Filter,
             Action::Sort,
+            Action::JobDetail,
+            Action::Expand,
+            Action::Partitions,
+            Action::SchedNodes,
         ],
+        JobScreen::Partitions | JobScreen::Nodes => &[
+            Action::Help,
+            Action::Back,
+            Action::Processes,
+            Action::JobResults,
+            Action::Partitions,
+            Action::SchedNodes,
+            Action::Filter,
+        ],
+        JobScreen::Detail => &[Action::Help, Action::Back, Action::Processes],
         _ => &[
             Action::Help,
             Action::Back,
@@ -154,9 +181,18 @@ fn list_commands(screen: JobScreen) -> Vec<CommandInfo> {
             Action::Processes,
             Action::Submit,
             Action::Filter,
+            Action::JobDetail,
+            Action::Partitions,
         ],
     };
+    let slurm_only = |a: &Action| {
+        matches!(
+            a,
+            Action::JobDetail | Action::Expand | Action::Partitions | Action::SchedNodes
+        )
+    };
     list.iter()
+        .filter(|a| slurm || !slurm_only(a))
         .map(|a| match a {
             // Enter on a job reads its output.
             Action::Drill => CommandInfo::on(*a).labelled("output"),

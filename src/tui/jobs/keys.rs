@@ -114,6 +114,9 @@ impl JobsUi {
                     self.filter = None;
                 } else if self.screen == JobScreen::Pager {
                     self.screen = JobScreen::Results;
+                } else if self.screen == JobScreen::Detail {
+                    self.screen = self.detail_from;
+                    self.selected = 0;
                 } else {
                     return Outcome::Close;
                 }
@@ -139,6 +142,24 @@ impl JobsUi {
                 self.selected = 0;
                 self.filter = None;
             }
+            Action::Partitions | Action::SchedNodes if !self.is_slurm() => {
+                return Outcome::Say(
+                    true,
+                    "partitions and nodes are Slurm's: this is a central manager".into(),
+                );
+            }
+            Action::Partitions | Action::SchedNodes => {
+                self.screen = if a == Action::Partitions {
+                    JobScreen::Partitions
+                } else {
+                    JobScreen::Nodes
+                };
+                self.selected = 0;
+                self.scroll = 0;
+                self.filter = None;
+            }
+            Action::JobDetail => return self.open_detail(),
+            Action::Expand => return self.toggle_expand(),
             Action::Tag if self.screen == JobScreen::Processes => {
                 if let Some(t) = self.selected_target() {
                     let k = (t.node, t.pid);
@@ -225,6 +246,81 @@ impl JobsUi {
                 _ => {}
             },
             _ => return Outcome::Pass,
+        }
+        self.keep_visible();
+        Outcome::Handled
+    }
+
+    /// The Slurm job on the selected row of the monitor or the results.
+    fn selected_label(&self) -> Option<String> {
+        match self.screen {
+            JobScreen::Processes => self
+                .visible_procs()
+                .get(self.selected)
+                .map(|p| p.job.clone()),
+            JobScreen::Results => {
+                let id = self.visible_jobs().get(self.selected)?.id;
+                Some(
+                    self.slurm
+                        .as_ref()
+                        .and_then(|v| v.jobs.iter().find(|j| j.id == id))
+                        .map_or_else(|| id.to_string(), |j| j.label()),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// Asks Slurm for everything about the selected job and shows it.
+    fn open_detail(&mut self) -> Outcome {
+        if !self.is_slurm() {
+            return Outcome::Say(
+                true,
+                "job detail is Slurm's: this is a central manager".into(),
+            );
+        }
+        let Some(label) = self.selected_label().filter(|l| !l.is_empty()) else {
+            return Outcome::Say(true, "select a job in the monitor or the results".into());
+        };
+        self.send(JobCommand::SlurmDetail(label.clone()));
+        self.detail = Some((label, Ok(vec![("".into(), "asking Slurm…".into())])));
+        self.detail_from = self.screen;
+        self.screen = JobScreen::Detail;
+        self.selected = 0;
+        self.scroll = 0;
+        Outcome::Handled
+    }
+
+    /// Shows the selected pending array record task by task, or folds it again.
+    fn toggle_expand(&mut self) -> Outcome {
+        let Some(label) = self.selected_label() else {
+            return Outcome::Pass;
+        };
+        let record = if label.contains("_[") {
+            Some(label.clone())
+        } else {
+            // A task of an expanded record folds its record.
+            let array = label.split('_').next().unwrap_or("");
+            self.expanded
+                .iter()
+                .find(|l| l.split("_[").next() == Some(array))
+                .cloned()
+        };
+        let Some(record) = record else {
+            return Outcome::Say(false, format!("{label} is not a pending array"));
+        };
+        if !self.expanded.remove(&record) {
+            self.expanded.insert(record.clone());
+        }
+        self.unfold();
+        // The selection stays on the array: its record, or its first task.
+        let array = record.split("_[").next().unwrap_or("").to_string();
+        if let Some(i) = self
+            .visible_procs()
+            .iter()
+            .position(|p| p.job.split('_').next() == Some(array.as_str()))
+        {
+            self.selected = i;
         }
         self.keep_visible();
         Outcome::Handled

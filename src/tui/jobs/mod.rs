@@ -16,6 +16,7 @@ pub mod pager;
 pub mod processes;
 pub mod results;
 pub mod slurm_dialog;
+pub mod slurm_screens;
 pub mod submit_form;
 
 use std::cell::Cell;
@@ -39,6 +40,12 @@ pub enum JobScreen {
     Results,
     /// A job's output or error file.
     Pager,
+    /// Slurm's partitions.
+    Partitions,
+    /// Slurm's nodes.
+    Nodes,
+    /// One Slurm job in detail.
+    Detail,
 }
 
 /// Process order.
@@ -163,6 +170,12 @@ pub struct JobsUi {
     pub slurm: Option<std::sync::Arc<crate::slurm::view::SlurmView>>,
     /// The job shown in detail (Slurm only): its label and fields, or why not.
     pub detail: Option<(String, crate::slurm::detail::Detail)>,
+    /// The screen the detail was opened from (Esc goes back there).
+    pub detail_from: JobScreen,
+    /// The processes as the link sent them (Slurm's pending arrays folded).
+    pub sent_procs: Vec<ProcInfo>,
+    /// Pending array records shown task by task (Slurm only), by label (`102_[1-5]`).
+    pub expanded: BTreeSet<String>,
 }
 
 impl JobsUi {
@@ -201,7 +214,36 @@ impl JobsUi {
             host_scope: None,
             slurm: None,
             detail: None,
+            detail_from: JobScreen::Processes,
+            sent_procs: Vec::new(),
+            expanded: BTreeSet::new(),
         }
+    }
+
+    /// The process rows: what the link sent, with each expanded pending array as one row per
+    /// task (`102_3`), keyed `pending:102` / task so each can be tagged on its own.
+    pub fn unfold(&mut self) {
+        let mut out = Vec::with_capacity(self.sent_procs.len());
+        for p in &self.sent_procs {
+            let split = p
+                .job
+                .split_once("_[")
+                .filter(|_| self.expanded.contains(&p.job));
+            match split {
+                Some((array, tasks)) => {
+                    for t in crate::slurm::jobs::task_indices(tasks.trim_end_matches(']')) {
+                        out.push(ProcInfo {
+                            node: format!("pending:{array}"),
+                            pid: t,
+                            job: format!("{array}_{t}"),
+                            ..p.clone()
+                        });
+                    }
+                }
+                None => out.push(p.clone()),
+            }
+        }
+        self.procs = out;
     }
 
     /// Whether the backend is Slurm.
@@ -223,7 +265,17 @@ impl JobsUi {
             if out.iter().any(|o| o.label == p.job) {
                 continue;
             }
-            let job = self.slurm.as_ref().and_then(|v| v.job(&p.job));
+            // A task of an expanded pending record is known by its record.
+            let job = self.slurm.as_ref().and_then(|v| {
+                v.job(&p.job).or_else(|| {
+                    let (a, _) = p.job.split_once('_')?;
+                    let a: u64 = a.parse().ok()?;
+                    v.jobs.iter().find(|j| {
+                        j.array_job() == Some(a)
+                            && matches!(j.array, crate::slurm::jobs::Array::Pending { .. })
+                    })
+                })
+            });
             let array = job.and_then(|j| {
                 let a = j.array_job()?;
                 Some((a, self.slurm.as_ref().map_or(1, |v| v.array_size(a))))
@@ -305,6 +357,9 @@ impl JobsUi {
             JobScreen::Processes => self.visible_procs().len(),
             JobScreen::Results => self.visible_jobs().len(),
             JobScreen::Pager => self.pager.text.lines().count(),
+            JobScreen::Partitions => self.visible_partitions().len(),
+            JobScreen::Nodes => self.visible_nodes().len(),
+            JobScreen::Detail => self.detail_lines(),
         }
     }
 
@@ -375,7 +430,10 @@ impl JobsUi {
                 Some((true, format!("login failed: {why}")))
             }
             JobEvent::Lists { procs, nodes, jobs } => {
-                self.procs = procs;
+                self.sent_procs = procs;
+                self.expanded
+                    .retain(|l| self.sent_procs.iter().any(|p| &p.job == l));
+                self.unfold();
                 self.nodes = nodes;
                 self.jobs = jobs;
                 // The form checks against, and predicts from, the nodes as they are now.
