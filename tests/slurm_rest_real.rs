@@ -493,3 +493,59 @@ async fn rest_controller_outage_is_shown_then_gone() {
     })
     .await;
 }
+
+/// No cluster needed: a token file others can read is refused (the link is down, saying why,
+/// never showing the token), and a URL where nothing listens is said to be unreachable.
+#[tokio::test(flavor = "multi_thread")]
+async fn rest_refuses_a_readable_token_file_and_names_an_unreachable_url() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let tok = d.path().join("jwt");
+    std::fs::write(&tok, "SLURM_JWT=eyJhbGciOi.secret.part\n").unwrap();
+    std::fs::set_permissions(&tok, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = format!("http://127.0.0.1:{}", common::free_port());
+    let start = |token_file: &std::path::Path| {
+        let cfg = RestConfig {
+            url: url.clone(),
+            token_file: Some(token_file.display().to_string()),
+            user: "root".into(),
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let m = ManagerConfig {
+            cluster: "*".into(),
+            addresses: Vec::new(),
+            user: None,
+            read_only: false,
+            login_hint: None,
+            kind: gantry::jobs::BackendKind::Slurm {
+                poll_secs: 1,
+                conf: None,
+                bin_dir: None,
+                rest: Some(cfg.clone()),
+            },
+            trust: None,
+        };
+        let runner = Runner::new(None, None).with_rest(Rest::new(cfg));
+        (spawn(m, runner, Duration::from_secs(1), tx), rx)
+    };
+    let (_link, mut rx) = start(&tok);
+    let why = wait(&mut rx, "down", 20, |e| match e {
+        JobEvent::State(LinkState::Down(w)) => Some(w.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(why.contains("can be read by others (mode 644)"), "{why}");
+    assert!(!why.contains("eyJ") && !why.contains("secret"), "{why}");
+    std::fs::set_permissions(&tok, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (_link, mut rx) = start(&tok);
+    let why = wait(&mut rx, "down", 20, |e| match e {
+        JobEvent::State(LinkState::Down(w)) => Some(w.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        why.starts_with(&format!("cannot reach slurmrestd at {url}")),
+        "{why}"
+    );
+    assert!(!why.contains("eyJ"), "{why}");
+}

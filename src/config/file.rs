@@ -623,7 +623,18 @@ impl Config {
                 "cm" if m.addresses.is_empty() => {
                     Some(("kind", "a central manager needs addresses".into()))
                 }
-                "cm" => m.transport_problem().map(|p| ("kind", p)),
+                "cm" => match ["transport", "url", "token_file"]
+                    .into_iter()
+                    .zip([
+                        m.transport.is_some(),
+                        m.url.is_some(),
+                        m.token_file.is_some(),
+                    ])
+                    .find(|(_, set)| *set)
+                {
+                    Some((key, _)) => Some((key, format!("{key} is for kind = \"slurm\""))),
+                    None => m.transport_problem().map(|p| ("kind", p)),
+                },
                 "slurm" => m.slurm_problem(),
                 _ => Some(("kind", "kind must be \"cm\" or \"slurm\"".to_string())),
             };
@@ -906,6 +917,68 @@ local = true
 
         let e = parse("grid_name = \n").unwrap_err();
         assert!(e.to_string().starts_with("config.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn slurm_over_rest() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let tok = d.path().join("jwt");
+        std::fs::write(&tok, "SLURM_JWT=eyJ.a.b\n").unwrap();
+        std::fs::set_permissions(&tok, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let head = "[[manager]]\ncluster = \"a\"\naddresses = [\"unix:/x\"]\n[[manager]]\ncluster = \"b\"\nkind = \"slurm\"\nuser = \"alice\"\n";
+        let good = format!(
+            "{head}transport = \"rest\"\nurl = \"http://127.0.0.1:6820\"\ntoken_file = \"{}\"\n",
+            tok.display()
+        );
+        let c = parse(&good).unwrap();
+        let r = c.file.manager[1].rest_config().unwrap();
+        assert_eq!(r.url, "http://127.0.0.1:6820");
+        assert_eq!(r.user, "alice");
+        assert!(c.file.manager[0].rest_config().is_none());
+        // The keyring when there is no file.
+        let c = parse(&format!(
+            "{head}transport = \"rest\"\nurl = \"https://h:6820\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.file.manager[1].rest_config().unwrap().token_file, None);
+
+        let err = |text: String| parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err(format!("{head}transport = \"grpc\"\n")),
+            "config.toml:8:1: key 'transport': [[manager]] for 'b': transport must be \"cli\" or \"rest\", not \"grpc\""
+        );
+        assert!(err(format!("{head}transport = \"rest\"\n")).starts_with(
+            "config.toml:8:1: key 'transport': [[manager]] for 'b': transport = \"rest\" needs url"
+        ),);
+        assert!(
+            err(format!(
+                "{head}transport = \"rest\"\nurl = \"127.0.0.1:6820\"\n"
+            ))
+            .starts_with(
+                "config.toml:9:1: key 'url': [[manager]] for 'b': '127.0.0.1:6820' is not an http"
+            ),
+        );
+        assert!(
+            err(format!("{head}url = \"http://h\"\n"))
+                .contains("key 'url': [[manager]] for 'b': url is for transport = \"rest\""),
+        );
+        std::fs::set_permissions(&tok, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = err(good.clone());
+        assert!(
+            e.starts_with("config.toml:10:1: key 'token_file': [[manager]] for 'b': ")
+                && e.contains("can be read by others (mode 644)")
+                && !e.contains("eyJ"),
+            "{e}"
+        );
+        let e = err(format!(
+            "{head}transport = \"rest\"\nurl = \"http://h\"\ntoken_file = \"{}/none\"\n",
+            d.path().display()
+        ));
+        assert!(
+            e.contains("key 'token_file'") && e.contains("No such file"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -306,7 +306,7 @@ async fn run(
 /// Whether the transport is slurmrestd and no token is at hand.
 async fn no_token(r: &Runner) -> bool {
     match &r.rest {
-        Some(rest) => !rest.has_token().await,
+        Some(rest) => rest.needs_login().await,
         None => false,
     }
 }

@@ -163,9 +163,11 @@ impl Rest {
         Ok(())
     }
 
-    /// Whether a token is at hand (after a first try of the keyring).
-    pub async fn has_token(&self) -> bool {
-        self.token().await.is_ok()
+    /// Whether the login dialog should ask for a token: no token file is configured, and none
+    /// was given or found in the keyring. (A token file that cannot be used is an error to
+    /// show, not a login to ask for.)
+    pub async fn needs_login(&self) -> bool {
+        self.cfg.token_file.is_none() && self.token().await.is_err()
     }
 
     async fn token(&self) -> Result<Token, String> {
