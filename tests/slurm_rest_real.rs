@@ -320,6 +320,25 @@ async fn rest_cancels_one_array_task_while_the_others_run() {
     for t in 1..=3 {
         ended_cancelled(&s.cli, &format!("{a}_{t}")).await;
     }
+
+    // A held array is one pending record; one task of it cancelled alone, then the rest of
+    // the record (task by task through the API), and nothing is left pending.
+    let held = sbatch(&s.cli, &["--array=1-5", "--hold", &out, "--wrap=sleep 300"]).await;
+    let res = act(&mut s, &[&format!("{held}_2")], SlurmAct::Cancel).await;
+    assert!(cancelled(&res[0].1), "pending: at once: {res:?}");
+    let rest = view(&mut s.rx, "the pending record without task 2", 20, |v| {
+        v.jobs
+            .iter()
+            .find(|j| j.state == "PENDING" && j.array_job() == Some(held))
+            .map(|j| j.label())
+            .filter(|l| !l.contains("1-5"))
+    })
+    .await;
+    assert_eq!(rest, format!("{held}_[1,3-5]"));
+    let res = act(&mut s, &[&rest], SlurmAct::Cancel).await;
+    assert!(cancelled(&res[0].1), "{res:?}");
+    let st = squeue_states(&s.cli).await;
+    assert!(!st.iter().any(|(_, state, _)| state == "PENDING"), "{st:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -344,9 +344,28 @@ impl Rest {
     /// Carries out `act` on one job (`17`, `5_3`, `5`) when the API can; `None` when it cannot
     /// and the command-line tools must.
     pub async fn act(&self, act: &SlurmAct, label: &str) -> Option<Result<(), String>> {
-        // A pending array's record (`5_[1-3]`) is not a path the API takes.
-        if label.contains('[') {
-            return None;
+        // A pending array's record (`5_[1-3]`) is not a path the API takes: cancelled task by
+        // task (up to a thousand; more is scancel's), anything else is the commands'.
+        if let Some((job, tasks)) = label.split_once("_[") {
+            if *act != SlurmAct::Cancel {
+                return None;
+            }
+            let ids = jobs::task_indices(tasks.trim_end_matches(']'));
+            if ids.is_empty() || ids.len() > 1000 {
+                return None;
+            }
+            let mut failed = Vec::new();
+            for t in ids {
+                let task = format!("{job}_{t}");
+                if let Some(Err(e)) = Box::pin(self.act(act, &task)).await {
+                    failed.push(format!("{task}: {e}"));
+                }
+            }
+            return Some(if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(failed.join("\n"))
+            });
         }
         let path = format!("job/{label}");
         let (method, path, body) = match act {
