@@ -124,6 +124,7 @@ fn connect(cluster: &SlurmCluster) -> (gantry::jobs::link::LinkHandle, Rx, Runne
             poll_secs: 1,
             conf: Some(cluster.conf_str()),
             bin_dir: None,
+            rest: None,
         },
         trust: None,
     };

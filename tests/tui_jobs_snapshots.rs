@@ -241,6 +241,7 @@ fn slurm_array(a: &mut App) {
         poll_secs: 5,
         conf: None,
         bin_dir: None,
+        rest: None,
     };
     for p in j.procs.iter_mut().filter(|p| p.job == "12") {
         p.job = "10_2".into();
@@ -581,6 +582,7 @@ fn an_unreachable_slurm_controller_shows_on_the_grid_the_problems_and_the_source
         poll_secs: 5,
         conf: None,
         bin_dir: None,
+        rest: None,
     };
     a.jobs_open = None;
     let view = gantry::slurm::view::SlurmView {

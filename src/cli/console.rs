@@ -65,12 +65,20 @@ pub fn start_job_backends(
                     poll_secs,
                     conf,
                     bin_dir,
-                } => crate::slurm::link::spawn(
-                    m.clone(),
-                    crate::slurm::link::Runner::new(conf.clone(), bin_dir.clone()),
-                    Duration::from_secs(*poll_secs),
-                    tx.clone(),
-                ),
+                    rest,
+                } => {
+                    let runner = crate::slurm::link::Runner::new(conf.clone(), bin_dir.clone());
+                    let runner = match rest {
+                        Some(r) => runner.with_rest(crate::slurm::rest::Rest::new(r.clone())),
+                        None => runner,
+                    };
+                    crate::slurm::link::spawn(
+                        m.clone(),
+                        runner,
+                        Duration::from_secs(*poll_secs),
+                        tx.clone(),
+                    )
+                }
                 BackendKind::CentralManager => crate::jobs::link::spawn(m.clone(), tx.clone()),
             };
             match demo_login {
@@ -135,6 +143,7 @@ pub fn setup(
                     poll_secs: m.poll.max(1),
                     conf: m.slurm_conf.clone(),
                     bin_dir: m.slurm_bin.clone(),
+                    rest: m.rest_config(),
                 },
                 _ => crate::jobs::BackendKind::CentralManager,
             },

@@ -68,6 +68,17 @@ pub struct ManagerEntry {
     /// Slurm: the directory of its commands, if not on PATH.
     #[serde(default)]
     pub slurm_bin: Option<String>,
+    /// Slurm: `cli` (its commands, the default) or `rest` (slurmrestd, with the commands for
+    /// what its API lacks).
+    #[serde(default)]
+    pub transport: Option<String>,
+    /// Slurm over REST: slurmrestd's base URL (`http://127.0.0.1:6820`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Slurm over REST: a file holding the JWT (`scontrol token` output), readable by its
+    /// owner only; none: the keyring, under the URL.
+    #[serde(default)]
+    pub token_file: Option<String>,
     /// The cluster CA's certificate (`ca.crt` from `gantry cm tls init`): TLS, checked
     /// against it and the address's host name.
     #[serde(default)]
@@ -120,6 +131,74 @@ impl ManagerEntry {
         None
     }
 
+    /// Why the Slurm transport settings cannot be used, and the key at fault.
+    pub fn slurm_problem(&self) -> Option<(&'static str, String)> {
+        let rest = match self.transport.as_deref() {
+            None | Some("cli") => false,
+            Some("rest") => true,
+            Some(t) => {
+                return Some((
+                    "transport",
+                    format!("transport must be \"cli\" or \"rest\", not \"{t}\""),
+                ));
+            }
+        };
+        if !rest {
+            for (key, set) in [
+                ("url", self.url.is_some()),
+                ("token_file", self.token_file.is_some()),
+            ] {
+                if set {
+                    return Some((key, format!("{key} is for transport = \"rest\"")));
+                }
+            }
+            return None;
+        }
+        let Some(url) = &self.url else {
+            return Some((
+                "transport",
+                "transport = \"rest\" needs url = slurmrestd's address, like \"http://127.0.0.1:6820\"".into(),
+            ));
+        };
+        let Some(rest) = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+        else {
+            return Some(("url", format!("'{url}' is not an http:// or https:// URL")));
+        };
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        if host.is_empty() || rest.contains('@') {
+            return Some((
+                "url",
+                format!("'{url}' names no host (or has a user in it)"),
+            ));
+        }
+        if let Some(f) = &self.token_file {
+            if !std::path::Path::new(f).is_absolute() {
+                return Some(("token_file", format!("'{f}' is not an absolute path")));
+            }
+            if let Some(p) = crate::slurm::rest::token_file_problem(std::path::Path::new(f)) {
+                return Some(("token_file", p));
+            }
+        }
+        None
+    }
+
+    /// slurmrestd's settings, when the transport is REST.
+    pub fn rest_config(&self) -> Option<crate::slurm::rest::RestConfig> {
+        if self.kind != "slurm" || self.transport.as_deref() != Some("rest") {
+            return None;
+        }
+        Some(crate::slurm::rest::RestConfig {
+            url: self.url.clone()?,
+            token_file: self.token_file.clone(),
+            user: self.user.clone().unwrap_or_else(|| {
+                crate::cm::account::name_of(crate::cm::account::euid())
+                    .unwrap_or_else(|| crate::cm::account::euid().to_string())
+            }),
+        })
+    }
+
     /// How the console trusts this manager over TCP (none: plain text or a Unix socket).
     pub fn trust(&self) -> Option<crate::cm::tls::Trust> {
         if let Some(p) = &self.pin {
@@ -129,6 +208,22 @@ impl ManagerEntry {
             .as_ref()
             .map(|c| crate::cm::tls::Trust::Ca(std::path::PathBuf::from(c)))
     }
+}
+
+/// Where `key` is written in the `n`th `[[manager]]` table (or where that table starts).
+fn manager_key_at(text: &str, n: usize, key: &str) -> Option<std::ops::Range<usize>> {
+    let start = text.match_indices("[[manager]]").nth(n)?.0;
+    let end = text[start + 1..]
+        .find("\n[")
+        .map_or(text.len(), |e| start + 1 + e);
+    let table = &text[start..end];
+    let at = table
+        .match_indices(key)
+        .find(|(p, _)| {
+            table[..*p].ends_with('\n') && table[p + key.len()..].trim_start().starts_with('=')
+        })
+        .map_or(start, |(p, _)| start + p);
+    Some(at..at)
 }
 
 fn cm_kind() -> String {
@@ -523,19 +618,37 @@ impl Config {
                 ));
             }
         }
-        for m in &file.manager {
+        for (i, m) in file.manager.iter().enumerate() {
             let bad = match m.kind.as_str() {
-                "cm" if m.addresses.is_empty() => Some("a central manager needs addresses".into()),
-                "cm" => m.transport_problem(),
-                "slurm" => None,
-                _ => Some("kind must be \"cm\" or \"slurm\"".to_string()),
+                "cm" if m.addresses.is_empty() => {
+                    Some(("kind", "a central manager needs addresses".into()))
+                }
+                "cm" => match ["transport", "url", "token_file"]
+                    .into_iter()
+                    .zip([
+                        m.transport.is_some(),
+                        m.url.is_some(),
+                        m.token_file.is_some(),
+                    ])
+                    .find(|(_, set)| *set)
+                {
+                    Some((key, _)) => Some((key, format!("{key} is for kind = \"slurm\""))),
+                    None => m.transport_problem().map(|p| ("kind", p)),
+                },
+                "slurm" => m.slurm_problem(),
+                _ => Some(("kind", "kind must be \"cm\" or \"slurm\"".to_string())),
             };
-            if let Some(msg) = bad {
+            if let Some((key, msg)) = bad {
+                let pos = manager_key_at(text, i, key);
                 return Err(ConfigError::at(
                     path,
                     text,
-                    at("kind"),
-                    Some("manager".into()),
+                    pos.or_else(|| at("kind")),
+                    Some(if key == "kind" {
+                        "manager".into()
+                    } else {
+                        key.into()
+                    }),
                     format!("[[manager]] for '{}': {msg}", m.cluster),
                 ));
             }
@@ -804,6 +917,68 @@ local = true
 
         let e = parse("grid_name = \n").unwrap_err();
         assert!(e.to_string().starts_with("config.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn slurm_over_rest() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let tok = d.path().join("jwt");
+        std::fs::write(&tok, "SLURM_JWT=eyJ.a.b\n").unwrap();
+        std::fs::set_permissions(&tok, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let head = "[[manager]]\ncluster = \"a\"\naddresses = [\"unix:/x\"]\n[[manager]]\ncluster = \"b\"\nkind = \"slurm\"\nuser = \"alice\"\n";
+        let good = format!(
+            "{head}transport = \"rest\"\nurl = \"http://127.0.0.1:6820\"\ntoken_file = \"{}\"\n",
+            tok.display()
+        );
+        let c = parse(&good).unwrap();
+        let r = c.file.manager[1].rest_config().unwrap();
+        assert_eq!(r.url, "http://127.0.0.1:6820");
+        assert_eq!(r.user, "alice");
+        assert!(c.file.manager[0].rest_config().is_none());
+        // The keyring when there is no file.
+        let c = parse(&format!(
+            "{head}transport = \"rest\"\nurl = \"https://h:6820\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.file.manager[1].rest_config().unwrap().token_file, None);
+
+        let err = |text: String| parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err(format!("{head}transport = \"grpc\"\n")),
+            "config.toml:8:1: key 'transport': [[manager]] for 'b': transport must be \"cli\" or \"rest\", not \"grpc\""
+        );
+        assert!(err(format!("{head}transport = \"rest\"\n")).starts_with(
+            "config.toml:8:1: key 'transport': [[manager]] for 'b': transport = \"rest\" needs url"
+        ),);
+        assert!(
+            err(format!(
+                "{head}transport = \"rest\"\nurl = \"127.0.0.1:6820\"\n"
+            ))
+            .starts_with(
+                "config.toml:9:1: key 'url': [[manager]] for 'b': '127.0.0.1:6820' is not an http"
+            ),
+        );
+        assert!(
+            err(format!("{head}url = \"http://h\"\n"))
+                .contains("key 'url': [[manager]] for 'b': url is for transport = \"rest\""),
+        );
+        std::fs::set_permissions(&tok, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = err(good.clone());
+        assert!(
+            e.starts_with("config.toml:10:1: key 'token_file': [[manager]] for 'b': ")
+                && e.contains("can be read by others (mode 644)")
+                && !e.contains("eyJ"),
+            "{e}"
+        );
+        let e = err(format!(
+            "{head}transport = \"rest\"\nurl = \"http://h\"\ntoken_file = \"{}/none\"\n",
+            d.path().display()
+        ));
+        assert!(
+            e.contains("key 'token_file'") && e.contains("No such file"),
+            "{e}"
+        );
     }
 
     #[test]

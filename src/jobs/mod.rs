@@ -41,6 +41,8 @@ pub enum BackendKind {
         conf: Option<String>,
         /// Where the commands are, if not on PATH.
         bin_dir: Option<String>,
+        /// slurmrestd as the transport (none: the commands only).
+        rest: Option<crate::slurm::rest::RestConfig>,
     },
 }
 

@@ -2,7 +2,9 @@
 //! job it does not know and writes the error only to slurmctld's log; a signal to a pending job
 //! retries for a minute and a half before failing; so every action is checked before (is the job
 //! there, in a state the action applies to) and after (what state it is in now), and the result
-//! shown is that state, or Slurm's own message, whole.
+//! shown is that state, or Slurm's own message, whole. Through slurmrestd the checks read its
+//! `/jobs` and the actions its API has go through it (see `rest.rs`); the others run the
+//! commands.
 
 use std::time::Duration;
 
@@ -76,6 +78,10 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// States of each job and array task named: `label → (state, reason)`. A whole array `5` and
 /// a pending record `5_[1-3]` are asked for task by task.
 async fn states(r: &Runner, labels: &[String]) -> Result<Vec<(String, String, String)>, String> {
+    if let Some(rest) = &r.rest {
+        // The API has no filter: every job, matched to the labels by `of`.
+        return rest.states().await;
+    }
     let mut ids = Vec::new();
     for l in labels {
         match l.split_once("_[") {
@@ -260,6 +266,15 @@ pub async fn carry_out(r: &Runner, cmd: &SlurmCommand) -> Vec<Outcome> {
         };
         let mut failed = None;
         for t in &targets {
+            // Through slurmrestd when its API has the action; else the command.
+            if let Some(rest) = &r.rest
+                && let Some(res) = rest.act(&cmd.act, t).await
+            {
+                if let Err(e) = res {
+                    failed = Some(e);
+                }
+                continue;
+            }
             let (prog, args) = command_for(&cmd.act, t);
             match r.run(CmdKind::Act, prog, &args).await {
                 Ok(o) if o.ok && o.stderr.is_empty() => {}

@@ -43,6 +43,9 @@ pub struct Runner {
     pub bin_dir: Option<String>,
     /// How long one poll command may take (squeue of a big queue takes a while).
     pub poll_deadline: Duration,
+    /// slurmrestd, when the transport is REST: the poll, submissions and the actions its API
+    /// has go through it; the rest through the commands.
+    pub rest: Option<Arc<super::rest::Rest>>,
 }
 
 impl Runner {
@@ -51,14 +54,31 @@ impl Runner {
         Self {
             conf,
             bin_dir,
-            poll_deadline: Duration::from_secs(20),
+            poll_deadline: CmdKind::Poll.deadline(),
+            rest: None,
         }
+    }
+
+    /// The same, with slurmrestd as the transport.
+    pub fn with_rest(mut self, rest: super::rest::Rest) -> Self {
+        self.rest = Some(Arc::new(rest));
+        self
     }
 
     fn deadline(&self, kind: CmdKind) -> Duration {
         match kind {
-            CmdKind::Ping => Duration::from_secs(3),
             CmdKind::Poll => self.poll_deadline,
+            other => other.deadline(),
+        }
+    }
+}
+
+impl CmdKind {
+    /// How long a command (or request) of this kind may take by default.
+    pub fn deadline(self) -> Duration {
+        match self {
+            CmdKind::Ping => Duration::from_secs(3),
+            CmdKind::Poll => Duration::from_secs(20),
             CmdKind::Act => Duration::from_secs(30),
         }
     }
@@ -184,14 +204,26 @@ async fn run(
         let _ = events.send((cfg.cluster.clone(), e));
     };
     let (user, admin) = me();
-    let label = format!(
-        "slurm{}",
-        runner
-            .conf
-            .as_ref()
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default()
-    );
+    let label = match &runner.rest {
+        Some(rest) => format!("slurmrestd ({})", rest.url()),
+        None => format!(
+            "slurm{}",
+            runner
+                .conf
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ),
+    };
+    // Through slurmrestd, requests are made as the token's user.
+    let (user, admin) = match &runner.rest {
+        Some(rest) => {
+            let u = rest.user();
+            let admin = u == "root" || (admin && u == user);
+            (u, admin)
+        }
+        None => (user, admin),
+    };
     // The poll runs in a task of its own, one at a time, so a kill or a submission never waits
     // behind it; commands look jobs up in what the last poll saw.
     let published = std::sync::Arc::new(parking_lot::Mutex::new(Lookup::default()));
@@ -239,6 +271,8 @@ async fn run(
                 };
                 let state = match &r {
                     Ok(()) => LinkState::LoggedIn(label.clone(), user.clone(), if admin { "admin".into() } else { "user".into() }),
+                    // slurmrestd without a token: the login dialog takes one.
+                    Err(_) if no_token(&runner).await => LinkState::Connected(label.clone()),
                     Err(e) => LinkState::Down(e.clone()),
                 };
                 if healthy.as_ref() != Some(&state) {
@@ -266,6 +300,14 @@ async fn run(
                 (s, res)
             }));
         }
+    }
+}
+
+/// Whether the transport is slurmrestd and no token is at hand.
+async fn no_token(r: &Runner) -> bool {
+    match &r.rest {
+        Some(rest) => rest.needs_login().await,
+        None => false,
     }
 }
 
@@ -400,6 +442,9 @@ pub async fn job_history(r: &Runner, all_users: bool) -> Result<Output, String> 
 /// Whether the controller answers, asked with `scontrol ping` (which, unlike squeue, does not
 /// retry for 9 s): Slurm's own words when it does not.
 async fn ping(r: &Runner) -> Result<(), String> {
+    if let Some(rest) = &r.rest {
+        return rest.ping().await;
+    }
     match r.run(CmdKind::Ping, "scontrol", &[s("ping")]).await {
         Ok(o) if o.stdout.contains("is UP") => Ok(()),
         Ok(o) => Err(o
@@ -417,6 +462,9 @@ async fn ping(r: &Runner) -> Result<(), String> {
 /// squeue's JSON when it could not reach the controller says only "Unspecified error": the
 /// text form says why, and is asked for then (it is as quick, now the controller answers ping).
 async fn squeue_jobs(r: &Runner) -> Result<Vec<SlurmJob>, String> {
+    if let Some(rest) = &r.rest {
+        return rest.jobs().await;
+    }
     let out = r.ok(CmdKind::Poll, "squeue", &[s("--json")]).await?;
     match jobs::squeue(&out) {
         Ok(j) => Ok(j),
@@ -460,15 +508,12 @@ async fn refresh(
     polled
 }
 
-async fn poll_controller(
+/// Nodes and partitions from sinfo: its JSON, or its text format for a JSON layout this build
+/// does not know.
+async fn cli_nodes(
     r: &Runner,
     seen: &mut Seen,
-    user: &str,
-    admin: bool,
-    emit: &impl Fn(JobEvent),
-) -> Result<(), String> {
-    ping(r).await?;
-    let jobs = squeue_jobs(r).await?;
+) -> Result<(Vec<SlurmNode>, Vec<view::Partition>), String> {
     let nodes = match parse::sinfo(&r.ok(CmdKind::Poll, "sinfo", &[s("--json")]).await?) {
         Ok(n) => n,
         // A JSON layout this build does not know: the text format says the same.
@@ -485,7 +530,7 @@ async fn poll_controller(
             nodes
         }
     };
-    let mut partitions = match r
+    let partitions = match r
         .run(
             CmdKind::Poll,
             "sinfo",
@@ -501,6 +546,26 @@ async fn poll_controller(
     {
         Ok(o) if o.ok => view::parse_partitions(&o.stdout),
         _ => Vec::new(),
+    };
+    Ok((nodes, partitions))
+}
+
+async fn poll_controller(
+    r: &Runner,
+    seen: &mut Seen,
+    user: &str,
+    admin: bool,
+    emit: &impl Fn(JobEvent),
+) -> Result<(), String> {
+    ping(r).await?;
+    let jobs = squeue_jobs(r).await?;
+    let (nodes, mut partitions) = match &r.rest {
+        Some(rest) => {
+            let nodes = rest.nodes().await?;
+            let partitions = rest.partitions(&nodes).await;
+            (nodes, partitions)
+        }
+        None => cli_nodes(r, seen).await?,
     };
     // 22.05 ignores squeue's filters: keep what this user may see.
     let mine: Vec<SlurmJob> = jobs
@@ -719,10 +784,23 @@ async fn command(
     emit: &impl Fn(JobEvent),
 ) -> bool {
     match cmd {
+        JobCommand::Login {
+            password, remember, ..
+        } if r.rest.is_some() => {
+            // Through slurmrestd the login dialog's password is the token.
+            if let Some(rest) = &r.rest {
+                match rest.set_token(&password, remember).await {
+                    Ok(()) => return true,
+                    Err(e) => emit(JobEvent::LoginFailed(e)),
+                }
+            }
+        }
         JobCommand::Login { .. } | JobCommand::LoginFromKeyring { .. } | JobCommand::Logout => {
-            emit(JobEvent::Note(format!(
-                "Slurm acts as your own account ({user}); no login"
-            )));
+            emit(JobEvent::Note(if r.rest.is_some() {
+                format!("slurmrestd acts as {user}, with its token")
+            } else {
+                format!("Slurm acts as your own account ({user}); no login")
+            }));
         }
         JobCommand::Refresh => return true,
         JobCommand::Slurm(c) => {
@@ -794,6 +872,8 @@ async fn command(
                      nice): use 0, or a negative Priority to let other jobs go first"
                         .to_string(),
                 )
+            } else if let Some(rest) = &r.rest {
+                rest.submit(&spec).await
             } else {
                 match r.run(CmdKind::Act, "sbatch", &sbatch_args(&spec)).await {
                     Ok(o) if o.ok => submitted_id(&o.stdout)

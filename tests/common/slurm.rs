@@ -20,6 +20,17 @@ pub struct SlurmCluster {
     children: Vec<Child>,
     /// slurmctld, apart: tests stop and start it.
     ctld: Option<Child>,
+    /// slurmrestd, when started with [`SlurmCluster::start_rest`].
+    pub rest: Option<RestD>,
+}
+
+/// A slurmrestd in front of the test cluster, run as `nobody` (it refuses root).
+pub struct RestD {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// A file (mode 0600) with root's token from `scontrol token`.
+    pub token_file: PathBuf,
+    child: Child,
 }
 
 /// How a test cluster is made.
@@ -45,6 +56,10 @@ impl Default for Shape {
 
 impl Drop for SlurmCluster {
     fn drop(&mut self) {
+        if let Some(r) = self.rest.as_mut() {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
         if let Some(c) = self.ctld.as_mut() {
             let _ = c.kill();
             let _ = c.wait();
@@ -142,6 +157,36 @@ fn have(bin: &str) -> bool {
         .any(|d| Path::new(d).join(bin).exists())
 }
 
+/// Why slurmrestd with JWT cannot run here, if it cannot (besides [`skip_reason`]).
+pub fn rest_skip_reason() -> Option<String> {
+    if let Some(why) = skip_reason() {
+        return Some(why);
+    }
+    if !have("slurmrestd") {
+        return Some("slurmrestd is not installed (apt-get install slurmrestd)".into());
+    }
+    let jwt = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|d| {
+            ["slurm-wlm/auth_jwt.so", "slurm/auth_jwt.so"]
+                .iter()
+                .any(|p| d.path().join(p).exists())
+        })
+        || Path::new("/usr/lib/slurm/auth_jwt.so").exists()
+        || Path::new("/usr/lib64/slurm/auth_jwt.so").exists();
+    if !jwt {
+        return Some(
+            "Slurm's JWT plugin is not installed (apt-get install slurm-wlm-jwt-plugin)".into(),
+        );
+    }
+    if !have("setpriv") {
+        return Some("setpriv is not installed (util-linux)".into());
+    }
+    None
+}
+
 /// Why a real cluster cannot run here, if it cannot.
 pub fn skip_reason() -> Option<String> {
     for b in [
@@ -211,6 +256,76 @@ impl SlurmCluster {
 
     /// Starts munged, slurmctld and the nodes of `shape`; waits until every node is idle.
     pub fn start_with(shape: Shape) -> Result<Self, String> {
+        Self::start_opts(shape, false)
+    }
+
+    /// [`SlurmCluster::start_with`], with JWT as a second authentication (a 32-byte key, mode
+    /// 0600, owned by root, the SlurmUser) and a slurmrestd on loopback, run as `nobody`, with
+    /// root's token in a file.
+    pub fn start_rest(shape: Shape) -> Result<Self, String> {
+        let mut c = Self::start_opts(shape, true)?;
+        let d = c.dir.path().to_path_buf();
+        let o = Command::new("scontrol")
+            .args(["token", "username=root", "lifespan=3600"])
+            .env("SLURM_CONF", &c.conf)
+            .output()
+            .map_err(|e| format!("scontrol token: {e}"))?;
+        let token = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if !o.status.success() || !token.starts_with("SLURM_JWT=") {
+            return Err(format!(
+                "scontrol token: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        let token_file = d.join("token");
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .mode(0o600)
+                .open(&token_file)
+                .map_err(|e| e.to_string())?;
+            writeln!(f, "{token}").map_err(|e| e.to_string())?;
+        }
+        let port = free_port();
+        let log = std::fs::File::create(d.join("log/slurmrestd.log")).map_err(|e| e.to_string())?;
+        let child = Command::new("setpriv")
+            .args([
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "slurmrestd",
+                "-s",
+                "openapi/v0.0.38",
+                "-a",
+                "rest_auth/jwt",
+            ])
+            .arg(format!("127.0.0.1:{port}"))
+            .env("SLURM_CONF", &c.conf)
+            .env("SLURM_JWT", "daemon")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("slurmrestd: {e}"))?;
+        c.rest = Some(RestD {
+            url: format!("http://127.0.0.1:{port}"),
+            token_file,
+            child,
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(d.join("log/slurmrestd.log")).unwrap_or_default();
+                return Err(format!("slurmrestd never listened: {log}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(c)
+    }
+
+    fn start_opts(shape: Shape, jwt: bool) -> Result<Self, String> {
         let n = shape.nodes;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let d = dir.path().to_path_buf();
@@ -245,6 +360,7 @@ impl SlurmCluster {
             nodes: (1..=n).map(|i| format!("c{i}")).collect(),
             children: Vec::new(),
             ctld: None,
+            rest: None,
             dir,
         };
         let munged = Command::new("setpriv")
@@ -293,6 +409,28 @@ SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge={age}\nWaittime=0\nSlur
             sock = sock.display(),
             d = d.display()
         );
+        if jwt {
+            let key = d.join("jwt.key");
+            let mut bytes = [0u8; 32];
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+                .map_err(|e| e.to_string())?;
+            {
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .create_new(true)
+                    .write(true)
+                    .mode(0o600)
+                    .open(&key)
+                    .and_then(|mut f| f.write_all(&bytes))
+                    .map_err(|e| e.to_string())?;
+            }
+            conf.push_str(&format!(
+                "AuthAltTypes=auth/jwt\nAuthAltParameters=jwt_key={}\n",
+                key.display()
+            ));
+        }
         for (i, p) in ports.iter().enumerate() {
             conf.push_str(&format!(
                 "NodeName=c{} NodeHostname=localhost NodeAddr=127.0.0.1 Port={p} CPUs={} RealMemory=1000 State=UNKNOWN\n",
