@@ -676,6 +676,7 @@ async fn a_job_the_controller_dropped_is_read_from_accounting_with_its_output() 
         nodes: 2,
         cpus: 2,
         min_job_age: 2,
+        ..Shape::default()
     }) else {
         return;
     };

@@ -42,6 +42,8 @@ pub struct Shape {
     pub cpus: u32,
     /// Seconds slurmctld keeps a finished job.
     pub min_job_age: u32,
+    /// More slurm.conf lines (`MaxJobCount=50000`).
+    pub extra: &'static str,
 }
 
 impl Default for Shape {
@@ -50,6 +52,7 @@ impl Default for Shape {
             nodes: 3,
             cpus: 2,
             min_job_age: 300,
+            extra: "",
         }
     }
 }
@@ -431,6 +434,7 @@ SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge={age}\nWaittime=0\nSlur
                 key.display()
             ));
         }
+        conf.push_str(shape.extra);
         for (i, p) in ports.iter().enumerate() {
             conf.push_str(&format!(
                 "NodeName=c{} NodeHostname=localhost NodeAddr=127.0.0.1 Port={p} CPUs={} RealMemory=1000 State=UNKNOWN\n",
