@@ -11,7 +11,7 @@
 //! printed and written to target/bench/slurm.json. Needs root and Debian's Slurm packages; it
 //! takes a few minutes, most of them filling the queue.
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -70,11 +70,7 @@ fn main() {
     .expect("the bench cluster starts");
     let conf = cluster.conf_str();
     let t0 = Instant::now();
-    fill(
-        &conf,
-        RUNNING,
-        &["--output=/dev/null", "--wrap=sleep 3600"],
-    );
+    fill(&conf, RUNNING, &["--output=/dev/null", "--wrap=sleep 3600"]);
     fill(
         &conf,
         PENDING,
@@ -108,6 +104,7 @@ async fn measure(cluster: &SlurmCluster) -> String {
             poll_secs: 1,
             conf: Some(conf.clone()),
             bin_dir: None,
+            rest: None,
         },
         trust: None,
     };

@@ -599,6 +599,14 @@ fn an_unreachable_slurm_controller_shows_on_the_grid_the_problems_and_the_source
     );
     let grid = render(&a);
     assert!(grid.contains("Slurm controller DOWN 2m"), "{grid}");
+    // The cluster's header says its tiles' scheduler marks are the last known.
+    a.act(Action::Drill);
+    let cluster = render(&a);
+    assert!(
+        cluster.contains("Slurm controller DOWN 2m05s: scheduler marks last known"),
+        "{cluster}"
+    );
+    a.act(Action::Back);
     a.act(Action::Problems);
     let s = render(&a);
     assert!(s.contains("scheduler"), "{s}");

@@ -109,8 +109,12 @@ async fn states(r: &Runner, labels: &[String]) -> Result<Vec<(String, String, St
     if !o.ok && !o.stderr.contains("Invalid job id") {
         return Err(lines(&o.stderr, "squeue failed"));
     }
-    Ok(o.stdout
-        .lines()
+    Ok(parse_states(&o.stdout))
+}
+
+/// `squeue -h -t all -o '%i|%A|%T|%r'`: (job as Slurm names it, state, reason) per line.
+pub fn parse_states(out: &str) -> Vec<(String, String, String)> {
+    out.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split('|').collect();
             Some((
@@ -119,7 +123,7 @@ async fn states(r: &Runner, labels: &[String]) -> Result<Vec<(String, String, St
                 f.get(3).unwrap_or(&"").to_string(),
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// The rows that belong to `label`: the job itself, or every task of an array.
@@ -340,6 +344,24 @@ mod tests {
 
     fn row(id: &str, s: &str) -> (String, String, String) {
         (id.into(), s.into(), "None".into())
+    }
+
+    #[test]
+    fn real_squeue_states() {
+        let out = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/slurm/squeue_states.txt"),
+        )
+        .unwrap();
+        let all = parse_states(&out);
+        // Slurm 22.05: task 2 of array 1 cancelled, a held job, two tasks running; the unknown
+        // id 999 asked for is simply absent.
+        assert_eq!(all.len(), 4);
+        assert_eq!(summary(&of("1_2", &all)), "CANCELLED");
+        assert_eq!(summary(&of("1", &all)), "1 CANCELLED, 2 RUNNING");
+        assert_eq!(of("2", &all)[0].2, "JobHeldUser");
+        assert!(refused(&SlurmAct::Cancel, "999", &of("999", &all)).is_some());
+        assert!(took_effect(&SlurmAct::Hold, &of("2", &all)));
     }
 
     #[test]

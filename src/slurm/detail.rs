@@ -72,20 +72,9 @@ pub async fn job_detail(r: &Runner, label: &str) -> Detail {
             )
             .await;
         if let Ok(o) = start
-            && let Some(line) = o.stdout.lines().next()
+            && let Some(at) = expected_start(&o.stdout)
         {
-            let (at, _) = line.split_once('|').unwrap_or((line, ""));
-            fields.insert(
-                1,
-                (
-                    "Expected start".into(),
-                    if at == "N/A" {
-                        "not yet planned".into()
-                    } else {
-                        at.to_string()
-                    },
-                ),
-            );
+            fields.insert(1, ("Expected start".into(), at));
         }
     }
     let raw = kv
@@ -111,15 +100,37 @@ pub async fn job_detail(r: &Runner, label: &str) -> Detail {
         }
         Ok(o) if pending => fields.push((
             "Priority factors".into(),
-            o.stderr
-                .lines()
-                .next()
-                .unwrap_or("sprio has nothing for this job")
-                .to_string(),
+            sprio_refusal(&o.stderr, &o.stdout),
         )),
         _ => {}
     }
     Ok(fields)
+}
+
+/// `squeue --start -o '%S|%Y'`: when the scheduler plans to start the job.
+fn expected_start(out: &str) -> Option<String> {
+    let line = out.lines().next()?;
+    let (at, _) = line.split_once('|').unwrap_or((line, ""));
+    Some(if at == "N/A" {
+        "not yet planned".into()
+    } else {
+        at.to_string()
+    })
+}
+
+/// Why sprio shows nothing: its message whole (22.05 writes it over two lines).
+fn sprio_refusal(stderr: &str, stdout: &str) -> String {
+    let words: Vec<&str> = stderr
+        .lines()
+        .chain(stdout.lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if words.is_empty() {
+        "sprio has nothing for this job".into()
+    } else {
+        words.join(" ")
+    }
 }
 
 /// The known fields first, renamed, then every other field as Slurm names it.
@@ -174,6 +185,23 @@ mod tests {
         assert!(
             f.iter().position(|(k, _)| k == "Time limit")
                 < f.iter().position(|(k, _)| k == "Requeue")
+        );
+        let fx = |n: &str| {
+            std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/slurm")
+                    .join(n),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            expected_start(&fx("squeue_start.txt")).as_deref(),
+            Some("not yet planned")
+        );
+        assert_eq!(
+            sprio_refusal(&fx("sprio_basic.txt"), ""),
+            "You are not running a supported priority plugin (priority/basic). Only \
+             'priority/multifactor' is supported."
         );
         assert_eq!(
             prio_factors("  1000|  10|  500|  0|  490|  0\n"),

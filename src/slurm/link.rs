@@ -445,18 +445,22 @@ async fn ping(r: &Runner) -> Result<(), String> {
     if let Some(rest) = &r.rest {
         return rest.ping().await;
     }
-    match r.run(CmdKind::Ping, "scontrol", &[s("ping")]).await {
-        Ok(o) if o.stdout.contains("is UP") => Ok(()),
-        Ok(o) => Err(o
-            .stdout
-            .lines()
-            .chain(o.stderr.lines())
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('*'))
-            .unwrap_or("scontrol ping: no answer")
-            .to_string()),
-        Err(e) => Err(e),
+    let o = r.run(CmdKind::Ping, "scontrol", &[s("ping")]).await?;
+    ping_verdict(&o.stdout, &o.stderr)
+}
+
+/// What `scontrol ping` said: up when any controller is UP, else its first words.
+pub fn ping_verdict(stdout: &str, stderr: &str) -> Result<(), String> {
+    if stdout.contains("is UP") {
+        return Ok(());
     }
+    Err(stdout
+        .lines()
+        .chain(stderr.lines())
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('*'))
+        .unwrap_or("scontrol ping: no answer")
+        .to_string())
 }
 
 /// squeue's JSON when it could not reach the controller says only "Unspecified error": the
@@ -1026,4 +1030,28 @@ async fn tail(
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/slurm")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn real_scontrol_ping() {
+        assert_eq!(ping_verdict(&fixture("scontrol_ping_up.txt"), ""), Ok(()));
+        assert_eq!(
+            ping_verdict(&fixture("scontrol_ping_down.txt"), ""),
+            Err("Slurmctld(primary) at vm is DOWN".into())
+        );
+        assert!(ping_verdict("", "").is_err());
+    }
 }

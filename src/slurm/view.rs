@@ -135,6 +135,26 @@ mod tests {
     use crate::slurm::jobs::Array;
 
     #[test]
+    fn real_sinfo_summary() {
+        let out = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/slurm/sinfo_partitions.txt"),
+        )
+        .unwrap();
+        let p = parse_partitions(&out);
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (
+                p[0].name.as_str(),
+                p[0].state.as_str(),
+                p[0].time_limit.as_str()
+            ),
+            ("debug", "up", "infinite")
+        );
+        assert_eq!((p[0].nodes, p[0].cpus), ([2, 0, 0, 2], [2, 2, 0, 4]));
+    }
+
+    #[test]
     fn partitions_and_their_queues() {
         let mut p = parse_partitions(
             "debug|up|infinite|3/1/0/4|5/3/0/8\ngpu|drain|1-00:00:00|0/0/2/2|0/0/16/16\n",

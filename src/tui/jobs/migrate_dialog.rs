@@ -62,17 +62,26 @@ pub fn overloaded(n: &NodeInfo) -> bool {
     f64::from(n.load1) / f64::from(n.cpus.max(1)) > 1.0
 }
 
+/// Whether the scheduler has handed out every CPU of a node (Slurm's nodes carry their
+/// allocated CPUs in `procs`): a job moved there would wait.
+fn fully_allocated(n: &NodeInfo, scheduled: bool) -> bool {
+    scheduled && n.cpus > 0 && n.procs >= n.cpus
+}
+
 impl MigrateDialog {
-    /// A dialog moving `target` to one of `nodes`, the first up and not overloaded selected.
+    /// A dialog moving `target` to one of `nodes`, the first up, not overloaded and (under a
+    /// scheduler) not fully allocated selected.
     pub fn new(
         target: Target,
         nodes: Vec<NodeInfo>,
         states: std::collections::HashMap<String, (String, String)>,
         requeue: bool,
     ) -> Self {
+        let scheduled = !states.is_empty();
         let selected = nodes
             .iter()
-            .position(|n| n.up && !overloaded(n))
+            .position(|n| n.up && !overloaded(n) && !fully_allocated(n, scheduled))
+            .or_else(|| nodes.iter().position(|n| n.up && !overloaded(n)))
             .unwrap_or(0);
         Self {
             target,
@@ -101,19 +110,28 @@ impl MigrateDialog {
                     TileState::Down
                 };
                 let mut note = Vec::new();
-                if !n.up {
+                // The scheduler's own word for a node it will not use (drained is not down).
+                let sched = self.states.get(&n.name).map(|(s, _)| s.as_str());
+                if !n.up && sched.is_none() {
                     note.push("down".to_string());
                 } else if overloaded(n) {
                     note.push("overloaded".to_string());
                 }
-                if let Some((state, _)) = self.states.get(&n.name) {
+                if fully_allocated(n, !self.states.is_empty()) {
+                    note.push(format!("all {} CPUs allocated", n.cpus));
+                }
+                if let Some(state) = sched {
                     note.push(format!("slurm: {state}"));
                 }
                 ListRow {
                     cells: vec![
                         crate::tui::widgets::tiles::glyph(tile, ctx.glyphs.unicode).to_string(),
                         n.name.clone(),
-                        if n.up { "up" } else { "down" }.to_string(),
+                        match (n.up, sched) {
+                            (true, _) => "up".to_string(),
+                            (false, Some(s)) => s.split('+').next_back().unwrap_or(s).to_string(),
+                            (false, None) => "down".to_string(),
+                        },
                         format!("{:.2}", n.load1),
                         n.cpus.to_string(),
                         human_bytes(n.mem_free_kb.saturating_mul(1024)),

@@ -256,6 +256,18 @@ fn header(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
         format!(" {} ", cv.cluster.name),
         t.fg(Role::Title).add_modifier(Modifier::BOLD),
     )];
+    // Its scheduler does not answer: the node states on the tiles are the last it gave.
+    if let Some(d) = ctx.scheduler_down(&cv.cluster.name) {
+        spans.push(Span::styled(
+            format!(
+                " {} DOWN {}: scheduler marks last known ",
+                d.what,
+                human_secs(ctx.now.saturating_sub(d.since))
+            ),
+            t.fg(Role::Critical)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        ));
+    }
     // Stale: hosts are unknown now, and every figure after "last known" is from then.
     let (text, ok, bad) = match n.known_at {
         Some(known) => {
