@@ -37,19 +37,29 @@ fn cpu() -> (f64, f64) {
     (read(libc::RUSAGE_SELF), read(libc::RUSAGE_CHILDREN))
 }
 
-/// Submits `n` jobs with `args`, a few sbatch at a time.
+/// Submits `n` jobs with `args`, a few sbatch at a time; a submission slurmctld times out
+/// (busy starting a thousand jobs) is tried again.
 fn fill(conf: &str, n: usize, args: &[&str]) {
-    let per = n.div_ceil(8);
+    const WORKERS: usize = 4;
+    let per = n.div_ceil(WORKERS);
     std::thread::scope(|s| {
-        for w in 0..8 {
+        for w in 0..WORKERS {
             s.spawn(move || {
                 for _ in (w * per)..((w + 1) * per).min(n) {
-                    let o = std::process::Command::new("sbatch")
-                        .args(args)
-                        .env("SLURM_CONF", conf)
-                        .output()
-                        .expect("sbatch runs");
-                    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                    let mut tries = 0;
+                    loop {
+                        let o = std::process::Command::new("sbatch")
+                            .args(args)
+                            .env("SLURM_CONF", conf)
+                            .output()
+                            .expect("sbatch runs");
+                        if o.status.success() {
+                            break;
+                        }
+                        tries += 1;
+                        assert!(tries < 30, "{}", String::from_utf8_lossy(&o.stderr));
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
                 }
             });
         }

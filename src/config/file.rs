@@ -173,6 +173,24 @@ impl ManagerEntry {
                 format!("'{url}' names no host (or has a user in it)"),
             ));
         }
+        // The token is a password: in clear text only where it never leaves the machine.
+        let name = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+        };
+        let loopback = name == "localhost"
+            || name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if url.starts_with("http://") && !loopback {
+            return Some((
+                "url",
+                format!(
+                    "'{url}' would send the Slurm token unencrypted over the network: use \
+                     https:// (plain http is for a slurmrestd on this machine's loopback)"
+                ),
+            ));
+        }
         if let Some(f) = &self.token_file {
             if !std::path::Path::new(f).is_absolute() {
                 return Some(("token_file", format!("'{f}' is not an absolute path")));
@@ -972,13 +990,28 @@ local = true
             "{e}"
         );
         let e = err(format!(
-            "{head}transport = \"rest\"\nurl = \"http://h\"\ntoken_file = \"{}/none\"\n",
+            "{head}transport = \"rest\"\nurl = \"https://h\"\ntoken_file = \"{}/none\"\n",
             d.path().display()
         ));
         assert!(
             e.contains("key 'token_file'") && e.contains("No such file"),
             "{e}"
         );
+        // The token never crosses the network in clear text; loopback may be plain.
+        let e = err(format!(
+            "{head}transport = \"rest\"\nurl = \"http://h:6820\"\n"
+        ));
+        assert!(e.contains("key 'url'") && e.contains("unencrypted"), "{e}");
+        for local in [
+            "http://localhost:6820",
+            "http://127.0.0.1",
+            "http://[::1]:6820/",
+        ] {
+            assert!(
+                parse(&format!("{head}transport = \"rest\"\nurl = \"{local}\"\n")).is_ok(),
+                "{local}"
+            );
+        }
     }
 
     #[test]

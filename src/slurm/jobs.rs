@@ -267,6 +267,11 @@ pub fn task_indices(tasks: &str) -> Vec<u32> {
     out
 }
 
+/// Whether `s` is empty or an array task expression as Slurm writes one (`1-5`, `1,3-5:2%4`).
+fn is_task_expression(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_digit() || ",-:%".contains(c))
+}
+
 /// Reads `squeue --json`.
 pub fn squeue(json: &str) -> Result<Vec<SlurmJob>, String> {
     let doc: Value = serde_json::from_str(json).map_err(|e| format!("squeue --json: {e}"))?;
@@ -282,7 +287,14 @@ pub fn squeue(json: &str) -> Result<Vec<SlurmJob>, String> {
             return Err(format!("squeue --json: job {id} without job_state"));
         }
         let array_job = number(j.get("array_job_id")).unwrap_or(0).max(0) as u64;
+        // It becomes part of the job's label, which commands are given: only what Slurm's
+        // task expressions hold (digits, `,-:%`) is taken.
         let pending_tasks = text(j.get("array_task_string"));
+        if !is_task_expression(&pending_tasks) {
+            return Err(format!(
+                "squeue --json: job {id} has a malformed array_task_string {pending_tasks:?}"
+            ));
+        }
         let array = if array_job == 0 {
             Array::None
         } else if !pending_tasks.is_empty() {
@@ -379,6 +391,16 @@ pub fn sacct(out: &str, user_of: impl Fn(&str) -> String) -> Vec<SlurmJob> {
     lines
         .filter_map(|l| {
             let row: Vec<&str> = l.split('|').collect();
+            // A `|` inside a job name would shift every later column (owner, state, working
+            // directory): such a row is left out rather than read wrong.
+            if row.len() != cols.len() {
+                tracing::warn!(
+                    "sacct: a row with {} fields under {} columns left out",
+                    row.len(),
+                    cols.len()
+                );
+                return None;
+            }
             let job_id = col(&row, "JobID");
             // Steps (5.batch) are not jobs.
             if job_id.contains('.') {
@@ -486,6 +508,22 @@ mod tests {
             task.output_path(false).as_deref(),
             Some("/tmp/sl/out/1_5.out")
         );
+    }
+
+    #[test]
+    fn a_crafted_task_string_or_a_pipe_in_a_name_is_not_read() {
+        let bad = r#"{"jobs":[{"job_id":5,"array_job_id":5,"array_task_string":"1],17","job_state":"PENDING"}]}"#;
+        assert!(
+            squeue(bad)
+                .unwrap_err()
+                .contains("malformed array_task_string")
+        );
+        let db = "JobID|JobIDRaw|JobName|UID|State|WorkDir\n\
+                  7|7|evil|0|COMPLETED|/root|1000|FAILED|/home/x\n\
+                  8|8|fine|1000|FAILED|/home/x\n";
+        let jobs = sacct(db, str::to_string);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!((jobs[0].id, jobs[0].user.as_str()), (8, "1000"));
     }
 
     #[test]

@@ -1008,21 +1008,34 @@ async fn tail(
     offset: u64,
 ) -> Result<(u64, u64, String), String> {
     let path = output_path(r, seen, id, stream == "err").await?;
+    // The path is the job owner's choice (or a symlink they planted): it is opened and read
+    // with the owner's rights, never the console's (which may be root), and only a regular
+    // file is read (a FIFO would hang, a device could act).
+    let owner = seen
+        .view
+        .jobs
+        .iter()
+        .find(|j| j.id == id)
+        .map(|j| j.user.clone())
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| format!("job {id}'s owner is not known: its output is not read"))?;
     tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = std::fs::File::open(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
+        let account = crate::cm::account::lookup(&owner)
+            .map_err(|e| format!("job {id}'s owner {owner}: {e}"))?;
+        let (size, buf) = crate::cm::agent::read_as::read_as(
+            &account,
+            std::path::Path::new(&path),
+            offset,
+            256 * 1024,
+        )
+        .map_err(|e| match e {
+            crate::cm::agent::read_as::ReadError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 format!("{path} does not exist (any more): the job's output is gone")
             }
-            _ => format!("{path}: {e}"),
+            e => e.to_string(),
         })?;
-        let size = f.metadata().map_err(|e| e.to_string())?.len();
-        f.seek(SeekFrom::Start(offset.min(size)))
-            .map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        f.take(256 * 1024)
-            .read_to_end(&mut buf)
-            .map_err(|e| e.to_string())?;
         let start = offset.min(size);
         let at_end = start + buf.len() as u64 >= size;
         let (text, used) = crate::cm::text_chunk(&buf, at_end);

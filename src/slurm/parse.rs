@@ -160,12 +160,16 @@ pub fn sinfo(json: &str) -> Result<Vec<SlurmNode>, String> {
 /// `Key=Value` pairs of one `scontrol -o show …` line (values may hold spaces only in the last
 /// field Slurm prints, which we do not need).
 pub fn scontrol_line(line: &str) -> Vec<(String, String)> {
-    line.split_whitespace()
-        .filter_map(|w| {
-            w.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect()
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in line.split_whitespace().filter_map(|w| w.split_once('=')) {
+        // A user's job name or command can hold ` StdOut=/etc/shadow`: Slurm prints its own
+        // field after those, so the last value of a key is Slurm's.
+        match out.iter_mut().find(|(key, _)| key == k) {
+            Some(kv) => kv.1 = v.to_string(),
+            None => out.push((k.to_string(), v.to_string())),
+        }
+    }
+    out
 }
 
 /// Pids of `scontrol listpids`: (pid, step, leads a task).
@@ -320,7 +324,13 @@ mod tests {
 
     #[test]
     fn scontrol_listpids_sacct_and_hostlists() {
-        let kv = scontrol_line(&fixture("scontrol_show_job_oneliner.txt"));
+        let spoof = scontrol_line(
+            "JobId=9 JobName=x StdOut=/etc/shadow UserId=root(0) UserId=al(1000) StdOut=/home/al/o Power=",
+        );
+        assert!(spoof.contains(&("StdOut".into(), "/home/al/o".into())));
+        assert!(spoof.contains(&("UserId".into(), "al(1000)".into())));
+        let first = fixture("scontrol_show_job_oneliner.txt");
+        let kv = scontrol_line(first.lines().next().unwrap_or(""));
         assert!(kv.iter().any(|(k, v)| k == "JobState" && v == "COMPLETED"));
         assert_eq!(
             listpids(&fixture("scontrol_listpids.txt")),

@@ -126,8 +126,12 @@ impl Rest {
     /// A client for `cfg` (no request is made yet; a client that cannot be built says why at
     /// every request).
     pub fn new(cfg: RestConfig) -> Self {
+        // No redirects (the token header would follow to whatever host one names) and no
+        // proxy from the environment: the token goes to the configured slurmrestd only.
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .build()
             .map_err(|e| format!("HTTP client for {}: {}", cfg.url, cause(&e)));
         Self {

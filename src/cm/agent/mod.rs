@@ -7,7 +7,7 @@ mod dirs;
 mod launch;
 mod pidfd;
 mod procs;
-mod read_as;
+pub mod read_as;
 mod tasks;
 mod track;
 
