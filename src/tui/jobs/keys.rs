@@ -216,12 +216,30 @@ impl JobsUi {
                 if nodes.is_empty() {
                     return Outcome::Say(true, "no other node to migrate to".into());
                 }
-                self.modal = Some(Modal::Migrate(Box::new(MigrateDialog::new(
-                    target,
-                    nodes,
-                    self.node_states.clone(),
-                    matches!(self.manager.kind, crate::jobs::BackendKind::Slurm { .. }),
-                ))));
+                // Slurm: a running job is requeued, a pending one only pinned; the dialog names
+                // the job as Slurm does and says whether it is one array task or several.
+                let row = self
+                    .visible_procs()
+                    .get(self.selected)
+                    .map(|p| (p.job.clone(), p.state));
+                let (requeue, subject) = match row.filter(|_| self.is_slurm()) {
+                    Some((label, state)) => {
+                        let what = if let Some((_, tasks)) = label.split_once("_[") {
+                            let n =
+                                crate::slurm::jobs::task_indices(tasks.trim_end_matches(']')).len();
+                            format!("job {label} (all {n} of its pending tasks)")
+                        } else if label.contains('_') {
+                            format!("job {label} (this array task only)")
+                        } else {
+                            format!("job {label}")
+                        };
+                        (state != 'P', Some(what))
+                    }
+                    None => (false, None),
+                };
+                let mut d = MigrateDialog::new(target, nodes, self.node_states.clone(), requeue);
+                d.subject = subject;
+                self.modal = Some(Modal::Migrate(Box::new(d)));
             }
             Action::Submit if !self.read_only => {
                 if let Some(o) = self.needs_login() {

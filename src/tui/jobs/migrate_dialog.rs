@@ -49,8 +49,12 @@ pub struct MigrateDialog {
     pub result: Option<Result<(String, u32), String>>,
     /// Scheduler node states (Slurm): name → (state words, reason).
     pub states: std::collections::HashMap<String, (String, String)>,
-    /// Slurm: migration means requeue (said in the dialog).
+    /// Slurm: migration means requeue (said in the dialog); false for a pending job, which is
+    /// only pinned to the node.
     pub requeue: bool,
+    /// What moves, in words, when the target's pid says too little (a Slurm job: `job 5_3,
+    /// this array task only`).
+    pub subject: Option<String>,
     /// What the last key left for job control.
     pub out: Outbox,
     /// The picker's first row at the last draw (a cache of the frame, not state).
@@ -92,6 +96,7 @@ impl MigrateDialog {
             result: None,
             states,
             requeue,
+            subject: None,
             out: Outbox::default(),
             offset: Cell::new(0),
         }
@@ -153,7 +158,15 @@ impl MigrateDialog {
     fn layout(&self, ctx: &Ctx<'_>, area: Rect, rows: &[ListRow]) -> Laid<'static> {
         let t = ctx.theme;
         let mut lines = vec![
-            Row::Wrap(format!("move {} to:", self.target), t.fg(Role::Text)),
+            Row::Wrap(
+                format!(
+                    "move {} to:",
+                    self.subject
+                        .clone()
+                        .unwrap_or_else(|| self.target.to_string())
+                ),
+                t.fg(Role::Text),
+            ),
             Row::Slot {
                 want: MAX_ROWS.min(u16::try_from(rows.len()).unwrap_or(MAX_ROWS)) + 1,
                 min: 3,
@@ -165,8 +178,12 @@ impl MigrateDialog {
             .get(self.selected)
             .map_or("", |n| n.name.as_str());
         lines.push(match (&self.result, self.pending, self.confirming) {
-            (Some(Ok((node, 0))), _, _) => Row::Wrap(
+            (Some(Ok((node, 0))), _, _) if self.requeue => Row::Wrap(
                 format!("requeued: it restarts on {node} (from the start, or its checkpoint)"),
+                t.fg(Role::Ok),
+            ),
+            (Some(Ok((node, 0))), _, _) => Row::Wrap(
+                format!("pinned: it will start on {node} when Slurm schedules it"),
                 t.fg(Role::Ok),
             ),
             (Some(Ok((node, pid))), _, _) => {

@@ -459,10 +459,20 @@ impl JobsUi {
                 Some((failed > 0, msg))
             }
             JobEvent::Migrated(t, r) => {
+                let (requeued, what) = match &self.modal {
+                    Some(Modal::Migrate(d)) => (
+                        d.requeue,
+                        d.subject.clone().unwrap_or_else(|| t.to_string()),
+                    ),
+                    _ => (true, t.to_string()),
+                };
                 let msg = match &r {
-                    Ok((node, 0)) => (false, format!("{t} requeued: it restarts on {node}")),
+                    Ok((node, 0)) if requeued => {
+                        (false, format!("{what} requeued: it restarts on {node}"))
+                    }
+                    Ok((node, 0)) => (false, format!("{what} pinned: it will start on {node}")),
                     Ok((node, pid)) => (false, format!("{t} now runs on {node} as pid {pid}")),
-                    Err(e) => (true, format!("{t} not migrated: {e}")),
+                    Err(e) => (true, format!("{what} not migrated: {e}")),
                 };
                 if let Some(Modal::Migrate(d)) = &mut self.modal {
                     d.pending = false;
