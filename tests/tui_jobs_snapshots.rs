@@ -793,14 +793,20 @@ fn slurm_partitions_nodes_detail_and_pending_arrays() {
         assert_eq!(a.jobs[0].visible_procs()[0].job, "10_2");
         press(&mut a, 'M');
         let s = render(&a);
-        assert!(s.contains("move job 10_2 (this array task only) to:"), "{s}");
+        assert!(
+            s.contains("move job 10_2 (this array task only) to:"),
+            "{s}"
+        );
         assert!(s.contains("requeued"), "{s}");
         press_code(&mut a, KeyCode::Esc);
         // A pending array record is pinned, all its tasks, not requeued.
         press_code(&mut a, KeyCode::End);
         press(&mut a, 'M');
         let s = render(&a);
-        assert!(s.contains("move job 20_[1-3] (all 3 of its pending tasks)"), "{s}");
+        assert!(
+            s.contains("move job 20_[1-3] (all 3 of its pending tasks)"),
+            "{s}"
+        );
         assert!(!s.contains("Slurm cannot move a running job"), "{s}");
         press_code(&mut a, KeyCode::Esc);
     }

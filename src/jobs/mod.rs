@@ -64,7 +64,7 @@ impl std::fmt::Display for Target {
 }
 
 /// What the UI asks a link to do.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum JobCommand {
     /// Log in; `remember` keeps the password in the keyring.
     Login {
@@ -113,6 +113,45 @@ pub enum JobCommand {
     Slurm(crate::slurm::act::SlurmCommand),
     /// Everything Slurm says about one job (Slurm only).
     SlurmDetail(String),
+}
+
+// Written by hand so that a password (or a Slurm token given at login) never reaches a log.
+impl std::fmt::Debug for JobCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobCommand::Login { user, remember, .. } => f
+                .debug_struct("Login")
+                .field("user", user)
+                .field("password", &"(hidden)")
+                .field("remember", remember)
+                .finish(),
+            JobCommand::LoginFromKeyring { user } => f
+                .debug_struct("LoginFromKeyring")
+                .field("user", user)
+                .finish(),
+            JobCommand::Refresh => write!(f, "Refresh"),
+            JobCommand::Signal { targets, signal } => f
+                .debug_struct("Signal")
+                .field("targets", targets)
+                .field("signal", signal)
+                .finish(),
+            JobCommand::Migrate { target, to } => f
+                .debug_struct("Migrate")
+                .field("target", target)
+                .field("to", to)
+                .finish(),
+            JobCommand::Submit(spec) => f.debug_tuple("Submit").field(spec).finish(),
+            JobCommand::Tail { id, stream, offset } => f
+                .debug_struct("Tail")
+                .field("id", id)
+                .field("stream", stream)
+                .field("offset", offset)
+                .finish(),
+            JobCommand::Logout => write!(f, "Logout"),
+            JobCommand::Slurm(c) => f.debug_tuple("Slurm").field(c).finish(),
+            JobCommand::SlurmDetail(l) => f.debug_tuple("SlurmDetail").field(l).finish(),
+        }
+    }
 }
 
 /// The link's state, for the screen.
@@ -188,4 +227,20 @@ pub enum JobEvent {
         /// Sections of `field: value` pairs, or why they could not be read.
         fields: crate::slurm::detail::Detail,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_password_is_never_printed() {
+        let c = JobCommand::Login {
+            user: "al".into(),
+            password: "s3cret-token".into(),
+            remember: false,
+        };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("al") && !shown.contains("s3cret"), "{shown}");
+    }
 }

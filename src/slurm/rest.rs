@@ -53,26 +53,59 @@ impl Token {
     }
 }
 
-/// Why a token file cannot be used: missing, readable by others, or empty.
-pub fn token_file_problem(path: &Path) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    match std::fs::metadata(path) {
-        Err(e) => Some(format!("{}: {e}", path.display())),
-        Ok(m) if m.permissions().mode() & 0o077 != 0 => Some(format!(
+/// Opens a token file once, not following a symlink, and checks what was opened: a regular
+/// file of this user that nobody else can read. The same handle is then read, so the file
+/// checked is the file read.
+fn open_token_file(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => format!(
+                "{} is a symbolic link: name the file itself",
+                path.display()
+            ),
+            _ => format!("{}: {e}", path.display()),
+        })?;
+    let m = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !m.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    if m.mode() & 0o077 != 0 {
+        return Err(format!(
             "{} can be read by others (mode {:o}): the token is a password; chmod 600 it",
             path.display(),
-            m.permissions().mode() & 0o777
-        )),
-        Ok(_) => None,
+            m.mode() & 0o777
+        ));
     }
+    let me = crate::cm::account::euid();
+    if m.uid() != me {
+        return Err(format!(
+            "{} belongs to uid {}, not to this console's user (uid {me})",
+            path.display(),
+            m.uid()
+        ));
+    }
+    Ok(f)
+}
+
+/// Why a token file cannot be used: missing, a link, not this user's, or readable by others.
+pub fn token_file_problem(path: &Path) -> Option<String> {
+    open_token_file(path).err()
 }
 
 /// Reads a token file, refusing one that others can read.
 pub fn read_token_file(path: &Path) -> Result<Token, String> {
-    if let Some(p) = token_file_problem(path) {
-        return Err(p);
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::io::Read;
+    let mut text = String::new();
+    open_token_file(path)?
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Token::parse(&text).ok_or_else(|| format!("{} holds no token", path.display()))
 }
 
@@ -438,6 +471,21 @@ mod tests {
             read_token_file(&d.path().join("none"))
                 .unwrap_err()
                 .contains("No such file")
+        );
+        // A symbolic link (to a private file or to anything else) is not followed.
+        std::fs::write(&f, "eyJ.abc.def\n").unwrap();
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        assert!(
+            read_token_file(&link)
+                .unwrap_err()
+                .contains("symbolic link")
+        );
+        // Nor a FIFO (it would block), nor a directory.
+        assert!(
+            read_token_file(d.path())
+                .unwrap_err()
+                .contains("not a regular file")
         );
     }
 }
