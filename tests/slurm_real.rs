@@ -6,6 +6,10 @@
 
 mod common;
 
+use common::slurm_link::{
+    Rx, cancelled, ended_cancelled, sbatch, squeue_states, state_of, view, wait,
+};
+
 use std::time::{Duration, Instant};
 
 use common::slurm::{Shape, SlurmCluster, skip_reason};
@@ -13,45 +17,7 @@ use gantry::cm::job::{JobSpec, Signal};
 use gantry::jobs::{JobCommand, JobEvent, ManagerConfig, Target};
 use gantry::slurm::act::{SlurmAct, SlurmCommand};
 use gantry::slurm::link::{CmdKind, Runner, spawn};
-use gantry::slurm::view::{Controller, SlurmView};
-use tokio::sync::mpsc::UnboundedReceiver;
-
-type Rx = UnboundedReceiver<(String, JobEvent)>;
-
-/// Waits for an event `f` accepts.
-async fn wait<T>(
-    rx: &mut Rx,
-    what: &str,
-    secs: u64,
-    mut f: impl FnMut(&JobEvent) -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some((_, ev))) => {
-                if let Some(v) = f(&ev) {
-                    return v;
-                }
-            }
-            _ => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-/// Waits for a poll whose view `f` accepts.
-async fn view<T>(
-    rx: &mut Rx,
-    what: &str,
-    secs: u64,
-    mut f: impl FnMut(&SlurmView) -> Option<T>,
-) -> T {
-    wait(rx, what, secs, |e| match e {
-        JobEvent::Slurm(v) => f(v),
-        _ => None,
-    })
-    .await
-}
+use gantry::slurm::view::Controller;
 
 fn job(name: &str, script: &str, out: Option<String>) -> JobSpec {
     JobSpec {
@@ -133,13 +99,6 @@ fn connect(cluster: &SlurmCluster) -> (gantry::jobs::link::LinkHandle, Rx, Runne
     (link, rx, runner)
 }
 
-/// sbatch straight from the test (array jobs, holds): the job id.
-async fn sbatch(r: &Runner, args: &[&str]) -> u64 {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let out = r.ok(CmdKind::Act, "sbatch", &args).await.unwrap();
-    gantry::slurm::sbatch::submitted_id(&out).unwrap()
-}
-
 async fn act(s: &mut Setup, jobs: &[&str], act: SlurmAct) -> Vec<(String, Result<String, String>)> {
     s.link.send(JobCommand::Slurm(SlurmCommand {
         jobs: jobs.iter().map(|j| j.to_string()).collect(),
@@ -150,58 +109,6 @@ async fn act(s: &mut Setup, jobs: &[&str], act: SlurmAct) -> Vec<(String, Result
         _ => None,
     })
     .await
-}
-
-/// The state of each job squeue names, straight from Slurm.
-async fn squeue_states(r: &Runner) -> Vec<(String, String)> {
-    let o = r
-        .run(
-            CmdKind::Act,
-            "squeue",
-            &[
-                "-h".into(),
-                "-t".into(),
-                "all".into(),
-                "-o".into(),
-                "%i|%T".into(),
-            ],
-        )
-        .await
-        .unwrap();
-    o.stdout
-        .lines()
-        .filter_map(|l| l.split_once('|'))
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-/// Waits (within KillWait and some) for the job to end CANCELLED.
-async fn ended_cancelled(r: &Runner, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let st = squeue_states(r).await;
-        match state_of(&st, id).as_str() {
-            "CANCELLED" => return,
-            "COMPLETING" | "RUNNING" if Instant::now() < deadline => {}
-            other => panic!("job {id} is {other}, not CANCELLED: {st:?}"),
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Whether an outcome says the job was cancelled (CANCELLED, or COMPLETING on its way there).
-fn cancelled(r: &Result<String, String>) -> bool {
-    r.as_ref().is_ok_and(|s| {
-        s.starts_with("CANCELLED") || s.starts_with("cancelled") || s.ends_with("CANCELLED")
-    })
-}
-
-fn state_of(states: &[(String, String)], id: &str) -> String {
-    states
-        .iter()
-        .find(|(i, _)| i == id)
-        .map(|(_, s)| s.clone())
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -541,7 +448,7 @@ async fn array_tasks_one_by_one_or_whole_and_pending_jobs_at_once() {
     let res = act(&mut s, &[&rest], SlurmAct::Cancel).await;
     assert!(cancelled(&res[0].1), "{res:?}");
     let st = squeue_states(&s.runner).await;
-    assert!(!st.iter().any(|(_, state)| state == "PENDING"), "{st:?}");
+    assert!(!st.iter().any(|(_, state, _)| state == "PENDING"), "{st:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -691,7 +598,7 @@ async fn a_job_the_controller_dropped_is_read_from_accounting_with_its_output() 
     while squeue_states(&s.runner)
         .await
         .iter()
-        .any(|(i, _)| *i == id.to_string())
+        .any(|(i, _, _)| *i == id.to_string())
     {
         assert!(
             Instant::now() < deadline,

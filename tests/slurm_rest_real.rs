@@ -9,51 +9,19 @@
 
 mod common;
 
+use common::slurm_link::{
+    Rx, cancelled, ended_cancelled, sbatch, squeue_states, state_of, view, wait,
+};
+
 use std::time::{Duration, Instant};
 
 use common::slurm::{Shape, SlurmCluster, rest_skip_reason};
 use gantry::cm::job::{JobSpec, Signal};
 use gantry::jobs::{JobCommand, JobEvent, LinkState, ManagerConfig};
 use gantry::slurm::act::{SlurmAct, SlurmCommand};
-use gantry::slurm::link::{CmdKind, Runner, spawn};
+use gantry::slurm::link::{Runner, spawn};
 use gantry::slurm::rest::{Rest, RestConfig};
-use gantry::slurm::view::{Controller, SlurmView};
-use tokio::sync::mpsc::UnboundedReceiver;
-
-type Rx = UnboundedReceiver<(String, JobEvent)>;
-
-async fn wait<T>(
-    rx: &mut Rx,
-    what: &str,
-    secs: u64,
-    mut f: impl FnMut(&JobEvent) -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some((_, ev))) => {
-                if let Some(v) = f(&ev) {
-                    return v;
-                }
-            }
-            _ => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-async fn view<T>(
-    rx: &mut Rx,
-    what: &str,
-    secs: u64,
-    mut f: impl FnMut(&SlurmView) -> Option<T>,
-) -> T {
-    wait(rx, what, secs, |e| match e {
-        JobEvent::Slurm(v) => f(v),
-        _ => None,
-    })
-    .await
-}
+use gantry::slurm::view::Controller;
 
 /// A cluster with slurmrestd, a REST link polling it every second, and a runner for the
 /// test's own checks with the commands.
@@ -134,60 +102,6 @@ async fn act(s: &mut Setup, jobs: &[&str], act: SlurmAct) -> Vec<(String, Result
         _ => None,
     })
     .await
-}
-
-async fn sbatch(r: &Runner, args: &[&str]) -> u64 {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let out = r.ok(CmdKind::Act, "sbatch", &args).await.unwrap();
-    gantry::slurm::sbatch::submitted_id(&out).unwrap()
-}
-
-/// The state of each job squeue names, straight from Slurm's commands.
-async fn squeue_states(r: &Runner) -> Vec<(String, String, String)> {
-    let args: Vec<String> = ["-h", "-t", "all", "-o", "%i|%T|%r"]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    let o = r.run(CmdKind::Act, "squeue", &args).await.unwrap();
-    o.stdout
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('|').collect();
-            Some((
-                f.first()?.to_string(),
-                f.get(1)?.to_string(),
-                f.get(2)?.to_string(),
-            ))
-        })
-        .collect()
-}
-
-fn state_of(states: &[(String, String, String)], id: &str) -> String {
-    states
-        .iter()
-        .find(|(i, _, _)| i == id)
-        .map(|(_, s, _)| s.clone())
-        .unwrap_or_default()
-}
-
-/// Waits (within KillWait and some) for the job to end CANCELLED.
-async fn ended_cancelled(r: &Runner, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let st = squeue_states(r).await;
-        match state_of(&st, id).as_str() {
-            "CANCELLED" => return,
-            "COMPLETING" | "RUNNING" if Instant::now() < deadline => {}
-            other => panic!("job {id} is {other}, not CANCELLED: {st:?}"),
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn cancelled(r: &Result<String, String>) -> bool {
-    r.as_ref().is_ok_and(|s| {
-        s.starts_with("CANCELLED") || s.starts_with("cancelled") || s.ends_with("CANCELLED")
-    })
 }
 
 fn job(name: &str, script: &str, out: String) -> JobSpec {

@@ -104,6 +104,7 @@ pub mod netns;
 pub mod pty;
 pub mod replay;
 pub mod slurm;
+pub mod slurm_link;
 pub mod tui;
 pub mod unix_users;
 
