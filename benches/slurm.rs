@@ -18,7 +18,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::slurm::{Shape, SlurmCluster, skip_reason};
-use gantry::jobs::{JobCommand, JobEvent, ManagerConfig, Target};
+use gantry::jobs::{JobCommand, JobEvent, Target};
 use gantry::slurm::act::{SlurmAct, SlurmCommand};
 use gantry::slurm::link::{CmdKind, Runner, spawn};
 
@@ -104,20 +104,7 @@ fn main() {
 async fn measure(cluster: &SlurmCluster) -> String {
     let conf = cluster.conf_str();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let cfg = ManagerConfig {
-        cluster: "*".into(),
-        addresses: Vec::new(),
-        user: None,
-        read_only: false,
-        login_hint: None,
-        kind: gantry::jobs::BackendKind::Slurm {
-            poll_secs: 1,
-            conf: Some(conf.clone()),
-            bin_dir: None,
-            rest: None,
-        },
-        trust: None,
-    };
+    let cfg = common::slurm_link::slurm_manager(Some(conf.clone()), None, None);
     let runner = Runner::new(Some(conf), None);
     let link = spawn(cfg, runner, Duration::from_secs(1), tx);
     // Wait until every running job is listed (slurmd starts 1,000 steps at its own pace).

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::slurm::{Shape, SlurmCluster, skip_reason};
 use gantry::cm::job::{JobSpec, Signal};
-use gantry::jobs::{JobCommand, JobEvent, ManagerConfig, Target};
+use gantry::jobs::{JobCommand, JobEvent, Target};
 use gantry::slurm::act::{SlurmAct, SlurmCommand};
 use gantry::slurm::link::{CmdKind, Runner, spawn};
 use gantry::slurm::view::Controller;
@@ -80,20 +80,7 @@ fn setup(shape: Shape) -> Option<Setup> {
 
 fn connect(cluster: &SlurmCluster) -> (gantry::jobs::link::LinkHandle, Rx, Runner) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let cfg = ManagerConfig {
-        cluster: "*".into(),
-        addresses: Vec::new(),
-        user: None,
-        read_only: false,
-        login_hint: None,
-        kind: gantry::jobs::BackendKind::Slurm {
-            poll_secs: 1,
-            conf: Some(cluster.conf_str()),
-            bin_dir: None,
-            rest: None,
-        },
-        trust: None,
-    };
+    let cfg = common::slurm_link::slurm_manager(Some(cluster.conf_str()), None, None);
     let runner = Runner::new(Some(cluster.conf_str()), None);
     let link = spawn(cfg, runner.clone(), Duration::from_secs(1), tx);
     (link, rx, runner)

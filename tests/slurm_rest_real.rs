@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::slurm::{Shape, SlurmCluster, rest_skip_reason};
 use gantry::cm::job::{JobSpec, Signal};
-use gantry::jobs::{JobCommand, JobEvent, LinkState, ManagerConfig};
+use gantry::jobs::{JobCommand, JobEvent, LinkState};
 use gantry::slurm::act::{SlurmAct, SlurmCommand};
 use gantry::slurm::link::{Runner, spawn};
 use gantry::slurm::rest::{Rest, RestConfig};
@@ -67,20 +67,11 @@ fn setup(shape: Shape, how: Link) -> Option<Setup> {
         user: "root".into(),
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let cfg = ManagerConfig {
-        cluster: "*".into(),
-        addresses: Vec::new(),
-        user: None,
-        read_only: false,
-        login_hint: None,
-        kind: gantry::jobs::BackendKind::Slurm {
-            poll_secs: 1,
-            conf: Some(cluster.conf_str()),
-            bin_dir: bin_dir.clone(),
-            rest: Some(rest_cfg.clone()),
-        },
-        trust: None,
-    };
+    let cfg = common::slurm_link::slurm_manager(
+        Some(cluster.conf_str()),
+        bin_dir.clone(),
+        Some(rest_cfg.clone()),
+    );
     let runner = Runner::new(Some(cluster.conf_str()), bin_dir).with_rest(Rest::new(rest_cfg));
     let link = spawn(cfg, runner, Duration::from_secs(1), tx);
     let cli = Runner::new(Some(cluster.conf_str()), None);
@@ -444,20 +435,7 @@ async fn rest_refuses_a_readable_token_file_and_names_an_unreachable_url() {
             user: "root".into(),
         };
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let m = ManagerConfig {
-            cluster: "*".into(),
-            addresses: Vec::new(),
-            user: None,
-            read_only: false,
-            login_hint: None,
-            kind: gantry::jobs::BackendKind::Slurm {
-                poll_secs: 1,
-                conf: None,
-                bin_dir: None,
-                rest: Some(cfg.clone()),
-            },
-            trust: None,
-        };
+        let m = common::slurm_link::slurm_manager(None, None, Some(cfg.clone()));
         let runner = Runner::new(None, None).with_rest(Rest::new(cfg));
         (spawn(m, runner, Duration::from_secs(1), tx), rx)
     };

@@ -10,6 +10,28 @@ use gantry::slurm::link::{CmdKind, Runner};
 use gantry::slurm::view::SlurmView;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// The `[[manager]]` of a Slurm cluster for every cluster on screen, polled every second.
+pub fn slurm_manager(
+    conf: Option<String>,
+    bin_dir: Option<String>,
+    rest: Option<gantry::slurm::rest::RestConfig>,
+) -> gantry::jobs::ManagerConfig {
+    gantry::jobs::ManagerConfig {
+        cluster: "*".into(),
+        addresses: Vec::new(),
+        user: None,
+        read_only: false,
+        login_hint: None,
+        kind: gantry::jobs::BackendKind::Slurm {
+            poll_secs: 1,
+            conf,
+            bin_dir,
+            rest,
+        },
+        trust: None,
+    }
+}
+
 /// A link's events.
 pub type Rx = UnboundedReceiver<(String, JobEvent)>;
 
