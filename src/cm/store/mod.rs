@@ -7,10 +7,16 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, params};
-use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{self, Frame};
 use super::job::JobSpec;
+
+pub mod log;
+pub mod wire;
+mod writer;
+
+pub use log::{Position, Snapshot};
+pub use writer::{Committed, StoreWriter};
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +194,8 @@ pub enum Write {
     Task(TaskRecord),
     /// Append to a job's history.
     Event(u64, u64, String),
+    /// A node joined the cluster (it counts for quorums from now on, §9 of the protocol).
+    Node(String),
 }
 
 /// The database, opened and locked.
@@ -195,6 +203,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     _lock: File,
+    /// The last logged batch: its epoch and sequence number.
+    last: log::Position,
 }
 
 /// Holds the store's directory locked (flock on the directory itself, which cannot be deleted
@@ -339,7 +349,10 @@ impl Store {
              CREATE TABLE IF NOT EXISTS tasks(
                 id TEXT PRIMARY KEY, job INTEGER NOT NULL, node TEXT NOT NULL, pid INTEGER NOT NULL,
                 state TEXT NOT NULL, exit INTEGER);
-             CREATE TABLE IF NOT EXISTS events(job INTEGER NOT NULL, t INTEGER NOT NULL, what TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS events(job INTEGER NOT NULL, t INTEGER NOT NULL, what TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS nodes(name TEXT PRIMARY KEY);
+             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS log(seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, batch TEXT NOT NULL);",
         )
         .map_err(sql)?;
         // Stores from before accounts: add the columns.
@@ -355,11 +368,14 @@ impl Store {
                 .map_err(sql)?;
             }
         }
-        Ok(Self {
+        let mut store = Self {
             conn,
             path,
             _lock: lock,
-        })
+            last: log::Position::default(),
+        };
+        store.open_log()?;
+        Ok(store)
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
@@ -369,14 +385,36 @@ impl Store {
         }
     }
 
-    /// Applies writes in one transaction.
-    pub fn apply(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+    /// Applies writes in one transaction, logged as the next batch of the current epoch.
+    pub fn apply(&mut self, writes: &[Write]) -> Result<log::Position, StoreError> {
+        let at = log::Position {
+            epoch: self.last.epoch,
+            seq: self.last.seq + 1,
+        };
+        self.apply_at(writes, at)
+    }
+
+    /// Applies writes in one transaction, logged at `at` (a batch a primary committed, when
+    /// this store is its shadow's).
+    pub fn apply_at(
+        &mut self,
+        writes: &[Write],
+        at: log::Position,
+    ) -> Result<log::Position, StoreError> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
+        log::append(&tx, at, writes).map_err(sql)?;
+        Self::write_rows(&tx, writes).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        self.last = at;
+        Ok(at)
+    }
+
+    fn write_rows(tx: &rusqlite::Transaction<'_>, writes: &[Write]) -> rusqlite::Result<()> {
         for w in writes {
             match w {
                 Write::Job(j) => tx.execute(
@@ -406,10 +444,13 @@ impl Store {
                     "INSERT INTO events VALUES (?1,?2,?3)",
                     params![*job as i64, *t as i64, what],
                 ),
-            }
-            .map_err(sql)?;
+                Write::Node(name) => tx.execute(
+                    "INSERT OR IGNORE INTO nodes VALUES (?1)",
+                    params![name],
+                ),
+            }?;
         }
-        tx.commit().map_err(sql)
+        Ok(())
     }
 
     /// Every job, oldest first.
@@ -483,60 +524,6 @@ impl Store {
             })
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
-    }
-}
-
-/// Writes and, for a commit, who waits for it.
-type Batch = (Vec<Write>, Option<oneshot::Sender<Result<(), String>>>);
-
-/// Handle to the writer thread.
-#[derive(Clone)]
-pub struct StoreWriter {
-    tx: mpsc::UnboundedSender<Batch>,
-}
-
-impl StoreWriter {
-    /// Moves the store to its own thread.
-    pub fn spawn(mut store: Store) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Batch>();
-        std::thread::Builder::new()
-            .name("job-store".into())
-            .spawn(move || {
-                while let Some(first) = rx.blocking_recv() {
-                    // Everything already waiting goes into the same transaction.
-                    let mut batch = vec![first];
-                    while let Ok(more) = rx.try_recv() {
-                        batch.push(more);
-                    }
-                    let writes: Vec<Write> =
-                        batch.iter().flat_map(|(w, _)| w.iter().cloned()).collect();
-                    let r = store.apply(&writes).map_err(|e| e.to_string());
-                    if let Err(e) = &r {
-                        tracing::error!("job store: {e}");
-                    }
-                    for (_, ack) in batch {
-                        if let Some(ack) = ack {
-                            let _ = ack.send(r.clone());
-                        }
-                    }
-                }
-            })
-            .ok();
-        Self { tx }
-    }
-
-    /// Writes and waits until committed.
-    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), String> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send((writes, Some(tx)))
-            .map_err(|_| StoreError::Gone.to_string())?;
-        rx.await.map_err(|_| StoreError::Gone.to_string())?
-    }
-
-    /// Writes without waiting (state changes that need no acknowledgement).
-    pub fn write(&self, writes: Vec<Write>) {
-        let _ = self.tx.send((writes, None));
     }
 }
 
