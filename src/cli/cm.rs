@@ -33,6 +33,17 @@ pub struct CmArgs {
     /// Seconds between agent heartbeats.
     #[arg(long, value_name = "SECS")]
     pub heartbeat: Option<u32>,
+    /// Run as the shadow of the manager at ADDR (its TLS listener): keep a copy of its store
+    /// and take over when it is gone (docs/protocol.md §9). Default: [cm] shadow_of.
+    #[arg(long, value_name = "ADDR")]
+    pub shadow_of: Option<String>,
+    /// This manager's own shadow, at ADDR (for the primary of a pair). Default: [cm] shadow.
+    #[arg(long, value_name = "ADDR", conflicts_with = "shadow_of")]
+    pub shadow: Option<String>,
+    /// The name agents and consoles reach this manager by (default: [cm] name, else the
+    /// listen address).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub name: Option<String>,
 }
 
 /// `gantry cm …` commands.
@@ -41,6 +52,16 @@ pub enum CmCommand {
     /// Certificates: the cluster CA, the manager's, the nodes'.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Hand control back to this manager, the original primary, from the shadow that took
+    /// over: it drains, syncs, raises the epoch and switches (docs/protocol.md §9).
+    Takeback {
+        /// This manager's address (default: [cm] plaintext_listen, else [cm] socket).
+        #[arg(long, value_name = "ADDR")]
+        cm: Option<String>,
+        /// The administrator to log in as (default: root over the Unix socket).
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Add a user to the users file or change their password (bcrypt), or delete them.
     Passwd {
         /// The user.
@@ -73,6 +94,16 @@ pub enum TlsCommand {
         /// directory on this machine).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Issue a certificate for a second manager of the cluster (a shadow): ca.crt, cm.crt
+    /// and cm.key, for its [cm] tls_dir.
+    Manager {
+        /// A host name or address agents and consoles use to reach that manager (repeat).
+        #[arg(long = "name", value_name = "NAME", required = true)]
+        names: Vec<String>,
+        /// Where to write the files.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// Print the manager certificate's SHA-256 fingerprint (for `pin` in [[manager]]).
     Fingerprint,
@@ -126,6 +157,17 @@ pub fn command(cmd: &CmCommand, config: &Config, paths: &Paths) -> anyhow::Resul
                 "node {name}: {}/node.crt, node.key (keep it secret: mode 0600, owned by the agent's user) and ca.crt",
                 out.display()
             );
+        }
+        CmCommand::Tls(TlsCommand::Manager { names, out }) => {
+            crate::cm::tls::issue_manager(&dir, names, out)?;
+            println!(
+                "manager certificate for {} in {} (cm.crt, cm.key: keep it secret, and ca.crt): point that manager's [cm] tls_dir at it",
+                names.join(", "),
+                out.display()
+            );
+        }
+        CmCommand::Takeback { .. } => {
+            anyhow::bail!("gantry cm takeback runs asynchronously (internal error)")
         }
         CmCommand::Tls(TlsCommand::Fingerprint) => {
             println!(
@@ -252,6 +294,9 @@ pub async fn run_cm(
     paths: &Paths,
     read_only: bool,
 ) -> anyhow::Result<()> {
+    if let Some(CmCommand::Takeback { cm, user }) = &args.command {
+        return super::takeback::run(cm.as_deref(), user.as_deref(), config).await;
+    }
     if let Some(cmd) = &args.command {
         return command(cmd, config, paths);
     }
@@ -315,6 +360,17 @@ pub async fn run_cm(
         tls_dir: Some(tls),
         plaintext_listen: plaintext,
         socket,
+        ha: crate::cm::manager::ha::HaSettings {
+            peer: args
+                .shadow_of
+                .clone()
+                .or_else(|| args.shadow.clone())
+                .or_else(|| (!c.shadow_of.is_empty()).then(|| c.shadow_of.clone()))
+                .or_else(|| (!c.shadow.is_empty()).then(|| c.shadow.clone())),
+            shadow: args.shadow_of.is_some() || (args.shadow.is_none() && !c.shadow_of.is_empty()),
+            takeover_after: c.takeover_after.max(1),
+            name: args.name.clone().unwrap_or_else(|| c.name.clone()),
+        },
     };
     crate::cm::manager::run(settings, super::aggregator::wait_for_termination()).await
 }
@@ -328,6 +384,6 @@ pub async fn run_agent(args: AgentArgs, paths: &Paths) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| agent_dir(paths, &args.name));
     let tls = args.tls_dir.clone().unwrap_or_else(|| state.join("tls"));
-    let up = crate::cm::agent::upstream(&args, &tls)?;
+    let up = crate::cm::agent::upstreams(&args, &tls)?;
     crate::cm::agent::run(args, up, state, super::aggregator::wait_for_termination()).await
 }

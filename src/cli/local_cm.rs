@@ -72,7 +72,7 @@ pub async fn start(
     for name in agents {
         let args = AgentArgs {
             name: name.clone(),
-            cm: "local".into(),
+            cm: vec!["local".into()],
             tls_dir: None,
             scope,
             quiet: true,
@@ -95,7 +95,7 @@ pub async fn start(
                     std::future::pending::<()>().await;
                 }
             };
-            if let Err(e) = crate::cm::agent::run(args, up, dir, stopped).await {
+            if let Err(e) = crate::cm::agent::run(args, vec![up], dir, stopped).await {
                 tracing::warn!("local agent: {e:#}");
             }
         }));

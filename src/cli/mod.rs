@@ -10,3 +10,4 @@ pub mod info;
 pub mod local_cm;
 pub mod logout;
 pub mod status;
+pub mod takeback;

@@ -282,6 +282,50 @@ pub enum Request {
         /// Seconds between TERM and KILL.
         grace_secs: u32,
     },
+    /// Active manager → agent: renew its lease (§9).
+    Lease {
+        /// The manager's epoch.
+        epoch: u64,
+        /// The last log position it acknowledged without its shadow (0: none).
+        alone_seq: u64,
+        /// How long the lease lasts, in milliseconds.
+        ms: u64,
+    },
+    /// Candidate manager → agent: a vote for taking over at `epoch`.
+    Vote {
+        /// The epoch the candidate would take.
+        epoch: u64,
+        /// Its store's last entry: epoch…
+        last_epoch: u64,
+        /// …and sequence number.
+        last_seq: u64,
+    },
+    /// Manager → agent: it is the active manager at `epoch`.
+    Announce {
+        /// Its epoch.
+        epoch: u64,
+    },
+    /// Agent → manager: a newer epoch is active, so this manager is fenced.
+    Fenced {
+        /// The newest epoch the agent knows.
+        epoch: u64,
+    },
+    /// Shadow → primary: stream the store after the shadow's last entry.
+    Follow {
+        /// The shadow's name (its address).
+        name: String,
+        /// Epoch of the shadow's last entry.
+        last_epoch: u64,
+        /// Its sequence number.
+        last_seq: u64,
+    },
+    /// Which manager is active, at what epoch, and how its shadow is.
+    Ha,
+    /// Administrator → a standby manager: take control back, in order (§9).
+    Takeback,
+    /// Standby → active manager, on the replication link: stop changing anything, let the
+    /// standby catch up, and hand over.
+    Handover,
 }
 
 /// Every reply.
@@ -371,11 +415,55 @@ pub enum Reply {
     Welcome {
         /// Heartbeat interval.
         heartbeat_secs: u32,
+        /// The manager's epoch (§9; 0 from a manager of an earlier version).
+        epoch: u64,
+        /// `active`, `standby` or `fenced` (empty from an earlier version: active).
+        role: String,
     },
     /// `OK|RUN`.
     Started(u32),
     /// `OK|STOP`.
     Stopped(i32),
+    /// `OK|VOTE|yes|…` or `OK|VOTE|no|why`.
+    Voted {
+        /// Whether the vote is given.
+        granted: bool,
+        /// Why not (or what was given).
+        why: String,
+    },
+    /// `OK|HA|…`: who is active.
+    Ha(HaStatus),
+    /// `OK|FOLLOW|epoch|mode`: the stream follows, from the log or as a whole snapshot.
+    Following {
+        /// The primary's epoch.
+        epoch: u64,
+        /// `log` or `snapshot`.
+        mode: String,
+    },
+}
+
+/// A manager's place in its pair (§9), as `HA` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HaStatus {
+    /// `active`, `standby` or `fenced`.
+    pub role: String,
+    /// Its epoch.
+    pub epoch: u64,
+    /// Its name (the address it is reached at).
+    pub name: String,
+    /// The active manager as far as it knows (empty: unknown).
+    pub active: String,
+    /// Its shadow: `none`, `in sync`, `catching up`, `away since T`; on a standby, how it
+    /// follows.
+    pub shadow: String,
+    /// Its store's last log entry.
+    pub seq: u64,
+    /// Why it is what it is, in words.
+    pub why: String,
+    /// Nodes that follow it now (their lease to it holds).
+    pub following: u32,
+    /// Nodes of the cluster.
+    pub members: u32,
 }
 
 /// A request or reply that does not follow the grammar.
@@ -474,6 +562,14 @@ impl Request {
             Request::Read { .. } => "READ",
             Request::Signal { .. } => "SIGNAL",
             Request::Stop { .. } => "STOP",
+            Request::Lease { .. } => "LEASE",
+            Request::Vote { .. } => "VOTE",
+            Request::Announce { .. } => "EPOCH",
+            Request::Fenced { .. } => "FENCED",
+            Request::Follow { .. } => "FOLLOW",
+            Request::Ha => "HA",
+            Request::Takeback => "TAKEBACK",
+            Request::Handover => "HANDOVER",
         }
     }
 
@@ -625,6 +721,41 @@ impl Request {
             Request::Stop { task, grace_secs } => {
                 v(&[s("STOP"), task.clone(), grace_secs.to_string()])
             }
+            Request::Lease {
+                epoch,
+                alone_seq,
+                ms,
+            } => v(&[
+                s("LEASE"),
+                epoch.to_string(),
+                alone_seq.to_string(),
+                ms.to_string(),
+            ]),
+            Request::Vote {
+                epoch,
+                last_epoch,
+                last_seq,
+            } => v(&[
+                s("VOTE"),
+                epoch.to_string(),
+                last_epoch.to_string(),
+                last_seq.to_string(),
+            ]),
+            Request::Announce { epoch } => v(&[s("EPOCH"), epoch.to_string()]),
+            Request::Fenced { epoch } => v(&[s("FENCED"), epoch.to_string()]),
+            Request::Follow {
+                name,
+                last_epoch,
+                last_seq,
+            } => v(&[
+                s("FOLLOW"),
+                name.clone(),
+                last_epoch.to_string(),
+                last_seq.to_string(),
+            ]),
+            Request::Ha => v(&[s("HA")]),
+            Request::Takeback => v(&[s("TAKEBACK")]),
+            Request::Handover => v(&[s("HANDOVER")]),
         }
     }
 
@@ -861,6 +992,45 @@ impl Request {
                     grace_secs: num("grace", field(2))?,
                 }
             }
+            "LEASE" => {
+                want(h, 4, "LEASE|epoch|alone_seq|ms")?;
+                Request::Lease {
+                    epoch: num("epoch", field(1))?,
+                    alone_seq: num("alone_seq", field(2))?,
+                    ms: num("ms", field(3))?,
+                }
+            }
+            "VOTE" => {
+                want(h, 4, "VOTE|epoch|last_epoch|last_seq")?;
+                Request::Vote {
+                    epoch: num("epoch", field(1))?,
+                    last_epoch: num("last_epoch", field(2))?,
+                    last_seq: num("last_seq", field(3))?,
+                }
+            }
+            "EPOCH" => {
+                want(h, 2, "EPOCH|epoch")?;
+                Request::Announce {
+                    epoch: num("epoch", field(1))?,
+                }
+            }
+            "FENCED" => {
+                want(h, 2, "FENCED|epoch")?;
+                Request::Fenced {
+                    epoch: num("epoch", field(1))?,
+                }
+            }
+            "FOLLOW" => {
+                want(h, 4, "FOLLOW|name|last_epoch|last_seq")?;
+                Request::Follow {
+                    name: s(field(1)),
+                    last_epoch: num("last_epoch", field(2))?,
+                    last_seq: num("last_seq", field(3))?,
+                }
+            }
+            "HA" => Request::Ha,
+            "TAKEBACK" => Request::Takeback,
+            "HANDOVER" => Request::Handover,
             "" => return Err(BadMessage("empty request".into())),
             other => {
                 return Err(BadMessage(format!(
@@ -1015,7 +1185,32 @@ impl Reply {
             Reply::Tail { next, size, data } => {
                 ok(&[s("TAIL"), next.to_string(), size.to_string(), data.clone()])
             }
-            Reply::Welcome { heartbeat_secs } => ok(&[s("AGENT"), heartbeat_secs.to_string()]),
+            Reply::Welcome {
+                heartbeat_secs,
+                epoch,
+                role,
+            } => ok(&[
+                s("AGENT"),
+                heartbeat_secs.to_string(),
+                epoch.to_string(),
+                role.clone(),
+            ]),
+            Reply::Voted { granted, why } => {
+                ok(&[s("VOTE"), s(if *granted { "yes" } else { "no" }), why.clone()])
+            }
+            Reply::Ha(h) => ok(&[
+                s("HA"),
+                h.role.clone(),
+                h.epoch.to_string(),
+                h.name.clone(),
+                h.active.clone(),
+                h.shadow.clone(),
+                h.seq.to_string(),
+                h.why.clone(),
+                h.following.to_string(),
+                h.members.to_string(),
+            ]),
+            Reply::Following { epoch, mode } => ok(&[s("FOLLOW"), epoch.to_string(), mode.clone()]),
             Reply::Started(pid) => ok(&[s("RUN"), pid.to_string()]),
             Reply::Stopped(status) => ok(&[s("STOP"), status.to_string()]),
         }
@@ -1189,6 +1384,27 @@ impl Reply {
             },
             "AGENT" => Reply::Welcome {
                 heartbeat_secs: num("heartbeat", field(2))?,
+                epoch: opt_num("epoch", field(3))?.unwrap_or(0),
+                role: s(field(4)),
+            },
+            "VOTE" => Reply::Voted {
+                granted: field(2) == "yes",
+                why: s(field(3)),
+            },
+            "HA" => Reply::Ha(HaStatus {
+                role: s(field(2)),
+                epoch: num("epoch", field(3))?,
+                name: s(field(4)),
+                active: s(field(5)),
+                shadow: s(field(6)),
+                seq: num("seq", field(7))?,
+                why: s(field(8)),
+                following: opt_num("following", field(9))?.unwrap_or(0),
+                members: opt_num("members", field(10))?.unwrap_or(0),
+            }),
+            "FOLLOW" => Reply::Following {
+                epoch: num("epoch", field(2))?,
+                mode: s(field(3)),
             },
             "RUN" => Reply::Started(num("pid", field(2))?),
             "STOP" => Reply::Stopped(num("status", field(2))?),

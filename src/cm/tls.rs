@@ -204,10 +204,55 @@ pub fn init(dir: &Path, names: &[String]) -> Result<(), TlsError> {
     let ca = ca_params(&ca_key)?.self_signed(&ca_key)?;
     write_private(&f.ca_key(), &ca_key.serialize_pem())?;
     write_public(&f.ca_cert(), &ca.pem())?;
-    let (cert, key) = issue(&ca_key, names, false)?;
+    let (cert, key) = issue(&ca_key, names, Usage::Manager)?;
     write_private(&f.key(), &key)?;
     write_public(&f.cert(), &cert)?;
     Ok(())
+}
+
+/// The name every manager's certificate carries besides its host names, which no node's can
+/// (the `.invalid` top-level domain is reserved): it lets a manager prove to its peer that it
+/// is a manager of the cluster, for the replication link (protocol §9).
+pub const MANAGER_NAME: &str = "gantry-manager.invalid";
+
+/// Issues a certificate for a second manager of the cluster (a shadow) from the CA in
+/// `cm_dir` into `out`: `ca.crt`, `cm.crt` and `cm.key` (no CA key: only the first manager
+/// issues certificates).
+pub fn issue_manager(cm_dir: &Path, names: &[String], out: &Path) -> Result<(), TlsError> {
+    let ca_key = read_ca_key(cm_dir)?;
+    make_dir(out)?;
+    let f = CmFiles {
+        dir: out.to_path_buf(),
+    };
+    for p in [f.cert(), f.key()] {
+        let _ = std::fs::remove_file(&p);
+    }
+    let (cert, key) = issue(&ca_key, names, Usage::Manager)?;
+    write_private(&f.key(), &key)?;
+    write_public(&f.cert(), &cert)?;
+    std::fs::copy(cm_dir.join("ca.crt"), f.ca_cert()).map_err(io(&f.ca_cert()))?;
+    Ok(())
+}
+
+fn read_ca_key(cm_dir: &Path) -> Result<KeyPair, TlsError> {
+    let f = CmFiles {
+        dir: cm_dir.to_path_buf(),
+    };
+    check_private(&f.ca_key())?;
+    let pem = std::fs::read_to_string(f.ca_key()).map_err(io(&f.ca_key()))?;
+    KeyPair::from_pem(&pem).map_err(|e| TlsError::Bad {
+        path: f.ca_key(),
+        what: format!("not a usable key: {e}"),
+    })
+}
+
+/// What a certificate is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    /// A node's agent: a client.
+    Node,
+    /// A manager: a server to agents and consoles, and a client of its peer manager.
+    Manager,
 }
 
 /// Makes `dir` (mode 0700; its parents as usual).
@@ -226,17 +271,23 @@ fn make_dir(dir: &Path) -> Result<(), TlsError> {
 }
 
 /// A certificate and key signed by the CA: a server's (manager) or a client's (node).
-fn issue(ca_key: &KeyPair, names: &[String], client: bool) -> Result<(String, String), TlsError> {
+fn issue(ca_key: &KeyPair, names: &[String], usage: Usage) -> Result<(String, String), TlsError> {
     let key = KeyPair::generate()?;
-    let mut p = CertificateParams::new(names.to_vec())?;
+    let mut all = names.to_vec();
+    if usage == Usage::Manager {
+        all.push(MANAGER_NAME.to_string());
+    }
+    let mut p = CertificateParams::new(all)?;
     if let Some(first) = names.first() {
         p.distinguished_name.push(DnType::CommonName, first.clone());
     }
-    p.extended_key_usages = vec![if client {
-        ExtendedKeyUsagePurpose::ClientAuth
-    } else {
-        ExtendedKeyUsagePurpose::ServerAuth
-    }];
+    p.extended_key_usages = match usage {
+        Usage::Node => vec![ExtendedKeyUsagePurpose::ClientAuth],
+        Usage::Manager => vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ],
+    };
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let (y, m, d) = yesterday();
     p.not_before = rcgen::date_time_ymd(y, m, d);
@@ -249,7 +300,10 @@ fn issue(ca_key: &KeyPair, names: &[String], client: bool) -> Result<(String, St
 /// Issues a node's certificate from the CA in `cm_dir` into `out` (`ca.crt`, `node.crt`,
 /// `node.key`), for its agent to use.
 pub fn issue_node(cm_dir: &Path, node: &str, out: &Path) -> Result<(), TlsError> {
-    if ServerName::try_from(node.to_string()).is_err() || node.parse::<std::net::IpAddr>().is_ok() {
+    if ServerName::try_from(node.to_string()).is_err()
+        || node.parse::<std::net::IpAddr>().is_ok()
+        || node.to_ascii_lowercase().ends_with(".invalid")
+    {
         return Err(TlsError::Other(format!(
             "'{node}' cannot name a node in a certificate: use letters, digits, '-' and '.'"
         )));
@@ -257,12 +311,7 @@ pub fn issue_node(cm_dir: &Path, node: &str, out: &Path) -> Result<(), TlsError>
     let f = CmFiles {
         dir: cm_dir.to_path_buf(),
     };
-    check_private(&f.ca_key())?;
-    let pem = std::fs::read_to_string(f.ca_key()).map_err(io(&f.ca_key()))?;
-    let ca_key = KeyPair::from_pem(&pem).map_err(|e| TlsError::Bad {
-        path: f.ca_key(),
-        what: format!("not a usable key: {e}"),
-    })?;
+    let ca_key = read_ca_key(cm_dir)?;
     make_dir(out)?;
     let n = NodeFiles {
         dir: out.to_path_buf(),
@@ -270,7 +319,7 @@ pub fn issue_node(cm_dir: &Path, node: &str, out: &Path) -> Result<(), TlsError>
     for p in [n.cert(), n.key()] {
         let _ = std::fs::remove_file(&p);
     }
-    let (cert, key) = issue(&ca_key, &[node.to_string()], true)?;
+    let (cert, key) = issue(&ca_key, &[node.to_string()], Usage::Node)?;
     write_private(&n.key(), &key)?;
     write_public(&n.cert(), &cert)?;
     std::fs::copy(f.ca_cert(), n.ca_cert()).map_err(io(&n.ca_cert()))?;
@@ -346,6 +395,19 @@ pub fn agent_config(dir: &Path) -> Result<Arc<ClientConfig>, TlsError> {
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_root_certificates(roots(&n.ca_cert())?)
         .with_client_auth_cert(certs(&n.cert())?, key(&n.key())?)?;
+    Ok(Arc::new(cfg))
+}
+
+/// A manager's side of the link to its peer: the cluster CA to check the peer, its own
+/// manager certificate to prove it is one.
+pub fn peer_config(dir: &Path) -> Result<Arc<ClientConfig>, TlsError> {
+    let f = CmFiles {
+        dir: dir.to_path_buf(),
+    };
+    let cfg = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots(&f.ca_cert())?)
+        .with_client_auth_cert(certs(&f.cert())?, key(&f.key())?)?;
     Ok(Arc::new(cfg))
 }
 

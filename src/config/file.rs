@@ -386,6 +386,14 @@ pub struct CmSection {
     pub max_connections_per_source: usize,
     /// Seconds a connection may stay silent before it logs in.
     pub login_deadline: u64,
+    /// This manager's shadow (HOST:PORT of its TLS listener), on the primary of a pair.
+    pub shadow: String,
+    /// The primary this manager is the shadow of (HOST:PORT), on the shadow of a pair.
+    pub shadow_of: String,
+    /// Missed heartbeats of the active manager before the shadow takes over.
+    pub takeover_after: u32,
+    /// The name agents and consoles reach this manager by; empty: its listen address.
+    pub name: String,
 }
 
 impl Default for CmSection {
@@ -410,6 +418,10 @@ impl Default for CmSection {
             max_connections: 4096,
             max_connections_per_source: 64,
             login_deadline: 10,
+            shadow: String::new(),
+            shadow_of: String::new(),
+            takeover_after: 3,
+            name: String::new(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! the manager has acknowledged it — across reconnects and manager restarts.
 
 mod dirs;
+mod fence;
 mod launch;
 mod pidfd;
 mod procs;
@@ -44,8 +45,10 @@ pub struct AgentArgs {
     pub name: String,
     /// The central manager: HOST:PORT (TLS, checked against the cluster CA), or
     /// unix:PATH (its local socket, for an agent running as root on the manager's machine).
-    #[arg(long, value_name = "HOST:PORT")]
-    pub cm: String,
+    /// A pair of managers (a primary and its shadow) is given as two, comma-separated or
+    /// repeated: the agent keeps a link to each and follows the active one.
+    #[arg(long, value_name = "HOST:PORT", value_delimiter = ',', required = true)]
+    pub cm: Vec<String>,
     /// The node's credentials: ca.crt, node.crt and node.key, as `gantry cm tls node NAME`
     /// writes them (default: tls in the agent's state directory).
     #[arg(long, value_name = "DIR")]
@@ -79,10 +82,17 @@ pub enum OnStop {
     Kill,
 }
 
+/// An exit and the link and tag it was last sent with.
+type Unacked = (Exit, Option<(usize, u64)>);
+
 struct Shared {
     tasks: Tasks,
-    /// Exits not yet acknowledged by the manager, by the tag they were last sent with.
-    outbox: Mutex<Vec<(Exit, Option<u64>)>>,
+    /// Exits not yet acknowledged by the active manager.
+    outbox: Mutex<Vec<Unacked>>,
+    /// Bumped when an exit is added to the outbox.
+    exits: tokio::sync::watch::Sender<u64>,
+    /// Which manager is followed (protocol §9).
+    fence: Mutex<fence::Fence>,
     scanner: Mutex<ProcScanner>,
     scope: Scope,
     load: Mutex<f32>,
@@ -162,26 +172,30 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 type BoxRead = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
 type BoxWrite = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
 
-/// The upstream `gantry agent --cm` names: a Unix socket, or TLS with the node's files.
-pub fn upstream(args: &AgentArgs, tls_dir: &std::path::Path) -> anyhow::Result<Upstream> {
-    match args.cm.strip_prefix("unix:") {
-        Some(p) => Ok(Upstream::Unix(p.into())),
-        None => Ok(Upstream::Tls {
-            addr: args.cm.clone(),
-            config: crate::cm::tls::agent_config(tls_dir).map_err(|e| {
-                anyhow::anyhow!(
-                    "{e}\n(this node's credentials come from `gantry cm tls node {}` on the manager)",
-                    args.name
-                )
-            })?,
-        }),
+/// The upstreams `gantry agent --cm` names: Unix sockets, or TLS with the node's files.
+pub fn upstreams(args: &AgentArgs, tls_dir: &std::path::Path) -> anyhow::Result<Vec<Upstream>> {
+    let mut out = Vec::new();
+    for cm in &args.cm {
+        out.push(match cm.strip_prefix("unix:") {
+            Some(p) => Upstream::Unix(p.into()),
+            None => Upstream::Tls {
+                addr: cm.clone(),
+                config: crate::cm::tls::agent_config(tls_dir).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e}\n(this node's credentials come from `gantry cm tls node {}` on the manager)",
+                        args.name
+                    )
+                })?,
+            },
+        });
     }
+    Ok(out)
 }
 
 /// Runs the agent until `stop` resolves; `state_dir` is where it keeps its spool.
 pub async fn run(
     args: AgentArgs,
-    up: Upstream,
+    ups: Vec<Upstream>,
     state_dir: std::path::PathBuf,
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -197,6 +211,8 @@ pub async fn run(
     let shared = Arc::new(Shared {
         tasks: Tasks::new(track::Tracker::new(&state_dir, &args.name)),
         outbox: Mutex::new(Vec::new()),
+        exits: tokio::sync::watch::Sender::new(0),
+        fence: Mutex::new(fence::Fence::load(state_dir.join("epoch"))),
         scanner: Mutex::new(ProcScanner::default()),
         scope: args.scope,
         load: Mutex::new(0.0),
@@ -206,27 +222,39 @@ pub async fn run(
     // What a previous run left running is ours again; what ended meanwhile is reported.
     shared.tasks.adopt(&exit_tx);
     let (on_stop, grace) = (args.on_stop, Duration::from_secs(args.stop_grace));
+    // Exits wait in the outbox until the active manager acknowledges them.
     let sh = shared.clone();
-    let links = tokio::spawn(async move {
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            let linked = link(&args, &up, &sh, &exit_tx, &mut exit_rx, &mut backoff).await;
-            // Drawn after the link: a link that worked for a while reset the backoff.
-            let wait = crate::jitter::spread(backoff);
-            if let Err(e) = linked {
-                tracing::warn!("agent {}: {e}; reconnecting in {wait:?}", args.name);
-                if !args.quiet {
-                    eprintln!(
-                        "gantry agent {}: {e}; reconnecting in {:.1} s",
-                        args.name,
-                        wait.as_secs_f64()
-                    );
-                }
-            }
-            tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
+    let collect = tokio::spawn(async move {
+        while let Some(exit) = exit_rx.recv().await {
+            sh.outbox.lock().push((exit, None));
+            sh.exits.send_modify(|n| *n += 1);
         }
     });
+    let mut links = Vec::new();
+    for (id, up) in ups.into_iter().enumerate() {
+        let (sh, args, exit_tx) = (shared.clone(), args.clone(), exit_tx.clone());
+        links.push(tokio::spawn(async move {
+            let mut backoff = Duration::from_secs(1);
+            loop {
+                let linked = link(&args, (id, &up), &sh, &exit_tx, &mut backoff).await;
+                sh.fence.lock().gone(id);
+                // Drawn after the link: a link that worked for a while reset the backoff.
+                let wait = crate::jitter::spread(backoff);
+                if let Err(e) = linked {
+                    tracing::warn!("agent {}: {e}; reconnecting in {wait:?}", args.name);
+                    if !args.quiet {
+                        eprintln!(
+                            "gantry agent {}: {e}; reconnecting in {:.1} s",
+                            args.name,
+                            wait.as_secs_f64()
+                        );
+                    }
+                }
+                tokio::time::sleep(wait).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }));
+    }
     stop.await;
     if on_stop == OnStop::Kill {
         tracing::info!("stopping: ending every task");
@@ -240,7 +268,10 @@ pub async fn run(
     } else {
         tracing::info!("stopping: tasks keep running and are taken back at the next start");
     }
-    links.abort();
+    for l in links {
+        l.abort();
+    }
+    collect.abort();
     Ok(())
 }
 
@@ -263,10 +294,9 @@ fn node_load(shared: &Shared, procs: &[super::proto::ProcInfo]) -> (f32, u32, u6
 
 async fn link(
     args: &AgentArgs,
-    up: &Upstream,
+    (id, up): (usize, &Upstream),
     shared: &Arc<Shared>,
     exit_tx: &mpsc::UnboundedSender<Exit>,
-    exit_rx: &mut mpsc::UnboundedReceiver<Exit>,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
     let where_ = up.describe();
@@ -286,9 +316,16 @@ async fn link(
     };
     w.write_all(request_line(None, &hello).as_bytes()).await?;
     w.flush().await?;
-    let heartbeat = match reader.next().await? {
+    let (heartbeat, epoch, role) = match reader.next().await? {
         Some(Item::Line(l)) => match Reply::decode_line(&l, false) {
-            Ok((_, Reply::Welcome { heartbeat_secs })) => heartbeat_secs.max(1),
+            Ok((
+                _,
+                Reply::Welcome {
+                    heartbeat_secs,
+                    epoch,
+                    role,
+                },
+            )) => (heartbeat_secs.max(1), epoch, role),
             Ok((_, Reply::Error { code, message })) => {
                 anyhow::bail!("the manager refused this agent: {code} {message}")
             }
@@ -297,7 +334,11 @@ async fn link(
         _ => anyhow::bail!("the manager closed the connection"),
     };
     *backoff = Duration::from_secs(1);
-    tracing::info!("agent {} registered with {where_}", args.name);
+    tracing::info!(
+        "agent {} registered with {where_} ({} at epoch {epoch})",
+        args.name,
+        if role.is_empty() { "active" } else { &role }
+    );
     if !args.quiet {
         eprintln!("gantry agent {}: registered with {where_}", args.name);
     }
@@ -316,21 +357,26 @@ async fn link(
         next_tag += 1;
         next_tag
     };
-    // What runs here, then every exit the manager has not acknowledged.
-    let _ = tx.send(request_line(
-        Some(tag()),
-        &Request::Tasks(shared.tasks.list()),
-    ));
-    for (exit, sent) in shared.outbox.lock().iter_mut() {
-        let t = tag();
-        *sent = Some(t);
-        let _ = tx.send(exit_line(t, exit));
+    let standing = shared.fence.lock().welcome(id, epoch, &role);
+    match standing {
+        fence::Standing::Leader => report(shared, id, &tx, &mut tag),
+        fence::Standing::Stale(newer) => {
+            // A manager that missed a takeover learns it here, and steps down.
+            let _ = tx.send(request_line(Some(tag()), &Request::Fenced { epoch: newer }));
+        }
+        fence::Standing::Other => {}
     }
+    let mut exits = shared.exits.subscribe();
     let mut beat = tokio::time::interval(Duration::from_secs(u64::from(heartbeat)));
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A manager that says nothing for this long is hung, or cut off: the link is dropped
+    // rather than written to without end.
+    let silence = Duration::from_secs(u64::from(heartbeat) * 3).max(Duration::from_secs(3));
+    let mut heard = tokio::time::Instant::now();
     let result = loop {
         tokio::select! {
             item = reader.next() => {
+                heard = tokio::time::Instant::now();
                 let line = match item {
                     Ok(Some(Item::Line(l))) => l,
                     Ok(Some(Item::TooLong)) => {
@@ -341,14 +387,39 @@ async fn link(
                     Err(e) => break Err(anyhow::anyhow!("connection to the manager failed: {e}")),
                 };
                 match incoming(&line, MAX_FIELD) {
-                    Ok(Incoming::Reply(Some(t), _)) => {
-                        shared.outbox.lock().retain(|(_, sent)| *sent != Some(t));
+                    Ok(Incoming::Reply(Some(t), r)) => {
+                        let mut out = shared.outbox.lock();
+                        if matches!(r, Reply::Error { .. }) {
+                            // Not taken (a manager that is not active): kept for the one that is.
+                            for (_, sent) in out.iter_mut() {
+                                if *sent == Some((id, t)) {
+                                    *sent = None;
+                                }
+                            }
+                        } else {
+                            out.retain(|(_, sent)| *sent != Some((id, t)));
+                        }
                     }
                     Ok(Incoming::Reply(None, _)) => {}
                     Ok(Incoming::Request(t, req)) => {
+                        let req = *req;
+                        if let Some(reply) = fencing(shared, id, &req) {
+                            let lead = matches!(req, Request::Announce { .. })
+                                && matches!(reply, Reply::Done(_))
+                                && shared.fence.lock().is_leader(id);
+                            let _ = tx.send(reply_line(t, &reply));
+                            if lead {
+                                report(shared, id, &tx, &mut tag);
+                            }
+                            continue;
+                        }
+                        if let Err(why) = shared.fence.lock().may_command(id) {
+                            let _ = tx.send(reply_line(t, &Reply::error(409, why)));
+                            continue;
+                        }
                         let (shared, tx, exits) = (shared.clone(), tx.clone(), exit_tx.clone());
                         tokio::spawn(async move {
-                            let reply = handle(&shared, *req, exits).await;
+                            let reply = handle(&shared, req, exits).await;
                             let _ = tx.send(reply_line(t, &reply));
                         });
                     }
@@ -358,6 +429,9 @@ async fn link(
                 }
             }
             _ = beat.tick() => {
+                if heard.elapsed() > silence {
+                    break Err(anyhow::anyhow!("the manager said nothing for {silence:?}"));
+                }
                 let sh = shared.clone();
                 let roots = shared.tasks.roots();
                 let scanned = tokio::task::spawn_blocking(move || {
@@ -379,15 +453,90 @@ async fn link(
                     let _ = tx.send(request_line(Some(tag()), &Request::Procs(procs)));
                 }
             }
-            Some(exit) = exit_rx.recv() => {
-                let t = tag();
-                let _ = tx.send(exit_line(t, &exit));
-                shared.outbox.lock().push((exit, Some(t)));
+            Ok(()) = exits.changed() => {
+                if shared.fence.lock().is_leader(id) {
+                    send_exits(shared, id, &tx, &mut tag, false);
+                }
             }
         }
     };
     writer.abort();
     result
+}
+
+/// The fencing requests (§9), answered at once; None for any other request.
+fn fencing(shared: &Shared, id: usize, req: &Request) -> Option<Reply> {
+    let mut f = shared.fence.lock();
+    Some(match *req {
+        Request::Lease {
+            epoch,
+            alone_seq,
+            ms,
+        } => match f.lease(id, epoch, alone_seq, ms) {
+            Ok(()) => Reply::Done("LEASE".into()),
+            Err(why) => Reply::error(409, why),
+        },
+        Request::Vote {
+            epoch,
+            last_epoch,
+            last_seq,
+        } => match f.vote(epoch, (last_epoch, last_seq)) {
+            Ok(()) => {
+                tracing::warn!("voted for a takeover at epoch {epoch}");
+                Reply::Voted {
+                    granted: true,
+                    why: format!("epoch {epoch}"),
+                }
+            }
+            Err(why) => Reply::Voted {
+                granted: false,
+                why,
+            },
+        },
+        Request::Announce { epoch } => match f.announce(id, epoch) {
+            Ok(_) => {
+                tracing::warn!("following the manager active at epoch {epoch}");
+                Reply::Done("EPOCH".into())
+            }
+            Err(why) => Reply::error(409, why),
+        },
+        _ => return None,
+    })
+}
+
+/// Tells a manager that became the one followed what runs here and how what ended ended.
+fn report(
+    shared: &Shared,
+    id: usize,
+    tx: &mpsc::UnboundedSender<String>,
+    tag: &mut impl FnMut() -> u64,
+) {
+    let _ = tx.send(request_line(
+        Some(tag()),
+        &Request::Tasks(shared.tasks.list()),
+    ));
+    send_exits(shared, id, tx, tag, true);
+}
+
+/// Sends the exits not yet sent on link `id` (with `all`, also those sent on another link).
+fn send_exits(
+    shared: &Shared,
+    id: usize,
+    tx: &mpsc::UnboundedSender<String>,
+    tag: &mut impl FnMut() -> u64,
+    all: bool,
+) {
+    for (exit, sent) in shared.outbox.lock().iter_mut() {
+        let resend = match sent {
+            None => true,
+            Some((link, _)) => all && *link != id,
+        };
+        if resend {
+            let t = tag();
+            *sent = Some((id, t));
+            let _ = tx.send(exit_line(t, exit));
+        }
+    }
 }
 
 fn exit_line(tag: u64, (task, pid, status): &Exit) -> String {

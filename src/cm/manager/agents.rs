@@ -113,6 +113,20 @@ pub async fn run<R, W>(
         let _ = w.write_all(reply_line(tag, &r).as_bytes()).await;
         return;
     }
+    // A node that joins counts for quorums from now on: the active manager records it (and
+    // its shadow with it) before the node is welcomed.
+    let (active, member) = {
+        let ha = m.ha.lock();
+        (ha.role == super::ha::Role::Active, ha.members.contains(&name))
+    };
+    if active && !member {
+        if let Err(e) = m.commit(vec![Write::Node(name.clone())]).await {
+            let r = Reply::error(503, format!("node {name} cannot join now: {e}"));
+            let _ = w.write_all(reply_line(tag, &r).as_bytes()).await;
+            return;
+        }
+        m.ha.lock().members.insert(name.clone());
+    }
     slot.proved();
     // Bounded: an agent that stops reading is disconnected, not buffered for without end.
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOX);
@@ -140,8 +154,13 @@ pub async fn run<R, W>(
         crate::cm::esc(&name),
         crate::cm::esc(peer)
     );
-    let welcome = Reply::Welcome {
-        heartbeat_secs: m.settings.heartbeat_secs,
+    let welcome = {
+        let ha = m.ha.lock();
+        Reply::Welcome {
+            heartbeat_secs: m.settings.heartbeat_secs,
+            epoch: ha.epoch,
+            role: ha.role.as_str().into(),
+        }
     };
     if w.write_all(reply_line(tag, &welcome).as_bytes())
         .await
@@ -179,12 +198,22 @@ pub async fn run<R, W>(
         };
         let sent = match incoming(&line, MAX_REPLY_LINE) {
             Ok(Incoming::Reply(Some(t), r)) => {
+                // An agent that follows a newer epoch refuses this manager's commands.
+                if let Some(newer) = super::ha::fenced_by(&r) {
+                    m.step_down(newer, &format!("node {name}"));
+                }
                 handle.answer(t, r);
                 true
             }
             Ok(Incoming::Reply(None, _)) => true,
             Ok(Incoming::Request(t, req)) => {
-                let reply = on_request(&m, &name, *req);
+                let reply = match *req {
+                    Request::Fenced { epoch } => {
+                        m.step_down(epoch, &format!("node {name}"));
+                        Reply::Done("FENCED".into())
+                    }
+                    req => on_request(&m, &name, req),
+                };
                 handle.send(reply_line(t, &reply))
             }
             Err((t, e)) => handle.send(reply_line(t, &Reply::error(400, e.0))),
@@ -210,6 +239,11 @@ pub async fn run<R, W>(
 }
 
 fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
+    // What ran and ended is recorded by the active manager alone: a standby's store is the
+    // active one's copy. The agent keeps it for the active manager.
+    if matches!(req, Request::Tasks(_) | Request::Exited { .. }) && !m.is_active() {
+        return Reply::error(409, "this manager is not active: report to the active one");
+    }
     let mut st = m.st.lock();
     if let Some(n) = st.nodes.get_mut(node) {
         n.heard = Instant::now();

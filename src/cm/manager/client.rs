@@ -101,6 +101,8 @@ impl Client {
                 };
             }
             Request::Ping => return Reply::Pong(now()),
+            // Who is active is no secret: consoles ask before they log in.
+            Request::Ha => return Reply::Ha(m.ha_status()),
             _ => {}
         }
         let legacy = matches!(
@@ -148,6 +150,8 @@ impl Client {
                 offset,
                 max,
             } => me.tail(m, id, &stream, offset, max).await,
+            Request::Takeback if me.admin() => m.takeback().await,
+            Request::Takeback => err(403, "taking control back is for administrators"),
             other => err(400, format!("{} is not a client request", other.verb())),
         }
     }
@@ -672,7 +676,6 @@ impl Caller {
         let t = now();
         job.state = JobState::Migrated;
         if let Err(e) = m
-            .store
             .commit(vec![
                 Write::Job(Box::new(job.clone())),
                 Write::Event(
@@ -774,7 +777,7 @@ impl Caller {
                 format!("task {task} now on {node} as pid {new_pid}"),
             ));
         }
-        let _ = m.store.commit(writes).await;
+        let _ = m.commit(writes).await;
         match started {
             Ok(p) => {
                 tracing::info!(
@@ -883,7 +886,6 @@ impl Caller {
         let id = job.id;
         // Acknowledged only once committed.
         if let Err(e) = m
-            .store
             .commit(vec![
                 Write::Job(Box::new(job.clone())),
                 Write::Event(id, t, format!("submitted by {}", self.user)),
@@ -1166,14 +1168,7 @@ impl Caller {
 }
 
 fn read_only(m: &Manager) -> Result<(), Reply> {
-    if m.settings.read_only {
-        Err(err(
-            409,
-            "this manager is read-only (started with --read-only or [cm] read_only): nothing may be submitted, signalled or migrated",
-        ))
-    } else {
-        Ok(())
-    }
+    m.may_change()
 }
 
 /// The node a request names: KCMS sent node names or addresses, so besides the agent's name

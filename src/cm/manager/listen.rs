@@ -401,6 +401,16 @@ impl Manager {
                 .await;
                 return;
             }
+            if let Request::Handover = req {
+                slot.proved();
+                super::ha::serve_handover(self, &peer, tag, reader, w).await;
+                return;
+            }
+            if let Request::Follow { .. } = req {
+                slot.proved();
+                Box::pin(super::ha::feed::run(self, &peer, req, tag, reader, w)).await;
+                return;
+            }
             let bye = matches!(req, Request::Bye);
             let text = match &req {
                 Request::Req { user } => client.req_line(&self, user, tag),

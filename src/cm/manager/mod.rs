@@ -5,6 +5,7 @@
 
 mod agents;
 mod client;
+pub mod ha;
 pub mod listen;
 mod sched;
 pub mod state;
@@ -63,6 +64,8 @@ pub struct CmSettings {
     pub plaintext_listen: Option<String>,
     /// A Unix socket for local users.
     pub socket: Option<PathBuf>,
+    /// The other manager of the pair, if any (docs/protocol.md §9).
+    pub ha: ha::HaSettings,
 }
 
 impl Default for CmSettings {
@@ -86,6 +89,7 @@ impl Default for CmSettings {
             tls_dir: None,
             plaintext_listen: None,
             socket: None,
+            ha: ha::HaSettings::default(),
         }
     }
 }
@@ -123,6 +127,40 @@ pub struct Manager {
     conns: AtomicU64,
     counts: Arc<listen::Counts>,
     started: std::sync::atomic::AtomicBool,
+    /// Its place in its pair.
+    ha: Mutex<ha::Ha>,
+    /// What the shadow has acknowledged (the last log sequence number).
+    shadow_acked: tokio::sync::watch::Sender<u64>,
+    /// The shadow was declared away (its link should close).
+    shadow_gone: Notify,
+    /// The role changed.
+    role_changed: Notify,
+    /// Itself, for tasks started from a borrowed manager.
+    me: std::sync::Weak<Manager>,
+}
+
+/// Reads jobs and running tasks from the store into a fresh state; with the writes that mend
+/// what a crash left half done (a migration cut short).
+pub(crate) fn load_state(store: &Store) -> Result<(State, Vec<Write>), super::store::StoreError> {
+    let jobs = store.jobs()?;
+    let tasks = store.running_tasks()?;
+    let mut st = State {
+        next_job: jobs.iter().map(|j| j.id).max().unwrap_or(0) + 1,
+        ..State::default()
+    };
+    let mut fixes = Vec::new();
+    for mut j in jobs {
+        // A restart interrupted a migration: the job is lost unless its agent reports it.
+        if j.state == JobState::Migrated {
+            j.state = JobState::Running;
+            fixes.push(Write::Job(Box::new(j.clone())));
+        }
+        st.jobs.insert(j.id, j);
+    }
+    for t in tasks {
+        st.tasks.insert(t.id.clone(), t);
+    }
+    Ok((st, fixes))
 }
 
 /// Seconds since the epoch.
@@ -133,25 +171,21 @@ pub fn now() -> u64 {
 impl Manager {
     /// Opens the store (taking its lock) and reloads every job.
     pub fn open(settings: CmSettings) -> anyhow::Result<Arc<Self>> {
-        let store = Store::open(&settings.state_dir)?;
-        let jobs = store.jobs()?;
-        let tasks = store.running_tasks()?;
-        let mut st = State {
-            next_job: jobs.iter().map(|j| j.id).max().unwrap_or(0) + 1,
-            ..State::default()
-        };
-        let mut fixes = Vec::new();
-        for mut j in jobs {
-            // A restart interrupted a migration: the job is lost unless its agent reports it.
-            if j.state == JobState::Migrated {
-                j.state = JobState::Running;
-                fixes.push(Write::Job(Box::new(j.clone())));
-            }
-            st.jobs.insert(j.id, j);
+        let mut store = Store::open(&settings.state_dir)?;
+        // Without a peer, or as the first manager of a new pair, it is active at once; else it
+        // follows its peer until it learns who is active (ha::follow) or takes over.
+        let bootstrap = settings.ha.peer.is_none()
+            || (store.position().epoch == 0 && !settings.ha.shadow);
+        if bootstrap {
+            store.set_epoch(store.position().epoch.max(1))?;
+            store.set_meta(ha::ELIGIBLE, "1")?;
         }
-        for t in tasks {
-            st.tasks.insert(t.id.clone(), t);
-        }
+        // The fixes are made only by an active manager: a standby writes nothing of its own
+        // into the store it follows.
+        let (st, fixes) = load_state(&store)?;
+        let at = store.position();
+        let members = store.nodes()?.into_iter().collect();
+        let eligible = store.meta(ha::ELIGIBLE)?.is_some();
         tracing::info!(
             "job store: {} jobs ({} not finished), {} running tasks",
             st.jobs.len(),
@@ -159,11 +193,27 @@ impl Manager {
             st.tasks.len()
         );
         let store = StoreWriter::spawn(store);
-        if !fixes.is_empty() {
+        if bootstrap && !fixes.is_empty() {
             store.write(fixes);
         }
+        let name = if settings.ha.name.is_empty() {
+            settings.listen.clone()
+        } else {
+            settings.ha.name.clone()
+        };
+        let mut ha = ha::Ha::new(&settings.ha, name, at, members);
+        ha.eligible = eligible;
+        if bootstrap {
+            ha.role = ha::Role::Active;
+            ha.active = ha.name.clone();
+            ha.why = if settings.ha.peer.is_none() {
+                "no shadow is configured".into()
+            } else {
+                "the first manager of a new pair".into()
+            };
+        }
         let users = parking_lot::RwLock::new(Arc::new(settings.users.clone()));
-        Ok(Arc::new(Self {
+        Ok(Arc::new_cyclic(|me| Self {
             settings,
             limiter: LoginLimiter::new(5, 30, Duration::from_secs(60)),
             users,
@@ -173,7 +223,17 @@ impl Manager {
             conns: AtomicU64::new(0),
             counts: Arc::default(),
             started: std::sync::atomic::AtomicBool::new(false),
+            ha: Mutex::new(ha),
+            shadow_acked: tokio::sync::watch::Sender::new(0),
+            shadow_gone: Notify::new(),
+            role_changed: Notify::new(),
+            me: me.clone(),
         }))
+    }
+
+    /// This manager, shared (it always is: `open` makes it so).
+    pub(crate) fn me(&self) -> Arc<Manager> {
+        self.me.upgrade().expect("a manager lives in an Arc while it is used")
     }
 
     /// The users, re-read when their file changed since (a bad new file keeps the old users
@@ -203,6 +263,7 @@ impl Manager {
         if !self.started.swap(true, Ordering::SeqCst) {
             tokio::spawn(sched::run(self.clone()));
             tokio::spawn(self.clone().watchdog());
+            self.start_ha();
         }
     }
 

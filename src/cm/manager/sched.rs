@@ -30,7 +30,7 @@ pub async fn run(m: Arc<Manager>) {
 
 /// Picks nodes for every queued job that fits now; marks them running in memory.
 fn place(m: &Manager) -> Vec<Placed> {
-    if m.settings.read_only {
+    if m.settings.read_only || !m.may_place() {
         return Vec::new();
     }
     place_in(&mut m.st.lock(), m.settings.max_tasks_per_node)
@@ -132,7 +132,7 @@ async fn start(m: &Manager, p: Placed) {
             writes.push(Write::Task(rec));
         }
     }
-    if let Err(e) = m.store.commit(writes).await {
+    if let Err(e) = m.commit(writes).await {
         tracing::error!("job {id} not started: {e}");
         return;
     }

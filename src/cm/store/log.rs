@@ -80,7 +80,16 @@ impl Store {
         Ok(())
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+    /// Sets a durable setting.
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("INSERT OR REPLACE INTO meta VALUES (?1, ?2)", params![key, value])
+            .map(|_| ())
+            .map_err(|e| self.sql(e))
+    }
+
+    /// A durable setting.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
@@ -150,6 +159,36 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>()
             .map(Some)
             .map_err(|e| self.sql(e))
+    }
+
+    /// Applies entries another store committed, in order and in one transaction.
+    pub fn apply_entries(&mut self, entries: &[(Position, Vec<Write>)]) -> Result<(), StoreError> {
+        let Some(last) = entries.last().map(|e| e.0) else {
+            return Ok(());
+        };
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        for (at, writes) in entries {
+            append(&tx, *at, writes).map_err(sql)?;
+            Self::write_rows(&tx, writes).map_err(sql)?;
+        }
+        if last.epoch > self.last.epoch {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?1, ?2)",
+                params![EPOCH, last.epoch.to_string()],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        self.last = Position {
+            epoch: self.last.epoch.max(last.epoch),
+            seq: last.seq,
+        };
+        Ok(())
     }
 
     /// The nodes that ever joined.

@@ -16,7 +16,7 @@ pub mod wire;
 mod writer;
 
 pub use log::{Position, Snapshot};
-pub use writer::{Committed, StoreWriter};
+pub use writer::{CommitError, Committed, StoreWriter};
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]
