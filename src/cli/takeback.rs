@@ -38,7 +38,9 @@ pub async fn run(cm: Option<&str>, user: Option<&str>, config: &Config) -> anyho
 fn password(user: &str) -> anyhow::Result<String> {
     use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
-        return Ok(rpassword::prompt_password(format!("password for {user}: "))?);
+        return Ok(rpassword::prompt_password(format!(
+            "password for {user}: "
+        ))?);
     }
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;

@@ -432,7 +432,7 @@ pub enum Reply {
         why: String,
     },
     /// `OK|HA|…`: who is active.
-    Ha(HaStatus),
+    Ha(Box<HaStatus>),
     /// `OK|FOLLOW|epoch|mode`: the stream follows, from the log or as a whole snapshot.
     Following {
         /// The primary's epoch.
@@ -1195,9 +1195,11 @@ impl Reply {
                 epoch.to_string(),
                 role.clone(),
             ]),
-            Reply::Voted { granted, why } => {
-                ok(&[s("VOTE"), s(if *granted { "yes" } else { "no" }), why.clone()])
-            }
+            Reply::Voted { granted, why } => ok(&[
+                s("VOTE"),
+                s(if *granted { "yes" } else { "no" }),
+                why.clone(),
+            ]),
             Reply::Ha(h) => ok(&[
                 s("HA"),
                 h.role.clone(),
@@ -1391,7 +1393,7 @@ impl Reply {
                 granted: field(2) == "yes",
                 why: s(field(3)),
             },
-            "HA" => Reply::Ha(HaStatus {
+            "HA" => Reply::Ha(Box::new(HaStatus {
                 role: s(field(2)),
                 epoch: num("epoch", field(3))?,
                 name: s(field(4)),
@@ -1401,7 +1403,7 @@ impl Reply {
                 why: s(field(8)),
                 following: opt_num("following", field(9))?.unwrap_or(0),
                 members: opt_num("members", field(10))?.unwrap_or(0),
-            }),
+            })),
             "FOLLOW" => Reply::Following {
                 epoch: num("epoch", field(2))?,
                 mode: s(field(3)),

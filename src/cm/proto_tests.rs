@@ -296,7 +296,13 @@ fn reply() -> impl Strategy<Value = Reply> {
             size,
             data
         }),
-        (any::<u32>(), any::<u64>(), "(active|standby|fenced)").prop_map(|(heartbeat_secs, epoch, role)| Reply::Welcome { heartbeat_secs, epoch, role }),
+        (any::<u32>(), any::<u64>(), "(active|standby|fenced)").prop_map(
+            |(heartbeat_secs, epoch, role)| Reply::Welcome {
+                heartbeat_secs,
+                epoch,
+                role
+            }
+        ),
         any::<u32>().prop_map(Reply::Started),
         any::<i32>().prop_map(Reply::Stopped),
     ]

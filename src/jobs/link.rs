@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::{JobCommand, JobEvent, LinkState, ManagerConfig, secrets};
 use crate::cm::codec::{Item, MAX_REPLY_LINE};
 use crate::cm::link::{LineReader, request_line};
-use crate::cm::proto::{Reply, Request, VERSION};
+use crate::cm::proto::{HaStatus, Reply, Request, VERSION};
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -167,38 +167,104 @@ async fn wait_down(
     }
 }
 
-/// The first address, in failover order, that accepts and answers HELLO. An address that
-/// accepts but never answers, or closes at once, counts as failed like one that refuses.
+/// What the addresses said when none could be used: why, and whether a manager answered that
+/// is only waiting to take over (then the next try comes soon, not after the backoff).
+struct NoActive {
+    why: String,
+    standby: bool,
+}
+
+/// The active manager (protocol §9) among the addresses: each is asked `HA` after `HELLO`, and
+/// the one active at the highest epoch — never one below `highest`, which a newer manager
+/// replaced — is used. An address that accepts but never answers, or closes at once, counts as
+/// failed like one that refuses. A manager of an earlier version, which has no `HA`, counts as
+/// active at epoch 0.
 async fn connect_any(
     cfg: &ManagerConfig,
     preferred: usize,
+    highest: u64,
     emit: &impl Fn(JobEvent),
-) -> Result<(usize, Conn), String> {
+) -> Result<(usize, Conn, HaStatus), NoActive> {
     // The last good address first, then the list in order.
     let mut order: Vec<usize> = (0..cfg.addresses.len()).collect();
     order.sort_by_key(|i| *i != preferred);
-    let mut last_err = String::from("no address configured");
+    let mut errors = Vec::new();
+    let mut standby = false;
     let hello = Request::Hello {
         version: VERSION,
         client: "gantry-console".into(),
     };
     let tls = match &cfg.trust {
-        Some(t) => Some(crate::cm::tls::client_config(t).map_err(|e| e.to_string())?),
+        Some(t) => Some(crate::cm::tls::client_config(t).map_err(|e| NoActive {
+            why: e.to_string(),
+            standby: false,
+        })?),
         None => None,
     };
+    let mut best: Option<(usize, Conn, HaStatus)> = None;
     for i in order {
         let addr = &cfg.addresses[i];
         emit(JobEvent::State(LinkState::Connecting(addr.clone())));
-        match Conn::open(addr, tls.as_ref()).await {
-            Ok(mut c) => match c.call(&hello, HELLO_TIMEOUT).await {
-                Ok(Reply::Hello { .. }) => return Ok((i, c)),
-                Ok(r) => last_err = format!("{addr}: HELLO refused: {}", refused(r)),
-                Err(e) => last_err = format!("{addr}: no answer to HELLO: {e}"),
+        let mut c = match Conn::open(addr, tls.as_ref()).await {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(format!("{addr}: {e}"));
+                continue;
+            }
+        };
+        match c.call(&hello, HELLO_TIMEOUT).await {
+            Ok(Reply::Hello { .. }) => {}
+            Ok(r) => {
+                errors.push(format!("{addr}: HELLO refused: {}", refused(r)));
+                continue;
+            }
+            Err(e) => {
+                errors.push(format!("{addr}: no answer to HELLO: {e}"));
+                continue;
+            }
+        }
+        let status = match c.call(&Request::Ha, HELLO_TIMEOUT).await {
+            Ok(Reply::Ha(s)) => *s,
+            Ok(Reply::Error { code: 400, .. }) => HaStatus {
+                role: "active".into(),
+                name: addr.clone(),
+                ..HaStatus::default()
             },
-            Err(e) => last_err = format!("{addr}: {e}"),
+            Ok(r) => {
+                errors.push(format!("{addr}: HA refused: {}", refused(r)));
+                continue;
+            }
+            Err(e) => {
+                errors.push(format!("{addr}: no answer to HA: {e}"));
+                continue;
+            }
+        };
+        if status.role != "active" || status.epoch < highest {
+            standby |= status.role != "active";
+            errors.push(format!(
+                "{addr}: {} at epoch {}{}",
+                status.role,
+                status.epoch,
+                if status.why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", status.why)
+                }
+            ));
+            continue;
+        }
+        if best.as_ref().is_none_or(|b| status.epoch > b.2.epoch) {
+            best = Some((i, c, status));
         }
     }
-    Err(last_err)
+    best.ok_or_else(|| NoActive {
+        why: if errors.is_empty() {
+            "no address configured".into()
+        } else {
+            format!("no active manager: {}", errors.join("; "))
+        },
+        standby,
+    })
 }
 
 /// A session shorter than this does not reset the reconnect backoff, so a manager that
@@ -214,25 +280,27 @@ async fn run(cfg: ManagerConfig, mut cmds: mpsc::UnboundedReceiver<JobCommand>, 
     let mut backoff = Duration::from_secs(1);
     let key = cfg.addresses.first().cloned().unwrap_or_default();
     loop {
-        let (i, mut c) = match connect_any(&cfg, preferred, &emit).await {
+        let (i, mut c, status) = match connect_any(&cfg, preferred, session.highest, &emit).await {
             Ok(found) => found,
-            Err(why) => {
+            Err(NoActive { why, standby }) => {
                 emit(JobEvent::State(LinkState::Down(why.clone())));
-                if !wait_down(
-                    crate::jitter::spread(backoff),
-                    &mut cmds,
-                    &mut session,
-                    (&why, &key),
-                    &emit,
-                )
-                .await
-                {
+                // A standby that answers takes over within a few heartbeats: look again soon.
+                let pause = if standby {
+                    Duration::from_millis(500)
+                } else {
+                    crate::jitter::spread(backoff)
+                };
+                if !wait_down(pause, &mut cmds, &mut session, (&why, &key), &emit).await {
                     return;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                if !standby {
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
                 continue;
             }
         };
+        session.highest = session.highest.max(status.epoch);
+        emit(JobEvent::Ha(status));
         preferred = i;
         let since = std::time::Instant::now();
         let addr = cfg.addresses[i].clone();
@@ -330,6 +398,21 @@ async fn session_on(
                 }
             }
             _ = tick.tick() => {
+                // Still the active manager? One that was fenced or handed over is left for the
+                // one that is.
+                match c.call(&Request::Ha, TIMEOUT).await {
+                    Ok(Reply::Ha(s)) => {
+                        let gone = s.role != "active" || s.epoch < session.highest;
+                        session.highest = session.highest.max(s.epoch);
+                        let why = format!("{} is {} at epoch {} ({})", addr, s.role, s.epoch, s.why);
+                        emit(JobEvent::Ha(*s));
+                        if gone {
+                            return Some(why);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Some(e),
+                }
                 if session.creds.is_some() && !session.role.is_empty() {
                     if let Err(e) = refresh(c, &session.role, emit).await {
                         return Some(e);
@@ -372,6 +455,8 @@ async fn refresh(c: &mut Conn, role: &str, emit: &impl Fn(JobEvent)) -> Result<(
 /// Who the link is logged in as, kept across reconnects.
 #[derive(Default)]
 struct Session {
+    /// The highest manager epoch seen (protocol §9): a manager below it is not used.
+    highest: u64,
     /// User and password (empty password: logged in by the Unix socket's peer credentials).
     creds: Option<(String, String)>,
     /// Role given by the manager; empty when not logged in.

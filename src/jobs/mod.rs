@@ -172,6 +172,8 @@ pub enum LinkState {
 pub enum JobEvent {
     /// The link's state changed.
     State(LinkState),
+    /// Which manager of a pair is active, and how its shadow is (protocol §9).
+    Ha(crate::cm::proto::HaStatus),
     /// A login failed (the manager's words).
     LoginFailed(String),
     /// Fresh lists.

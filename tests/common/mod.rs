@@ -101,6 +101,8 @@ pub fn free_port() -> u16 {
 
 pub mod gmond;
 pub mod netns;
+pub mod pair;
+pub mod proxy;
 pub mod pty;
 pub mod replay;
 pub mod slurm;

@@ -63,8 +63,8 @@ impl Fence {
         if let Some(f) = &self.file {
             // Written whole, then renamed: a crash leaves the old epoch or the new, never none.
             let tmp = f.with_extension("tmp");
-            let ok = std::fs::write(&tmp, epoch.to_string())
-                .and_then(|()| std::fs::rename(&tmp, f));
+            let ok =
+                std::fs::write(&tmp, epoch.to_string()).and_then(|()| std::fs::rename(&tmp, f));
             if let Err(e) = ok {
                 tracing::error!("{}: {e}; the epoch is kept in memory only", f.display());
             }
@@ -122,7 +122,13 @@ impl Fence {
     }
 
     /// `LEASE` from `link`: granted unless the epoch is old.
-    pub fn lease(&mut self, link: usize, epoch: u64, alone_seq: u64, ms: u64) -> Result<(), String> {
+    pub fn lease(
+        &mut self,
+        link: usize,
+        epoch: u64,
+        alone_seq: u64,
+        ms: u64,
+    ) -> Result<(), String> {
         if epoch < self.highest {
             return Err(self.may_command(link).err().unwrap_or_default());
         }

@@ -117,7 +117,10 @@ pub async fn run<R, W>(
     // its shadow with it) before the node is welcomed.
     let (active, member) = {
         let ha = m.ha.lock();
-        (ha.role == super::ha::Role::Active, ha.members.contains(&name))
+        (
+            ha.role == super::ha::Role::Active,
+            ha.members.contains(&name),
+        )
     };
     if active && !member {
         if let Err(e) = m.commit(vec![Write::Node(name.clone())]).await {

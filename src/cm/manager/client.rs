@@ -102,7 +102,7 @@ impl Client {
             }
             Request::Ping => return Reply::Pong(now()),
             // Who is active is no secret: consoles ask before they log in.
-            Request::Ha => return Reply::Ha(m.ha_status()),
+            Request::Ha => return Reply::Ha(Box::new(m.ha_status())),
             _ => {}
         }
         let legacy = matches!(

@@ -174,8 +174,8 @@ impl Manager {
         let mut store = Store::open(&settings.state_dir)?;
         // Without a peer, or as the first manager of a new pair, it is active at once; else it
         // follows its peer until it learns who is active (ha::follow) or takes over.
-        let bootstrap = settings.ha.peer.is_none()
-            || (store.position().epoch == 0 && !settings.ha.shadow);
+        let bootstrap =
+            settings.ha.peer.is_none() || (store.position().epoch == 0 && !settings.ha.shadow);
         if bootstrap {
             store.set_epoch(store.position().epoch.max(1))?;
             store.set_meta(ha::ELIGIBLE, "1")?;
@@ -233,7 +233,9 @@ impl Manager {
 
     /// This manager, shared (it always is: `open` makes it so).
     pub(crate) fn me(&self) -> Arc<Manager> {
-        self.me.upgrade().expect("a manager lives in an Arc while it is used")
+        self.me
+            .upgrade()
+            .expect("a manager lives in an Arc while it is used")
     }
 
     /// The users, re-read when their file changed since (a bad new file keeps the old users

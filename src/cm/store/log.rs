@@ -53,8 +53,11 @@ pub(super) fn append(tx: &Transaction<'_>, at: Position, writes: &[Write]) -> ru
         "INSERT OR REPLACE INTO log VALUES (?1,?2,?3)",
         params![at.seq as i64, at.epoch as i64, wire::encode_batch(writes)],
     )?;
-    if at.seq % 1000 == 0 && at.seq > KEEP {
-        tx.execute("DELETE FROM log WHERE seq <= ?1", params![(at.seq - KEEP) as i64])?;
+    if at.seq.is_multiple_of(1000) && at.seq > KEEP {
+        tx.execute(
+            "DELETE FROM log WHERE seq <= ?1",
+            params![(at.seq - KEEP) as i64],
+        )?;
     }
     Ok(())
 }
@@ -83,7 +86,10 @@ impl Store {
     /// Sets a durable setting.
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.conn
-            .execute("INSERT OR REPLACE INTO meta VALUES (?1, ?2)", params![key, value])
+            .execute(
+                "INSERT OR REPLACE INTO meta VALUES (?1, ?2)",
+                params![key, value],
+            )
             .map(|_| ())
             .map_err(|e| self.sql(e))
     }
@@ -143,7 +149,9 @@ impl Store {
         }
         let mut st = self
             .conn
-            .prepare_cached("SELECT seq, epoch, batch FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .prepare_cached(
+                "SELECT seq, epoch, batch FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
             .map_err(|e| self.sql(e))?;
         let rows = st
             .query_map(params![seq as i64, limit as i64], |r| {
@@ -197,9 +205,7 @@ impl Store {
             .conn
             .prepare("SELECT name FROM nodes ORDER BY name")
             .map_err(|e| self.sql(e))?;
-        let rows = st
-            .query_map([], |r| r.get(0))
-            .map_err(|e| self.sql(e))?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 

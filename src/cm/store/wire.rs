@@ -56,7 +56,9 @@ pub fn record(w: &Write) -> Vec<String> {
             t.state.clone(),
             opt(t.exit),
         ],
-        Write::Event(job, t, what) => vec!["E".into(), job.to_string(), t.to_string(), what.clone()],
+        Write::Event(job, t, what) => {
+            vec!["E".into(), job.to_string(), t.to_string(), what.clone()]
+        }
         Write::Node(name) => vec!["N".into(), name.clone()],
     }
 }

@@ -168,6 +168,8 @@ pub struct JobsUi {
     pub host_scope: Option<String>,
     /// What the last Slurm poll saw (Slurm only).
     pub slurm: Option<std::sync::Arc<crate::slurm::view::SlurmView>>,
+    /// The active manager of a pair, its epoch and its shadow, as it last said (protocol §9).
+    pub ha: Option<crate::cm::proto::HaStatus>,
     /// The job shown in detail (Slurm only): its label and fields, or why not.
     pub detail: Option<(String, crate::slurm::detail::Detail)>,
     /// The screen the detail was opened from (Esc goes back there).
@@ -213,6 +215,7 @@ impl JobsUi {
             node_states: std::collections::HashMap::new(),
             host_scope: None,
             slurm: None,
+            ha: None,
             detail: None,
             detail_from: JobScreen::Processes,
             sent_procs: Vec::new(),
@@ -422,6 +425,23 @@ impl JobsUi {
                 }
                 self.state = s;
                 None
+            }
+            JobEvent::Ha(s) => {
+                let switched = self
+                    .ha
+                    .as_ref()
+                    .is_some_and(|old| old.name != s.name || old.epoch != s.epoch);
+                let msg = switched.then(|| {
+                    (
+                        true,
+                        format!(
+                            "{}: the active manager is now {} (epoch {}): {}",
+                            self.cluster, s.name, s.epoch, s.why
+                        ),
+                    )
+                });
+                self.ha = Some(s);
+                msg
             }
             JobEvent::LoginFailed(why) => {
                 if let Some(Modal::Login(d)) = &mut self.modal {

@@ -63,13 +63,12 @@ async fn elect(m: &Arc<Manager>, silent: Duration) -> Result<(), String> {
         last_epoch: at.epoch,
         last_seq: at.seq,
     };
-    let agents: Vec<_> = m
-        .st
-        .lock()
-        .nodes
-        .values()
-        .filter_map(|n| Some((n.name.clone(), n.agent.clone()?)))
-        .collect();
+    let agents: Vec<_> =
+        m.st.lock()
+            .nodes
+            .values()
+            .filter_map(|n| Some((n.name.clone(), n.agent.clone()?)))
+            .collect();
     let asks = agents.into_iter().map(|(name, a)| {
         let req = req.clone();
         async move { (name, a.call(&req, Duration::from_secs(2)).await) }

@@ -137,9 +137,9 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
             let f = codec::decode(&l, usize::MAX).map_err(|e| format!("from the peer: {e}"))?;
             let h = f.head();
             let num = |i: usize| -> Result<u64, String> {
-                h.get(i)
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| format!("from the peer: a bad {} line", crate::cm::esc(f.verb())))
+                h.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| {
+                    format!("from the peer: a bad {} line", crate::cm::esc(f.verb()))
+                })
             };
             match f.verb() {
                 "APPLY" => {

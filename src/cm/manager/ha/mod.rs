@@ -118,7 +118,12 @@ pub struct Ha {
 
 impl Ha {
     /// A manager's pair state before it knows more than its store.
-    pub fn new(settings: &HaSettings, name: String, at: Position, members: BTreeSet<String>) -> Self {
+    pub fn new(
+        settings: &HaSettings,
+        name: String,
+        at: Position,
+        members: BTreeSet<String>,
+    ) -> Self {
         Self {
             role: Role::Standby,
             epoch: at.epoch,

@@ -40,13 +40,18 @@ impl Manager {
         }
         let seq = match ask_handover(&me).await {
             Ok(seq) => seq,
-            Err(e) => return Reply::error(503, format!("the active manager did not hand over: {e}")),
+            Err(e) => {
+                return Reply::error(503, format!("the active manager did not hand over: {e}"));
+            }
         };
         // Everything the active manager committed arrives over the follow link.
         let deadline = tokio::time::Instant::now() + DRAIN;
         let mut pos = self.store.position();
         while pos.borrow().seq < seq {
-            if tokio::time::timeout_at(deadline, pos.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, pos.changed())
+                .await
+                .is_err()
+            {
                 return Reply::error(
                     503,
                     format!(
@@ -62,7 +67,7 @@ impl Manager {
         };
         let why = format!("took control back at epoch {epoch} (gantry cm takeback)");
         match me.become_active(epoch, why).await {
-            Ok(()) => Reply::Ha(self.ha_status()),
+            Ok(()) => Reply::Ha(Box::new(self.ha_status())),
             Err(e) => Reply::error(500, format!("the store refused the new epoch: {e}")),
         }
     }
@@ -111,10 +116,13 @@ async fn ask_handover(m: &Arc<Manager>) -> Result<u64, String> {
     let addr = m.settings.ha.peer.clone().ok_or("no peer is configured")?;
     let dir = m.settings.tls_dir.clone().ok_or("no TLS directory")?;
     let cfg = crate::cm::tls::peer_config(&dir).map_err(|e| e.to_string())?;
-    let tcp = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(&addr))
-        .await
-        .map_err(|_| format!("connecting to {addr} timed out"))?
-        .map_err(|e| format!("{addr}: {e}"))?;
+    let tcp = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(&addr),
+    )
+    .await
+    .map_err(|_| format!("connecting to {addr} timed out"))?
+    .map_err(|e| format!("{addr}: {e}"))?;
     let name = crate::cm::tls::server_name(&addr).map_err(|e| e.to_string())?;
     let tls = tokio_rustls::TlsConnector::from(cfg)
         .connect(name, tcp)
@@ -153,7 +161,7 @@ pub async fn serve<W: AsyncWrite + Unpin, R: AsyncRead + Unpin>(
         Reply::error(403, "only a manager of this cluster may ask for a handover")
     } else {
         match m.hand_over(&peer.addr).await {
-            Ok(_) => Reply::Ha(m.ha_status()),
+            Ok(_) => Reply::Ha(Box::new(m.ha_status())),
             Err(e) => Reply::error(503, e),
         }
     };

@@ -1,0 +1,283 @@
+//! A pair of real central managers — a primary and its shadow (protocol §9) — and real agents
+//! linked to both, on loopback. The links that faults are injected into pass through
+//! fault-injecting proxies: the shadow's replication link to the primary, and each agent's
+//! link to the primary.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gantry::cm::client::CmClient;
+use gantry::cm::job::{JobClass, JobSpec};
+use gantry::cm::proto::{HaStatus, Reply, Request};
+
+use super::proxy::Proxy;
+use super::{Proc, free_port};
+
+/// One manager of the pair.
+pub struct Side {
+    /// Its configuration and state directory.
+    pub dir: tempfile::TempDir,
+    /// Its TLS listener.
+    pub tls: String,
+    /// Its plain-text loopback listener, for the tests' clients.
+    pub plain: String,
+    /// The process, while it runs.
+    pub proc: Option<Proc>,
+    args: Vec<String>,
+}
+
+impl Side {
+    /// Starts (or restarts) the manager on the same addresses.
+    pub fn start(&mut self) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let cm = super::start_cm_on(self.dir.path(), (&self.tls, &self.plain), &args);
+        self.proc = Some(cm.proc);
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> i32 {
+        self.proc.as_ref().map_or(0, |p| p.0.id() as i32)
+    }
+
+    /// Sends a signal to it.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill on a child this test started.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// SIGKILLs it and reaps it.
+    pub fn kill(&mut self) {
+        drop(self.proc.take());
+    }
+
+    /// What it said on stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("cm.stderr")).unwrap_or_default()
+            + &std::fs::read_to_string(self.dir.path().join("gantry.log")).unwrap_or_default()
+    }
+}
+
+/// The pair and its agents.
+pub struct Pair {
+    /// The primary.
+    pub a: Side,
+    /// The shadow.
+    pub b: Side,
+    /// The shadow's replication link to the primary.
+    pub link: Proxy,
+    /// Each agent's link to the primary, by node.
+    pub to_a: Vec<(String, Proxy)>,
+    /// The agents.
+    pub agents: Vec<(String, Proc)>,
+    /// Where jobs record that they ran (one line per run: the job id).
+    pub runs: PathBuf,
+}
+
+fn users_and_config(dir: &Path) {
+    std::fs::write(
+        dir.join("config.toml"),
+        "[cm]\naccounts = { alice = \"root\" }\nroot_users = [\"root\", \"alice\"]\nmax_jobs_per_user = 1000000\n",
+    )
+    .expect("config");
+    let mut users = String::new();
+    for (u, p) in [("root", "rootpw"), ("alice", "alicepw")] {
+        let h = bcrypt::hash(p, 4)
+            .expect("bcrypt")
+            .replacen("$2b$", "$2y$", 1);
+        users.push_str(&format!("{u}:{h}\n"));
+    }
+    std::fs::write(dir.join("users.htpasswd"), users).expect("users");
+}
+
+fn gantry_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(args)
+        .env("GANTRY_CONFIG_DIR", dir)
+        .env("GANTRY_STATE_DIR", dir)
+        .output()
+        .expect("gantry runs");
+    assert!(
+        out.status.success(),
+        "gantry {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl Pair {
+    /// A primary and its shadow with `nodes` agents, heartbeat 1 s, takeover after 3.
+    pub fn start(nodes: &[&str]) -> Self {
+        let (da, db) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        users_and_config(da.path());
+        users_and_config(db.path());
+        let names = ["--name", "127.0.0.1", "--name", "localhost"];
+        let mut init = vec!["cm", "tls", "init"];
+        init.extend(names);
+        gantry_in(da.path(), &init);
+        let out_b = db.path().join("cm").join("tls");
+        let out_b = out_b.display().to_string();
+        let mut issue = vec!["cm", "tls", "manager", "--out", &out_b];
+        issue.extend(names);
+        gantry_in(da.path(), &issue);
+        let (pa, pb) = (free_port(), free_port());
+        let (ta, tb) = (format!("127.0.0.1:{pa}"), format!("127.0.0.1:{pb}"));
+        let link = Proxy::start(&ta);
+        let common = |name: &str, peer: (&str, &str)| -> Vec<String> {
+            vec![
+                "--heartbeat".into(),
+                "1".into(),
+                "--name".into(),
+                name.into(),
+                peer.0.into(),
+                peer.1.into(),
+            ]
+        };
+        let mut a = Side {
+            dir: da,
+            plain: format!("127.0.0.1:{}", free_port()),
+            proc: None,
+            args: common(&ta, ("--shadow", &tb)),
+            tls: ta.clone(),
+        };
+        let mut b = Side {
+            dir: db,
+            plain: format!("127.0.0.1:{}", free_port()),
+            proc: None,
+            args: common(&tb, ("--shadow-of", &link.addr())),
+            tls: tb.clone(),
+        };
+        a.start();
+        b.start();
+        let runs = a.dir.path().join("runs");
+        let mut p = Pair {
+            a,
+            b,
+            link,
+            to_a: Vec::new(),
+            agents: Vec::new(),
+            runs,
+        };
+        for n in nodes {
+            p.start_agent(n);
+        }
+        p
+    }
+
+    /// Starts node `name`'s agent, linked to both managers (to the primary through a proxy).
+    pub fn start_agent(&mut self, name: &str) {
+        super::enroll(self.a.dir.path(), name);
+        let proxy = Proxy::start(&self.a.tls);
+        let both = format!("{},{}", proxy.addr(), self.b.tls);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["agent", "--name", name, "--cm", &both, "--scope", "tasks"])
+            .env("GANTRY_CONFIG_DIR", self.a.dir.path())
+            .env("GANTRY_STATE_DIR", self.a.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.a.dir.path().join(format!("agent-{name}.stderr")))
+                    .expect("agent log"),
+            ))
+            .spawn()
+            .expect("agent starts");
+        self.to_a.push((name.to_string(), proxy));
+        self.agents.push((name.to_string(), Proc(child)));
+    }
+
+    /// A job that records its run and then sleeps `secs`.
+    pub fn job(&self, secs: u32) -> JobSpec {
+        JobSpec {
+            name: "t".into(),
+            exec: "/bin/sh".into(),
+            args: vec![
+                "-c".into(),
+                format!(
+                    "echo $GANTRY_JOB_ID >> {}; sleep {secs}",
+                    self.runs.display()
+                ),
+            ],
+            class: JobClass::Single,
+            output: Some("/dev/null".into()),
+            tasks_per_node: 1,
+            total_tasks: 1,
+            ..JobSpec::default()
+        }
+    }
+
+    /// How many times each job ran.
+    pub fn runs(&self) -> std::collections::HashMap<u64, usize> {
+        let mut out = std::collections::HashMap::new();
+        for l in std::fs::read_to_string(&self.runs)
+            .unwrap_or_default()
+            .lines()
+        {
+            if let Ok(id) = l.trim().parse() {
+                *out.entry(id).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
+    /// Both managers' logs, for a failure message.
+    pub fn logs(&self) -> String {
+        format!(
+            "--- primary:\n{}\n--- shadow:\n{}",
+            self.a.log(),
+            self.b.log()
+        )
+    }
+}
+
+/// What `HA` says at `plain`, if it answers.
+pub async fn ha(plain: &str) -> Option<HaStatus> {
+    let mut c = tokio::time::timeout(Duration::from_secs(2), CmClient::connect(plain))
+        .await
+        .ok()?
+        .ok()?;
+    match tokio::time::timeout(Duration::from_secs(2), c.call(&Request::Ha)).await {
+        Ok(Ok(Reply::Ha(s))) => Some(*s),
+        _ => None,
+    }
+}
+
+/// Waits (up to `secs`) until `f` holds; panics with `what` and the logs otherwise.
+pub async fn until<T>(
+    pair: &Pair,
+    what: &str,
+    secs: u64,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {secs} s\n{}",
+            pair.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A logged-in client of the manager at `plain`.
+pub async fn login(plain: &str, user: &str) -> Option<CmClient> {
+    CmClient::login(plain, user, &format!("{user}pw"))
+        .await
+        .ok()
+}
+
+/// Every job the manager at `plain` lists: id → state.
+pub async fn jobs(plain: &str) -> Option<std::collections::HashMap<u64, String>> {
+    let mut c = login(plain, "root").await?;
+    match c.call(&Request::Jobs { user: "*".into() }).await.ok()? {
+        Reply::Jobs(j) => Some(j.into_iter().map(|j| (j.id, j.state)).collect()),
+        _ => None,
+    }
+}
