@@ -175,15 +175,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     })
                     .collect::<anyhow::Result<_>>()?;
             }
-            let snap = runtime.block_on(gantry::aggregator::poll_once(&cfg));
+            let managers = cli::console::manager_configs(&config);
+            let (snap, managers) = runtime.block_on(async {
+                tokio::join!(
+                    gantry::aggregator::poll_once(&cfg),
+                    cli::status_managers::probe_all(&managers)
+                )
+            });
             let now = gantry::aggregator::now_epoch();
             let mut out = std::io::stdout().lock();
             if args.json {
-                cli::status::write_json(&snap, now, args.top, &mut out)?;
+                cli::status::write_json(&snap, now, args.top, &managers, &mut out)?;
             } else {
                 cli::status::write_table(&snap, now, args.top, &mut out)?;
+                cli::status_managers::write_table(&managers, &mut out)?;
             }
-            Ok(if cli::status::all_ok(&snap, now) {
+            Ok(if cli::status::all_ok(&snap, now) && cli::status_managers::all_ok(&managers) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -97,17 +97,64 @@ async fn submit_through(
     acked
 }
 
+/// What both stores recorded of `ids` (read with SQLite once the managers are stopped).
+fn history_of(p: &Pair, ids: &[u64]) -> String {
+    for side in [&p.a, &p.b] {
+        side.signal(libc::SIGKILL);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut out = String::new();
+    for (name, side) in [("primary", &p.a), ("shadow", &p.b)] {
+        let path = side.dir.path().join("cm").join("jobs.sqlite");
+        let Ok(db) = rusqlite::Connection::open(&path) else {
+            continue;
+        };
+        for id in ids {
+            out.push_str(&format!("--- {name}'s events of job {id}:\n"));
+            if let Ok(mut st) = db.prepare("SELECT t, what FROM events WHERE job = ?1") {
+                let rows = st.query_map([*id as i64], |r| {
+                    Ok(format!(
+                        "{} {}",
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?
+                    ))
+                });
+                for r in rows.into_iter().flatten().flatten() {
+                    out.push_str(&r);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every acknowledged job is listed by the active manager and ends done; none ran twice.
 async fn check_history(p: &Pair, acked: &[u64]) {
-    let listed: HashMap<u64, String> = until(p, "every acknowledged job done", 120, async || {
-        let (plain, _) = active(p).await?;
-        let j = jobs(&plain).await?;
-        acked
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let listed: HashMap<u64, String> = loop {
+        let j = match active(p).await {
+            Some((plain, _)) => jobs(&plain).await.unwrap_or_default(),
+            None => HashMap::new(),
+        };
+        let missing: Vec<(u64, Option<String>)> = acked
             .iter()
-            .all(|id| j.get(id).is_some_and(|s| s == "done"))
-            .then_some(j)
-    })
-    .await;
+            .filter(|id| j.get(id).is_none_or(|s| s != "done"))
+            .map(|id| (*id, j.get(id).cloned()))
+            .collect();
+        if missing.is_empty() {
+            break j;
+        }
+        if Instant::now() > deadline {
+            let ids: Vec<u64> = missing.iter().map(|m| m.0).collect();
+            panic!(
+                "acknowledged jobs not done after 120 s: {missing:?}\n{}\n{}",
+                p.logs(),
+                history_of(p, &ids)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     for id in acked {
         assert!(listed.contains_key(id), "acknowledged job {id} is listed");
     }
@@ -115,8 +162,9 @@ async fn check_history(p: &Pair, acked: &[u64]) {
     let twice: Vec<_> = runs.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
         twice.is_empty(),
-        "jobs that ran twice: {twice:?}\n{}",
-        p.logs()
+        "jobs that ran twice: {twice:?}\n{}\n{}",
+        p.logs(),
+        history_of(p, &twice.iter().map(|(id, _)| **id).collect::<Vec<_>>())
     );
     for id in acked {
         assert_eq!(runs.get(id), Some(&1), "acknowledged job {id} ran once");
@@ -164,5 +212,223 @@ async fn the_shadow_takes_over_from_a_sigkilled_primary_mid_burst() {
     p.a.kill();
     // The long job runs on across the takeover, and ends once.
     acked.push(long);
+    check_history(&p, &acked).await;
+}
+
+/// Waits until the primary has its shadow in sync and every node follows it.
+async fn settled(p: &Pair, nodes: u32) {
+    until(
+        p,
+        "the shadow in sync and every node following",
+        60,
+        async || {
+            let s = ha(&p.a.plain).await?;
+            (s.shadow == "in sync" && s.following == nodes).then_some(())
+        },
+    )
+    .await;
+}
+
+/// Submits one job to the manager at `plain`: its id, or the refusal.
+async fn submit_one(p: &Pair, plain: &str) -> Result<u64, String> {
+    let mut c = login(plain, "alice").await.ok_or("no login")?;
+    match c.call(&Request::Submit(p.job(0))).await {
+        Ok(Reply::Submitted(id)) => Ok(id),
+        Ok(Reply::Error { code, message }) => Err(format!("{code} {message}")),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_primary_is_fenced_by_the_nodes_and_steps_down_when_it_wakes() {
+    let p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    let long = submit_one(&p, &p.a.plain).await.expect("submitted");
+    // A session on the primary, held across its stop.
+    let mut held = login(&p.a.plain, "alice").await.expect("login");
+    p.a.signal(libc::SIGSTOP);
+    let s = until(
+        &p,
+        "the shadow active with every node following",
+        60,
+        async || {
+            let s = ha(&p.b.plain).await?;
+            (s.role == "active" && s.following == 3).then_some(s)
+        },
+    )
+    .await;
+    let mut acked = vec![long];
+    for _ in 0..20 {
+        acked.push(
+            submit_one(&p, &p.b.plain)
+                .await
+                .expect("the shadow takes jobs"),
+        );
+    }
+    p.a.signal(libc::SIGCONT);
+    // Woken, the old primary learns from the nodes that a newer epoch is active, and steps
+    // down: nothing it asks is done.
+    let old = until(&p, "the old primary stepped down", 60, async || {
+        let o = ha(&p.a.plain).await?;
+        (o.role != "active").then_some(o)
+    })
+    .await;
+    assert!(old.epoch < s.epoch, "{old:?} {s:?}");
+    match held.call(&Request::Submit(p.job(0))).await {
+        Ok(Reply::Error { code, message }) => {
+            assert!(
+                code == 409 || code == 503 || code == 500,
+                "{code} {message}"
+            );
+        }
+        other => panic!("the fenced primary took a job: {other:?}\n{}", p.logs()),
+    }
+    assert!(
+        p.a.log().contains("stepped down"),
+        "the primary says why\n{}",
+        p.logs()
+    );
+    // It follows the new active manager from now on.
+    until(
+        &p,
+        "the old primary following the new one",
+        60,
+        async || {
+            let o = ha(&p.a.plain).await?;
+            o.why.contains("following").then_some(())
+        },
+    )
+    .await;
+    check_history(&p, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partition_between_primary_and_shadow_leaves_exactly_one_manager_accepting() {
+    let p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    p.link.cut();
+    // The primary notices the silence of its shadow, and says so.
+    until(
+        &p,
+        "the primary running without its shadow",
+        30,
+        async || {
+            let s = ha(&p.a.plain).await?;
+            s.shadow.starts_with("away since").then_some(())
+        },
+    )
+    .await;
+    // Well past the takeover: the shadow hears nothing from the primary, but the nodes still
+    // hold their leases to it, so they refuse their votes.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let b = ha(&p.b.plain).await.expect("the shadow answers");
+    assert_eq!(b.role, "standby", "{b:?}\n{}", p.logs());
+    assert!(b.why.contains("not taking over"), "{b:?}");
+    let a = ha(&p.a.plain).await.expect("the primary answers");
+    assert_eq!(a.role, "active", "{a:?}");
+    // Exactly one accepts submissions: the primary, witnessed by the nodes.
+    let id = submit_one(&p, &p.a.plain)
+        .await
+        .expect("the primary takes a job");
+    let refused = submit_one(&p, &p.b.plain)
+        .await
+        .expect_err("the shadow refuses");
+    assert!(refused.starts_with("409"), "{refused}");
+    p.link.pass();
+    until(&p, "the shadow back in sync", 60, async || {
+        let s = ha(&p.a.plain).await?;
+        (s.shadow == "in sync").then_some(())
+    })
+    .await;
+    let on_b = jobs(&p.b.plain).await.expect("jobs");
+    assert!(on_b.contains_key(&id), "the shadow caught up with job {id}");
+    check_history(&p, &[id]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_shadow_catches_up_and_the_primary_says_it_ran_alone() {
+    let mut p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    p.b.kill();
+    until(
+        &p,
+        "the primary running without its shadow",
+        30,
+        async || {
+            let s = ha(&p.a.plain).await?;
+            s.shadow.starts_with("away since").then_some(())
+        },
+    )
+    .await;
+    let mut acked = Vec::new();
+    for _ in 0..100 {
+        acked.push(
+            submit_one(&p, &p.a.plain)
+                .await
+                .expect("witnessed by the nodes"),
+        );
+    }
+    p.b.start();
+    until(&p, "the shadow back in sync", 60, async || {
+        let s = ha(&p.a.plain).await?;
+        (s.shadow == "in sync").then_some(())
+    })
+    .await;
+    let on_b = jobs(&p.b.plain).await.expect("jobs");
+    for id in &acked {
+        assert!(on_b.contains_key(id), "the shadow caught up with job {id}");
+    }
+    check_history(&p, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_goes_back_to_the_primary_in_order_under_load() {
+    let mut p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    p.a.kill();
+    until(&p, "the shadow active", 60, async || {
+        let s = ha(&p.b.plain).await?;
+        (s.role == "active" && s.following == 3).then_some(())
+    })
+    .await;
+    // The primary comes back as the standby of the manager that took over.
+    p.a.start();
+    until(&p, "the primary following, in sync", 60, async || {
+        let a = ha(&p.a.plain).await?;
+        let b = ha(&p.b.plain).await?;
+        (a.role == "standby" && b.shadow == "in sync").then_some(())
+    })
+    .await;
+    let dir = p.a.dir.path().to_path_buf();
+    let plain = p.a.plain.clone();
+    let acked = submit_through(&p, 200, 1, 100, || {
+        use std::io::Write;
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["cm", "takeback", "--cm", &plain, "--user", "root"])
+            .env("GANTRY_CONFIG_DIR", &dir)
+            .env("GANTRY_STATE_DIR", &dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("gantry cm takeback");
+        if let Some(mut i) = c.stdin.take() {
+            let _ = writeln!(i, "rootpw");
+        }
+        let out = c.wait_with_output().expect("takeback ends");
+        assert!(
+            out.status.success(),
+            "takeback: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
+    })
+    .await;
+    let a = ha(&p.a.plain).await.expect("the primary answers");
+    let b = ha(&p.b.plain).await.expect("the shadow answers");
+    assert_eq!(a.role, "active", "{a:?}");
+    assert!(a.epoch > b.epoch || b.role != "active", "{a:?} {b:?}");
+    assert_ne!(b.role, "active", "{b:?}");
     check_history(&p, &acked).await;
 }

@@ -107,6 +107,32 @@ pub fn start_job_backends(
     (links, rx)
 }
 
+/// Job control per `[[manager]]` of the configuration.
+pub fn manager_configs(config: &Config) -> Vec<crate::jobs::ManagerConfig> {
+    config
+        .file
+        .manager
+        .iter()
+        .map(|m| crate::jobs::ManagerConfig {
+            cluster: m.cluster.clone(),
+            addresses: m.addresses.clone(),
+            user: m.user.clone(),
+            read_only: m.read_only,
+            login_hint: None,
+            kind: match m.kind.as_str() {
+                "slurm" => crate::jobs::BackendKind::Slurm {
+                    poll_secs: m.poll.max(1),
+                    conf: m.slurm_conf.clone(),
+                    bin_dir: m.slurm_bin.clone(),
+                    rest: m.rest_config(),
+                },
+                _ => crate::jobs::BackendKind::CentralManager,
+            },
+            trust: m.trust(),
+        })
+        .collect()
+}
+
 /// Everything the console needs from the configuration, checked before the screen opens.
 pub fn setup(
     config: &Config,
@@ -128,28 +154,7 @@ pub fn setup(
     } else {
         keymap
     };
-    let managers = config
-        .file
-        .manager
-        .iter()
-        .map(|m| crate::jobs::ManagerConfig {
-            cluster: m.cluster.clone(),
-            addresses: m.addresses.clone(),
-            user: m.user.clone(),
-            read_only: m.read_only,
-            login_hint: None,
-            kind: match m.kind.as_str() {
-                "slurm" => crate::jobs::BackendKind::Slurm {
-                    poll_secs: m.poll.max(1),
-                    conf: m.slurm_conf.clone(),
-                    bin_dir: m.slurm_bin.clone(),
-                    rest: m.rest_config(),
-                },
-                _ => crate::jobs::BackendKind::CentralManager,
-            },
-            trust: m.trust(),
-        })
-        .collect();
+    let managers = manager_configs(config);
     let unicode = match ui.glyphs.as_str() {
         "unicode" => true,
         "ascii" => false,

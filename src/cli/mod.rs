@@ -10,4 +10,5 @@ pub mod info;
 pub mod local_cm;
 pub mod logout;
 pub mod status;
+pub mod status_managers;
 pub mod takeback;

@@ -93,6 +93,7 @@ pub fn write_json(
     snap: &Snapshot,
     now: u64,
     top: usize,
+    managers: &[super::status_managers::ManagerLine],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let sources: Vec<_> = snap
@@ -147,6 +148,7 @@ pub fn write_json(
         "sources": sources,
         "down_hosts": down_hosts(snap, now).iter().map(line).collect::<Vec<_>>(),
         "top_hosts": top_hosts(snap, now, top).iter().map(line).collect::<Vec<_>>(),
+        "managers": super::status_managers::to_json(managers),
     });
     serde_json::to_writer_pretty(&mut *out, &v)?;
     writeln!(out)
@@ -324,7 +326,7 @@ mod tests {
         assert!(all_ok(&snap, NOW), "{text}");
 
         let mut out = Vec::new();
-        write_json(&snap, NOW, 5, &mut out).unwrap();
+        write_json(&snap, NOW, 5, &[], &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let a = v["sources"][0]["clusters"]
             .as_array()

@@ -267,6 +267,51 @@ async fn connect_any(
     })
 }
 
+/// What every address of a central manager says of itself (`HA`, protocol §9), for
+/// `gantry status`: one answer or error per address, in the configured order.
+pub async fn probe(cfg: &ManagerConfig) -> Vec<(String, Result<HaStatus, String>)> {
+    let tls = match &cfg.trust {
+        Some(t) => match crate::cm::tls::client_config(t) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                return cfg
+                    .addresses
+                    .iter()
+                    .map(|a| (a.clone(), Err(e.to_string())))
+                    .collect();
+            }
+        },
+        None => None,
+    };
+    let hello = Request::Hello {
+        version: VERSION,
+        client: "gantry-status".into(),
+    };
+    let mut out = Vec::new();
+    for addr in &cfg.addresses {
+        let r = async {
+            let mut c = Conn::open(addr, tls.as_ref()).await?;
+            match c.call(&hello, HELLO_TIMEOUT).await? {
+                Reply::Hello { .. } => {}
+                r => return Err(format!("HELLO refused: {}", refused(r))),
+            }
+            match c.call(&Request::Ha, HELLO_TIMEOUT).await? {
+                Reply::Ha(s) => Ok(*s),
+                Reply::Error { code: 400, .. } => Ok(HaStatus {
+                    role: "active".into(),
+                    name: addr.clone(),
+                    shadow: "none (a manager without HA)".into(),
+                    ..HaStatus::default()
+                }),
+                r => Err(format!("HA refused: {}", refused(r))),
+            }
+        }
+        .await;
+        out.push((addr.clone(), r));
+    }
+    out
+}
+
 /// A session shorter than this does not reset the reconnect backoff, so a manager that
 /// accepts and then drops every connection is not hammered.
 const STEADY: Duration = Duration::from_secs(10);

@@ -36,6 +36,9 @@ pub enum Kind {
     HostLoad,
     /// A host over the memory threshold.
     HostMemory,
+    /// A central manager pair works without its shadow, or the shadow is catching up: a second
+    /// failure would stop job control (protocol §9).
+    ManagerPair,
 }
 
 impl Kind {
@@ -50,6 +53,7 @@ impl Kind {
             Kind::HostLoad => "load",
             Kind::HostMemory => "memory",
             Kind::JobFailed => "job failed",
+            Kind::ManagerPair => "cm pair",
         }
     }
 }
@@ -130,6 +134,9 @@ pub struct SchedulerDown {
     pub since: u64,
     /// What the scheduler's own tools said.
     pub message: String,
+    /// Critical: it does not answer (a DOWN mark on its cluster); a warning: it answers, but
+    /// one more failure would stop it (a manager without its shadow).
+    pub severity: Severity,
 }
 
 /// How far back failed jobs count.
@@ -146,9 +153,14 @@ pub fn problems(
 ) -> Vec<Problem> {
     let mut out = Vec::new();
     for d in down {
+        let critical = d.severity == Severity::Critical;
         out.push(Problem {
-            severity: Severity::Critical,
-            kind: Kind::SchedulerDown,
+            severity: d.severity,
+            kind: if critical {
+                Kind::SchedulerDown
+            } else {
+                Kind::ManagerPair
+            },
             subject: Subject::Cluster(d.cluster.clone()),
             name: d.what.clone(),
             place: if d.cluster == "*" {
@@ -156,7 +168,11 @@ pub fn problems(
             } else {
                 d.cluster.clone()
             },
-            detail: format!("unreachable: {}", d.message),
+            detail: if critical {
+                format!("unreachable: {}", d.message)
+            } else {
+                d.message.clone()
+            },
             since: Some(d.since),
             weight: 0.0,
         });
@@ -372,6 +388,7 @@ mod tests {
     fn an_unreachable_scheduler_is_critical_and_first() {
         let now = 1_800_000_000;
         let down = [SchedulerDown {
+            severity: Severity::Critical,
             cluster: "hpc".into(),
             what: "Slurm controller".into(),
             since: now - 90,

@@ -439,11 +439,19 @@ impl App {
                         what: "Slurm controller".into(),
                         since: *since,
                         message: message.clone(),
+                        severity: crate::triage::problems::Severity::Critical,
                     })
                 }
                 _ => None,
             })
             .collect();
+        let now = crate::aggregator::now_epoch();
+        let pairs: Vec<_> = self
+            .jobs
+            .iter()
+            .filter_map(|j| crate::tui::jobs::pair_problem(j, now))
+            .collect();
+        self.schedulers_down.extend(pairs);
     }
 
     /// Jobs every job control saw end badly.

@@ -64,9 +64,10 @@ impl<'a> Ctx<'a> {
         &self,
         cluster: &str,
     ) -> Option<&'a crate::triage::problems::SchedulerDown> {
-        self.schedulers_down
-            .iter()
-            .find(|d| d.cluster == cluster || d.cluster == "*")
+        self.schedulers_down.iter().find(|d| {
+            d.severity == crate::triage::problems::Severity::Critical
+                && (d.cluster == cluster || d.cluster == "*")
+        })
     }
 
     /// How many hosts of `cluster` other than `host` are tagged.

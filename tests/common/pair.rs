@@ -39,10 +39,13 @@ impl Side {
         self.proc.as_ref().map_or(0, |p| p.0.id() as i32)
     }
 
-    /// Sends a signal to it.
+    /// Sends a signal to it, while it runs.
     pub fn signal(&self, sig: i32) {
-        // SAFETY: kill on a child this test started.
-        unsafe { libc::kill(self.pid(), sig) };
+        // Never pid 0 (the whole process group: the test itself).
+        if let Some(p) = &self.proc {
+            // SAFETY: kill on a child this test started and has not reaped.
+            unsafe { libc::kill(p.0.id() as i32, sig) };
+        }
     }
 
     /// SIGKILLs it and reaps it.
@@ -65,6 +68,8 @@ pub struct Pair {
     pub b: Side,
     /// The shadow's replication link to the primary.
     pub link: Proxy,
+    /// The primary's link to the shadow, once it follows it (after a takeover).
+    pub back: Proxy,
     /// Each agent's link to the primary, by node.
     pub to_a: Vec<(String, Proxy)>,
     /// The agents.
@@ -125,6 +130,7 @@ impl Pair {
         let (pa, pb) = (free_port(), free_port());
         let (ta, tb) = (format!("127.0.0.1:{pa}"), format!("127.0.0.1:{pb}"));
         let link = Proxy::start(&ta);
+        let back = Proxy::start(&tb);
         let common = |name: &str, peer: (&str, &str)| -> Vec<String> {
             vec![
                 "--heartbeat".into(),
@@ -139,7 +145,7 @@ impl Pair {
             dir: da,
             plain: format!("127.0.0.1:{}", free_port()),
             proc: None,
-            args: common(&ta, ("--shadow", &tb)),
+            args: common(&ta, ("--shadow", &back.addr())),
             tls: ta.clone(),
         };
         let mut b = Side {
@@ -156,6 +162,7 @@ impl Pair {
             a,
             b,
             link,
+            back,
             to_a: Vec::new(),
             agents: Vec::new(),
             runs,
@@ -197,7 +204,7 @@ impl Pair {
             args: vec![
                 "-c".into(),
                 format!(
-                    "echo $GANTRY_JOB_ID >> {}; sleep {secs}",
+                    "echo \"$GANTRY_JOB_ID ${{GANTRY_EPOCH:-0}} $(date +%s.%N)\" >> {}; sleep {secs}",
                     self.runs.display()
                 ),
             ],
@@ -216,11 +223,28 @@ impl Pair {
             .unwrap_or_default()
             .lines()
         {
-            if let Ok(id) = l.trim().parse() {
+            if let Some(Ok(id)) = l.split_whitespace().next().map(str::parse) {
                 *out.entry(id).or_insert(0) += 1;
             }
         }
         out
+    }
+
+    /// Every start a job recorded: its id, the epoch of the manager that started it, and when
+    /// (seconds since the Unix epoch).
+    pub fn starts(&self) -> Vec<(u64, u64, f64)> {
+        std::fs::read_to_string(&self.runs)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                Some((
+                    w.next()?.parse().ok()?,
+                    w.next()?.parse().ok()?,
+                    w.next()?.parse().ok()?,
+                ))
+            })
+            .collect()
     }
 
     /// Both managers' logs, for a failure message.
@@ -231,6 +255,13 @@ impl Pair {
             self.b.log()
         )
     }
+}
+
+/// Seconds since the Unix epoch, as a job's `date +%s.%N` says them.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// What `HA` says at `plain`, if it answers.

@@ -95,6 +95,11 @@ impl Fence {
         Standing::Leader
     }
 
+    /// The epoch of the manager followed (the newest known).
+    pub fn epoch_followed(&self) -> u64 {
+        self.highest
+    }
+
     /// A link closed.
     pub fn gone(&mut self, link: usize) {
         self.links.remove(&link);

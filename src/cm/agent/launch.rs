@@ -33,6 +33,8 @@ pub struct Launch<'a> {
     pub spool: &'a Path,
     /// `cgroup.procs` of the task's cgroup, opened for writing: the child joins it first.
     pub cgroup_procs: Option<&'a OwnedFd>,
+    /// The epoch of the manager that asked for it (protocol §9).
+    pub epoch: u64,
 }
 
 /// The files a task reads and writes, as the job named them or in the spool.
@@ -118,6 +120,7 @@ pub fn spawn(l: &Launch<'_>) -> Result<tokio::process::Child, String> {
         .env("LOGNAME", &l.account.name)
         .env("SHELL", &l.account.shell)
         .env("GANTRY_JOB_ID", l.job.to_string())
+        .env("GANTRY_EPOCH", l.epoch.to_string())
         .env("GANTRY_TASK_ID", l.task)
         .env("GANTRY_USER", l.user)
         .env("GANTRY_CHECKPOINT_DIR", l.checkpoint_dir)

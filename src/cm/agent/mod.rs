@@ -93,6 +93,11 @@ struct Shared {
     exits: tokio::sync::watch::Sender<u64>,
     /// Which manager is followed (protocol §9).
     fence: Mutex<fence::Fence>,
+    /// Tasks whose RUN arrived and which are being started: reported as running (pid 0), so
+    /// a manager that never heard the answer does not place them again.
+    starting: Mutex<std::collections::HashSet<String>>,
+    /// The next tag of a message to a manager.
+    tags: std::sync::atomic::AtomicU64,
     scanner: Mutex<ProcScanner>,
     scope: Scope,
     load: Mutex<f32>,
@@ -213,6 +218,8 @@ pub async fn run(
         outbox: Mutex::new(Vec::new()),
         exits: tokio::sync::watch::Sender::new(0),
         fence: Mutex::new(fence::Fence::load(state_dir.join("epoch"))),
+        starting: Mutex::default(),
+        tags: std::sync::atomic::AtomicU64::new(2),
         scanner: Mutex::new(ProcScanner::default()),
         scope: args.scope,
         load: Mutex::new(0.0),
@@ -352,11 +359,10 @@ async fn link(
             }
         }
     });
-    let mut next_tag: u64 = 1;
-    let mut tag = || {
-        next_tag += 1;
-        next_tag
-    };
+    // Tags are unique across links and reconnects: an exit is matched to the answer to the
+    // very message that carried it, never to a later one that reused its number.
+    let sh = shared.clone();
+    let mut tag = move || sh.tags.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let standing = shared.fence.lock().welcome(id, epoch, &role);
     match standing {
         fence::Standing::Leader => report(shared, id, &tx, &mut tag),
@@ -504,18 +510,23 @@ fn fencing(shared: &Shared, id: usize, req: &Request) -> Option<Reply> {
     })
 }
 
-/// Tells a manager that became the one followed what runs here and how what ended ended.
+/// Tells a manager that became the one followed how what ended ended, then what runs here —
+/// in that order, so when it reads the list, a task missing from it has no exit on the way:
+/// it never started here.
 fn report(
     shared: &Shared,
     id: usize,
     tx: &mpsc::UnboundedSender<String>,
     tag: &mut impl FnMut() -> u64,
 ) {
-    let _ = tx.send(request_line(
-        Some(tag()),
-        &Request::Tasks(shared.tasks.list()),
-    ));
     send_exits(shared, id, tx, tag, true);
+    let mut list = shared.tasks.list();
+    for t in shared.starting.lock().iter() {
+        if !list.iter().any(|(x, _)| x == t) {
+            list.push((t.clone(), 0));
+        }
+    }
+    let _ = tx.send(request_line(Some(tag()), &Request::Tasks(list)));
 }
 
 /// Sends the exits not yet sent on link `id` (with `all`, also those sent on another link).
@@ -563,6 +574,9 @@ async fn handle(shared: &Arc<Shared>, req: Request, exits: mpsc::UnboundedSender
         } => {
             // NSS lookups and directory work may block: off the I/O threads.
             let sh = shared.clone();
+            let id = task.clone();
+            shared.starting.lock().insert(id.clone());
+            let epoch = shared.fence.lock().epoch_followed();
             let started = tokio::task::spawn_blocking(move || {
                 sh.tasks.start(
                     &tasks::RunTask {
@@ -574,11 +588,13 @@ async fn handle(shared: &Arc<Shared>, req: Request, exits: mpsc::UnboundedSender
                         spec: &spec,
                         checkpoint_dir: &checkpoint_dir,
                         spool_root: &sh.spool_root,
+                        epoch,
                     },
                     exits,
                 )
             })
             .await;
+            shared.starting.lock().remove(&id);
             match started {
                 Ok(Ok(pid)) => Reply::Started(pid),
                 Ok(Err(e)) => Reply::error(500, e),

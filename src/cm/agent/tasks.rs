@@ -56,6 +56,8 @@ pub struct RunTask<'a> {
     pub checkpoint_dir: &'a str,
     /// This agent's spool root.
     pub spool_root: &'a std::path::Path,
+    /// The epoch of the manager that asked.
+    pub epoch: u64,
 }
 
 /// The account a task may run as on this node: it must exist here (through NSS), may be root
@@ -185,6 +187,7 @@ impl Tasks {
             checkpoint_dir: r.checkpoint_dir,
             spool: &spool,
             cgroup_procs: cgroup.as_ref().map(|c| &c.1),
+            epoch: r.epoch,
         });
         let cgroup = cgroup.map(|c| c.0);
         let mut child = match spawned {

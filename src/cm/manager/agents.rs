@@ -210,14 +210,29 @@ pub async fn run<R, W>(
             }
             Ok(Incoming::Reply(None, _)) => true,
             Ok(Incoming::Request(t, req)) => {
-                let reply = match *req {
+                let answer = match *req {
                     Request::Fenced { epoch } => {
                         m.step_down(epoch, &format!("node {name}"));
-                        Reply::Done("FENCED".into())
+                        Answer::Now(Reply::Done("FENCED".into()))
                     }
                     req => on_request(&m, &name, req),
                 };
-                handle.send(reply_line(t, &reply))
+                match answer {
+                    Answer::Now(reply) => handle.send(reply_line(t, &reply)),
+                    Answer::AfterCommit(writes, reply) => {
+                        // Acknowledged only once durable (on the shadow too): the agent keeps
+                        // an exit until then, so a takeover cannot lose it.
+                        let (m, handle) = (m.clone(), handle.clone());
+                        tokio::spawn(async move {
+                            let reply = match m.commit(writes).await {
+                                Ok(_) => reply,
+                                Err(e) => Reply::error(503, format!("not recorded: {e}")),
+                            };
+                            handle.send(reply_line(t, &reply));
+                        });
+                        true
+                    }
+                }
             }
             Err((t, e)) => handle.send(reply_line(t, &Reply::error(400, e.0))),
         };
@@ -241,11 +256,20 @@ pub async fn run<R, W>(
     }
 }
 
-fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
+/// An answer to an agent: at once, or once writes are committed.
+enum Answer {
+    Now(Reply),
+    AfterCommit(Vec<Write>, Reply),
+}
+
+fn on_request(m: &Manager, node: &str, req: Request) -> Answer {
     // What ran and ended is recorded by the active manager alone: a standby's store is the
     // active one's copy. The agent keeps it for the active manager.
     if matches!(req, Request::Tasks(_) | Request::Exited { .. }) && !m.is_active() {
-        return Reply::error(409, "this manager is not active: report to the active one");
+        return Answer::Now(Reply::error(
+            409,
+            "this manager is not active: report to the active one",
+        ));
     }
     let mut st = m.st.lock();
     if let Some(n) = st.nodes.get_mut(node) {
@@ -255,7 +279,7 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
             n.down_since = None;
         }
     }
-    match req {
+    Answer::Now(match req {
         Request::Heartbeat {
             load1,
             runqueue,
@@ -287,13 +311,18 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
                 .tasks
                 .values()
                 .filter(|x| x.node == node && x.state == "running")
+                .filter(|x| !st.starting.contains(&x.id))
                 .map(|x| x.id.clone())
                 .collect();
+            let mut unstarted = Vec::new();
             for id in here {
                 let reported = list.iter().find(|(task, _)| *task == id);
                 if let Some(task) = st.tasks.get_mut(&id) {
                     match reported {
-                        Some((_, pid)) => task.pid = *pid,
+                        Some((_, pid)) => task.pid = (*pid).max(task.pid),
+                        // Placed, but its RUN never reached the node (the manager that placed
+                        // it stopped first): it never ran here, and may be placed again.
+                        None if task.pid == 0 => unstarted.push(id.clone()),
                         None => {
                             task.state = "lost".into();
                             writes.push(Write::Task(task.clone()));
@@ -306,10 +335,10 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
                     }
                 }
             }
+            writes.extend(requeue_unstarted(&mut st, &unstarted, node, t));
             writes.extend(settle_jobs(&mut st, t));
-            m.store.write(writes);
             m.wake.notify_one();
-            Reply::Done("TASKS".into())
+            return Answer::AfterCommit(writes, Reply::Done("TASKS".into()));
         }
         Request::Exited { task, pid, status } => {
             let t = now();
@@ -357,13 +386,57 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Reply {
                     .push((node.to_string(), pid, name, user, Instant::now()));
             }
             writes.extend(settle_jobs(&mut st, t));
-            m.store.write(writes);
             m.wake.notify_one();
-            Reply::Done("EXITED".into())
+            return Answer::AfterCommit(writes, Reply::Done("EXITED".into()));
         }
         Request::Ping => Reply::Pong(now()),
         other => Reply::error(400, format!("an agent may not send {}", other.verb())),
+    })
+}
+
+/// Jobs whose every task never reached its node go back to the queue; a job with a task that
+/// did start keeps the missing ones as lost.
+fn requeue_unstarted(
+    st: &mut super::state::State,
+    unstarted: &[String],
+    node: &str,
+    t: u64,
+) -> Vec<Write> {
+    let mut writes = Vec::new();
+    for id in unstarted {
+        let Some(job) = job_of_task(id) else { continue };
+        let started_elsewhere = st.tasks.values().any(|x| {
+            job_of_task(&x.id) == Some(job) && !unstarted.contains(&x.id) && x.state != "unstarted"
+        });
+        let Some(task) = st.tasks.get_mut(id) else {
+            continue;
+        };
+        if started_elsewhere {
+            task.state = "lost".into();
+            writes.push(Write::Task(task.clone()));
+            writes.push(Write::Event(job, t, format!("task {id} lost on {node}")));
+            continue;
+        }
+        task.state = "unstarted".into();
+        writes.push(Write::Task(task.clone()));
+        if let Some(j) = st.jobs.get_mut(&job)
+            && j.state == JobState::Running
+        {
+            j.state = JobState::Queued;
+            j.started = None;
+            j.nodes.clear();
+            j.pids.clear();
+            writes.push(Write::Job(Box::new(j.clone())));
+            writes.push(Write::Event(
+                job,
+                t,
+                format!(
+                    "task {id} never reached {node} (the manager that placed it stopped first): queued again"
+                ),
+            ));
+        }
     }
+    writes
 }
 
 /// Ends running jobs whose tasks have all ended; returns the writes.

@@ -129,11 +129,23 @@ async fn start(m: &Manager, p: Placed) {
                 exit: None,
             };
             st.tasks.insert(task.clone(), rec.clone());
+            st.starting.insert(task.clone());
             writes.push(Write::Task(rec));
         }
     }
     if let Err(e) = m.commit(writes).await {
         tracing::error!("job {id} not started: {e}");
+        // Not durable, so not started: it waits in the queue again.
+        let mut st = m.st.lock();
+        for (task, _, _) in &p.tasks {
+            st.starting.remove(task);
+            st.tasks.remove(task);
+        }
+        if let Some(j) = st.jobs.get_mut(&id) {
+            j.state = JobState::Queued;
+            j.started = None;
+            j.nodes.clear();
+        }
         return;
     }
     let mut writes = Vec::new();
@@ -149,6 +161,7 @@ async fn start(m: &Manager, p: Placed) {
         };
         let r = agent.call(&req, Duration::from_secs(30)).await;
         let mut st = m.st.lock();
+        st.starting.remove(task);
         match r {
             Ok(Reply::Started(pid)) => {
                 if let Some(rec) = st.tasks.get_mut(task) {

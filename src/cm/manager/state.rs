@@ -184,6 +184,9 @@ pub struct State {
     pub sessions: HashMap<String, Session>,
     /// Jobs whose kill was asked for (their end counts as killed).
     pub killing: HashSet<u64>,
+    /// Tasks whose RUN this manager sent and has no answer to yet: a node's task list may
+    /// have been made before the RUN arrived, so their absence from it says nothing.
+    pub starting: HashSet<String>,
     /// Tasks ended recently: (node, pid, name, user, when), for REQ's terminated entries.
     pub ended: Vec<(String, u32, String, String, Instant)>,
 }

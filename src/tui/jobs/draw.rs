@@ -63,6 +63,42 @@ impl Component for JobsUi {
     }
 }
 
+/// The manager pair (protocol §9): which one is active, its epoch, and its shadow — warned
+/// when the shadow is not in sync. Nothing for a single manager.
+fn pair_span<'a>(ctx: &Ctx<'_>, j: &JobsUi) -> Option<Span<'a>> {
+    let ha = j.ha.as_ref()?;
+    if ha.shadow.starts_with("none") {
+        return None;
+    }
+    let t = ctx.theme;
+    let (text, role) = if ha.shadow == "in sync" {
+        (
+            format!("active cm {} · epoch {} · shadow in sync", ha.name, ha.epoch),
+            Role::Muted,
+        )
+    } else {
+        (
+            format!("active cm {} · epoch {} · shadow {}", ha.name, ha.epoch, shadow_words(ctx, &ha.shadow)),
+            Role::Warn,
+        )
+    };
+    Some(Span::styled(text, t.fg(role)))
+}
+
+/// "away since T" as an age.
+fn shadow_words(ctx: &Ctx<'_>, shadow: &str) -> String {
+    match shadow
+        .strip_prefix("away since ")
+        .and_then(|t| t.parse::<u64>().ok())
+    {
+        Some(t) => format!(
+            "away {}",
+            crate::units::human_secs(ctx.now.saturating_sub(t))
+        ),
+        None => shadow.to_string(),
+    }
+}
+
 /// Draws job control into `area`.
 fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
     let t = ctx.theme;
@@ -105,6 +141,10 @@ fn draw(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
     }
     head.push(Span::raw("  "));
     head.push(Span::styled(state, state_style));
+    if let Some(span) = pair_span(ctx, j) {
+        head.push(Span::raw("  "));
+        head.push(span);
+    }
     if j.read_only {
         head.push(Span::styled(
             "  READ-ONLY",

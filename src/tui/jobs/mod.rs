@@ -13,6 +13,7 @@ pub mod kill_dialog;
 pub mod login_dialog;
 pub mod migrate_dialog;
 pub mod pager;
+pub mod pair;
 pub mod processes;
 pub mod results;
 pub mod slurm_dialog;
@@ -30,6 +31,7 @@ use crate::tui::component::Component;
 use dialogs::{KillDialog, LoginDialog, MigrateDialog, Outbox};
 use form::SubmitForm;
 pub use pager::Pager;
+pub use pair::pair_problem;
 
 /// Which list is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +172,8 @@ pub struct JobsUi {
     pub slurm: Option<std::sync::Arc<crate::slurm::view::SlurmView>>,
     /// The active manager of a pair, its epoch and its shadow, as it last said (protocol §9).
     pub ha: Option<crate::cm::proto::HaStatus>,
+    /// Since when (epoch seconds) no manager has answered, while none does.
+    pub down_since: Option<u64>,
     /// The job shown in detail (Slurm only): its label and fields, or why not.
     pub detail: Option<(String, crate::slurm::detail::Detail)>,
     /// The screen the detail was opened from (Esc goes back there).
@@ -216,6 +220,7 @@ impl JobsUi {
             host_scope: None,
             slurm: None,
             ha: None,
+            down_since: None,
             detail: None,
             detail_from: JobScreen::Processes,
             sent_procs: Vec::new(),
@@ -422,6 +427,14 @@ impl JobsUi {
                     }
                     LinkState::Connected(_) => self.login = None,
                     _ => {}
+                }
+                match &s {
+                    LinkState::Down(_) => {
+                        self.down_since
+                            .get_or_insert_with(crate::aggregator::now_epoch);
+                    }
+                    LinkState::Connected(_) | LinkState::LoggedIn(..) => self.down_since = None,
+                    LinkState::Connecting(_) => {}
                 }
                 self.state = s;
                 None

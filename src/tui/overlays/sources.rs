@@ -111,20 +111,23 @@ fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     }
     // Schedulers are sources of job data: an unreachable one says so here, in its own words.
     for d in ctx.schedulers_down {
+        let critical = d.severity == crate::triage::problems::Severity::Critical;
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(
             format!(
-                "{} of {} unreachable since {} ago: {}",
+                "{} of {} {} {} ago: {}",
                 d.what,
                 if d.cluster == "*" {
                     "job control"
                 } else {
                     &d.cluster
                 },
+                if critical { "unreachable since" } else { "since" },
                 human_secs(ctx.now.saturating_sub(d.since)),
                 d.message
             ),
-            ctx.theme.fg(Role::Critical),
+            ctx.theme
+                .fg(if critical { Role::Critical } else { Role::Warn }),
         )));
     }
     lines

@@ -109,6 +109,7 @@ pub async fn run<R, W>(
         sent = backlog(&m, &mut w, sent).await?;
         // From here on the shadow is sent every batch as it is committed.
         let live_from = sent;
+        let mut last_ack = tokio::time::Instant::now();
         let mut beat = tokio::time::interval(hb / 2);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -125,6 +126,7 @@ pub async fn run<R, W>(
                 l = reader.next() => match l {
                     Ok(Some(Item::Line(l))) => {
                         let acked = ack(&l)?;
+                        last_ack = tokio::time::Instant::now();
                         let mut ha = m.ha.lock();
                         if ha.feed == gen_ && ha.role == Role::Active {
                             ha.shadow = if acked >= live_from {
@@ -142,6 +144,11 @@ pub async fn run<R, W>(
                     _ => return Err("the shadow closed the link".to_string()),
                 },
                 _ = beat.tick() => {
+                    // A shadow that answers nothing, not even heartbeats, is away: cut off, or
+                    // hung.
+                    if last_ack.elapsed() > hb * 2 {
+                        return Err(format!("nothing from the shadow for {:?}", hb * 2));
+                    }
                     let at = *m.store.position().borrow();
                     send(&mut w, &format!("BEAT|{}|{}\n", at.epoch, at.seq), hb).await?;
                 }
@@ -161,6 +168,9 @@ pub async fn run<R, W>(
         ha.shadow = Shadow::Away(now());
         tracing::warn!("shadow {who}: {e}; running without a shadow");
     }
+    drop(ha);
+    // Commits waiting for this shadow look again: they go on without it.
+    m.shadow_acked.send_modify(|_| {});
 }
 
 fn apply_line(e: &Entry) -> String {

@@ -197,6 +197,9 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
                 ha.epoch = ha.epoch.max(last.epoch);
             }
             send(&mut w, &ack_line(at.seq), hb).await?;
+        } else if beat_seq.is_some() {
+            // A heartbeat is answered too: the active manager hears its shadow is there.
+            send(&mut w, &ack_line(at.seq), hb).await?;
         }
         // Caught up with the active manager: this store may take over from now on.
         if beat_seq.is_some_and(|s| s <= at.seq) && !m.ha.lock().eligible {
