@@ -106,6 +106,10 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
         ha.active = addr.clone();
         ha.heard_active = Instant::now();
         ha.why = format!("following the active manager {addr} (epoch {epoch})");
+        // A manager that stepped down is a standby again once it follows the active one.
+        if ha.role == Role::Fenced {
+            ha.role = Role::Standby;
+        }
     }
     let silence = hb * m.settings.ha.takeover_after.max(1);
     let mut snapshot: Vec<Write> = Vec::new();
