@@ -190,11 +190,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::status::write_table(&snap, now, args.top, &mut out)?;
                 cli::status_managers::write_table(&managers, &mut out)?;
             }
-            Ok(if cli::status::all_ok(&snap, now) && cli::status_managers::all_ok(&managers) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(
+                if cli::status::all_ok(&snap, now) && cli::status_managers::all_ok(&managers) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                },
+            )
         }
         Some(
             Command::Info | Command::Graph(_) | Command::Completion { .. } | Command::Man { .. },

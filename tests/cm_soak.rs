@@ -160,7 +160,10 @@ async fn run_schedule(seed: u64, faults: u64) {
         tokio::time::sleep(Duration::from_millis(500 + rng.below(2000))).await;
         let fault = pick(&mut rng);
         let hold = Duration::from_millis(1000 + rng.below(5000));
-        schedule.push(format!("{:.1}s {fault:?} for {hold:?}", t0.elapsed().as_secs_f64()));
+        schedule.push(format!(
+            "{:.1}s {fault:?} for {hold:?}",
+            t0.elapsed().as_secs_f64()
+        ));
         let side = active_side(&p).await;
         match fault {
             Fault::KillActive | Fault::KillStandby => {
@@ -219,11 +222,19 @@ async fn run_schedule(seed: u64, faults: u64) {
 
 async fn check(p: &Pair, seed: u64, history: &[Op], seen: &[(f64, u64)], schedule: &[String]) {
     let why = || format!("seed {seed}, faults {schedule:?}\n{}", p.logs());
-    let acked: Vec<u64> = history.iter().filter_map(|o| o.answer.clone().ok()).collect();
+    let acked: Vec<u64> = history
+        .iter()
+        .filter_map(|o| o.answer.clone().ok())
+        .collect();
     let mut distinct = acked.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    assert_eq!(distinct.len(), acked.len(), "an id acknowledged twice: {}", why());
+    assert_eq!(
+        distinct.len(),
+        acked.len(),
+        "an id acknowledged twice: {}",
+        why()
+    );
     // Every acknowledged job is there and ends done.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -253,13 +264,15 @@ async fn check(p: &Pair, seed: u64, history: &[Op], seen: &[(f64, u64)], schedul
     }
     // No job ran twice.
     let twice: Vec<_> = p.runs().into_iter().filter(|(_, n)| *n > 1).collect();
-    assert!(twice.is_empty(), "jobs that ran twice: {twice:?}\n{}", why());
+    assert!(
+        twice.is_empty(),
+        "jobs that ran twice: {twice:?}\n{}",
+        why()
+    );
     // No task was started by a manager after a newer epoch was active.
     let starts = p.starts();
     for (job, epoch, t) in &starts {
-        let newer = seen
-            .iter()
-            .find(|(at, e)| *e > *epoch && *at + 1.0 < *t);
+        let newer = seen.iter().find(|(at, e)| *e > *epoch && *at + 1.0 < *t);
         assert!(
             newer.is_none(),
             "job {job} was started by epoch {epoch} at {t:.2}, after {:?} (time, epoch) was seen active\n{}",

@@ -811,3 +811,51 @@ fn slurm_partitions_nodes_detail_and_pending_arrays() {
         press_code(&mut a, KeyCode::Esc);
     }
 }
+
+#[test]
+fn a_manager_pair_shows_who_is_active_and_a_shadow_that_is_away() {
+    use gantry::cm::proto::HaStatus;
+    use gantry::jobs::JobEvent;
+    let mut a = console((160, 40), "admin");
+    let status = HaStatus {
+        role: "active".into(),
+        epoch: 3,
+        name: "cm2:8660".into(),
+        active: "cm2:8660".into(),
+        shadow: "in sync".into(),
+        seq: 42,
+        why: "took over at epoch 3".into(),
+        following: 3,
+        members: 3,
+    };
+    a.on_job_event("*", JobEvent::Ha(status.clone()));
+    let s = render(&a);
+    assert!(
+        s.contains("active cm cm2:8660 · epoch 3 · shadow in sync"),
+        "{s}"
+    );
+    let away = HaStatus {
+        shadow: format!("away since {}", a.now - 90),
+        ..status
+    };
+    a.on_job_event("*", JobEvent::Ha(away));
+    let s = render(&a);
+    assert!(s.contains("shadow away 1m30s"), "{s}");
+    a.jobs_open = None;
+    // A warning, not an outage: no DOWN mark on the grid.
+    assert!(!render(&a).contains("DOWN"));
+    a.act(Action::Problems);
+    let s = render(&a);
+    assert!(s.contains("cm pair"), "{s}");
+    assert!(s.contains("runs without its shadow"), "{s}");
+    a.act(Action::Close);
+    // No manager answers as active: job control is down.
+    a.on_job_event(
+        "*",
+        JobEvent::State(LinkState::Down(
+            "no active manager: cm1:8660: standby at epoch 3".into(),
+        )),
+    );
+    let s = render(&a);
+    assert!(s.contains("central manager DOWN"), "{s}");
+}

@@ -189,6 +189,32 @@ fn request() -> impl Strategy<Value = Request> {
             }
         }),
         (name(), any::<u32>()).prop_map(|(task, grace_secs)| Request::Stop { task, grace_secs }),
+        (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(epoch, alone_seq, ms)| {
+            Request::Lease {
+                epoch,
+                alone_seq,
+                ms,
+            }
+        }),
+        (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(epoch, last_epoch, last_seq)| {
+            Request::Vote {
+                epoch,
+                last_epoch,
+                last_seq,
+            }
+        }),
+        any::<u64>().prop_map(|epoch| Request::Announce { epoch }),
+        any::<u64>().prop_map(|epoch| Request::Fenced { epoch }),
+        (name(), any::<u64>(), any::<u64>()).prop_map(|(name, last_epoch, last_seq)| {
+            Request::Follow {
+                name,
+                last_epoch,
+                last_seq,
+            }
+        }),
+        Just(Request::Ha),
+        Just(Request::Takeback),
+        Just(Request::Handover),
     ]
 }
 
@@ -305,6 +331,34 @@ fn reply() -> impl Strategy<Value = Reply> {
         ),
         any::<u32>().prop_map(Reply::Started),
         any::<i32>().prop_map(Reply::Stopped),
+        (any::<bool>(), text()).prop_map(|(granted, why)| Reply::Voted { granted, why }),
+        (any::<u64>(), "(log|snapshot)").prop_map(|(epoch, mode)| Reply::Following { epoch, mode }),
+        (
+            "(active|standby|fenced)",
+            any::<u64>(),
+            name(),
+            text(),
+            text(),
+            any::<u64>(),
+            text(),
+            any::<u32>(),
+            any::<u32>()
+        )
+            .prop_map(
+                |(role, epoch, name, active, shadow, seq, why, following, members)| {
+                    Reply::Ha(Box::new(crate::cm::proto::HaStatus {
+                        role,
+                        epoch,
+                        name,
+                        active,
+                        shadow,
+                        seq,
+                        why,
+                        following,
+                        members,
+                    }))
+                }
+            ),
     ]
 }
 

@@ -445,7 +445,7 @@ impl App {
                 _ => None,
             })
             .collect();
-        let now = crate::aggregator::now_epoch();
+        let now = self.now;
         let pairs: Vec<_> = self
             .jobs
             .iter()

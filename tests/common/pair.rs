@@ -78,7 +78,8 @@ pub struct Pair {
     pub runs: PathBuf,
 }
 
-fn users_and_config(dir: &Path) {
+/// The users (root, alice) and configuration both managers of a pair use.
+pub fn users_and_config(dir: &Path) {
     std::fs::write(
         dir.join("config.toml"),
         "[cm]\naccounts = { alice = \"root\" }\nroot_users = [\"root\", \"alice\"]\nmax_jobs_per_user = 1000000\n",

@@ -150,7 +150,9 @@ pub async fn run<R, W>(
         n.cpus = cpus;
         n.mem_total_kb = mem_total_kb;
         n.heard = Instant::now();
-        n.agent = Some(handle.clone());
+        if let Some(old) = n.agent.replace(handle.clone()) {
+            old.abandon();
+        }
     }
     tracing::info!(
         "agent {} connected from {} ({cpus} CPUs, {mem_total_kb} KiB), version {version}",
@@ -245,6 +247,7 @@ pub async fn run<R, W>(
         }
     }
     writer.abort();
+    handle.abandon();
     let mut st = m.st.lock();
     if let Some(n) = st.nodes.get_mut(&name)
         && n.agent.as_ref().is_some_and(|a| a.conn == conn)
@@ -314,6 +317,9 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Answer {
                 .filter(|x| !st.starting.contains(&x.id))
                 .map(|x| x.id.clone())
                 .collect();
+            if let Some(n) = st.nodes.get_mut(node) {
+                n.reported = Some((Instant::now(), list.clone()));
+            }
             let mut unstarted = Vec::new();
             for id in here {
                 let reported = list.iter().find(|(task, _)| *task == id);
@@ -396,7 +402,7 @@ fn on_request(m: &Manager, node: &str, req: Request) -> Answer {
 
 /// Jobs whose every task never reached its node go back to the queue; a job with a task that
 /// did start keeps the missing ones as lost.
-fn requeue_unstarted(
+pub(super) fn requeue_unstarted(
     st: &mut super::state::State,
     unstarted: &[String],
     node: &str,

@@ -159,6 +159,7 @@ async fn start(m: &Manager, p: Placed) {
             spec: p.job.spec.clone(),
             checkpoint_dir: p.job.checkpoint_dir.clone(),
         };
+        let sent = std::time::Instant::now();
         let r = agent.call(&req, Duration::from_secs(30)).await;
         let mut st = m.st.lock();
         st.starting.remove(task);
@@ -174,6 +175,44 @@ async fn start(m: &Manager, p: Placed) {
                     format!("task {task} started on {node} as pid {pid}"),
                 ));
             }
+            // No answer (the link broke or went silent), or a node that follows a newer
+            // manager: whether the task started is not known here. It stays "running" without
+            // a pid; the node's task list, when it reports to the active manager, settles it
+            // (running there, or never started and queued again).
+            Err(e) => {
+                tracing::warn!(
+                    "job {id}: no answer from {node} to starting task {task}: {}; its task list will tell",
+                    crate::cm::esc(&e)
+                );
+                writes.push(Write::Event(
+                    id,
+                    t,
+                    format!("no answer from {node} to starting task {task}: {e}"),
+                ));
+                // The node may have reported its tasks since (a new link): that list tells.
+                let newer = st
+                    .nodes
+                    .get(node)
+                    .and_then(|n| n.reported.clone())
+                    .filter(|(at, _)| *at > sent);
+                if let Some((_, list)) = newer {
+                    match list.iter().find(|(x, _)| x == task) {
+                        Some((_, pid)) => {
+                            if let Some(rec) = st.tasks.get_mut(task) {
+                                rec.pid = *pid;
+                                writes.push(Write::Task(rec.clone()));
+                            }
+                        }
+                        None => writes.extend(super::agents::requeue_unstarted(
+                            &mut st,
+                            std::slice::from_ref(task),
+                            node,
+                            t,
+                        )),
+                    }
+                }
+            }
+            Ok(r) if super::ha::fenced_by(&r).is_some() => {}
             other => {
                 let why = match other {
                     Ok(Reply::Error { message, .. }) => message,

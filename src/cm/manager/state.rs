@@ -57,6 +57,12 @@ impl AgentHandle {
         }
     }
 
+    /// Fails every call still waiting for an answer on this connection (it is gone, or
+    /// replaced): they learn it now rather than at their timeout.
+    pub fn abandon(&self) {
+        self.pending.lock().clear();
+    }
+
     /// Delivers a reply to whoever waits for `tag`.
     pub fn answer(&self, tag: u64, reply: Reply) {
         if let Some(tx) = self.pending.lock().remove(&tag) {
@@ -102,6 +108,8 @@ pub struct Node {
     pub addr: Option<std::net::IpAddr>,
     /// Since when (epoch seconds) its agent has been away, while it is.
     pub down_since: Option<u64>,
+    /// The last list of tasks its agent reported (`TASKS`), and when.
+    pub reported: Option<(Instant, Vec<(String, u32)>)>,
 }
 
 /// Which node a name or address in a request means.
@@ -134,6 +142,7 @@ impl Node {
             placed: 0.0,
             addr: None,
             down_since: None,
+            reported: None,
         }
     }
 

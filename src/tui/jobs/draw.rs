@@ -73,12 +73,20 @@ fn pair_span<'a>(ctx: &Ctx<'_>, j: &JobsUi) -> Option<Span<'a>> {
     let t = ctx.theme;
     let (text, role) = if ha.shadow == "in sync" {
         (
-            format!("active cm {} · epoch {} · shadow in sync", ha.name, ha.epoch),
+            format!(
+                "active cm {} · epoch {} · shadow in sync",
+                ha.name, ha.epoch
+            ),
             Role::Muted,
         )
     } else {
         (
-            format!("active cm {} · epoch {} · shadow {}", ha.name, ha.epoch, shadow_words(ctx, &ha.shadow)),
+            format!(
+                "active cm {} · epoch {} · shadow {}",
+                ha.name,
+                ha.epoch,
+                shadow_words(ctx, &ha.shadow)
+            ),
             Role::Warn,
         )
     };

@@ -122,7 +122,11 @@ fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 } else {
                     &d.cluster
                 },
-                if critical { "unreachable since" } else { "since" },
+                if critical {
+                    "unreachable since"
+                } else {
+                    "since"
+                },
                 human_secs(ctx.now.saturating_sub(d.since)),
                 d.message
             ),
