@@ -101,38 +101,6 @@ async fn submit_through(
     acked
 }
 
-/// What both stores recorded of `ids` (read with SQLite once the managers are stopped).
-fn history_of(p: &Pair, ids: &[u64]) -> String {
-    for side in [&p.a, &p.b] {
-        side.signal(libc::SIGKILL);
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let mut out = String::new();
-    for (name, side) in [("primary", &p.a), ("shadow", &p.b)] {
-        let path = side.dir.path().join("cm").join("jobs.sqlite");
-        let Ok(db) = rusqlite::Connection::open(&path) else {
-            continue;
-        };
-        for id in ids {
-            out.push_str(&format!("--- {name}'s events of job {id}:\n"));
-            if let Ok(mut st) = db.prepare("SELECT t, what FROM events WHERE job = ?1") {
-                let rows = st.query_map([*id as i64], |r| {
-                    Ok(format!(
-                        "{} {}",
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?
-                    ))
-                });
-                for r in rows.into_iter().flatten().flatten() {
-                    out.push_str(&r);
-                    out.push('\n');
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Every acknowledged job is listed by the active manager and ends done; none ran twice.
 async fn check_history(p: &Pair, acked: &[u64]) {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -154,7 +122,7 @@ async fn check_history(p: &Pair, acked: &[u64]) {
             panic!(
                 "acknowledged jobs not done after 120 s: {missing:?}\n{}\n{}",
                 p.logs(),
-                history_of(p, &ids)
+                common::pair::history_of(p, &ids)
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -168,7 +136,7 @@ async fn check_history(p: &Pair, acked: &[u64]) {
         twice.is_empty(),
         "jobs that ran twice: {twice:?}\n{}\n{}",
         p.logs(),
-        history_of(p, &twice.iter().map(|(id, _)| **id).collect::<Vec<_>>())
+        common::pair::history_of(p, &twice.iter().map(|(id, _)| **id).collect::<Vec<_>>())
     );
     for id in acked {
         assert_eq!(runs.get(id), Some(&1), "acknowledged job {id} ran once");
@@ -327,7 +295,9 @@ async fn a_stopped_primary_is_fenced_by_the_nodes_and_steps_down_when_it_wakes()
     })
     .await;
     assert!(
-        old.why.contains("stepped down") || old.why.contains("following"),
+        old.why.contains("stepped down")
+            || old.why.contains("stood down")
+            || old.why.contains("following"),
         "{old:?} {s:?}"
     );
     match held.call(&Request::Submit(p.job(0))).await {
@@ -340,7 +310,7 @@ async fn a_stopped_primary_is_fenced_by_the_nodes_and_steps_down_when_it_wakes()
         other => panic!("the fenced primary took a job: {other:?}\n{}", p.logs()),
     }
     assert!(
-        p.a.log().contains("stepped down"),
+        p.a.log().contains("stepped down") || p.a.log().contains("stood down"),
         "the primary says why\n{}",
         p.logs()
     );
@@ -418,6 +388,35 @@ async fn a_restarted_shadow_catches_up_and_the_primary_says_it_ran_alone() {
         },
     )
     .await;
+    // `gantry status` says so too, and fails.
+    let conf = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        conf.path().join("config.toml"),
+        format!(
+            "[[manager]]\ncluster = \"*\"\naddresses = [\"{}\", \"{}\"]\nplaintext = true\n",
+            p.a.plain, p.b.plain
+        ),
+    )
+    .expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["status", "--source", "none 127.0.0.1:1"])
+        .env("GANTRY_CONFIG_DIR", conf.path())
+        .env("GANTRY_STATE_DIR", conf.path())
+        .output()
+        .expect("gantry status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("CENTRAL MANAGERS"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&p.a.plain) && l.contains("active") && l.contains("away since")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&p.b.plain) && l.contains("down")),
+        "{text}"
+    );
     let mut acked = Vec::new();
     for _ in 0..100 {
         acked.push(

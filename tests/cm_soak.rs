@@ -264,11 +264,24 @@ async fn check(p: &Pair, seed: u64, history: &[Op], seen: &[(f64, u64)], schedul
     }
     // No job ran twice.
     let twice: Vec<_> = p.runs().into_iter().filter(|(_, n)| *n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "jobs that ran twice: {twice:?}\n{}",
-        why()
-    );
+    if !twice.is_empty() {
+        let ids: Vec<u64> = twice.iter().map(|t| t.0).collect();
+        let starts: Vec<_> = p
+            .starts()
+            .into_iter()
+            .filter(|s| ids.contains(&s.0))
+            .collect();
+        panic!(
+            "jobs that ran twice: {twice:?}; their starts (job, epoch, time): {starts:?}; epochs seen active (time, epoch): {:?}\n{}\n{}",
+            seen.iter()
+                .enumerate()
+                .filter(|(i, x)| *i == 0 || seen[i - 1].1 != x.1)
+                .map(|(_, x)| *x)
+                .collect::<Vec<_>>(),
+            why(),
+            common::pair::history_of(p, &ids)
+        );
+    }
     // No task was started by a manager after a newer epoch was active.
     let starts = p.starts();
     for (job, epoch, t) in &starts {

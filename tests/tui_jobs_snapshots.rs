@@ -857,5 +857,8 @@ fn a_manager_pair_shows_who_is_active_and_a_shadow_that_is_away() {
         )),
     );
     let s = render(&a);
-    assert!(s.contains("central manager DOWN"), "{s}");
+    assert!(
+        s.contains("central manager") && s.contains("unreachable: no active manager"),
+        "{s}"
+    );
 }

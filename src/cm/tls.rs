@@ -230,7 +230,12 @@ pub fn issue_manager(cm_dir: &Path, names: &[String], out: &Path) -> Result<(), 
     let (cert, key) = issue(&ca_key, names, Usage::Manager)?;
     write_private(&f.key(), &key)?;
     write_public(&f.cert(), &cert)?;
-    std::fs::copy(cm_dir.join("ca.crt"), f.ca_cert()).map_err(io(&f.ca_cert()))?;
+    // Re-issuing the first manager's own certificate (one from before managers had pairs):
+    // its CA is there already, and copying a file onto itself would empty it.
+    let same = std::fs::canonicalize(cm_dir).ok() == std::fs::canonicalize(out).ok();
+    if !same {
+        std::fs::copy(cm_dir.join("ca.crt"), f.ca_cert()).map_err(io(&f.ca_cert()))?;
+    }
     Ok(())
 }
 
@@ -555,6 +560,27 @@ pub fn server_name(addr: &str) -> Result<ServerName<'static>, TlsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn managers_prove_they_are_managers_and_no_node_can() {
+        let d = tempfile::tempdir().unwrap();
+        let cm = d.path().join("tls");
+        init(&cm, &["localhost".into()]).unwrap();
+        let own = &certs(&cm.join("cm.crt")).unwrap()[0];
+        assert!(names_node(own, MANAGER_NAME));
+        let shadow = d.path().join("shadow");
+        issue_manager(&cm, &["head2".into()], &shadow).unwrap();
+        let c = &certs(&shadow.join("cm.crt")).unwrap()[0];
+        assert!(names_node(c, MANAGER_NAME) && names_node(c, "head2"));
+        server_config(&shadow).unwrap();
+        peer_config(&shadow).unwrap();
+        assert!(!shadow.join("ca.key").exists(), "the CA key stays");
+        // Re-issued in place, the manager's own CA certificate is kept whole.
+        let ca = std::fs::read(cm.join("ca.crt")).unwrap();
+        issue_manager(&cm, &["localhost".into()], &cm).unwrap();
+        assert_eq!(std::fs::read(cm.join("ca.crt")).unwrap(), ca);
+        assert!(issue_node(&cm, MANAGER_NAME, &d.path().join("x")).is_err());
+    }
 
     #[test]
     fn a_node_certificate_names_its_node_and_keys_are_private() {

@@ -258,6 +258,38 @@ impl Pair {
     }
 }
 
+/// What both stores recorded of `ids` (read with SQLite once the managers are stopped).
+pub fn history_of(p: &Pair, ids: &[u64]) -> String {
+    for side in [&p.a, &p.b] {
+        side.signal(libc::SIGKILL);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut out = String::new();
+    for (name, side) in [("primary", &p.a), ("shadow", &p.b)] {
+        let path = side.dir.path().join("cm").join("jobs.sqlite");
+        let Ok(db) = rusqlite::Connection::open(&path) else {
+            continue;
+        };
+        for id in ids {
+            out.push_str(&format!("--- {name}'s events of job {id}:\n"));
+            if let Ok(mut st) = db.prepare("SELECT t, what FROM events WHERE job = ?1") {
+                let rows = st.query_map([*id as i64], |r| {
+                    Ok(format!(
+                        "{} {}",
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?
+                    ))
+                });
+                for r in rows.into_iter().flatten().flatten() {
+                    out.push_str(&r);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Seconds since the Unix epoch, as a job's `date +%s.%N` says them.
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()

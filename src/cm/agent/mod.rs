@@ -245,6 +245,14 @@ pub async fn run(
             loop {
                 let linked = link(&args, (id, &up), &sh, &exit_tx, &mut backoff).await;
                 sh.fence.lock().gone(id);
+                // Exits sent on the connection that ended will never be answered there: they
+                // go again to whichever manager is followed next (the same one on its next
+                // connection).
+                for (_, sent) in sh.outbox.lock().iter_mut() {
+                    if sent.is_some_and(|(link, _)| link == id) {
+                        *sent = None;
+                    }
+                }
                 // Drawn after the link: a link that worked for a while reset the backoff.
                 let wait = crate::jitter::spread(backoff);
                 if let Err(e) = linked {

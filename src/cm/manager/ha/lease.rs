@@ -24,8 +24,40 @@ pub async fn run(m: Arc<Manager>) {
         if m.is_active() {
             let alone = m.ha.lock().alone_seq;
             round(&m, alone).await;
+            still_safe(&m);
         }
     }
+}
+
+/// A manager whose shadow is away and that has lost the leases of most nodes for two lease
+/// lengths may have been replaced — its shadow may have won their votes: it stops changing
+/// anything until it knows. (Woken from a long stop, it knows at once.)
+fn still_safe(m: &Arc<Manager>) {
+    let length = m.lease_length();
+    let why = {
+        let mut ha = m.ha.lock();
+        let now = Instant::now();
+        let held = ha.leases.values().filter(|t| **t > now).count();
+        let quorum = ha.quorum();
+        if matches!(ha.shadow, super::Shadow::InSync(_) | super::Shadow::None)
+            || quorum == 0
+            || held >= quorum
+        {
+            ha.safe_since = now;
+            return;
+        }
+        let lost = ha.safe_since.elapsed();
+        if lost < length * 2 {
+            return;
+        }
+        format!(
+            "stood down: its shadow is away and only {held} of the cluster's {} nodes have held its lease for {:.1} s, so another manager may have taken over",
+            ha.members.len(),
+            lost.as_secs_f64()
+        )
+    };
+    tracing::error!("{why}");
+    m.stand_down(why);
 }
 
 /// The connected agents.

@@ -110,6 +110,9 @@ pub struct Ha {
     pub alone_seq: u64,
     /// A link follows the peer now.
     pub following: bool,
+    /// When this manager last knew no other could take over: its shadow in sync, or leases
+    /// held by a majority of the nodes.
+    pub safe_since: Instant,
     /// Handing over to the standby: no change is accepted and nothing placed meanwhile.
     pub draining: bool,
     /// The newest link to a shadow (an older one still open leaves the shadow's state alone).
@@ -142,6 +145,7 @@ impl Ha {
             leases: Default::default(),
             alone_seq: 0,
             following: false,
+            safe_since: Instant::now(),
             draining: false,
             feed: 0,
         }
@@ -258,16 +262,29 @@ impl Manager {
     /// Steps down on hearing of a newer epoch: nothing more is changed here, and the manager
     /// follows its peer.
     pub(super) fn step_down(self: &std::sync::Arc<Self>, epoch: u64, from: &str) {
+        let why = {
+            let mut ha = self.ha.lock();
+            ha.highest = ha.highest.max(epoch);
+            if epoch <= ha.epoch {
+                return;
+            }
+            format!(
+                "stepped down: {from} follows epoch {epoch}, newer than this manager's {}",
+                ha.epoch
+            )
+        };
+        self.stand_down(why);
+    }
+
+    /// Stops being active, saying why: nothing more is changed here, and the manager follows
+    /// its peer.
+    pub(super) fn stand_down(self: &std::sync::Arc<Self>, why: String) {
         let mut ha = self.ha.lock();
-        ha.highest = ha.highest.max(epoch);
-        if epoch <= ha.epoch || ha.role != Role::Active {
+        if ha.role != Role::Active {
             return;
         }
         ha.role = Role::Fenced;
-        ha.why = format!(
-            "stepped down: {from} follows epoch {epoch}, newer than this manager's {}",
-            ha.epoch
-        );
+        ha.why = why;
         ha.active.clear();
         ha.heard_active = Instant::now();
         tracing::error!("{}", ha.why);
@@ -360,6 +377,7 @@ impl Manager {
         {
             let mut ha = self.ha.lock();
             ha.role = Role::Active;
+            ha.safe_since = Instant::now();
             ha.epoch = epoch;
             ha.highest = ha.highest.max(epoch);
             ha.eligible = true;
