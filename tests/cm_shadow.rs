@@ -249,6 +249,20 @@ async fn settled(p: &Pair, nodes: u32) {
     .await;
 }
 
+/// Waits until the primary says it runs without its shadow.
+async fn running_alone(p: &Pair) {
+    until(
+        p,
+        "the primary running without its shadow",
+        30,
+        async || {
+            let s = ha(&p.a.plain).await?;
+            s.shadow.starts_with("away since").then_some(())
+        },
+    )
+    .await;
+}
+
 /// Submits one job to the manager at `plain`: its id, or the refusal.
 async fn submit_one(p: &Pair, plain: &str) -> Result<u64, String> {
     let mut c = login(plain, "alice").await.ok_or("no login")?;
@@ -335,16 +349,7 @@ async fn a_partition_between_primary_and_shadow_leaves_exactly_one_manager_accep
     settled(&p, 3).await;
     p.link.cut();
     // The primary notices the silence of its shadow, and says so.
-    until(
-        &p,
-        "the primary running without its shadow",
-        30,
-        async || {
-            let s = ha(&p.a.plain).await?;
-            s.shadow.starts_with("away since").then_some(())
-        },
-    )
-    .await;
+    running_alone(&p).await;
     // Well past the takeover: the shadow hears nothing from the primary, but the nodes still
     // hold their leases to it, so they refuse their votes.
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -378,16 +383,7 @@ async fn a_restarted_shadow_catches_up_and_the_primary_says_it_ran_alone() {
     let mut p = Pair::start(&["n1", "n2", "n3"]);
     settled(&p, 3).await;
     p.b.kill();
-    until(
-        &p,
-        "the primary running without its shadow",
-        30,
-        async || {
-            let s = ha(&p.a.plain).await?;
-            s.shadow.starts_with("away since").then_some(())
-        },
-    )
-    .await;
+    running_alone(&p).await;
     // `gantry status` says so too, and fails.
     let conf = tempfile::tempdir().expect("dir");
     std::fs::write(

@@ -7,7 +7,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::wire;
-use super::{JobRecord, Store, StoreError, TaskRecord, Write};
+use super::{JobRecord, Store, StoreError, Write};
 
 /// How many entries the log keeps; a shadow further behind is sent a whole snapshot instead.
 pub const KEEP: u64 = 200_000;
@@ -209,26 +209,6 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
-    fn all_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id,job,node,pid,state,exit FROM tasks")
-            .map_err(|e| self.sql(e))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok(TaskRecord {
-                    id: r.get(0)?,
-                    job: r.get::<_, i64>(1)? as u64,
-                    node: r.get(2)?,
-                    pid: r.get(3)?,
-                    state: r.get(4)?,
-                    exit: r.get(5)?,
-                })
-            })
-            .map_err(|e| self.sql(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
-    }
-
     fn events(&self) -> Result<Vec<Write>, StoreError> {
         let mut st = self
             .conn
@@ -251,7 +231,7 @@ impl Store {
         let jobs: Vec<JobRecord> = self.jobs()?;
         let mut writes: Vec<Write> = self.nodes()?.into_iter().map(Write::Node).collect();
         writes.extend(jobs.into_iter().map(|j| Write::Job(Box::new(j))));
-        writes.extend(self.all_tasks()?.into_iter().map(Write::Task));
+        writes.extend(self.tasks_where("1")?.into_iter().map(Write::Task));
         writes.extend(self.events()?);
         Ok(Snapshot {
             at: self.last,

@@ -507,9 +507,16 @@ impl Store {
 
     /// Every task not yet ended.
     pub fn running_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        self.tasks_where("state='running'")
+    }
+
+    /// Tasks matching an SQL condition (written by this module, never from outside).
+    pub(super) fn tasks_where(&self, condition: &str) -> Result<Vec<TaskRecord>, StoreError> {
         let mut st = self
             .conn
-            .prepare("SELECT id,job,node,pid,state,exit FROM tasks WHERE state='running'")
+            .prepare(&format!(
+                "SELECT id,job,node,pid,state,exit FROM tasks WHERE {condition}"
+            ))
             .map_err(|e| self.sql(e))?;
         let rows = st
             .query_map([], |r| {

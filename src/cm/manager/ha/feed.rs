@@ -100,7 +100,7 @@ pub async fn run<R, W>(
         if log { "the log" } else { "a snapshot" }
     );
     let r: Result<(), String> = async {
-        send(&mut w, &reply_line(tag, &answer), hb).await?;
+        super::send_line(&mut w, &reply_line(tag, &answer), hb).await?;
         let mut sent = if log {
             from.seq
         } else {
@@ -117,7 +117,7 @@ pub async fn run<R, W>(
                 e = live.recv() => match e {
                     Ok(e) if e.at.seq <= sent => {}
                     Ok(e) if e.at.seq == sent + 1 => {
-                        send(&mut w, &apply_line(&e), hb).await?;
+                        super::send_line(&mut w, &apply_line(&e), hb).await?;
                         sent = e.at.seq;
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => sent = backlog(&m, &mut w, sent).await?,
@@ -150,7 +150,7 @@ pub async fn run<R, W>(
                         return Err(format!("nothing from the shadow for {:?}", hb * 2));
                     }
                     let at = *m.store.position().borrow();
-                    send(&mut w, &format!("BEAT|{}|{}\n", at.epoch, at.seq), hb).await?;
+                    super::send_line(&mut w, &format!("BEAT|{}|{}\n", at.epoch, at.seq), hb).await?;
                 }
                 _ = m.shadow_gone.notified() => return Err("the shadow was too slow to acknowledge".to_string()),
                 _ = m.role_changed.notified() => {
@@ -219,7 +219,7 @@ async fn backlog<W: AsyncWrite + Unpin>(
             text.push_str(&apply_line(e));
             sent = e.at.seq;
         }
-        send(w, &text, hb).await?;
+        super::send_line(w, &text, hb).await?;
     }
 }
 
@@ -247,21 +247,7 @@ async fn snapshot<W: AsyncWrite + Unpin>(m: &Manager, w: &mut W) -> Result<u64, 
             s.push_str(&crate::cm::store::wire::encode_batch(records));
         }
         s.push('\n');
-        send(w, &s, hb).await?;
+        super::send_line(w, &s, hb).await?;
     }
     Ok(snap.at.seq)
-}
-
-async fn send<W: AsyncWrite + Unpin>(
-    w: &mut W,
-    text: &str,
-    hb: std::time::Duration,
-) -> Result<(), String> {
-    tokio::time::timeout(hb * 2, async {
-        w.write_all(text.as_bytes()).await?;
-        w.flush().await
-    })
-    .await
-    .map_err(|_| "the shadow does not read".to_string())?
-    .map_err(|e| e.to_string())
 }

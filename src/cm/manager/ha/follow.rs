@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use tokio::io::AsyncWriteExt;
 
 use super::{ELIGIBLE, Manager, Role};
 use crate::cm::codec::{self, Item, MAX_REPLY_LINE};
@@ -86,7 +85,7 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
         last_epoch: at.epoch,
         last_seq: at.seq,
     };
-    send(&mut w, &request_line(None, &hello), hb).await?;
+    super::send_line(&mut w, &request_line(None, &hello), hb).await?;
     let first = match tokio::time::timeout(hb * 2, reader.next()).await {
         Ok(Ok(Some(Item::Line(l)))) => l,
         Ok(Ok(_)) | Ok(Err(_)) => return Err("the peer closed the link".into()),
@@ -175,7 +174,7 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
                             writes: std::mem::take(&mut snapshot),
                         };
                         at = install(m, snap).await?;
-                        send(&mut w, &ack_line(at.seq), hb).await?;
+                        super::send_line(&mut w, &ack_line(at.seq), hb).await?;
                     }
                 }
                 "BEAT" => beat_seq = Some(num(2)?),
@@ -200,10 +199,10 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
                 let mut ha = m.ha.lock();
                 ha.epoch = ha.epoch.max(last.epoch);
             }
-            send(&mut w, &ack_line(at.seq), hb).await?;
+            super::send_line(&mut w, &ack_line(at.seq), hb).await?;
         } else if beat_seq.is_some() {
             // A heartbeat is answered too: the active manager hears its shadow is there.
-            send(&mut w, &ack_line(at.seq), hb).await?;
+            super::send_line(&mut w, &ack_line(at.seq), hb).await?;
         }
         // Caught up with the active manager: this store may take over from now on.
         if beat_seq.is_some_and(|s| s <= at.seq) && !m.ha.lock().eligible {
@@ -242,18 +241,4 @@ async fn install(m: &Arc<Manager>, snap: Snapshot) -> Result<Position, String> {
     ha.epoch = ha.epoch.max(at.epoch);
     tracing::info!("store replaced by the peer's snapshot at {at}");
     Ok(at)
-}
-
-async fn send<W: tokio::io::AsyncWrite + Unpin>(
-    w: &mut W,
-    text: &str,
-    hb: Duration,
-) -> Result<(), String> {
-    tokio::time::timeout(hb * 2, async {
-        w.write_all(text.as_bytes()).await?;
-        w.flush().await
-    })
-    .await
-    .map_err(|_| "the peer does not read".to_string())?
-    .map_err(|e| e.to_string())
 }

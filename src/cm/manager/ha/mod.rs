@@ -161,6 +161,23 @@ impl Ha {
     }
 }
 
+/// Writes a line to the other manager, within two heartbeats (a peer that does not read is
+/// as good as gone).
+pub(super) async fn send_line<W: tokio::io::AsyncWrite + Unpin>(
+    w: &mut W,
+    text: &str,
+    hb: Duration,
+) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    tokio::time::timeout(hb * 2, async {
+        w.write_all(text.as_bytes()).await?;
+        w.flush().await
+    })
+    .await
+    .map_err(|_| "the other manager does not read".to_string())?
+    .map_err(|e| e.to_string())
+}
+
 /// Meta key: this store may take over (it was active or in sync).
 pub const ELIGIBLE: &str = "eligible";
 
