@@ -41,6 +41,8 @@ fn queued_job() -> JobSpec {
     JobSpec {
         name: "bench".into(),
         exec: "/bin/true".into(),
+        tasks_per_node: 1,
+        total_tasks: 1,
         ..JobSpec::default()
     }
 }
