@@ -486,3 +486,43 @@ async fn control_goes_back_to_the_primary_in_order_under_load() {
     assert_ne!(b.role, "active", "{b:?}");
     check_history(&p, &acked).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_claims_a_newer_epoch_does_not_make_the_primary_step_down() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let _one = ONE_PAIR.lock().await;
+    let p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    // A node of the cluster (its certificate is real) that lies about the epoch.
+    common::enroll(p.a.dir.path(), "liar");
+    let tls = p.a.dir.path().join("agent").join("liar").join("tls");
+    let cfg = gantry::cm::tls::agent_config(&tls).expect("node credentials");
+    let tcp = tokio::net::TcpStream::connect(&p.a.tls)
+        .await
+        .expect("connect");
+    let name = gantry::cm::tls::server_name(&p.a.tls).expect("name");
+    let s = tokio_rustls::TlsConnector::from(cfg)
+        .connect(name, tcp)
+        .await
+        .expect("TLS");
+    let (r, mut w) = tokio::io::split(s);
+    let mut r = tokio::io::BufReader::new(r);
+    w.write_all(b"AGENT|liar|1|1|1000000\n")
+        .await
+        .expect("send");
+    w.flush().await.expect("flush");
+    let mut line = String::new();
+    r.read_line(&mut line).await.expect("welcome");
+    assert!(line.starts_with("OK|AGENT|"), "{line}");
+    w.write_all(b"@7|FENCED|99\n").await.expect("send");
+    w.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let a = ha(&p.a.plain).await.expect("the primary answers");
+    assert_eq!(a.role, "active", "{a:?}\n{}", p.logs());
+    assert!(
+        p.a.log().contains("does not confirm it"),
+        "the claim is logged as ignored\n{}",
+        p.logs()
+    );
+    submit_one(&p, &p.a.plain).await.expect("still takes jobs");
+}

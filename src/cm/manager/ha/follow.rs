@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use super::{ELIGIBLE, Manager, Role};
-use crate::cm::codec::{self, Item, MAX_REPLY_LINE};
-use crate::cm::link::{LineReader, request_line};
+use crate::cm::codec::{self, Item};
+use crate::cm::link::request_line;
 use crate::cm::proto::{Reply, Request};
 use crate::cm::store::{Position, Snapshot, Write, wire};
 
@@ -56,28 +56,8 @@ fn ack_line(seq: u64) -> String {
 /// One connection to the peer, until it breaks or this manager becomes active.
 async fn once(m: &Arc<Manager>) -> Result<(), String> {
     let addr = peer(m);
-    let dir = m
-        .settings
-        .tls_dir
-        .clone()
-        .ok_or("a manager with a peer needs its TLS directory (the peer link is TLS only)")?;
-    let cfg = crate::cm::tls::peer_config(&dir).map_err(|e| e.to_string())?;
     let hb = m.heartbeat();
-    let tcp = tokio::time::timeout(hb * 2, tokio::net::TcpStream::connect(&addr))
-        .await
-        .map_err(|_| "connecting timed out".to_string())?
-        .map_err(|e| e.to_string())?;
-    let _ = tcp.set_nodelay(true);
-    let name = crate::cm::tls::server_name(&addr).map_err(|e| e.to_string())?;
-    let tls = tokio::time::timeout(
-        hb * 2,
-        tokio_rustls::TlsConnector::from(cfg).connect(name, tcp),
-    )
-    .await
-    .map_err(|_| "TLS handshake timed out".to_string())?
-    .map_err(|e| format!("TLS: {e}"))?;
-    let (r, mut w) = tokio::io::split(tls);
-    let mut reader = LineReader::new(r, MAX_REPLY_LINE);
+    let (mut reader, mut w) = super::peer::connect(m, hb * 2).await?;
     let mut at = *m.store.position().borrow();
     let name = m.ha.lock().name.clone();
     let hello = Request::Follow {

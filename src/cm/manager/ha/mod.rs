@@ -10,6 +10,7 @@ mod elect;
 pub mod feed;
 mod follow;
 mod lease;
+mod peer;
 mod takeback;
 
 pub use lease::fenced_by;
@@ -115,6 +116,8 @@ pub struct Ha {
     pub safe_since: Instant,
     /// Handing over to the standby: no change is accepted and nothing placed meanwhile.
     pub draining: bool,
+    /// A node's claim of a newer epoch is being checked with the peer.
+    pub checking: bool,
     /// The newest link to a shadow (an older one still open leaves the shadow's state alone).
     pub feed: u64,
 }
@@ -147,6 +150,7 @@ impl Ha {
             following: false,
             safe_since: Instant::now(),
             draining: false,
+            checking: false,
             feed: 0,
         }
     }
@@ -278,19 +282,41 @@ impl Manager {
 
     /// Steps down on hearing of a newer epoch: nothing more is changed here, and the manager
     /// follows its peer.
+    ///
+    /// The claim comes from a node, which could lie: the peer — the only manager that can
+    /// hold a newer epoch — is asked first. A claim the peer does not confirm is logged and
+    /// ignored; a manager that was really replaced stands down anyway once it has lost most
+    /// nodes' leases (`lease::still_safe`).
     pub(super) fn step_down(self: &std::sync::Arc<Self>, epoch: u64, from: &str) {
-        let why = {
-            let mut ha = self.ha.lock();
-            ha.highest = ha.highest.max(epoch);
-            if epoch <= ha.epoch {
+        let own = {
+            let ha = self.ha.lock();
+            if epoch <= ha.epoch || ha.role != Role::Active || ha.checking {
                 return;
             }
-            format!(
-                "stepped down: {from} follows epoch {epoch}, newer than this manager's {}",
-                ha.epoch
-            )
+            ha.epoch
         };
-        self.stand_down(why);
+        self.ha.lock().checking = true;
+        let (m, from) = (self.clone(), from.to_string());
+        tokio::spawn(async move {
+            let peer = peer::call(&m, &crate::cm::proto::Request::Ha, m.heartbeat() * 2).await;
+            m.ha.lock().checking = false;
+            match peer {
+                Ok(Reply::Ha(s)) if s.epoch > own => {
+                    m.ha.lock().highest = s.epoch.max(epoch);
+                    m.stand_down(format!(
+                        "stepped down: {from} follows epoch {epoch}, and the peer {} is {} at epoch {}, newer than this manager's {own}",
+                        s.name, s.role, s.epoch
+                    ));
+                }
+                other => tracing::warn!(
+                    "{from} claims epoch {epoch} is newer than this manager's {own}, but the peer does not confirm it ({}): ignored",
+                    match other {
+                        Ok(r) => format!("{r:?}"),
+                        Err(e) => e,
+                    }
+                ),
+            }
+        });
     }
 
     /// Stops being active, saying why: nothing more is changed here, and the manager follows

@@ -12,8 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::{Manager, Role, Shadow};
-use crate::cm::codec::{Item, MAX_REPLY_LINE};
-use crate::cm::link::{LineReader, reply_line, request_line};
+use crate::cm::link::{LineReader, reply_line};
 use crate::cm::manager::listen::Peer;
 use crate::cm::proto::{Reply, Request};
 
@@ -113,35 +112,10 @@ impl Manager {
 
 /// The standby's side: asks the active manager to hand over; the position it ended at.
 async fn ask_handover(m: &Arc<Manager>) -> Result<u64, String> {
-    let addr = m.settings.ha.peer.clone().ok_or("no peer is configured")?;
-    let dir = m.settings.tls_dir.clone().ok_or("no TLS directory")?;
-    let cfg = crate::cm::tls::peer_config(&dir).map_err(|e| e.to_string())?;
-    let tcp = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect(&addr),
-    )
-    .await
-    .map_err(|_| format!("connecting to {addr} timed out"))?
-    .map_err(|e| format!("{addr}: {e}"))?;
-    let name = crate::cm::tls::server_name(&addr).map_err(|e| e.to_string())?;
-    let tls = tokio_rustls::TlsConnector::from(cfg)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS with {addr}: {e}"))?;
-    let (r, mut w) = tokio::io::split(tls);
-    w.write_all(request_line(None, &Request::Handover).as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    w.flush().await.map_err(|e| e.to_string())?;
-    let mut reader = LineReader::new(r, MAX_REPLY_LINE);
-    match tokio::time::timeout(DRAIN + Duration::from_secs(5), reader.next()).await {
-        Ok(Ok(Some(Item::Line(l)))) => match Reply::decode_line(&l, false).map(|(_, r)| r) {
-            Ok(Reply::Ha(s)) => Ok(s.seq),
-            Ok(Reply::Error { code, message }) => Err(format!("{message} ({code})")),
-            other => Err(format!("unexpected answer: {other:?}")),
-        },
-        Err(_) => Err("no answer".into()),
-        _ => Err("the link closed".into()),
+    match super::peer::call(m, &Request::Handover, DRAIN + Duration::from_secs(5)).await? {
+        Reply::Ha(s) => Ok(s.seq),
+        Reply::Error { code, message } => Err(format!("{message} ({code})")),
+        other => Err(format!("unexpected answer: {other:?}")),
     }
 }
 
