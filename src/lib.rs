@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod listen;
 pub mod logging;
 pub mod model;
+pub mod redfish;
 pub mod server;
 pub mod sim;
 pub mod slurm;

@@ -440,6 +440,31 @@ pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>, TlsError> {
                     ))
                 })?,
                 provider: provider(),
+                tls12: false,
+            }))
+            .with_no_client_auth(),
+    };
+    Ok(Arc::new(cfg))
+}
+
+/// A BMC's client side: TLS 1.2 or 1.3 (many BMCs speak no 1.3), trusting the site's CA for
+/// BMCs or exactly the pinned certificate (BMCs ship self-signed ones).
+pub fn bmc_config(trust: &Trust) -> Result<Arc<ClientConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let b = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let cfg = match trust {
+        Trust::Ca(path) => b.with_root_certificates(roots(path)?).with_no_client_auth(),
+        Trust::Pin(fp) => b
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinned {
+                fingerprint: normalise_fingerprint(fp).ok_or_else(|| {
+                    TlsError::Other(format!(
+                        "'{fp}' is not a SHA-256 fingerprint (sha256: and 64 hex digits)"
+                    ))
+                })?,
+                provider,
+                tls12: true,
             }))
             .with_no_client_auth(),
     };
@@ -474,6 +499,8 @@ pub fn fingerprint_of_file(path: &Path) -> Result<String, TlsError> {
 struct Pinned {
     fingerprint: String,
     provider: Arc<rustls::crypto::CryptoProvider>,
+    /// TLS 1.2 is accepted (a BMC's; Gantry's own links are TLS 1.3 only).
+    tls12: bool,
 }
 
 impl rustls::client::danger::ServerCertVerifier for Pinned {
@@ -490,7 +517,7 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
             Ok(rustls::client::danger::ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(format!(
-                "the manager's certificate is {}, not the pinned {}",
+                "the certificate is {}, not the pinned {}",
                 fingerprint(end_entity.as_ref()),
                 self.fingerprint
             )))
@@ -499,11 +526,19 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
 
     fn verify_tls12_signature(
         &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &rustls::DigitallySignedStruct,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("TLS 1.2 is not spoken here".into()))
+        if !self.tls12 {
+            return Err(rustls::Error::General("TLS 1.2 is not spoken here".into()));
+        }
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(

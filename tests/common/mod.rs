@@ -104,6 +104,7 @@ pub mod netns;
 pub mod pair;
 pub mod proxy;
 pub mod pty;
+pub mod redfish;
 pub mod replay;
 pub mod slurm;
 pub mod slurm_link;

@@ -1,0 +1,97 @@
+//! Reading one BMC: the service root, each chassis, and each chassis's sensors — the `Sensors`
+//! collection where there is one (expanded in one request where the service supports
+//! `$expand`), else the legacy `Thermal` and `Power` resources.
+
+use super::client::{Bmc, BmcError};
+use super::model::{Chassis, Collection, Power, Sensor, ServiceRoot, Thermal};
+use super::reading::{Reading, from_power, from_sensor, from_thermal};
+
+/// What one poll of a BMC found.
+#[derive(Debug, Clone, Default)]
+pub struct Polled {
+    /// Every sensor read, with unique metric names.
+    pub readings: Vec<Reading>,
+    /// Requests it took.
+    pub requests: usize,
+    /// Which resources were read (`Sensors`, `Thermal`, `Power`), for the health line.
+    pub layout: Vec<String>,
+}
+
+fn member_ids(c: &Collection) -> Vec<String> {
+    c.members
+        .iter()
+        .filter_map(|m| {
+            m.get("@odata.id")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Reads every sensor of the BMC.
+pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
+    let mut out = Polled::default();
+    let root: ServiceRoot = bmc.doc("/redfish/v1/").await?;
+    out.requests += 1;
+    let expand = root
+        .protocol_features_supported
+        .and_then(|p| p.expand_query)
+        .is_some_and(|e| e.levels || e.no_links);
+    let Some(chassis) = root.chassis else {
+        return Ok(out);
+    };
+    let list: Collection = bmc.doc(&chassis.id).await?;
+    out.requests += 1;
+    for id in member_ids(&list) {
+        let c: Chassis = bmc.doc(&id).await?;
+        out.requests += 1;
+        let mut found = Vec::new();
+        if let Some(s) = &c.sensors {
+            let sensors = if expand {
+                let all: Collection = bmc.doc(&format!("{}?$expand=.($levels=1)", s.id)).await?;
+                out.requests += 1;
+                all.members
+                    .into_iter()
+                    .filter_map(|m| serde_json::from_value::<Sensor>(m).ok())
+                    .collect::<Vec<_>>()
+            } else {
+                let list: Collection = bmc.doc(&s.id).await?;
+                out.requests += 1;
+                let mut v = Vec::new();
+                for m in member_ids(&list) {
+                    v.push(bmc.doc::<Sensor>(&m).await?);
+                    out.requests += 1;
+                }
+                v
+            };
+            found.extend(sensors.iter().map(from_sensor));
+            out.layout.push("Sensors".into());
+        } else {
+            if let Some(t) = &c.thermal {
+                let t: Thermal = bmc.doc(&t.id).await?;
+                out.requests += 1;
+                found.extend(from_thermal(&t));
+                out.layout.push("Thermal".into());
+            }
+            if let Some(p) = &c.power {
+                let p: Power = bmc.doc(&p.id).await?;
+                out.requests += 1;
+                found.extend(from_power(&p));
+                out.layout.push("Power".into());
+            }
+        }
+        for mut r in found {
+            // Two chassis (a blade and its enclosure) may name a sensor alike.
+            if out.readings.iter().any(|x| x.metric == r.metric) {
+                r.metric = format!(
+                    "{}_{}",
+                    r.metric,
+                    super::reading::metric_name(super::Kind::Other, &c.id)
+                        .trim_start_matches("sensor_")
+                );
+            }
+            out.readings.push(r);
+        }
+    }
+    Ok(out)
+}

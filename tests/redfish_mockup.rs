@@ -1,0 +1,190 @@
+//! Reading BMCs against the DMTF Redfish Mockup Server (a real Redfish service) with its
+//! `public-rackmount1` mockup: the current `Sensors` model (expanded in one request), the
+//! legacy `Thermal` and `Power` layout, readings that change between polls, a slow BMC, a dead
+//! one, and HTTPS trusted by CA or by a pinned certificate.
+
+mod common;
+
+use std::time::Duration;
+
+use common::redfish::{available, copy_mockup, start};
+use gantry::cm::tls::Trust;
+use gantry::redfish::client::{Bmc, BmcConfig, BmcError};
+use gantry::redfish::poll::poll;
+use gantry::redfish::{Kind, Level, Reading};
+
+fn bmc(url: &str, trust: Option<Trust>, timeout: Duration) -> Bmc {
+    Bmc::new(BmcConfig {
+        host: "node01".into(),
+        url: url.into(),
+        user: "root".into(),
+        password: "calvin".into(),
+        trust,
+        timeout,
+    })
+    .expect("a client")
+}
+
+fn find<'a>(r: &'a [Reading], metric: &str) -> &'a Reading {
+    r.iter().find(|x| x.metric == metric).unwrap_or_else(|| {
+        panic!(
+            "{metric} in {:?}",
+            r.iter().map(|x| &x.metric).collect::<Vec<_>>()
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sensors_of_the_mockup_become_named_readings_with_thresholds() {
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let m = start(&server, &py, None, &[]);
+    let b = bmc(&m.url, None, Duration::from_secs(10));
+    let p = poll(&b).await.expect("a poll");
+    assert_eq!(p.layout, vec!["Sensors".to_string()]);
+    // Root, chassis list, the chassis, its sensors expanded in one request.
+    assert_eq!(p.requests, 4, "{p:?}");
+    let t = find(&p.readings, "temp_cpu1");
+    assert_eq!(
+        (t.kind, t.value, t.units.as_str()),
+        (Kind::Temperature, Some(37.0), "C")
+    );
+    assert_eq!(t.thresholds.upper_caution, Some(42.0));
+    assert_eq!(t.thresholds.upper_critical, Some(45.0));
+    assert_eq!(t.thresholds.upper_fatal, Some(50.0));
+    assert_eq!(t.level(), Level::Normal);
+    assert_eq!(t.health.as_deref(), Some("OK"));
+    let f = find(&p.readings, "fan_bay1");
+    assert_eq!(
+        (f.kind, f.value, f.units.as_str()),
+        (Kind::Fan, Some(45.0), "%")
+    );
+    assert_eq!(f.thresholds.lower_caution, Some(5.0));
+    let w = find(&p.readings, "power_consumed");
+    assert_eq!((w.value, w.units.as_str()), (Some(374.0), "W"));
+    // The second supply is absent: listed, with no value to record.
+    let absent = find(&p.readings, "power_ps2_input");
+    assert!(!absent.present(), "{absent:?}");
+    let names: std::collections::HashSet<_> = p.readings.iter().map(|r| &r.metric).collect();
+    assert_eq!(names.len(), p.readings.len(), "metric names are unique");
+    assert_eq!(p.readings.len(), 41);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bmc_with_only_the_legacy_thermal_and_power_resources() {
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let data = copy_mockup(&server, dir.path());
+    // Without `Sensors`: the resource and the chassis's link to it.
+    std::fs::remove_dir_all(data.join("Chassis/1U/Sensors")).expect("rm");
+    let idx = data.join("Chassis/1U/index.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&idx).expect("read")).expect("json");
+    doc.as_object_mut().expect("object").remove("Sensors");
+    std::fs::write(&idx, doc.to_string()).expect("write");
+    let m = start(&server, &py, Some(&data), &[]);
+    let p = poll(&bmc(&m.url, None, Duration::from_secs(10)))
+        .await
+        .expect("a poll");
+    assert_eq!(p.layout, vec!["Thermal".to_string(), "Power".to_string()]);
+    let t = find(&p.readings, "temp_cpu1");
+    assert_eq!(t.value, Some(41.0));
+    assert_eq!(t.thresholds.upper_caution, Some(42.0));
+    let w = find(&p.readings, "power_consumed");
+    assert_eq!(w.value, Some(344.0));
+    // A disabled sensor is listed without a value.
+    assert!(!find(&p.readings, "temp_cpu2").present());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readings_that_change_between_polls_and_pass_their_thresholds() {
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let data = copy_mockup(&server, dir.path());
+    let m = start(&server, &py, Some(&data), &[]);
+    let b = bmc(&m.url, None, Duration::from_secs(10));
+    assert_eq!(
+        find(&poll(&b).await.expect("poll").readings, "temp_cpu1").value,
+        Some(37.0)
+    );
+    let f = data.join("Chassis/1U/Sensors/CPU1Temp/index.json");
+    let text = std::fs::read_to_string(&f).expect("read");
+    std::fs::write(&f, text.replace("\"Reading\": 37,", "\"Reading\": 47,")).expect("write");
+    let p = poll(&b).await.expect("poll");
+    let t = find(&p.readings, "temp_cpu1");
+    assert_eq!(t.value, Some(47.0));
+    assert_eq!(t.level(), Level::Critical);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_bmc_times_out_and_a_dead_one_says_so() {
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let m = start(&server, &py, None, &["-t", "2"]);
+    let e = poll(&bmc(&m.url, None, Duration::from_millis(700)))
+        .await
+        .expect_err("too slow");
+    assert!(matches!(e, BmcError::Link { .. }), "{e}");
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let e = poll(&bmc(&dead, None, Duration::from_secs(2)))
+        .await
+        .expect_err("nobody there");
+    assert!(e.to_string().contains("127.0.0.1"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_by_the_sites_ca_or_by_a_pinned_certificate() {
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let tls = dir.path().join("tls");
+    gantry::cm::tls::init(&tls, &["127.0.0.1".into()]).expect("a CA and a certificate");
+    let (cert, key) = (tls.join("cm.crt"), tls.join("cm.key"));
+    let m = start(
+        &server,
+        &py,
+        None,
+        &[
+            "--ssl",
+            "--cert",
+            &cert.display().to_string(),
+            "--key",
+            &key.display().to_string(),
+        ],
+    );
+    let by_ca = bmc(
+        &m.url,
+        Some(Trust::Ca(tls.join("ca.crt"))),
+        Duration::from_secs(10),
+    );
+    assert!(!poll(&by_ca).await.expect("by CA").readings.is_empty());
+    let fp = gantry::cm::tls::fingerprint_of_file(&cert).expect("fingerprint");
+    let pinned = bmc(&m.url, Some(Trust::Pin(fp)), Duration::from_secs(10));
+    assert!(!poll(&pinned).await.expect("by pin").readings.is_empty());
+    let wrong = bmc(
+        &m.url,
+        Some(Trust::Pin(format!("sha256:{}", "0".repeat(64)))),
+        Duration::from_secs(10),
+    );
+    let e = poll(&wrong).await.expect_err("another certificate");
+    assert!(e.to_string().contains("not the pinned"), "{e}");
+    // HTTPS without a way to trust the BMC is refused before anything is sent.
+    assert!(
+        Bmc::new(BmcConfig {
+            host: "n".into(),
+            url: m.url.clone(),
+            user: "u".into(),
+            password: "p".into(),
+            trust: None,
+            timeout: Duration::from_secs(1),
+        })
+        .is_err()
+    );
+}
