@@ -38,6 +38,9 @@ pub struct ConfigFile {
     /// Central managers for job control.
     #[serde(default)]
     pub manager: Vec<ManagerEntry>,
+    /// Baseboard controllers read over Redfish, per cluster.
+    #[serde(default)]
+    pub bmc: Vec<super::bmc::BmcEntry>,
 }
 
 /// One `[[manager]]`: where a cluster's central manager is.
@@ -230,7 +233,12 @@ impl ManagerEntry {
 
 /// Where `key` is written in the `n`th `[[manager]]` table (or where that table starts).
 fn manager_key_at(text: &str, n: usize, key: &str) -> Option<std::ops::Range<usize>> {
-    let start = text.match_indices("[[manager]]").nth(n)?.0;
+    table_key_at(text, "[[manager]]", n, key)
+}
+
+/// Where `key` is written in the `n`th table headed `header` (or where that table starts).
+fn table_key_at(text: &str, header: &str, n: usize, key: &str) -> Option<std::ops::Range<usize>> {
+    let start = text.match_indices(header).nth(n)?.0;
     let end = text[start + 1..]
         .find("\n[")
         .map_or(text.len(), |e| start + 1 + e);
@@ -680,6 +688,17 @@ impl Config {
                         key.into()
                     }),
                     format!("[[manager]] for '{}': {msg}", m.cluster),
+                ));
+            }
+        }
+        for (i, b) in file.bmc.iter().enumerate() {
+            if let Some((key, msg)) = b.problem() {
+                return Err(ConfigError::at(
+                    path,
+                    text,
+                    table_key_at(text, "[[bmc]]", i, key).or_else(|| at("cluster")),
+                    Some(key.into()),
+                    format!("[[bmc]] for '{}': {msg}", b.cluster),
                 ));
             }
         }

@@ -1,6 +1,7 @@
 //! Configuration: where files live, what the config file may say, and errors that point at the
 //! file, line and key at fault.
 
+pub mod bmc;
 mod error;
 mod file;
 mod paths;
