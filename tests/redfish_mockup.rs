@@ -188,3 +188,48 @@ async fn https_by_the_sites_ca_or_by_a_pinned_certificate() {
         .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_bmcs_at_once_where_a_dead_or_slow_one_holds_up_no_other() {
+    use gantry::redfish::pool::{Health, poll_all};
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let data = copy_mockup(&server, dir.path());
+    // Three nodes' BMCs (one with a hotter CPU), a slow one and a dead one.
+    let hot = dir.path().join("hot");
+    std::fs::create_dir_all(&hot).expect("dir");
+    let hot = copy_mockup(&server, &hot);
+    let f = hot.join("Chassis/1U/Sensors/CPU1Temp/index.json");
+    let text = std::fs::read_to_string(&f).expect("read");
+    std::fs::write(&f, text.replace("\"Reading\": 37,", "\"Reading\": 43,")).expect("write");
+    let good: Vec<_> = [None, Some(data.as_path()), Some(hot.as_path())]
+        .into_iter()
+        .map(|d| start(&server, &py, d, &[]))
+        .collect();
+    let slow = start(&server, &py, None, &["-t", "3"]);
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let mut urls: Vec<String> = good.iter().map(|m| m.url.clone()).collect();
+    urls.push(slow.url.clone());
+    urls.push(dead);
+    let bmcs: Vec<_> = urls
+        .iter()
+        .map(|u| std::sync::Arc::new(bmc(u, None, Duration::from_millis(800))))
+        .collect();
+    let st = poll_all(&bmcs, 2).await;
+    assert_eq!(st.len(), 5);
+    for s in &st[..3] {
+        assert_ne!(s.health, Health::Failing, "{s:?}");
+        assert_eq!(s.readings.len(), 41);
+    }
+    assert_eq!(find(&st[2].readings, "temp_cpu1").level(), Level::Caution);
+    assert_eq!(st[3].health, Health::Failing, "{:?}", st[3]);
+    assert_eq!(st[4].health, Health::Failing, "{:?}", st[4]);
+    assert!(
+        st[4]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("127.0.0.1"))
+    );
+}

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod model;
 pub mod poll;
+pub mod pool;
 pub mod reading;
 
 pub use reading::{Kind, Level, Reading, Thresholds};

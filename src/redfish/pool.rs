@@ -1,0 +1,104 @@
+//! Polling many BMCs at once: at most `concurrency` in flight, each bounded by its own
+//! timeouts, so a dead or slow BMC holds up no other; every BMC's health — ok, slow, failing
+//! with the error — is kept like a Ganglia source's.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+use super::client::Bmc;
+use super::poll::poll;
+use super::reading::Reading;
+
+/// How a BMC answered its last poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// It answered in good time.
+    Ok,
+    /// It answered, but took more than half its timeout.
+    Slow,
+    /// It did not answer, or answered with an error.
+    Failing,
+}
+
+impl Health {
+    /// The word shown.
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Slow => "slow",
+            Health::Failing => "failing",
+        }
+    }
+}
+
+/// One BMC after a poll.
+#[derive(Debug, Clone)]
+pub struct BmcStatus {
+    /// The host it is the controller of.
+    pub host: String,
+    /// Its URL.
+    pub url: String,
+    /// How it answered.
+    pub health: Health,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// How long the poll took.
+    pub took: Duration,
+    /// What it read (empty when it failed).
+    pub readings: Arc<Vec<Reading>>,
+    /// Requests the poll took.
+    pub requests: usize,
+}
+
+/// Polls every BMC, `concurrency` at a time; one status per BMC, in the order given.
+pub async fn poll_all(bmcs: &[Arc<Bmc>], concurrency: usize) -> Vec<BmcStatus> {
+    let polls = bmcs.iter().enumerate().map(|(i, b)| {
+        let b = b.clone();
+        async move {
+            let t = Instant::now();
+            let cfg = b.config();
+            // A BMC gets a few requests' worth of time in all, then it counts as failing.
+            let whole = cfg.timeout * 4;
+            let r = tokio::time::timeout(whole, poll(&b)).await;
+            let took = t.elapsed();
+            let (health, error, readings, requests) = match r {
+                Ok(Ok(p)) => {
+                    let slow = took > cfg.timeout / 2;
+                    (
+                        if slow { Health::Slow } else { Health::Ok },
+                        None,
+                        p.readings,
+                        p.requests,
+                    )
+                }
+                Ok(Err(e)) => (Health::Failing, Some(e.to_string()), Vec::new(), 0),
+                Err(_) => (
+                    Health::Failing,
+                    Some(format!("{}: no whole answer within {whole:?}", cfg.url)),
+                    Vec::new(),
+                    0,
+                ),
+            };
+            (
+                i,
+                BmcStatus {
+                    host: cfg.host.clone(),
+                    url: cfg.url.clone(),
+                    health,
+                    error,
+                    took,
+                    readings: Arc::new(readings),
+                    requests,
+                },
+            )
+        }
+    });
+    let mut done: Vec<(usize, BmcStatus)> = futures_util::stream::iter(polls)
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    done.sort_by_key(|d| d.0);
+    done.into_iter().map(|d| d.1).collect()
+}
