@@ -42,9 +42,10 @@ async fn the_sensors_of_the_mockup_become_named_readings_with_thresholds() {
     let m = start(&server, &py, None, &[]);
     let b = bmc(&m.url, None, Duration::from_secs(10));
     let p = poll(&b).await.expect("a poll");
-    assert_eq!(p.layout, vec!["Sensors".to_string()]);
-    // Root, chassis list, the chassis, its sensors expanded in one request.
-    assert_eq!(p.requests, 4, "{p:?}");
+    assert_eq!(p.layout, ["Sensors", "ThermalSubsystem", "PowerSubsystem"]);
+    // Root, chassis list, the chassis, its sensors expanded in one request; the thermal and
+    // power subsystems with their fans and supplies, expanded likewise.
+    assert_eq!(p.requests, 8, "{p:?}");
     let t = find(&p.readings, "temp_cpu1");
     assert_eq!(
         (t.kind, t.value, t.units.as_str()),
@@ -55,12 +56,19 @@ async fn the_sensors_of_the_mockup_become_named_readings_with_thresholds() {
     assert_eq!(t.thresholds.upper_fatal, Some(50.0));
     assert_eq!(t.level(), Level::Normal);
     assert_eq!(t.health.as_deref(), Some("OK"));
+    // A fan's speed in RPM from its Fan resource, in percent from its sensor.
     let f = find(&p.readings, "fan_bay1");
     assert_eq!(
         (f.kind, f.value, f.units.as_str()),
-        (Kind::Fan, Some(45.0), "%")
+        (Kind::Fan, Some(2200.0), "RPM")
     );
+    let f = find(&p.readings, "fan_bay1_pct");
+    assert_eq!((f.value, f.units.as_str()), (Some(45.0), "%"));
     assert_eq!(f.thresholds.lower_caution, Some(5.0));
+    // A power supply's health: the mockup's first one says Warning.
+    let psu = find(&p.readings, "psu_bay1");
+    assert_eq!(psu.level(), Level::Caution);
+    assert!(!find(&p.readings, "psu_bay2").present());
     let w = find(&p.readings, "power_consumed");
     assert_eq!((w.value, w.units.as_str()), (Some(374.0), "W"));
     // The second supply is absent: listed, with no value to record.
@@ -68,7 +76,8 @@ async fn the_sensors_of_the_mockup_become_named_readings_with_thresholds() {
     assert!(!absent.present(), "{absent:?}");
     let names: std::collections::HashSet<_> = p.readings.iter().map(|r| &r.metric).collect();
     assert_eq!(names.len(), p.readings.len(), "metric names are unique");
-    assert_eq!(p.readings.len(), 41);
+    // 41 sensors, 4 fans, 2 power supplies.
+    assert_eq!(p.readings.len(), 47);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,12 +87,14 @@ async fn a_bmc_with_only_the_legacy_thermal_and_power_resources() {
     };
     let dir = tempfile::tempdir().expect("dir");
     let data = copy_mockup(&server, dir.path());
-    // Without `Sensors`: the resource and the chassis's link to it.
-    std::fs::remove_dir_all(data.join("Chassis/1U/Sensors")).expect("rm");
+    // Only `Thermal` and `Power`: the current resources and the chassis's links to them gone.
     let idx = data.join("Chassis/1U/index.json");
     let mut doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&idx).expect("read")).expect("json");
-    doc.as_object_mut().expect("object").remove("Sensors");
+    for r in ["Sensors", "ThermalSubsystem", "PowerSubsystem"] {
+        std::fs::remove_dir_all(data.join("Chassis/1U").join(r)).expect("rm");
+        doc.as_object_mut().expect("object").remove(r);
+    }
     std::fs::write(&idx, doc.to_string()).expect("write");
     let m = start(&server, &py, Some(&data), &[]);
     let p = poll(&bmc(&m.url, None, Duration::from_secs(10)))
@@ -221,7 +232,7 @@ async fn many_bmcs_at_once_where_a_dead_or_slow_one_holds_up_no_other() {
     assert_eq!(st.len(), 5);
     for s in &st[..3] {
         assert_ne!(s.health, Health::Failing, "{s:?}");
-        assert_eq!(s.readings.len(), 41);
+        assert_eq!(s.readings.len(), 47);
     }
     assert_eq!(find(&st[2].readings, "temp_cpu1").level(), Level::Caution);
     assert_eq!(st[3].health, Health::Failing, "{:?}", st[3]);

@@ -256,3 +256,76 @@ pub struct LegacyPowerSupply {
     /// State and health.
     pub status: Status,
 }
+
+/// `ThermalSubsystem` (the current model).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ThermalSubsystem {
+    /// The fans.
+    pub fans: Option<Link>,
+    /// Temperatures, when there is no `Sensors` collection.
+    pub thermal_metrics: Option<Link>,
+}
+
+/// `ThermalMetrics`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ThermalMetrics {
+    /// Every temperature.
+    pub temperature_readings_celsius: Vec<TemperatureExcerpt>,
+}
+
+/// A temperature in `ThermalMetrics`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TemperatureExcerpt {
+    /// The value.
+    pub reading: Option<f64>,
+    /// What it is of (`Intake`).
+    pub device_name: String,
+}
+
+/// A `Fan` of a `ThermalSubsystem`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Fan {
+    /// Its id (`Bay1`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// State and health.
+    pub status: Status,
+    /// Its speed.
+    pub speed_percent: Option<FanSpeed>,
+}
+
+/// A fan's speed.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct FanSpeed {
+    /// Percent of full speed.
+    pub reading: Option<f64>,
+    /// Revolutions per minute.
+    #[serde(rename = "SpeedRPM")]
+    pub speed_rpm: Option<f64>,
+}
+
+/// `PowerSubsystem` (the current model).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PowerSubsystem {
+    /// The power supplies.
+    pub power_supplies: Option<Link>,
+}
+
+/// A `PowerSupply` of a `PowerSubsystem`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PowerSupply {
+    /// Its id (`Bay1`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// State and health.
+    pub status: Status,
+}

@@ -3,8 +3,14 @@
 //! `$expand`), else the legacy `Thermal` and `Power` resources.
 
 use super::client::{Bmc, BmcError};
-use super::model::{Chassis, Collection, Power, Sensor, ServiceRoot, Thermal};
-use super::reading::{Reading, from_power, from_sensor, from_thermal};
+use super::model::{
+    Chassis, Collection, Fan, Power, PowerSubsystem, PowerSupply, Sensor, ServiceRoot, Thermal,
+    ThermalMetrics, ThermalSubsystem,
+};
+use super::reading::{
+    Reading, from_fan, from_power, from_power_supply, from_sensor, from_temperature_excerpt,
+    from_thermal,
+};
 
 /// What one poll of a BMC found.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +34,33 @@ fn member_ids(c: &Collection) -> Vec<String> {
         .collect()
 }
 
+/// The members of a collection as documents: in one request where `$expand` is supported,
+/// else one request each.
+async fn members<T: serde::de::DeserializeOwned>(
+    bmc: &Bmc,
+    path: &str,
+    expand: bool,
+    requests: &mut usize,
+) -> Result<Vec<T>, BmcError> {
+    if expand {
+        let all: Collection = bmc.doc(&format!("{path}?$expand=.($levels=1)")).await?;
+        *requests += 1;
+        return Ok(all
+            .members
+            .into_iter()
+            .filter_map(|m| serde_json::from_value::<T>(m).ok())
+            .collect());
+    }
+    let list: Collection = bmc.doc(path).await?;
+    *requests += 1;
+    let mut v = Vec::new();
+    for m in member_ids(&list) {
+        v.push(bmc.doc::<T>(&m).await?);
+        *requests += 1;
+    }
+    Ok(v)
+}
+
 /// Reads every sensor of the BMC.
 pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
     let mut out = Polled::default();
@@ -47,26 +80,39 @@ pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
         out.requests += 1;
         let mut found = Vec::new();
         if let Some(s) = &c.sensors {
-            let sensors = if expand {
-                let all: Collection = bmc.doc(&format!("{}?$expand=.($levels=1)", s.id)).await?;
-                out.requests += 1;
-                all.members
-                    .into_iter()
-                    .filter_map(|m| serde_json::from_value::<Sensor>(m).ok())
-                    .collect::<Vec<_>>()
-            } else {
-                let list: Collection = bmc.doc(&s.id).await?;
-                out.requests += 1;
-                let mut v = Vec::new();
-                for m in member_ids(&list) {
-                    v.push(bmc.doc::<Sensor>(&m).await?);
-                    out.requests += 1;
-                }
-                v
-            };
+            let sensors: Vec<Sensor> = members(bmc, &s.id, expand, &mut out.requests).await?;
             found.extend(sensors.iter().map(from_sensor));
             out.layout.push("Sensors".into());
-        } else {
+        }
+        if let Some(t) = &c.thermal_subsystem {
+            let t: ThermalSubsystem = bmc.doc(&t.id).await?;
+            out.requests += 1;
+            if let Some(f) = &t.fans {
+                let fans: Vec<Fan> = members(bmc, &f.id, expand, &mut out.requests).await?;
+                found.extend(fans.iter().map(from_fan));
+            }
+            // Temperatures here only where no Sensors collection has them already.
+            if let (None, Some(m)) = (&c.sensors, &t.thermal_metrics) {
+                let m: ThermalMetrics = bmc.doc(&m.id).await?;
+                out.requests += 1;
+                found.extend(
+                    m.temperature_readings_celsius
+                        .iter()
+                        .map(from_temperature_excerpt),
+                );
+            }
+            out.layout.push("ThermalSubsystem".into());
+        }
+        if let Some(p) = &c.power_subsystem {
+            let p: PowerSubsystem = bmc.doc(&p.id).await?;
+            out.requests += 1;
+            if let Some(s) = &p.power_supplies {
+                let psus: Vec<PowerSupply> = members(bmc, &s.id, expand, &mut out.requests).await?;
+                found.extend(psus.iter().map(from_power_supply));
+            }
+            out.layout.push("PowerSubsystem".into());
+        }
+        if c.sensors.is_none() && c.thermal_subsystem.is_none() && c.power_subsystem.is_none() {
             if let Some(t) = &c.thermal {
                 let t: Thermal = bmc.doc(&t.id).await?;
                 out.requests += 1;

@@ -3,7 +3,8 @@
 //! the value, from the current `Sensor` resources or the legacy `Thermal` and `Power` ones.
 
 use super::model::{
-    LegacyFan, LegacyTemperature, LegacyVoltage, Power, Sensor, SensorThresholds, Status, Thermal,
+    Fan, LegacyFan, LegacyTemperature, LegacyVoltage, Power, PowerSupply, Sensor, SensorThresholds,
+    Status, TemperatureExcerpt, Thermal,
 };
 
 /// What a sensor measures.
@@ -269,9 +270,14 @@ pub fn from_sensor(s: &Sensor) -> Reading {
     let total = kind == Kind::Power
         && s.physical_context.as_deref() == Some("Chassis")
         && id.to_ascii_lowercase().starts_with("total");
+    // A fan sensor in percent beside the fan's own speed in RPM (`fan_bay1`, from the
+    // ThermalSubsystem): `fan_bay1_pct`.
+    let pct = kind == Kind::Fan && units == "%";
     Reading {
         metric: if total {
             "power_consumed".into()
+        } else if pct {
+            format!("{}_pct", metric_name(kind, id))
         } else {
             metric_name(kind, id)
         },
@@ -368,6 +374,56 @@ fn legacy_voltage(v: &LegacyVoltage) -> Reading {
             lower_fatal: v.lower_threshold_fatal,
         },
         &v.status,
+    )
+}
+
+/// A `Fan` of the current model: its speed in RPM where the BMC gives it (else in percent),
+/// and its health.
+pub fn from_fan(f: &Fan) -> Reading {
+    let speed = f.speed_percent.as_ref();
+    let (value, units) = match speed.and_then(|s| s.speed_rpm) {
+        Some(rpm) => (Some(rpm), "RPM"),
+        None => (speed.and_then(|s| s.reading), "%"),
+    };
+    let mut r = legacy(
+        Kind::Fan,
+        if f.id.is_empty() { &f.name } else { &f.id },
+        value,
+        units,
+        Thresholds::default(),
+        &f.status,
+    );
+    r.name = f.name.clone();
+    r
+}
+
+/// A `PowerSupply` of the current model: its health, with no value of its own (its readings
+/// are sensors).
+pub fn from_power_supply(p: &PowerSupply) -> Reading {
+    Reading {
+        metric: format!(
+            "psu_{}",
+            slug(Kind::Other, if p.id.is_empty() { &p.name } else { &p.id })
+        ),
+        name: p.name.clone(),
+        kind: Kind::Other,
+        value: None,
+        units: String::new(),
+        thresholds: Thresholds::default(),
+        health: p.status.health.clone(),
+        state: p.status.state.clone(),
+    }
+}
+
+/// A temperature of `ThermalMetrics` (where there is no `Sensors` collection).
+pub fn from_temperature_excerpt(t: &TemperatureExcerpt) -> Reading {
+    legacy(
+        Kind::Temperature,
+        &t.device_name,
+        t.reading,
+        "C",
+        Thresholds::default(),
+        &Status::default(),
     )
 }
 
