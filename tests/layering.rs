@@ -13,6 +13,7 @@ const LOWER: &[&str] = &[
     "history",
     "jobs",
     "model",
+    "redfish",
     "server",
     "sim",
     "slurm",

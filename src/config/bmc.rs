@@ -186,6 +186,56 @@ impl BmcEntry {
     }
 }
 
+/// Where a `[[bmc]]` table's credentials come from and what they are.
+pub fn credentials(entry: &BmcEntry) -> Result<(String, String), String> {
+    if let Some(f) = &entry.credentials_file {
+        return read_credentials(Path::new(f)).map_err(|e| e.to_string());
+    }
+    if entry.user.is_empty() {
+        return Err(format!(
+            "[[bmc]] for '{}': no credentials_file, and no user to look up in the keyring",
+            entry.cluster
+        ));
+    }
+    let service = keyring_service(&entry.cluster);
+    match crate::jobs::secrets::load(&service, &entry.user) {
+        Ok(Some(p)) => Ok((entry.user.clone(), p)),
+        Ok(None) => Err(format!(
+            "no password for {} under '{service}' in the keyring, and no credentials_file",
+            entry.user
+        )),
+        Err(e) => Err(format!("the keyring: {e}")),
+    }
+}
+
+/// The keyring entry a cluster's BMC password is kept under.
+pub fn keyring_service(cluster: &str) -> String {
+    format!("bmc:{cluster}")
+}
+
+/// The BMCs of a table for these hosts of its cluster (its `hosts` alone, when it names
+/// some), with their credentials.
+pub fn bmcs_for(
+    entry: &BmcEntry,
+    hosts: &[String],
+) -> Result<Vec<crate::redfish::client::BmcConfig>, String> {
+    let (user, password) = credentials(entry)?;
+    let trust = entry.trust();
+    let timeout = std::time::Duration::from_secs(entry.timeout.max(1));
+    Ok(hosts
+        .iter()
+        .filter(|h| entry.hosts.is_empty() || entry.hosts.contains(h))
+        .map(|h| crate::redfish::client::BmcConfig {
+            host: h.clone(),
+            url: entry.url_for(h),
+            user: user.clone(),
+            password: password.clone(),
+            trust: trust.clone(),
+            timeout,
+        })
+        .collect())
+}
+
 fn last_number(host: &str) -> Option<String> {
     let short = host.split('.').next().unwrap_or(host);
     let end = short.rfind(|c: char| c.is_ascii_digit())?;
@@ -254,5 +304,20 @@ mod tests {
         );
         std::fs::write(&f, "nocolon\n").unwrap();
         assert!(read_credentials(&f).is_err());
+        std::fs::write(&f, "monitor:s3cret\n").unwrap();
+        let e = entry(&format!(
+            "cluster = \"c\"\nscheme = \"http\"\nhosts = [\"n2\"]\ncredentials_file = \"{}\"",
+            f.display()
+        ));
+        let b = bmcs_for(&e, &["n1".into(), "n2".into()]).unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(
+            (b[0].url.as_str(), b[0].user.as_str()),
+            ("http://n2-bmc", "monitor")
+        );
+        assert!(
+            !format!("{:?}", b[0]).contains("s3cret"),
+            "the password is never printed"
+        );
     }
 }
