@@ -427,32 +427,27 @@ pub enum Trust {
 
 /// A console's (or any client's) side.
 pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>, TlsError> {
-    let b = ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])?;
-    let cfg = match trust {
-        Trust::Ca(path) => b.with_root_certificates(roots(path)?).with_no_client_auth(),
-        Trust::Pin(fp) => b
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Pinned {
-                fingerprint: normalise_fingerprint(fp).ok_or_else(|| {
-                    TlsError::Other(format!(
-                        "'{fp}' is not a SHA-256 fingerprint (sha256: and 64 hex digits)"
-                    ))
-                })?,
-                provider: provider(),
-                tls12: false,
-            }))
-            .with_no_client_auth(),
-    };
-    Ok(Arc::new(cfg))
+    trusting(provider(), &[&rustls::version::TLS13], trust)
 }
 
 /// A BMC's client side: TLS 1.2 or 1.3 (many BMCs speak no 1.3), trusting the site's CA for
 /// BMCs or exactly the pinned certificate (BMCs ship self-signed ones).
 pub fn bmc_config(trust: &Trust) -> Result<Arc<ClientConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let b = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    trusting(
+        Arc::new(rustls::crypto::ring::default_provider()),
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+        trust,
+    )
+}
+
+/// A client configuration trusting a CA, or exactly a pinned certificate.
+fn trusting(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    trust: &Trust,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let b =
+        ClientConfig::builder_with_provider(provider.clone()).with_protocol_versions(versions)?;
     let cfg = match trust {
         Trust::Ca(path) => b.with_root_certificates(roots(path)?).with_no_client_auth(),
         Trust::Pin(fp) => b
@@ -463,8 +458,8 @@ pub fn bmc_config(trust: &Trust) -> Result<Arc<ClientConfig>, TlsError> {
                         "'{fp}' is not a SHA-256 fingerprint (sha256: and 64 hex digits)"
                     ))
                 })?,
+                tls12: versions.contains(&&rustls::version::TLS12),
                 provider,
-                tls12: true,
             }))
             .with_no_client_auth(),
     };

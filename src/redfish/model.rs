@@ -128,6 +128,24 @@ pub struct Sensor {
     pub thresholds: SensorThresholds,
 }
 
+/// The thresholds of a legacy reading, written beside its value.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LegacyThresholds {
+    /// Caution above.
+    pub upper_threshold_non_critical: Option<f64>,
+    /// Critical above.
+    pub upper_threshold_critical: Option<f64>,
+    /// Fatal above.
+    pub upper_threshold_fatal: Option<f64>,
+    /// Caution below.
+    pub lower_threshold_non_critical: Option<f64>,
+    /// Critical below.
+    pub lower_threshold_critical: Option<f64>,
+    /// Fatal below.
+    pub lower_threshold_fatal: Option<f64>,
+}
+
 /// The legacy `Thermal` resource.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
@@ -148,18 +166,9 @@ pub struct LegacyTemperature {
     pub member_id: String,
     /// The value.
     pub reading_celsius: Option<f64>,
-    /// Caution above.
-    pub upper_threshold_non_critical: Option<f64>,
-    /// Critical above.
-    pub upper_threshold_critical: Option<f64>,
-    /// Fatal above.
-    pub upper_threshold_fatal: Option<f64>,
-    /// Caution below.
-    pub lower_threshold_non_critical: Option<f64>,
-    /// Critical below.
-    pub lower_threshold_critical: Option<f64>,
-    /// Fatal below.
-    pub lower_threshold_fatal: Option<f64>,
+    /// Its thresholds.
+    #[serde(flatten)]
+    pub thresholds: LegacyThresholds,
     /// State and health.
     pub status: Status,
 }
@@ -177,18 +186,9 @@ pub struct LegacyFan {
     pub reading: Option<f64>,
     /// `RPM` or `Percent`.
     pub reading_units: Option<String>,
-    /// Caution below.
-    pub lower_threshold_non_critical: Option<f64>,
-    /// Critical below.
-    pub lower_threshold_critical: Option<f64>,
-    /// Fatal below.
-    pub lower_threshold_fatal: Option<f64>,
-    /// Caution above.
-    pub upper_threshold_non_critical: Option<f64>,
-    /// Critical above.
-    pub upper_threshold_critical: Option<f64>,
-    /// Fatal above.
-    pub upper_threshold_fatal: Option<f64>,
+    /// Its thresholds.
+    #[serde(flatten)]
+    pub thresholds: LegacyThresholds,
     /// State and health.
     pub status: Status,
 }
@@ -227,18 +227,9 @@ pub struct LegacyVoltage {
     pub name: String,
     /// The value.
     pub reading_volts: Option<f64>,
-    /// Caution above.
-    pub upper_threshold_non_critical: Option<f64>,
-    /// Critical above.
-    pub upper_threshold_critical: Option<f64>,
-    /// Fatal above.
-    pub upper_threshold_fatal: Option<f64>,
-    /// Caution below.
-    pub lower_threshold_non_critical: Option<f64>,
-    /// Critical below.
-    pub lower_threshold_critical: Option<f64>,
-    /// Fatal below.
-    pub lower_threshold_fatal: Option<f64>,
+    /// Its thresholds.
+    #[serde(flatten)]
+    pub thresholds: LegacyThresholds,
     /// State and health.
     pub status: Status,
 }

@@ -3,8 +3,8 @@
 //! the value, from the current `Sensor` resources or the legacy `Thermal` and `Power` ones.
 
 use super::model::{
-    Fan, LegacyFan, LegacyTemperature, LegacyVoltage, Power, PowerSupply, Sensor, SensorThresholds,
-    Status, TemperatureExcerpt, Thermal,
+    Fan, LegacyFan, LegacyTemperature, LegacyThresholds, LegacyVoltage, Power, PowerSupply, Sensor,
+    SensorThresholds, Status, TemperatureExcerpt, Thermal,
 };
 
 /// What a sensor measures.
@@ -311,6 +311,19 @@ fn legacy(
     }
 }
 
+impl From<LegacyThresholds> for Thresholds {
+    fn from(t: LegacyThresholds) -> Self {
+        Thresholds {
+            upper_caution: t.upper_threshold_non_critical,
+            upper_critical: t.upper_threshold_critical,
+            upper_fatal: t.upper_threshold_fatal,
+            lower_caution: t.lower_threshold_non_critical,
+            lower_critical: t.lower_threshold_critical,
+            lower_fatal: t.lower_threshold_fatal,
+        }
+    }
+}
+
 fn legacy_temperature(t: &LegacyTemperature) -> Reading {
     legacy(
         Kind::Temperature,
@@ -321,14 +334,7 @@ fn legacy_temperature(t: &LegacyTemperature) -> Reading {
         },
         t.reading_celsius,
         "C",
-        Thresholds {
-            upper_caution: t.upper_threshold_non_critical,
-            upper_critical: t.upper_threshold_critical,
-            upper_fatal: t.upper_threshold_fatal,
-            lower_caution: t.lower_threshold_non_critical,
-            lower_critical: t.lower_threshold_critical,
-            lower_fatal: t.lower_threshold_fatal,
-        },
+        t.thresholds.into(),
         &t.status,
     )
 }
@@ -347,14 +353,7 @@ fn legacy_fan(f: &LegacyFan) -> Reading {
         },
         f.reading,
         units,
-        Thresholds {
-            upper_caution: f.upper_threshold_non_critical,
-            upper_critical: f.upper_threshold_critical,
-            upper_fatal: f.upper_threshold_fatal,
-            lower_caution: f.lower_threshold_non_critical,
-            lower_critical: f.lower_threshold_critical,
-            lower_fatal: f.lower_threshold_fatal,
-        },
+        f.thresholds.into(),
         &f.status,
     )
 }
@@ -365,14 +364,7 @@ fn legacy_voltage(v: &LegacyVoltage) -> Reading {
         &v.name,
         v.reading_volts,
         "V",
-        Thresholds {
-            upper_caution: v.upper_threshold_non_critical,
-            upper_critical: v.upper_threshold_critical,
-            upper_fatal: v.upper_threshold_fatal,
-            lower_caution: v.lower_threshold_non_critical,
-            lower_critical: v.lower_threshold_critical,
-            lower_fatal: v.lower_threshold_fatal,
-        },
+        v.thresholds.into(),
         &v.status,
     )
 }
