@@ -255,11 +255,14 @@ async fn check(p: &Pair, seed: u64, history: &[Op], seen: &[(f64, u64)], schedul
         if missing.is_empty() {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "acknowledged jobs missing or not done: {missing:?}\n{}",
-            why()
-        );
+        if Instant::now() > deadline {
+            let ids: Vec<u64> = missing.iter().take(5).map(|m| m.0).collect();
+            panic!(
+                "acknowledged jobs missing or not done: {missing:?}\n{}\n{}",
+                why(),
+                common::pair::history_of(p, &ids)
+            );
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // No job ran twice.

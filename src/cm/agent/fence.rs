@@ -35,7 +35,7 @@ pub struct Fence {
     leader: Option<usize>,
     links: HashMap<usize, Link>,
     /// The lease granted to the active manager: its epoch and until when.
-    promise: Option<(u64, Instant)>,
+    promise: Option<(usize, u64, Instant)>,
     /// The highest log position a manager acknowledged with this agent as witness.
     witnessed: (u64, u64),
     file: Option<PathBuf>,
@@ -143,22 +143,24 @@ impl Fence {
             l.active = true;
         }
         self.leader = Some(link);
-        self.promise = Some((epoch, Instant::now() + Duration::from_millis(ms)));
+        self.promise = Some((link, epoch, Instant::now() + Duration::from_millis(ms)));
         self.witnessed = self.witnessed.max((epoch, alone_seq));
         Ok(())
     }
 
-    /// `VOTE` from a candidate: given or refused, and why.
-    pub fn vote(&mut self, epoch: u64, last: (u64, u64)) -> Result<(), String> {
+    /// `VOTE` from a candidate on `link`: given or refused, and why. The lease a manager holds
+    /// does not stand against that same manager asking again at a higher epoch (as it does
+    /// when a node has seen an epoch above its own from a candidate that lost).
+    pub fn vote(&mut self, link: usize, epoch: u64, last: (u64, u64)) -> Result<(), String> {
         if epoch <= self.highest {
             return Err(format!(
                 "epoch {} is known here already; a candidate must ask for a newer one",
                 self.highest
             ));
         }
-        if let Some((e, until)) = self.promise {
+        if let Some((held_by, e, until)) = self.promise {
             let left = until.saturating_duration_since(Instant::now());
-            if !left.is_zero() {
+            if !left.is_zero() && held_by != link {
                 return Err(format!(
                     "epoch {e} holds this node's lease for {} ms more",
                     left.as_millis()
@@ -218,17 +220,22 @@ mod tests {
         assert!(f.may_command(1).is_err());
         f.lease(0, 1, 7, 60_000).unwrap();
         // The lease holds: no vote for the standby.
-        let e = f.vote(2, (1, 9)).unwrap_err();
+        let e = f.vote(1, 2, (1, 9)).unwrap_err();
         assert!(e.starts_with("epoch 1 holds this node's lease"), "{e}");
         f.promise = None;
         // A candidate without what was witnessed gets no vote either.
-        assert!(f.vote(2, (1, 6)).unwrap_err().contains("witness"));
-        f.vote(2, (1, 7)).unwrap();
+        assert!(f.vote(1, 2, (1, 6)).unwrap_err().contains("witness"));
+        // The manager holding the lease may ask again itself, at a higher epoch.
+        let mut g = Fence::default();
+        g.welcome(0, 1, "active");
+        g.lease(0, 1, 0, 60_000).unwrap();
+        g.vote(0, 5, (1, 0)).unwrap();
+        f.vote(1, 2, (1, 7)).unwrap();
         // The old manager is fenced from here on, and told so.
         let e = f.may_command(0).unwrap_err();
         assert!(e.starts_with("fenced: epoch 2 "), "{e}");
         assert!(f.lease(0, 1, 0, 1000).is_err());
-        assert!(f.vote(2, (1, 7)).is_err());
+        assert!(f.vote(1, 2, (1, 7)).is_err());
         assert_eq!(f.announce(1, 2), Ok(true));
         assert!(f.may_command(1).is_ok());
         assert_eq!(f.welcome(0, 1, "active"), Standing::Stale(2));

@@ -494,7 +494,7 @@ fn fencing(shared: &Shared, id: usize, req: &Request) -> Option<Reply> {
             epoch,
             last_epoch,
             last_seq,
-        } => match f.vote(epoch, (last_epoch, last_seq)) {
+        } => match f.vote(id, epoch, (last_epoch, last_seq)) {
             Ok(()) => {
                 tracing::warn!("voted for a takeover at epoch {epoch}");
                 Reply::Voted {

@@ -58,6 +58,30 @@ async fn elect(m: &Arc<Manager>, silent: Duration) -> Result<(), String> {
             ha.members.len(),
         )
     };
+    let (granted, refusals) = collect_votes(m, epoch, at).await;
+    if granted < quorum {
+        return Err(format!(
+            "{granted} of the cluster's {members} nodes voted for epoch {epoch} (a majority, {quorum}, must){}{}",
+            if refusals.is_empty() { "" } else { "; " },
+            refusals.join("; ")
+        ));
+    }
+    let why = format!(
+        "took over at epoch {epoch}: nothing heard from an active manager for {:.1} s; {granted} of {members} nodes voted",
+        silent.as_secs_f64()
+    );
+    m.become_active(epoch, why)
+        .await
+        .map_err(|e| format!("the store refused the new epoch: {e}"))
+}
+
+/// Asks every connected agent for its vote at `epoch`: how many granted it, and why the others
+/// did not.
+async fn collect_votes(
+    m: &Arc<Manager>,
+    epoch: u64,
+    at: crate::cm::store::Position,
+) -> (usize, Vec<String>) {
     let req = Request::Vote {
         epoch,
         last_epoch: at.epoch,
@@ -94,18 +118,44 @@ async fn elect(m: &Arc<Manager>, silent: Duration) -> Result<(), String> {
             Err(e) => refusals.push(format!("{name}: {e}")),
         }
     }
+    (granted, refusals)
+}
+
+/// The active manager asks again, above `seen`: a node voted for a candidate that lost and now
+/// knows an epoch above this manager's, so it refuses it. With a quorum (its own followers
+/// give their votes to it although they hold its lease), the new epoch is made durable and
+/// announced, and every node follows it again.
+pub async fn reassert(m: &Arc<Manager>, seen: u64) -> Result<u64, String> {
+    let at = *m.store.position().borrow();
+    let (epoch, quorum, members) = {
+        let ha = m.ha.lock();
+        if ha.role != Role::Active {
+            return Err("this manager is no longer active".into());
+        }
+        (
+            ha.epoch.max(ha.highest).max(seen) + 1,
+            ha.quorum(),
+            ha.members.len(),
+        )
+    };
+    let (granted, refusals) = collect_votes(m, epoch, at).await;
     if granted < quorum {
         return Err(format!(
-            "{granted} of the cluster's {members} nodes voted for epoch {epoch} (a majority, {quorum}, must){}{}",
-            if refusals.is_empty() { "" } else { "; " },
+            "{granted} of {members} nodes voted for epoch {epoch}: {}",
             refusals.join("; ")
         ));
     }
-    let why = format!(
-        "took over at epoch {epoch}: nothing heard from an active manager for {:.1} s; {granted} of {members} nodes voted",
-        silent.as_secs_f64()
-    );
-    m.become_active(epoch, why)
+    m.store
+        .run(move |s| s.set_epoch(epoch))
         .await
-        .map_err(|e| format!("the store refused the new epoch: {e}"))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    {
+        let mut ha = m.ha.lock();
+        ha.epoch = epoch;
+        ha.highest = ha.highest.max(epoch);
+        tracing::warn!("active again at epoch {epoch}: a node had seen epoch {seen}");
+    }
+    super::lease::announce(m).await;
+    Ok(epoch)
 }

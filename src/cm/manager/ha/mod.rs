@@ -299,7 +299,6 @@ impl Manager {
         let (m, from) = (self.clone(), from.to_string());
         tokio::spawn(async move {
             let peer = peer::call(&m, &crate::cm::proto::Request::Ha, m.heartbeat() * 2).await;
-            m.ha.lock().checking = false;
             match peer {
                 Ok(Reply::Ha(s)) if s.epoch > own => {
                     m.ha.lock().highest = s.epoch.max(epoch);
@@ -308,14 +307,22 @@ impl Manager {
                         s.name, s.role, s.epoch
                     ));
                 }
-                other => tracing::warn!(
-                    "{from} claims epoch {epoch} is newer than this manager's {own}, but the peer does not confirm it ({}): ignored",
-                    match other {
-                        Ok(r) => format!("{r:?}"),
-                        Err(e) => e,
+                other => {
+                    tracing::warn!(
+                        "{from} claims epoch {epoch} is newer than this manager's {own}, but the peer does not confirm it ({}): asking the nodes again above it",
+                        match other {
+                            Ok(r) => format!("{r:?}"),
+                            Err(e) => e,
+                        }
+                    );
+                    // A node that voted for a candidate that lost knows a higher epoch than
+                    // the winner's: the winner asks again above it, and every node follows.
+                    if let Err(e) = elect::reassert(&m, epoch).await {
+                        tracing::warn!("not asked again: {e}");
                     }
-                ),
+                }
             }
+            m.ha.lock().checking = false;
         });
     }
 
