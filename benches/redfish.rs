@@ -1,0 +1,244 @@
+//! Polling 1,000 BMCs. Run with:
+//!
+//!     cargo bench --bench redfish
+//!
+//! The BMCs are a fast local stand-in that replays the DMTF mockup's documents
+//! (`../shared/peers/redfish-mockup-server/public-rackmount1`): one HTTP server on loopback
+//! where BMC N lives under `/bmcN`, answering each request from the mockup's files (collections
+//! expanded for `$expand=.($levels=1)`, as the mockup server does) — a thousand Python mockup
+//! servers would measure Python. Gantry's client polls all of them with a fixed concurrency,
+//! as it would each step; the bench reports the wall time against the 60 s step, the CPU time
+//! Gantry's client spent (its thread's alone: the client runs on this thread, the stand-in on
+//! another), and the memory the readings take. Results also land in target/bench/redfish.json.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+fn mockup() -> Option<PathBuf> {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/peers/redfish-mockup-server/public-rackmount1");
+    d.exists().then_some(d)
+}
+
+/// Every document of the mockup by its path (`/redfish/v1/Chassis/1U`).
+fn load(dir: &Path) -> HashMap<String, serde_json::Value> {
+    let mut out = HashMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "index.json") {
+                let rel = p
+                    .parent()
+                    .and_then(|x| x.strip_prefix(dir).ok())
+                    .map(|x| x.display().to_string())
+                    .unwrap_or_default();
+                let key = if rel.is_empty() {
+                    "/redfish/v1".to_string()
+                } else {
+                    format!("/redfish/v1/{rel}")
+                };
+                if let Ok(v) =
+                    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_default())
+                {
+                    out.insert(key, v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The answer for `path` (with its query), expanded one level when asked.
+fn answer(docs: &HashMap<String, serde_json::Value>, path: &str) -> Option<String> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let path = path.trim_end_matches('/');
+    let mut doc = docs.get(path)?.clone();
+    if query.contains("$expand")
+        && let Some(members) = doc.get_mut("Members").and_then(|m| m.as_array_mut())
+    {
+        for m in members.iter_mut() {
+            let id = m
+                .get("@odata.id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            if let Some(full) = docs.get(id.trim_end_matches('/')) {
+                *m = full.clone();
+            }
+        }
+    }
+    Some(doc.to_string())
+}
+
+/// The stand-in: answers `/bmcN/redfish/v1/…` from the mockup, keep-alive.
+async fn serve(listener: tokio::net::TcpListener, docs: Arc<HashMap<String, serde_json::Value>>) {
+    loop {
+        let Ok((sock, _)) = listener.accept().await else {
+            continue;
+        };
+        let docs = docs.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = sock.into_split();
+            let mut r = BufReader::new(r);
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let mut length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if h == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; length];
+                if length > 0
+                    && tokio::io::AsyncReadExt::read_exact(&mut r, &mut body)
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                // `/bmcN/redfish/v1/…` → `/redfish/v1/…`
+                let path = target
+                    .splitn(3, '/')
+                    .nth(2)
+                    .map(|p| format!("/{p}"))
+                    .unwrap_or_default();
+                let (status, text) = if line.starts_with("POST") {
+                    (
+                        "201 Created\r\nX-Auth-Token: 1234567890ABCDEF",
+                        "{}".to_string(),
+                    )
+                } else {
+                    match answer(&docs, &path) {
+                        Some(t) => ("200 OK", t),
+                        None => ("404 Not Found", "{}".to_string()),
+                    }
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    text.len()
+                );
+                if w.write_all(head.as_bytes()).await.is_err()
+                    || w.write_all(text.as_bytes()).await.is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// CPU seconds of this thread (the client's; the stand-in runs on its own).
+fn cpu_secs() -> f64 {
+    // SAFETY: getrusage on a local struct.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn main() {
+    let Some(dir) = mockup() else {
+        println!("SKIPPED: the Redfish mockup is not in ../shared/peers/redfish-mockup-server");
+        return;
+    };
+    let docs = Arc::new(load(&dir));
+    // The stand-in runs in a thread with a runtime of its own; its CPU is measured apart.
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = std_listener.local_addr().expect("addr");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let served = docs.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+            serve(l, served).await;
+        });
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let n = 1000;
+    let concurrency = 32;
+    let bmcs: Vec<_> = (0..n)
+        .map(|i| {
+            Arc::new(
+                gantry::redfish::client::Bmc::new(gantry::redfish::client::BmcConfig {
+                    host: format!("node{i:04}"),
+                    url: format!("http://{addr}/bmc{i}"),
+                    user: "monitor".into(),
+                    password: "pw".into(),
+                    trust: None,
+                    timeout: Duration::from_secs(5),
+                })
+                .expect("client"),
+            )
+        })
+        .collect();
+    let rss0 = rss_mb();
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let (cpu0, t0) = (cpu_secs(), Instant::now());
+        let st = rt.block_on(gantry::redfish::pool::poll_all(&bmcs, concurrency));
+        let wall = t0.elapsed().as_secs_f64();
+        let ok = st
+            .iter()
+            .filter(|s| s.health != gantry::redfish::pool::Health::Failing)
+            .count();
+        let readings: usize = st.iter().map(|s| s.readings.len()).sum();
+        let requests: usize = st.iter().map(|s| s.requests).sum();
+        rounds.push((wall, cpu_secs() - cpu0, ok, readings, requests));
+        std::hint::black_box(&st);
+    }
+    let rss = rss_mb();
+    let (wall, cpu, ok, readings, requests) = rounds[rounds.len() - 1];
+    println!(
+        "{n} BMCs, {concurrency} at a time: {ok} answered, {readings} readings in {requests} requests; wall {wall:.2} s of a 60 s step; client CPU {cpu:.2} s (wall of each run {:?}); resident memory {rss0:.0} → {rss:.0} MB ({:.1} KB per BMC)",
+        rounds
+            .iter()
+            .map(|r| (r.0 * 100.0).round() / 100.0)
+            .collect::<Vec<_>>(),
+        (rss - rss0) * 1024.0 / n as f64
+    );
+    let v = serde_json::json!({
+        "bmcs": n, "concurrency": concurrency, "answered": ok, "readings": readings,
+        "requests": requests, "wall_s": wall, "cpu_s": cpu,
+        "rss_mb_before": rss0, "rss_mb_after": rss,
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::write(out.join("redfish.json"), format!("{v:#}\n"));
+}
