@@ -4,6 +4,7 @@
 //! BMC (`client`, `poll`).
 
 pub mod client;
+pub mod metric;
 pub mod model;
 pub mod poll;
 pub mod pool;

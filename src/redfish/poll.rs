@@ -127,6 +127,12 @@ pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
             }
         }
         for mut r in found {
+            // What the BMC says is shown on a terminal and served in XML: no control
+            // characters, and no essays.
+            r.name = clean(&r.name);
+            r.units = clean(&r.units);
+            r.health = r.health.as_deref().map(clean);
+            r.state = r.state.as_deref().map(clean);
             // Two chassis (a blade and its enclosure) may name a sensor alike.
             if out.readings.iter().any(|x| x.metric == r.metric) {
                 r.metric = format!(
@@ -140,4 +146,18 @@ pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
         }
     }
     Ok(out)
+}
+
+/// Text from a BMC made fit to show: control characters dropped, at most 80 characters.
+fn clean(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_from_a_bmc_loses_control_characters_and_length() {
+        assert_eq!(super::clean("CPU\u{1b}[31m #1\n"), "CPU[31m #1");
+        assert_eq!(super::clean(&"x".repeat(500)).len(), 80);
+    }
 }
