@@ -60,14 +60,27 @@ fn component(s: &str) -> String {
         .to_string()
 }
 
+/// `NODE.HASH`: the node's name and 8 hex digits of its state directory's absolute path.
+fn base_name(dir: &Path, node: &str) -> String {
+    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let digest = ring::digest::digest(&ring::digest::SHA256, abs.as_os_str().as_encoded_bytes());
+    let hex: String = digest.as_ref()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}.{hex}", component(node))
+}
+
 impl Tracker {
     /// Tracking for node `node`, state files in `dir/tasks`, cgroups under
-    /// `CGROUP2/gantry/NODE` when they can be made there.
+    /// `CGROUP2/gantry/NODE.HASH` when they can be made there. The hash of the state directory
+    /// keeps two agents on one machine (test sites, a node name reused) out of each other's
+    /// cgroups: an ending task empties and removes its cgroup, whoever else was in it.
     pub fn new(dir: &Path, node: &str) -> Self {
         let tasks = dir.join("tasks");
         let _ = std::fs::create_dir_all(&tasks);
         let cgroup = cgroup2_mount()
-            .map(|m| m.join("gantry").join(component(node)))
+            .map(|m| m.join("gantry").join(base_name(dir, node)))
             .filter(|base| {
                 std::fs::create_dir_all(base).is_ok() && base.join("cgroup.procs").exists()
             });
@@ -201,5 +214,15 @@ mod tests {
         t.forget("7.0", None);
         assert!(t.remembered().is_empty());
         assert_eq!(component("../x y"), "_x_y");
+    }
+
+    #[test]
+    fn agents_with_one_name_get_their_own_cgroups() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let (na, nb) = (base_name(a.path(), "n1"), base_name(b.path(), "n1"));
+        assert_ne!(na, nb);
+        assert!(na.starts_with("n1.") && na.len() == 11, "{na}");
+        assert_eq!(na, base_name(a.path(), "n1"), "the same after a restart");
     }
 }
