@@ -244,3 +244,175 @@ async fn many_bmcs_at_once_where_a_dead_or_slow_one_holds_up_no_other() {
             .is_some_and(|e| e.contains("127.0.0.1"))
     );
 }
+
+/// A `[[bmc]]` table as config.toml would give it, with a credentials file made 0600 in `dir`.
+fn bmc_table(dir: &std::path::Path, addresses: &[(&str, String)], extra: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let cred = dir.join("bmc.cred");
+    std::fs::write(&cred, "root:calvin\n").expect("credentials");
+    std::fs::set_permissions(&cred, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let table: Vec<String> = addresses
+        .iter()
+        .map(|(h, a)| format!("\"{h}\" = \"{a}\""))
+        .collect();
+    let hosts: Vec<String> = addresses.iter().map(|(h, _)| format!("\"{h}\"")).collect();
+    format!(
+        "[[bmc]]\ncluster = \"alpha\"\nscheme = \"http\"\ncredentials_file = \"{}\"\n\
+         addresses = {{ {} }}\nhosts = [{}]\ntimeout = 2\ninterval = 3\nconcurrency = 2\n{extra}",
+        cred.display(),
+        table.join(", "),
+        hosts.join(", ")
+    )
+}
+
+fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_aggregator_puts_each_bmcs_sensors_on_its_host_with_history() {
+    use gantry::aggregator::{Aggregator, BmcHealth, SourceConfig};
+    use gantry::history::{HistoryStore, Range};
+    use gantry::sim::{ClusterSpec, SimHandle, SimOptions};
+    use std::sync::Arc;
+
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    // Three nodes' BMCs: the mockup as shipped, a copy whose CPU runs past critical, and one
+    // that is down; a fourth node has no BMC configured.
+    let hot = copy_mockup(&server, dir.path());
+    let cpu1 = hot.join("Chassis/1U/Sensors/CPU1Temp/index.json");
+    let text = std::fs::read_to_string(&cpu1).expect("read");
+    std::fs::write(&cpu1, text.replace("\"Reading\": 37,", "\"Reading\": 47,")).expect("write");
+    let m1 = start(&server, &py, None, &[]);
+    let m2 = start(&server, &py, Some(&hot), &[]);
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let text = bmc_table(
+        dir.path(),
+        &[
+            ("alpha-node0001", host_port(&m1.url)),
+            ("alpha-node0002", host_port(&m2.url)),
+            ("alpha-node0003", dead.clone()),
+        ],
+        "",
+    );
+    let cfg = gantry::config::Config::parse(&dir.path().join("config.toml"), &text)
+        .expect("the table is valid");
+    let mut agg_cfg = cfg.aggregator_config();
+    let sim = SimHandle::start(
+        vec![ClusterSpec {
+            name: "alpha".into(),
+            hosts: 4,
+            down: 0,
+            port: 0,
+        }],
+        SimOptions::default(),
+    )
+    .await
+    .expect("sim");
+    let addr = sim.addr("alpha").expect("sim address").to_string();
+    agg_cfg.sources = vec![SourceConfig::network(
+        "alpha",
+        vec![addr.parse().expect("address")],
+    )];
+    let history = Arc::new(HistoryStore::new());
+    agg_cfg.history = Some(history.clone());
+    let agg = Aggregator::start(agg_cfg);
+
+    // Wait for two polls of the BMCs after the cluster is known.
+    let mut snaps = agg.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let snap = loop {
+        let s = snaps.borrow_and_update().clone();
+        if s.sensors
+            .first()
+            .is_some_and(|v| v.generation >= 2 && v.bmcs.len() == 3)
+            && s.cluster("alpha").is_some()
+        {
+            break s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no BMC polls");
+        let _ = tokio::time::timeout(Duration::from_secs(5), snaps.changed()).await;
+    };
+    let cv = snap.cluster("alpha").expect("cluster");
+    let temp = |h: &str| {
+        cv.cluster
+            .host(h)
+            .and_then(|h| h.metric("temp_cpu1"))
+            .map(|m| m.num)
+    };
+    assert_eq!(temp("alpha-node0001"), Some(37.0));
+    assert_eq!(temp("alpha-node0002"), Some(47.0));
+    assert_eq!(temp("alpha-node0003"), None, "its BMC is down");
+    assert_eq!(temp("alpha-node0004"), None, "no BMC configured");
+    let m = cv
+        .cluster
+        .host("alpha-node0002")
+        .and_then(|h| h.metric("temp_cpu1"))
+        .expect("metric");
+    let extra = |k: &str| {
+        m.meta
+            .extra
+            .iter()
+            .find(|(n, _)| &**n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    assert_eq!(extra("CRITICAL_HIGH").as_deref(), Some("45"));
+    assert_eq!(extra("GROUP").as_deref(), Some("sensors"));
+    // Sensors count in the cluster's summary like any metric.
+    let s = cv
+        .summary()
+        .metrics
+        .iter()
+        .find(|s| &*s.meta.name == "temp_cpu1")
+        .expect("summarised");
+    assert_eq!((s.sum, s.num), (84.0, 2));
+    // Each BMC's health, like a source's.
+    let (_, b1) = snap.bmc("alpha", "alpha-node0001").expect("bmc 1");
+    assert!(
+        matches!(b1.health, BmcHealth::Ok | BmcHealth::Slow),
+        "{b1:?}"
+    );
+    let (_, b3) = snap.bmc("alpha", "alpha-node0003").expect("bmc 3");
+    assert_eq!(b3.health, BmcHealth::Failing);
+    assert!(
+        b3.error.as_deref().is_some_and(|e| e.contains(&dead)),
+        "the error names the BMC: {:?}",
+        b3.error
+    );
+    // Recorded as history of the host.
+    let now = gantry::aggregator::now_epoch();
+    let series = history
+        .host_series(
+            "alpha",
+            "alpha-node0002",
+            "temp_cpu1",
+            Range::Hour,
+            now + 60,
+        )
+        .expect("a series");
+    let seen: Vec<f64> = series.points.iter().flatten().map(|p| p.max).collect();
+    assert!(seen.contains(&47.0), "{seen:?}");
+
+    // The hot CPU cools: the next poll shows it.
+    let text = std::fs::read_to_string(&cpu1).expect("read");
+    std::fs::write(&cpu1, text.replace("\"Reading\": 47,", "\"Reading\": 39,")).expect("write");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = snaps.borrow_and_update().clone();
+        let v = s.cluster("alpha").and_then(|c| {
+            c.cluster
+                .host("alpha-node0002")
+                .and_then(|h| h.value("temp_cpu1"))
+        });
+        if v == Some(39.0) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {v:?}");
+        let _ = tokio::time::timeout(Duration::from_secs(5), snaps.changed()).await;
+    }
+    agg.stop();
+    sim.stop();
+}

@@ -19,6 +19,18 @@ impl HistorySink for HistoryStore {
         );
     }
 
+    fn record_hosts(&self, cluster: &str, t: u64, hosts: &[(&str, &[crate::model::Metric])]) {
+        self.record_cluster(
+            cluster,
+            t,
+            hosts.iter().map(|(host, metrics)| HostSample {
+                host,
+                up: true,
+                metrics,
+            }),
+        );
+    }
+
     fn record_summary(&self, scope: &str, t: u64, summary: &Summary) {
         HistoryStore::record_summary(self, scope, t, summary);
     }

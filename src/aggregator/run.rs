@@ -10,6 +10,8 @@ use tokio::task::JoinHandle;
 
 use super::fetch::{FetchSettings, fetch};
 use super::local::LocalPoller;
+use super::merge::Merger;
+use super::sensors::{self, SensorSource, SensorUpdate, SensorView};
 use super::source::{HistorySink, SourceConfig, SourceKind, SourceState};
 use super::status::Health;
 use super::view::{Snapshot, SourceView};
@@ -35,6 +37,8 @@ pub struct AggregatorConfig {
     pub fetch: FetchSettings,
     /// Where to record history, if anywhere.
     pub history: Option<Arc<dyn HistorySink>>,
+    /// The BMCs' sensors, per `[[bmc]]` table.
+    pub sensors: Vec<SensorSource>,
 }
 
 impl Default for AggregatorConfig {
@@ -45,6 +49,7 @@ impl Default for AggregatorConfig {
             sources: Vec::new(),
             fetch: FetchSettings::default(),
             history: None,
+            sensors: Vec::new(),
         }
     }
 }
@@ -105,11 +110,38 @@ pub async fn poll_once(cfg: &AggregatorConfig) -> Snapshot {
             }
         });
     }
-    assemble(cfg, views, 1)
+    let first = assemble(cfg, views.clone(), Vec::new(), 1);
+    if cfg.sensors.is_empty() {
+        return first;
+    }
+    // The BMCs of the hosts just read, once each.
+    let (_keep, snaps) = watch::channel(Arc::new(first));
+    let (tx, mut rx) = mpsc::channel(cfg.sensors.len());
+    for (index, src) in cfg.sensors.iter().enumerate() {
+        let (snaps, tx, src) = (snaps.clone(), tx.clone(), src.clone());
+        tokio::spawn(sensors::run_once(index, src, snaps, tx));
+    }
+    drop(tx);
+    let mut found: Vec<Arc<SensorView>> = cfg
+        .sensors
+        .iter()
+        .map(|s| Arc::new(SensorView::pending(s)))
+        .collect();
+    while let Some(u) = rx.recv().await {
+        found[u.index] = u.view;
+    }
+    let merged = Merger::default().merge(&views, &found, now_epoch());
+    assemble(cfg, merged, found, 1)
 }
 
-/// Builds a snapshot from the sources' views; the root summary leaves dead sources out.
-fn assemble(cfg: &AggregatorConfig, sources: Vec<Arc<SourceView>>, generation: u64) -> Snapshot {
+/// Builds a snapshot from the sources' views (merged with their sensors); the root summary
+/// leaves dead sources out.
+fn assemble(
+    cfg: &AggregatorConfig,
+    sources: Vec<Arc<SourceView>>,
+    sensors: Vec<Arc<SensorView>>,
+    generation: u64,
+) -> Snapshot {
     let mut summary = Summary::default();
     for s in sources.iter().filter(|s| s.status.health != Health::Dead) {
         summary.absorb(&s.summary);
@@ -121,6 +153,7 @@ fn assemble(cfg: &AggregatorConfig, sources: Vec<Arc<SourceView>>, generation: u
         generation,
         sources,
         summary,
+        sensors,
     }
 }
 
@@ -182,8 +215,19 @@ impl Aggregator {
             .iter()
             .map(|s| Arc::new(SourceView::pending(&s.name)))
             .collect();
-        let (snap_tx, snapshots) = watch::channel(Arc::new(assemble(&cfg, pending.clone(), 0)));
+        let pending_sensors: Vec<Arc<SensorView>> = cfg
+            .sensors
+            .iter()
+            .map(|s| Arc::new(SensorView::pending(s)))
+            .collect();
+        let (snap_tx, snapshots) = watch::channel(Arc::new(assemble(
+            &cfg,
+            pending.clone(),
+            pending_sensors.clone(),
+            0,
+        )));
         let (tx, mut rx) = mpsc::channel::<Update>(64);
+        let (sensor_tx, mut sensor_rx) = mpsc::channel::<SensorUpdate>(16);
         let refresh = Arc::new(Notify::new());
         let jitter = Jitter::from_os();
         let mut tasks = Vec::new();
@@ -226,18 +270,44 @@ impl Aggregator {
                 }
             }));
         }
+        for (index, src) in cfg.sensors.iter().enumerate() {
+            tasks.push(tokio::spawn(sensors::run(
+                index,
+                src.clone(),
+                snapshots.clone(),
+                cfg.history.clone(),
+                sensor_tx.clone(),
+            )));
+        }
         drop(tx);
+        drop(sensor_tx);
         tasks.push(tokio::spawn(async move {
             let mut views = pending;
+            let mut found = pending_sensors;
+            let mut merger = Merger::default();
             let mut generation = 0;
-            while let Some(u) = rx.recv().await {
-                views[u.index] = u.view;
+            let (mut sources_open, mut sensors_open) = (true, !found.is_empty());
+            while sources_open || sensors_open {
+                tokio::select! {
+                    u = rx.recv(), if sources_open => match u {
+                        Some(u) => views[u.index] = u.view,
+                        None => sources_open = false,
+                    },
+                    u = sensor_rx.recv(), if sensors_open => match u {
+                        Some(u) => found[u.index] = u.view,
+                        None => sensors_open = false,
+                    },
+                }
                 // Coalesce updates that arrived together into one snapshot.
                 while let Ok(u) = rx.try_recv() {
                     views[u.index] = u.view;
                 }
+                while let Ok(u) = sensor_rx.try_recv() {
+                    found[u.index] = u.view;
+                }
                 generation += 1;
-                let snap = assemble(&cfg, views.clone(), generation);
+                let merged = merger.merge(&views, &found, now_epoch());
+                let snap = assemble(&cfg, merged, found.clone(), generation);
                 if let Some(h) = &cfg.history {
                     h.record_summary(
                         &format!("grid:{}", snap.grid_name),

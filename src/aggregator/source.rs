@@ -58,6 +58,9 @@ pub trait HistorySink: Send + Sync {
     fn record_cluster(&self, cluster: &Cluster, t: u64);
     /// A cluster's or grid's summary at epoch `t`; `scope` is `cluster:NAME` or `grid:NAME`.
     fn record_summary(&self, scope: &str, t: u64, summary: &Summary);
+    /// Metrics of some hosts of a cluster read at epoch `t` from elsewhere than the cluster's
+    /// source (the hosts' BMCs).
+    fn record_hosts(&self, cluster: &str, t: u64, hosts: &[(&str, &[crate::model::Metric])]);
 }
 
 /// What a source's poller keeps between polls.

@@ -233,6 +233,8 @@ pub struct Snapshot {
     pub sources: Vec<Arc<SourceView>>,
     /// The root summary over live sources (dead sources left out, as gmetad does).
     pub summary: Summary,
+    /// The BMCs of every `[[bmc]]` table (their readings are on the hosts already).
+    pub sensors: Vec<Arc<super::sensors::SensorView>>,
 }
 
 impl Snapshot {
@@ -244,6 +246,18 @@ impl Snapshot {
     /// A cluster by name.
     pub fn cluster(&self, name: &str) -> Option<&ClusterView> {
         self.clusters().find(|c| &*c.cluster.name == name)
+    }
+
+    /// A host's BMC, if it has one configured.
+    pub fn bmc(
+        &self,
+        cluster: &str,
+        host: &str,
+    ) -> Option<(&super::sensors::SensorView, &super::sensors::BmcView)> {
+        self.sensors
+            .iter()
+            .filter(|s| &*s.cluster == cluster)
+            .find_map(|s| s.bmc(host).map(|b| (&**s, b)))
     }
 
     /// Every remote grid (known by summary only).

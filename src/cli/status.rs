@@ -295,6 +295,7 @@ mod tests {
         Snapshot {
             grid_name: "test".into(),
             summary: v.summary.clone(),
+            sensors: Vec::new(),
             sources: vec![v],
             ..Snapshot::default()
         }

@@ -97,6 +97,23 @@ pub enum CredentialsError {
         /// The file.
         path: String,
     },
+    /// Neither a file nor a user to look up in the keyring.
+    #[error("[[bmc]] for '{cluster}': no credentials_file, and no user to look up in the keyring")]
+    Nowhere {
+        /// The table's cluster.
+        cluster: String,
+    },
+    /// The keyring has no password for the user.
+    #[error("no password for {user} under '{service}' in the keyring, and no credentials_file")]
+    NotInKeyring {
+        /// The BMC account.
+        user: String,
+        /// The keyring service.
+        service: String,
+    },
+    /// The keyring could not be read.
+    #[error("the keyring: {0}")]
+    Keyring(String),
 }
 
 /// Reads `user:password` from a file only its owner may read.
@@ -187,24 +204,23 @@ impl BmcEntry {
 }
 
 /// Where a `[[bmc]]` table's credentials come from and what they are.
-pub fn credentials(entry: &BmcEntry) -> Result<(String, String), String> {
+pub fn credentials(entry: &BmcEntry) -> Result<(String, String), CredentialsError> {
     if let Some(f) = &entry.credentials_file {
-        return read_credentials(Path::new(f)).map_err(|e| e.to_string());
+        return read_credentials(Path::new(f));
     }
     if entry.user.is_empty() {
-        return Err(format!(
-            "[[bmc]] for '{}': no credentials_file, and no user to look up in the keyring",
-            entry.cluster
-        ));
+        return Err(CredentialsError::Nowhere {
+            cluster: entry.cluster.clone(),
+        });
     }
     let service = keyring_service(&entry.cluster);
     match crate::jobs::secrets::load(&service, &entry.user) {
         Ok(Some(p)) => Ok((entry.user.clone(), p)),
-        Ok(None) => Err(format!(
-            "no password for {} under '{service}' in the keyring, and no credentials_file",
-            entry.user
-        )),
-        Err(e) => Err(format!("the keyring: {e}")),
+        Ok(None) => Err(CredentialsError::NotInKeyring {
+            user: entry.user.clone(),
+            service,
+        }),
+        Err(e) => Err(CredentialsError::Keyring(e.to_string())),
     }
 }
 
@@ -213,27 +229,33 @@ pub fn keyring_service(cluster: &str) -> String {
     format!("bmc:{cluster}")
 }
 
-/// The BMCs of a table for these hosts of its cluster (its `hosts` alone, when it names
-/// some), with their credentials.
-pub fn bmcs_for(
-    entry: &BmcEntry,
-    hosts: &[String],
-) -> Result<Vec<crate::redfish::client::BmcConfig>, String> {
-    let (user, password) = credentials(entry)?;
-    let trust = entry.trust();
-    let timeout = std::time::Duration::from_secs(entry.timeout.max(1));
-    Ok(hosts
-        .iter()
-        .filter(|h| entry.hosts.is_empty() || entry.hosts.contains(h))
-        .map(|h| crate::redfish::client::BmcConfig {
-            host: h.clone(),
-            url: entry.url_for(h),
-            user: user.clone(),
-            password: password.clone(),
-            trust: trust.clone(),
-            timeout,
-        })
-        .collect())
+/// How the aggregator reaches a table's BMCs: its credentials read now (a problem with them
+/// is shown on every BMC of the table, not fatal to the rest of the console).
+pub fn sensor_source(entry: &BmcEntry) -> crate::aggregator::SensorSource {
+    let bmc = credentials(entry)
+        .map_err(|e| e.to_string())
+        .map(|(user, password)| {
+            let e = entry.clone();
+            let trust = entry.trust();
+            let timeout = std::time::Duration::from_secs(entry.timeout.max(1));
+            let f: crate::aggregator::BmcFactory =
+                std::sync::Arc::new(move |host: &str| crate::redfish::client::BmcConfig {
+                    host: host.to_string(),
+                    url: e.url_for(host),
+                    user: user.clone(),
+                    password: password.clone(),
+                    trust: trust.clone(),
+                    timeout,
+                });
+            f
+        });
+    crate::aggregator::SensorSource {
+        cluster: entry.cluster.clone(),
+        interval: u32::try_from(entry.interval).unwrap_or(u32::MAX),
+        concurrency: entry.concurrency,
+        hosts: entry.hosts.clone(),
+        bmc,
+    }
 }
 
 fn last_number(host: &str) -> Option<String> {
@@ -309,15 +331,20 @@ mod tests {
             "cluster = \"c\"\nscheme = \"http\"\nhosts = [\"n2\"]\ncredentials_file = \"{}\"",
             f.display()
         ));
-        let b = bmcs_for(&e, &["n1".into(), "n2".into()]).unwrap();
-        assert_eq!(b.len(), 1);
+        let src = sensor_source(&e);
+        assert_eq!(src.hosts, vec!["n2".to_string()]);
+        let make = src.bmc.as_ref().unwrap();
+        let b = make("n2");
         assert_eq!(
-            (b[0].url.as_str(), b[0].user.as_str()),
+            (b.url.as_str(), b.user.as_str()),
             ("http://n2-bmc", "monitor")
         );
         assert!(
-            !format!("{:?}", b[0]).contains("s3cret"),
+            !format!("{b:?} {src:?}").contains("s3cret"),
             "the password is never printed"
         );
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let why = sensor_source(&e).bmc.err().unwrap();
+        assert!(why.contains("readable by others"), "{why}");
     }
 }

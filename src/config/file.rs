@@ -761,6 +761,12 @@ impl Config {
             sources,
             fetch: self.fetch_settings(),
             history: None,
+            sensors: self
+                .file
+                .bmc
+                .iter()
+                .map(super::bmc::sensor_source)
+                .collect(),
         }
     }
 }

@@ -54,8 +54,8 @@ pub struct BmcStatus {
 
 /// Polls every BMC, `concurrency` at a time; one status per BMC, in the order given.
 pub async fn poll_all(bmcs: &[Arc<Bmc>], concurrency: usize) -> Vec<BmcStatus> {
-    let polls = bmcs.iter().enumerate().map(|(i, b)| {
-        let b = b.clone();
+    // Owned clients, so the futures borrow nothing (and can run in a spawned task).
+    let polls = bmcs.iter().cloned().enumerate().map(|(i, b)| {
         async move {
             let t = Instant::now();
             let cfg = b.config();

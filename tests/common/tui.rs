@@ -65,6 +65,7 @@ pub fn snapshot_failing(docs: &[(&str, Vec<u8>)], now: u64, failing: &[&str]) ->
         generation: 1,
         sources,
         summary,
+        sensors: Vec::new(),
     }
 }
 

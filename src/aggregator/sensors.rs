@@ -1,0 +1,380 @@
+//! Hardware sensors as a source of the aggregator: one task per `[[bmc]]` table polls its
+//! cluster's BMCs over Redfish on its own interval, keeps each BMC's health like a Ganglia
+//! source's, records the readings as history, and hands a [`SensorView`] to the publisher,
+//! which merges the readings into the cluster's hosts (see `merge`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::run::now_epoch;
+use super::source::HistorySink;
+use super::view::Snapshot;
+use crate::model::Metric;
+use crate::redfish::client::{Bmc, BmcConfig};
+use crate::redfish::metric::to_metric;
+use crate::redfish::pool::{self, poll_all};
+use crate::redfish::reading::Reading;
+
+/// Makes the configuration of one host's BMC (its address from the table's pattern, the
+/// table's credentials and trust).
+pub type BmcFactory = Arc<dyn Fn(&str) -> BmcConfig + Send + Sync>;
+
+/// One `[[bmc]]` table, ready to poll.
+#[derive(Clone)]
+pub struct SensorSource {
+    /// The cluster whose hosts' BMCs these are.
+    pub cluster: String,
+    /// Seconds between polls.
+    pub interval: u32,
+    /// BMCs polled at once.
+    pub concurrency: usize,
+    /// The hosts to poll; empty: every host the cluster's Ganglia source reports.
+    pub hosts: Vec<String>,
+    /// How to reach a host's BMC; `Err` with why when the table cannot be used (no
+    /// credentials): every BMC is then shown failing with that reason.
+    pub bmc: Result<BmcFactory, String>,
+}
+
+impl std::fmt::Debug for SensorSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SensorSource")
+            .field("cluster", &self.cluster)
+            .field("interval", &self.interval)
+            .field("hosts", &self.hosts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a BMC is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BmcHealth {
+    /// Not polled yet.
+    #[default]
+    Pending,
+    /// It answered in good time.
+    Ok,
+    /// It answered, but took more than half its timeout.
+    Slow,
+    /// It did not answer, or answered with an error.
+    Failing,
+}
+
+impl BmcHealth {
+    /// The word shown.
+    pub fn word(self) -> &'static str {
+        match self {
+            BmcHealth::Pending => "pending",
+            BmcHealth::Ok => "ok",
+            BmcHealth::Slow => "slow",
+            BmcHealth::Failing => "failing",
+        }
+    }
+}
+
+/// One BMC as last polled.
+#[derive(Debug, Clone)]
+pub struct BmcView {
+    /// The host it is the controller of.
+    pub host: Arc<str>,
+    /// Its URL.
+    pub url: Arc<str>,
+    /// How it answered the last poll.
+    pub health: BmcHealth,
+    /// Why it failed, naming the address.
+    pub error: Option<String>,
+    /// How long the last poll took.
+    pub took: Duration,
+    /// Requests the last good poll took.
+    pub requests: usize,
+    /// Epoch seconds of the last poll that brought readings.
+    pub last_success: Option<u64>,
+    /// Polls that brought readings, and polls that did not.
+    pub polls_ok: u64,
+    /// Polls that failed.
+    pub polls_failed: u64,
+    /// The last readings (kept through failures until they are too old to show).
+    pub readings: Arc<Vec<Reading>>,
+}
+
+impl BmcView {
+    fn pending(host: &str, url: &str) -> Self {
+        Self {
+            host: host.into(),
+            url: url.into(),
+            health: BmcHealth::Pending,
+            error: None,
+            took: Duration::ZERO,
+            requests: 0,
+            last_success: None,
+            polls_ok: 0,
+            polls_failed: 0,
+            readings: Arc::new(Vec::new()),
+        }
+    }
+
+    /// Whether its readings are recent enough to put on the host: read within four intervals,
+    /// as gmetad gives a host four TMAX before calling it down.
+    pub fn fresh(&self, now: u64, interval: u32) -> bool {
+        self.last_success
+            .is_some_and(|t| now.saturating_sub(t) <= 4 * u64::from(interval.max(1)))
+    }
+}
+
+/// One `[[bmc]]` table's BMCs after its last poll.
+#[derive(Debug, Clone)]
+pub struct SensorView {
+    /// The cluster.
+    pub cluster: Arc<str>,
+    /// Seconds between polls.
+    pub interval: u32,
+    /// Epoch seconds the last poll ended (0: not yet).
+    pub polled_at: u64,
+    /// Why no BMC can be polled (no credentials), if so.
+    pub error: Option<String>,
+    /// Every BMC, in host order.
+    pub bmcs: Vec<BmcView>,
+    /// Increases with every poll.
+    pub generation: u64,
+}
+
+impl SensorView {
+    /// Before the first poll.
+    pub fn pending(src: &SensorSource) -> Self {
+        Self {
+            cluster: src.cluster.as_str().into(),
+            interval: src.interval,
+            polled_at: 0,
+            error: src.bmc.as_ref().err().cloned(),
+            bmcs: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    /// A host's BMC.
+    pub fn bmc(&self, host: &str) -> Option<&BmcView> {
+        self.bmcs.iter().find(|b| &*b.host == host)
+    }
+
+    /// How many BMCs are in each health: ok, slow, failing.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let n = |h| self.bmcs.iter().filter(|b| b.health == h).count();
+        (n(BmcHealth::Ok), n(BmcHealth::Slow), n(BmcHealth::Failing))
+    }
+}
+
+/// The readings of one host as metrics, `tn` seconds after they were read.
+pub fn host_metrics(b: &BmcView, interval: u32, tn: u32) -> Vec<Metric> {
+    b.readings
+        .iter()
+        .filter_map(|r| to_metric(r, interval, tn))
+        .collect()
+}
+
+/// The hosts to poll now: the configured ones, or the cluster's in the latest snapshot.
+fn hosts_now(src: &SensorSource, snaps: &watch::Receiver<Arc<Snapshot>>) -> Vec<String> {
+    if !src.hosts.is_empty() {
+        return src.hosts.clone();
+    }
+    let snap = snaps.borrow().clone();
+    snap.cluster(&src.cluster)
+        .map(|cv| {
+            cv.cluster
+                .hosts
+                .iter()
+                .map(|h| h.name.to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What the sensor task keeps between polls.
+struct Poller {
+    src: SensorSource,
+    clients: HashMap<String, Arc<Bmc>>,
+    view: SensorView,
+}
+
+impl Poller {
+    /// The clients for `hosts` (kept across polls, so sessions last), and the hosts whose
+    /// client could not be made, with why.
+    fn clients(
+        &mut self,
+        factory: &BmcFactory,
+        hosts: &[String],
+    ) -> Vec<Result<Arc<Bmc>, Box<BmcView>>> {
+        let mut keep = HashMap::new();
+        let out = hosts
+            .iter()
+            .map(|h| {
+                let cfg = factory(h);
+                let existing = self.clients.remove(h).filter(|b| b.config().url == cfg.url);
+                let made = match existing {
+                    Some(b) => Ok(b),
+                    None => {
+                        let url = cfg.url.clone();
+                        Bmc::new(cfg).map(Arc::new).map_err(|e| {
+                            let mut v = BmcView::pending(h, &url);
+                            v.error = Some(e.to_string());
+                            Box::new(v)
+                        })
+                    }
+                };
+                if let Ok(b) = &made {
+                    keep.insert(h.clone(), b.clone());
+                }
+                made
+            })
+            .collect();
+        self.clients = keep;
+        out
+    }
+
+    async fn poll(&mut self, hosts: Vec<String>, history: Option<&dyn HistorySink>) {
+        let factory = match &self.src.bmc {
+            Ok(f) => f.clone(),
+            Err(why) => {
+                self.view.error = Some(why.clone());
+                self.view.polled_at = now_epoch();
+                self.view.generation += 1;
+                return;
+            }
+        };
+        let made = self.clients(&factory, &hosts);
+        let bmcs: Vec<Arc<Bmc>> = made
+            .iter()
+            .filter_map(|m| m.as_ref().ok().cloned())
+            .collect();
+        let mut polled = poll_all(&bmcs, self.src.concurrency).await.into_iter();
+        let now = now_epoch();
+        let old: HashMap<Arc<str>, BmcView> = self
+            .view
+            .bmcs
+            .drain(..)
+            .map(|b| (b.host.clone(), b))
+            .collect();
+        let mut views = Vec::with_capacity(made.len());
+        for m in made {
+            let mut v = match m {
+                Ok(b) => {
+                    let Some(st) = polled.next() else { continue };
+                    let cfg = b.config();
+                    let mut v = old
+                        .get(cfg.host.as_str())
+                        .filter(|o| &*o.url == cfg.url.as_str())
+                        .cloned()
+                        .unwrap_or_else(|| BmcView::pending(&cfg.host, &cfg.url));
+                    v.took = st.took;
+                    v.error = st.error;
+                    v.health = match st.health {
+                        pool::Health::Ok => BmcHealth::Ok,
+                        pool::Health::Slow => BmcHealth::Slow,
+                        pool::Health::Failing => BmcHealth::Failing,
+                    };
+                    if v.health == BmcHealth::Failing {
+                        v.polls_failed += 1;
+                    } else {
+                        v.polls_ok += 1;
+                        v.last_success = Some(now);
+                        v.requests = st.requests;
+                        v.readings = st.readings;
+                    }
+                    v
+                }
+                Err(v) => {
+                    let mut v = *v;
+                    v.health = BmcHealth::Failing;
+                    v.polls_failed = old.get(&v.host).map_or(0, |o| o.polls_failed) + 1;
+                    v
+                }
+            };
+            if !v.fresh(now, self.src.interval) {
+                v.readings = Arc::new(Vec::new());
+            }
+            views.push(v);
+        }
+        if let Some(h) = history {
+            let fresh: Vec<(&BmcView, Vec<Metric>)> = views
+                .iter()
+                .filter(|v| v.last_success == Some(now))
+                .map(|v| (v, host_metrics(v, self.src.interval, 0)))
+                .collect();
+            let hosts: Vec<(&str, &[Metric])> = fresh
+                .iter()
+                .map(|(v, m)| (&*v.host, m.as_slice()))
+                .collect();
+            if !hosts.is_empty() {
+                h.record_hosts(&self.src.cluster, now, &hosts);
+            }
+        }
+        self.view.bmcs = views;
+        self.view.error = None;
+        self.view.polled_at = now;
+        self.view.generation += 1;
+    }
+}
+
+/// An update from a sensor task to the publisher.
+pub(super) struct SensorUpdate {
+    pub index: usize,
+    pub view: Arc<SensorView>,
+}
+
+/// Polls one table's BMCs for as long as the publisher listens.
+pub(super) async fn run(
+    index: usize,
+    src: SensorSource,
+    mut snaps: watch::Receiver<Arc<Snapshot>>,
+    history: Option<Arc<dyn HistorySink>>,
+    tx: mpsc::Sender<SensorUpdate>,
+) {
+    let interval = Duration::from_secs(u64::from(src.interval.max(1)));
+    let mut p = Poller {
+        view: SensorView::pending(&src),
+        src,
+        clients: HashMap::new(),
+    };
+    loop {
+        let started = tokio::time::Instant::now();
+        let mut hosts = hosts_now(&p.src, &snaps);
+        // The cluster's hosts come with its source's first poll: wait for it (a while).
+        while hosts.is_empty() && started.elapsed() < interval {
+            let changed = tokio::time::timeout(interval, snaps.changed()).await;
+            if matches!(changed, Ok(Err(_))) {
+                return;
+            }
+            hosts = hosts_now(&p.src, &snaps);
+        }
+        p.poll(hosts, history.as_deref()).await;
+        let view = Arc::new(p.view.clone());
+        if tx.send(SensorUpdate { index, view }).await.is_err() {
+            return;
+        }
+        tokio::time::sleep_until(started + interval).await;
+    }
+}
+
+/// Polls one table's BMCs once (for one-shot commands such as `gantry status`).
+pub(super) async fn run_once(
+    index: usize,
+    src: SensorSource,
+    snaps: watch::Receiver<Arc<Snapshot>>,
+    tx: mpsc::Sender<SensorUpdate>,
+) {
+    let hosts = hosts_now(&src, &snaps);
+    let mut p = Poller {
+        view: SensorView::pending(&src),
+        src,
+        clients: HashMap::new(),
+    };
+    p.poll(hosts, None).await;
+    let _ = tx
+        .send(SensorUpdate {
+            index,
+            view: Arc::new(p.view),
+        })
+        .await;
+}
