@@ -134,6 +134,22 @@ pub async fn poll_once(cfg: &AggregatorConfig) -> Snapshot {
     assemble(cfg, merged, found, 1)
 }
 
+/// `snap` with these sensors merged into its hosts (for tools and tests that build snapshots
+/// themselves).
+pub fn with_sensors(snap: &Snapshot, sensors: Vec<Arc<SensorView>>, now: u64) -> Snapshot {
+    let merged = Merger::default().merge(&snap.sources, &sensors, now);
+    let mut summary = Summary::default();
+    for s in merged.iter().filter(|s| s.status.health != Health::Dead) {
+        summary.absorb(&s.summary);
+    }
+    Snapshot {
+        sources: merged,
+        summary,
+        sensors,
+        ..snap.clone()
+    }
+}
+
 /// Builds a snapshot from the sources' views (merged with their sensors); the root summary
 /// leaves dead sources out.
 fn assemble(

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::reading::Reading;
+use super::reading::{Kind, Reading, Thresholds};
 use crate::model::{Metric, MetricMeta, MetricType, Slope};
 
 /// The metric for `r` (none when the sensor has no value: absent or disabled), `tn` seconds
@@ -44,6 +44,45 @@ pub fn to_metric(r: &Reading, interval: u32, tn: u32) -> Option<Metric> {
     Some(Metric::new(Arc::new(meta), &format_value(value), tn))
 }
 
+/// The reading a metric made by [`to_metric`] carries (none for other metrics): what the
+/// console shows and judges, whether the metric came from this aggregator or through the gmetad
+/// XML of another Gantry.
+pub fn from_metric(m: &Metric) -> Option<Reading> {
+    let extra = |k: &str| {
+        m.meta
+            .extra
+            .iter()
+            .find(|(n, _)| &**n == k)
+            .map(|(_, v)| &**v)
+    };
+    if extra("SOURCE") != Some("redfish") {
+        return None;
+    }
+    let num = |k: &str| extra(k).and_then(|v| v.parse::<f64>().ok());
+    Some(Reading {
+        metric: m.name().to_string(),
+        name: extra("TITLE").unwrap_or(m.name()).to_string(),
+        kind: Kind::of_metric(m.name()),
+        value: m.value(),
+        units: m.meta.units.to_string(),
+        thresholds: Thresholds {
+            upper_caution: num("CAUTION_HIGH"),
+            upper_critical: num("CRITICAL_HIGH"),
+            upper_fatal: num("FATAL_HIGH"),
+            lower_caution: num("CAUTION_LOW"),
+            lower_critical: num("CRITICAL_LOW"),
+            lower_fatal: num("FATAL_LOW"),
+        },
+        health: extra("HEALTH").map(str::to_string),
+        state: None,
+    })
+}
+
+/// Every sensor reading of a host, in the order its metrics came.
+pub fn host_readings(h: &crate::model::Host) -> Vec<Reading> {
+    h.metrics.iter().filter_map(from_metric).collect()
+}
+
 /// A value as gmond writes a float: no needless digits.
 fn format_value(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -56,7 +95,6 @@ fn format_value(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::redfish::{Kind, Thresholds};
 
     #[test]
     fn a_reading_becomes_a_float_metric_with_its_thresholds() {
@@ -88,6 +126,15 @@ mod tests {
         assert!(extra.contains(&("GROUP".into(), "sensors".into())));
         assert!(extra.contains(&("CRITICAL_HIGH".into(), "45.5".into())));
         assert!(extra.contains(&("HEALTH".into(), "OK".into())));
+        let back = from_metric(&m).unwrap();
+        assert_eq!(
+            back,
+            Reading {
+                state: None,
+                ..r.clone()
+            },
+            "read back from the metric"
+        );
         let absent = Reading {
             value: None,
             state: Some("Absent".into()),

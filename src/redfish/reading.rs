@@ -46,6 +46,24 @@ impl Kind {
         }
     }
 
+    /// The kind a metric's name says (its prefix), for readings read back from metrics.
+    pub fn of_metric(name: &str) -> Kind {
+        let prefix = name.split('_').next().unwrap_or_default();
+        [
+            Kind::Temperature,
+            Kind::Fan,
+            Kind::Power,
+            Kind::Voltage,
+            Kind::Current,
+            Kind::Energy,
+            Kind::Frequency,
+            Kind::Percent,
+        ]
+        .into_iter()
+        .find(|k| k.prefix() == prefix)
+        .unwrap_or(Kind::Other)
+    }
+
     /// The words a sensor's id repeats that its metric's prefix already says.
     fn words(self) -> &'static [&'static str] {
         match self {

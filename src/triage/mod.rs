@@ -3,6 +3,7 @@
 //! share them.
 
 pub mod problems;
+mod sensors;
 pub mod top;
 
 use crate::model::Host;

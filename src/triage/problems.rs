@@ -26,10 +26,14 @@ pub enum Kind {
     SchedulerDown,
     /// A host stopped reporting (its cluster's data is fresh).
     HostDown,
+    /// A hardware sensor past its BMC's caution or critical threshold.
+    Sensor,
     /// A cluster's data stopped advancing: its hosts are unknown, not down.
     ClusterStale,
     /// A source answered with a damaged or partial document.
     SourceDegraded,
+    /// A node's BMC does not answer (or none of a table's can be polled).
+    BmcFailing,
     /// A job that failed in the last hour.
     JobFailed,
     /// A host over the load threshold.
@@ -48,6 +52,8 @@ impl Kind {
             Kind::SourceDead => "source dead",
             Kind::SchedulerDown => "scheduler",
             Kind::HostDown => "host down",
+            Kind::Sensor => "sensor",
+            Kind::BmcFailing => "bmc",
             Kind::ClusterStale => "stale",
             Kind::SourceDegraded => "degraded",
             Kind::HostLoad => "load",
@@ -187,6 +193,7 @@ pub fn problems(
             cluster_problems(cv, now, th, &mut out);
         }
     }
+    super::sensors::sensor_problems(snap, now, &mut out);
     for j in failed {
         if now.saturating_sub(j.ended) > FAILED_JOBS_WINDOW {
             continue;

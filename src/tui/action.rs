@@ -30,7 +30,7 @@ pub enum Action {
     First,
     /// Go to the last item.
     Last,
-    /// Problems: down hosts, dead or stale sources, hot hosts, failed jobs.
+    /// Problems: down hosts, dead or stale sources, hot hosts and sensors, failed jobs.
     Problems,
     /// Hottest hosts across every cluster.
     Top,
@@ -48,7 +48,7 @@ pub enum Action {
     Refresh,
     /// Cycle the order: load high first, load low first, name (top list: the metric).
     Sort,
-    /// Colour tiles by the next measure: load, CPU, memory, network.
+    /// Colour tiles by the next measure: load, CPU, memory, network, and the BMCs' temperature, power and fans where there are any.
     ColorBy,
     /// Overlay the graphed metric across the tagged hosts, or stop.
     Overlay,
@@ -394,7 +394,7 @@ pub const ACTIONS: &[ActionDef] = &[
         "problems",
         "problems",
         "Triage",
-        "Problems: down hosts, dead or stale sources, hot hosts, failed jobs",
+        "Problems: down hosts, dead or stale sources, hot hosts and sensors, failed jobs",
     ),
     def(
         A::Top,
@@ -457,7 +457,7 @@ pub const ACTIONS: &[ActionDef] = &[
         "color_by",
         "colour",
         "Data",
-        "Colour tiles by the next measure: load, CPU, memory, network",
+        "Colour tiles by the next measure: load, CPU, memory, network, BMC sensors",
     ),
     def(
         A::Overlay,
@@ -478,7 +478,7 @@ pub const ACTIONS: &[ActionDef] = &[
         "sources",
         "sources",
         "Data",
-        "Sources: health, last error, data age",
+        "Sources and BMCs: health, last error, data age",
     ),
     def(
         A::ExportGraph,

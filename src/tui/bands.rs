@@ -54,9 +54,11 @@ impl LoadBands {
     }
 }
 
+use super::sensor_bands::{self, Sensor};
+
 /// What tiles are coloured by. Each measure is a host's value cut into five bands that share
 /// the load bands' colours and glyphs, so the tile field reads the same way whatever it shows.
-/// Hardware sensors (temperatures, fans) are meant to join as further variants.
+/// Hardware sensors from the nodes' BMCs join where some host reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum ColorBy {
     /// load_one ÷ cpu_num, in the operator's load bands (ganglia-web's colouring).
@@ -68,6 +70,12 @@ pub enum ColorBy {
     Memory,
     /// Network traffic: bytes_in + bytes_out, in bytes per second.
     Network,
+    /// The hottest temperature sensor, °C, against its BMC's thresholds.
+    Temperature,
+    /// The power the host draws, W.
+    Power,
+    /// The slowest fan, RPM.
+    Fan,
 }
 
 /// Band edges of percentages (CPU busy, memory in use): a machine near full is what matters.
@@ -78,17 +86,45 @@ const NET_EDGES: [f64; 4] = [1e5, 1e6, 1e7, 1e8];
 
 impl ColorBy {
     /// Every measure, in the order `c` cycles through them.
-    pub const ALL: [ColorBy; 4] = [
+    pub const ALL: [ColorBy; 7] = [
         ColorBy::Load,
         ColorBy::Cpu,
         ColorBy::Memory,
         ColorBy::Network,
+        ColorBy::Temperature,
+        ColorBy::Power,
+        ColorBy::Fan,
     ];
 
-    /// The next measure when cycling.
+    /// The next measure when cycling, over every measure.
     pub fn next(self) -> Self {
+        self.next_where(|_| true)
+    }
+
+    /// The next measure when cycling, skipping sensors no host in `snap` reports.
+    pub fn next_in(self, snap: &crate::aggregator::Snapshot) -> Self {
+        self.next_where(|s| {
+            snap.clusters()
+                .any(|c| sensor_bands::reported(&c.cluster.hosts, s))
+        })
+    }
+
+    fn next_where(self, reported: impl Fn(Sensor) -> bool) -> Self {
         let i = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
+        (1..=Self::ALL.len())
+            .map(|k| Self::ALL[(i + k) % Self::ALL.len()])
+            .find(|c| c.sensor().is_none_or(&reported))
+            .unwrap_or(ColorBy::Load)
+    }
+
+    /// The hardware sensor it colours by, if it is one.
+    pub fn sensor(self) -> Option<Sensor> {
+        match self {
+            ColorBy::Temperature => Some(Sensor::Temperature),
+            ColorBy::Power => Some(Sensor::Power),
+            ColorBy::Fan => Some(Sensor::Fan),
+            _ => None,
+        }
     }
 
     /// One word for the status line.
@@ -98,6 +134,9 @@ impl ColorBy {
             ColorBy::Cpu => "CPU",
             ColorBy::Memory => "memory",
             ColorBy::Network => "network",
+            ColorBy::Temperature => "temperature",
+            ColorBy::Power => "power",
+            ColorBy::Fan => "fans",
         }
     }
 
@@ -108,6 +147,9 @@ impl ColorBy {
             ColorBy::Cpu => "CPU busy = 100 − cpu_idle",
             ColorBy::Memory => "memory in use = total − free − buffers − cached",
             ColorBy::Network => "network = bytes_in + bytes_out",
+            ColorBy::Temperature => "temperature = the hottest temp_* sensor of the host's BMC",
+            ColorBy::Power => "power = power_consumed, from the host's BMC",
+            ColorBy::Fan => "fans = the slowest fan_* of the host's BMC",
         }
     }
 
@@ -118,6 +160,9 @@ impl ColorBy {
             ColorBy::Cpu => "cpu_idle",
             ColorBy::Memory => "mem_total and mem_free",
             ColorBy::Network => "bytes_in or bytes_out",
+            ColorBy::Temperature => "temperature sensor (a [[bmc]] table in config.toml)",
+            ColorBy::Power => "power sensor (a [[bmc]] table in config.toml)",
+            ColorBy::Fan => "fan speed in RPM (a [[bmc]] table in config.toml)",
         }
     }
 
@@ -140,6 +185,17 @@ impl ColorBy {
                 let (i, o) = (h.value("bytes_in"), h.value("bytes_out"));
                 (i.is_some() || o.is_some()).then(|| i.unwrap_or(0.0) + o.unwrap_or(0.0))
             }
+            ColorBy::Temperature | ColorBy::Power | ColorBy::Fan => {
+                self.sensor().and_then(|s| sensor_bands::value(h, s))
+            }
+        }
+    }
+
+    /// A host's band for its measure `v`: sensors are judged against their BMC's thresholds.
+    pub fn host_band(self, h: &crate::model::Host, v: f64, load: &LoadBands) -> u8 {
+        match self.sensor() {
+            Some(s) => sensor_bands::band(h, s).unwrap_or(0),
+            None => self.band(v, load),
         }
     }
 
@@ -148,6 +204,8 @@ impl ColorBy {
             ColorBy::Load => load.0,
             ColorBy::Cpu | ColorBy::Memory => PERCENT_EDGES,
             ColorBy::Network => NET_EDGES,
+            // Sensors band through `host_band`; these are their edges without thresholds.
+            ColorBy::Temperature | ColorBy::Power | ColorBy::Fan => PERCENT_EDGES,
         }
     }
 
@@ -168,6 +226,9 @@ impl ColorBy {
 
     /// The bands' labels for the legend.
     pub fn labels(self, load: &LoadBands) -> [String; 5] {
+        if let Some(s) = self.sensor() {
+            return sensor_bands::labels(s);
+        }
         match self {
             ColorBy::Load => load.labels().map(|l| format!("{l} of its CPUs")),
             ColorBy::Cpu | ColorBy::Memory => {
@@ -190,6 +251,7 @@ impl ColorBy {
                     format!("{} and over", r[3]),
                 ]
             }
+            ColorBy::Temperature | ColorBy::Power | ColorBy::Fan => Default::default(),
         }
     }
 
@@ -200,6 +262,9 @@ impl ColorBy {
             ColorBy::Cpu => format!("CPU {v:.0}% busy"),
             ColorBy::Memory => format!("memory {v:.0}% in use"),
             ColorBy::Network => format!("network {}", crate::units::human_value(v, "bytes/sec")),
+            ColorBy::Temperature => sensor_bands::describe(Sensor::Temperature, v),
+            ColorBy::Power => sensor_bands::describe(Sensor::Power, v),
+            ColorBy::Fan => sensor_bands::describe(Sensor::Fan, v),
         }
     }
 
@@ -218,6 +283,9 @@ impl ColorBy {
                     .unwrap_or((1.0, 'B'));
                 format!("{:>3.0}{u}", (v / d).min(999.0))
             }
+            ColorBy::Temperature => sensor_bands::tile_text(Sensor::Temperature, v),
+            ColorBy::Power => sensor_bands::tile_text(Sensor::Power, v),
+            ColorBy::Fan => sensor_bands::tile_text(Sensor::Fan, v),
         }
     }
 }
@@ -229,7 +297,11 @@ mod tests {
     #[test]
     fn colour_measures_cycle_and_band() {
         assert_eq!(ColorBy::Load.next(), ColorBy::Cpu);
-        assert_eq!(ColorBy::Network.next(), ColorBy::Load);
+        assert_eq!(ColorBy::Network.next(), ColorBy::Temperature);
+        assert_eq!(ColorBy::Fan.next(), ColorBy::Load);
+        // Without any BMC, the sensors are skipped.
+        let empty = crate::aggregator::Snapshot::default();
+        assert_eq!(ColorBy::Network.next_in(&empty), ColorBy::Load);
         let b = LoadBands::default();
         assert_eq!(ColorBy::Memory.band(10.0, &b), 0);
         assert_eq!(ColorBy::Memory.band(90.0, &b), 4);

@@ -15,6 +15,7 @@ pub mod lists;
 pub mod natural;
 pub mod overlays;
 pub mod run;
+pub mod sensor_bands;
 pub mod state;
 pub mod terminal;
 pub mod theme;

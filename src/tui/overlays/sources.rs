@@ -1,5 +1,5 @@
 //! The sources overlay (`s`): each source's health, address, last answer and error, and its
-//! clusters with their age.
+//! clusters with their age; then each `[[bmc]]` table's BMCs, those in trouble by name.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use crate::aggregator::{Health, SourceView};
+use crate::aggregator::{BmcHealth, Health, SensorView, SourceView};
 use crate::tui::action::{Action, Layer};
 use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Handled, scrolled};
 use crate::tui::theme::Role;
@@ -99,6 +99,83 @@ fn block(ctx: &Ctx<'_>, s: &SourceView) -> Vec<Line<'static>> {
     lines
 }
 
+/// Listed one by one up to this many; beyond, the healthy ones are counted, not listed.
+const BMC_ROWS: usize = 8;
+/// The most BMCs in trouble listed.
+const BMC_TROUBLE_ROWS: usize = 50;
+
+/// One `[[bmc]]` table's lines: counts by health, then the BMCs in trouble with their errors.
+fn bmc_block(ctx: &Ctx<'_>, sv: &SensorView) -> Vec<Line<'static>> {
+    let (t, now) = (ctx.theme, ctx.now);
+    let (ok, slow, failing) = sv.counts();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("BMCs of {:<4} ", sv.cluster),
+            t.fg(Role::Title).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            format!(
+                "{} BMCs, every {} s: {ok} ok, {slow} slow, {failing} failing",
+                sv.bmcs.len(),
+                sv.interval
+            ),
+            if failing > 0 {
+                t.fg(Role::Warn).add_modifier(Modifier::BOLD)
+            } else {
+                t.fg(Role::Text)
+            },
+        ),
+    ])];
+    if let Some(e) = &sv.error {
+        lines.push(Line::from(Span::styled(
+            format!("    none polled: {e}"),
+            t.fg(Role::Critical).add_modifier(Modifier::BOLD),
+        )));
+    }
+    let all = sv.bmcs.len() <= BMC_ROWS;
+    let shown: Vec<_> = sv
+        .bmcs
+        .iter()
+        .filter(|b| all || matches!(b.health, BmcHealth::Failing | BmcHealth::Slow))
+        .collect();
+    for b in shown.iter().take(BMC_TROUBLE_ROWS) {
+        let style = match b.health {
+            BmcHealth::Ok => t.fg(Role::Ok),
+            BmcHealth::Slow => t.fg(Role::Warn),
+            BmcHealth::Failing => t.fg(Role::Critical).add_modifier(Modifier::BOLD),
+            BmcHealth::Pending => t.fg(Role::Muted),
+        };
+        let read = b.last_success.map_or_else(
+            || "never read".to_string(),
+            |x| format!("read {} ago", human_secs(now.saturating_sub(x))),
+        );
+        lines.push(Line::from(vec![
+            Span::styled(format!("    {:<12} ", b.host), t.fg(Role::Text)),
+            Span::styled(format!("{:<8}", b.health.word()), style),
+            Span::styled(
+                format!(
+                    " {}  {read}  {} sensors  {} requests in {} ms",
+                    b.url,
+                    b.readings.len(),
+                    b.requests,
+                    b.took.as_millis()
+                ),
+                t.fg(Role::Muted),
+            ),
+        ]));
+        if let Some(e) = &b.error {
+            lines.push(Line::from(Span::styled(format!("        {e}"), style)));
+        }
+    }
+    if shown.len() > BMC_TROUBLE_ROWS {
+        lines.push(Line::from(Span::styled(
+            format!("    … and {} more", shown.len() - BMC_TROUBLE_ROWS),
+            t.fg(Role::Muted),
+        )));
+    }
+    lines
+}
+
 fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let mut lines: Vec<Line<'static>> = ctx
         .snap
@@ -108,6 +185,11 @@ fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         .collect();
     if lines.is_empty() {
         lines.push(Line::from("no sources configured"));
+    }
+    // BMCs are sources too: their health the same way.
+    for sv in &ctx.snap.sensors {
+        lines.push(Line::from(""));
+        lines.extend(bmc_block(ctx, sv));
     }
     // Schedulers are sources of job data: an unreachable one says so here, in its own words.
     for d in ctx.schedulers_down {

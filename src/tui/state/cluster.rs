@@ -91,7 +91,7 @@ pub fn tiles_by(
                 _ if stale => TileState::Unknown,
                 _ if !cv.host_is_up(h, now) => TileState::Down,
                 None => TileState::NoData,
-                Some(v) => TileState::Band(by.band(v, bands)),
+                Some(v) => TileState::Band(by.host_band(h, v, bands)),
             };
             Tile {
                 host: i as u32,

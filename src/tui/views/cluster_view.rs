@@ -203,7 +203,7 @@ impl Component for ClusterState {
                 )
             }
             Action::ColorBy => {
-                self.color_by = ctx.color_by.next();
+                self.color_by = ctx.color_by.next_in(ctx.snap);
                 self.rebuild(ctx.snap, ctx.now, ctx.bands);
                 Ask::ColourBy(self.color_by)
             }

@@ -160,7 +160,7 @@ impl Component for GridState {
             Action::Back => Ask::Say(false, "this is the top; q leaves".into()),
             Action::Filter => Ask::EditFilter,
             Action::Sort => Ask::Say(true, "sorting applies to a cluster's hosts".into()),
-            Action::ColorBy => Ask::ColourBy(ctx.color_by.next()),
+            Action::ColorBy => Ask::ColourBy(ctx.color_by.next_in(ctx.snap)),
             Action::Tag => Ask::Say(
                 true,
                 "tag hosts in a cluster's view (enter on a cluster)".into(),

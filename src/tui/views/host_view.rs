@@ -21,30 +21,42 @@ use crate::tui::state::host::MetricGraph;
 use crate::tui::state::{HostState, KEY_METRICS};
 use crate::tui::theme::Role;
 use crate::tui::views::common::{fitting, stale_style};
-use crate::tui::widgets::{metric_graph, metric_table};
+use crate::tui::widgets::{metric_graph, metric_table, sensor_panel};
 use crate::units::human_secs;
 
 /// What is said to an overlay asked for without a host in sight.
 pub const OVERLAY_NEEDS_A_HOST: &str =
     "open a host (enter) and graph a metric (enter on it) to overlay it across the tagged hosts";
 
-/// Lines of the "other metrics" table that fit.
-pub fn table_rows(body: Rect) -> usize {
-    let (_, _, table) = split(body);
+/// Lines of the "other metrics" table that fit, below a sensor panel that wants `sensors` rows.
+pub fn table_rows(body: Rect, sensors: u16) -> usize {
+    let (_, _, _, table) = split(body, sensors);
     table.height.saturating_sub(1) as usize
 }
 
-fn split(body: Rect) -> (Rect, Rect, Rect) {
+/// The header line, the key metrics' panels, the sensor panel (up to a quarter of the view,
+/// when the host has sensors) and the metric table.
+fn split(body: Rect, sensors: u16) -> (Rect, Rect, Rect, Rect) {
     let header = Rect::new(body.x, body.y, body.width, body.height.min(1));
-    let rest = body.height.saturating_sub(1);
+    let all = body.height.saturating_sub(1);
+    let sensor_h = sensors.min(all / 4);
+    let rest = all - sensor_h;
     let key_h = if rest >= 24 {
         rest * 3 / 5
     } else {
         rest.min(KEY_METRICS.len() as u16).max(rest / 2)
     };
     let keys = Rect::new(body.x, body.y + 1, body.width, key_h);
-    let table = Rect::new(body.x, keys.y + key_h, body.width, rest - key_h);
-    (header, keys, table)
+    let panel = Rect::new(body.x, keys.y + key_h, body.width, sensor_h);
+    let table = Rect::new(body.x, panel.y + sensor_h, body.width, rest - key_h);
+    (header, keys, panel, table)
+}
+
+/// Rows the sensor panel wants for the view's host.
+fn sensor_rows(ctx: &Ctx<'_>, st: &HostState) -> u16 {
+    st.find(ctx.snap).map_or(0, |(_, h)| {
+        sensor_panel::rows_wanted(h, ctx.snap.bmc(&st.cluster, &st.host).map(|b| b.1))
+    })
 }
 
 /// How many key metrics the host reports (they come first in [`metrics`]).
@@ -88,7 +100,7 @@ impl HostState {
 
     /// Moves the selection by a navigation action, a page being the table's rows in `body`.
     fn navigate(&mut self, ctx: &Ctx<'_>, a: Action) {
-        let rows = table_rows(ctx.body);
+        let rows = table_rows(ctx.body, sensor_rows(ctx, self));
         let total = self
             .find(ctx.snap)
             .map_or(0, |(_, h)| self.metrics(h).len());
@@ -113,7 +125,7 @@ impl HostState {
     /// while a graph takes the key metrics' place, else the metrics after the key ones (a
     /// selected key metric is highlighted in its panel).
     fn keep_metric_in_sight(&mut self, ctx: &Ctx<'_>) {
-        let rows = table_rows(ctx.body);
+        let rows = table_rows(ctx.body, sensor_rows(ctx, self));
         let keys = self.find(ctx.snap).map_or(0, |(_, h)| key_count(h));
         let first_in_table = if self.graph.is_some() { 0 } else { keys };
         match self.selected.checked_sub(first_in_table) {
@@ -259,7 +271,7 @@ impl Component for HostState {
             Action::Back => Ask::Close,
             Action::Filter => Ask::EditFilter,
             Action::Sort => Ask::Say(true, "sorting applies to a cluster's hosts".into()),
-            Action::ColorBy => Ask::ColourBy(ctx.color_by.next()),
+            Action::ColorBy => Ask::ColourBy(ctx.color_by.next_in(ctx.snap)),
             Action::Overlay => self.toggle_overlay(ctx),
             Action::ExportGraph => Ask::Export,
             _ => return Handled::Ignored,
@@ -299,7 +311,7 @@ fn draw(ctx: &Ctx<'_>, st: &HostState, f: &mut Frame<'_>, body: Rect) {
         f.render_widget(Paragraph::new(msg).style(t.fg(Role::Warn)), body);
         return;
     };
-    let (header, keys, table) = split(body);
+    let (header, keys, panel, table) = split(body, sensor_rows(ctx, st));
     let age = cv.age(ctx.now);
     let heard = u64::from(h.tn) + age;
     let mut spans = vec![Span::styled(
@@ -374,5 +386,6 @@ fn draw(ctx: &Ctx<'_>, st: &HostState, f: &mut Frame<'_>, body: Rect) {
     } else {
         metric_table::key_panels(ctx, st, h, f, keys);
     }
+    sensor_panel::draw(ctx, f, panel, h, ctx.snap.bmc(&st.cluster, &st.host));
     metric_table::metric_table(ctx, st, &all, cv.age(ctx.now), f, table);
 }
