@@ -188,10 +188,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::status::write_json(&snap, now, args.top, &managers, &mut out)?;
             } else {
                 cli::status::write_table(&snap, now, args.top, &mut out)?;
+                cli::status_bmcs::write_table(&snap, &mut out)?;
                 cli::status_managers::write_table(&managers, &mut out)?;
             }
             Ok(
-                if cli::status::all_ok(&snap, now) && cli::status_managers::all_ok(&managers) {
+                if cli::status::all_ok(&snap, now)
+                    && cli::status_bmcs::all_ok(&snap)
+                    && cli::status_managers::all_ok(&managers)
+                {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(1)

@@ -416,3 +416,187 @@ async fn the_aggregator_puts_each_bmcs_sensors_on_its_host_with_history() {
     agg.stop();
     sim.stop();
 }
+
+const PARENT: &str = "a_parent_gmetad_sees_the_sensors_gantry_aggregator_serves";
+
+/// `gantry aggregator` with a `[[bmc]]` table serves each host's sensors in its gmetad XML,
+/// thresholds as extra data; Debian's gmetad above it passes them on; `gantry status` lists the
+/// BMCs. gmetad binds every interface, so this runs in a private network namespace.
+#[test]
+fn a_parent_gmetad_sees_the_sensors_gantry_aggregator_serves() {
+    if available().is_none() {
+        return;
+    }
+    if !std::path::Path::new("/usr/sbin/gmetad").exists() {
+        common::skip("gmetad is not installed (apt-get install gmetad)");
+        return;
+    }
+    match common::netns::run_inside(PARENT) {
+        common::netns::NetNs::Inside => parent_inside(),
+        common::netns::NetNs::Done => {}
+        common::netns::NetNs::Unavailable(why) => println!("SKIPPED: {why}"),
+    }
+}
+
+fn dump(port: u16) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.read_to_end(&mut out);
+    }
+    out
+}
+
+fn parse(doc: &[u8]) -> gantry::model::Document {
+    use gantry::ganglia::{Interner, Limits, parse_bytes};
+    parse_bytes(doc, &mut Interner::default(), Limits::default())
+        .map(|p| p.document)
+        .unwrap_or_default()
+}
+
+/// The text of `metric` on `host` anywhere in `doc`, with its extra data.
+fn sensor_in(
+    doc: &gantry::model::Document,
+    host: &str,
+    metric: &str,
+) -> Option<(String, Vec<(String, String)>)> {
+    doc.clusters().into_iter().find_map(|c| {
+        let m = c.host(host)?.metric(metric)?;
+        Some((
+            m.text.to_string(),
+            m.meta
+                .extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
+    })
+}
+
+fn parent_inside() {
+    use common::Proc;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let (server, py) = available().expect("checked outside");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = rt
+        .block_on(gantry::sim::SimHandle::start(
+            vec![gantry::sim::ClusterSpec {
+                name: "alpha".into(),
+                hosts: 3,
+                down: 0,
+                port: 0,
+            }],
+            gantry::sim::SimOptions::default(),
+        ))
+        .expect("sim");
+    let dir = tempfile::tempdir().expect("dir");
+    let m1 = start(&server, &py, None, &[]);
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let table = bmc_table(
+        dir.path(),
+        &[
+            ("alpha-node0001", host_port(&m1.url)),
+            ("alpha-node0002", dead.clone()),
+        ],
+        "",
+    );
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("grid_name = \"lower\"\n{table}"),
+    )
+    .expect("config");
+    let source = format!("alpha {}", sim.addr("alpha").expect("sim address"));
+    let ours = common::free_port();
+    let _agg = Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["aggregator", "--no-history", "--source", &source])
+            .args(["--xml-listen", &format!("127.0.0.1:{ours}")])
+            .args(["--interactive-listen", "off"])
+            .env("GANTRY_CONFIG_DIR", dir.path())
+            .env("GANTRY_STATE_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry aggregator"),
+    );
+    let (xml, interactive) = (common::free_port(), common::free_port());
+    let rrds = dir.path().join("rrds");
+    std::fs::create_dir_all(&rrds).expect("rrd dir");
+    let conf = dir.path().join("gmetad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "data_source \"lower\" 5 127.0.0.1:{ours}\ngridname \"upper\"\nxml_port {xml}\n\
+             interactive_port {interactive}\nscalable off\nsetuid off\nwrite_rrds off\n\
+             rrd_rootdir \"{}\"\n",
+            rrds.display()
+        ),
+    )
+    .expect("gmetad.conf");
+    let _gmetad = Proc(
+        Command::new("/usr/sbin/gmetad")
+            .args(["-d", "1", "-c"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gmetad"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (ours_doc, theirs) = loop {
+        let o = parse(&dump(ours));
+        let t = parse(&dump(xml));
+        if sensor_in(&o, "alpha-node0001", "temp_cpu1").is_some()
+            && sensor_in(&t, "alpha-node0001", "temp_cpu1").is_some()
+        {
+            break (o, t);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sensors never reached gmetad (ours: {:?})",
+            sensor_in(&o, "alpha-node0001", "temp_cpu1")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for (who, doc) in [("gantry", &ours_doc), ("gmetad", &theirs)] {
+        let (text, extra) = sensor_in(doc, "alpha-node0001", "temp_cpu1").expect("sensor");
+        assert_eq!(text, "37", "{who}");
+        for want in [
+            ("GROUP", "sensors"),
+            ("CAUTION_HIGH", "42"),
+            ("CRITICAL_HIGH", "45"),
+        ] {
+            assert!(
+                extra.contains(&(want.0.to_string(), want.1.to_string())),
+                "{who}: {want:?} in {extra:?}"
+            );
+        }
+        assert!(
+            sensor_in(doc, "alpha-node0001", "power_consumed").is_some(),
+            "{who}"
+        );
+        assert!(
+            sensor_in(doc, "alpha-node0002", "temp_cpu1").is_none(),
+            "{who}: a dead BMC gives no readings"
+        );
+    }
+    // `gantry status` polls the BMCs once and names the one that does not answer.
+    let status = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["status", "--source", &source])
+        .env("GANTRY_CONFIG_DIR", dir.path())
+        .env("GANTRY_STATE_DIR", dir.path())
+        .output()
+        .expect("gantry status");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(1), "a BMC fails:\n{text}");
+    assert!(text.contains("BMCS OF"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("alpha-node0002") && l.contains("failing") && l.contains(&dead)),
+        "{text}"
+    );
+    drop(sim);
+}

@@ -10,5 +10,6 @@ pub mod info;
 pub mod local_cm;
 pub mod logout;
 pub mod status;
+pub mod status_bmcs;
 pub mod status_managers;
 pub mod takeback;

@@ -149,6 +149,7 @@ pub fn write_json(
         "down_hosts": down_hosts(snap, now).iter().map(line).collect::<Vec<_>>(),
         "top_hosts": top_hosts(snap, now, top).iter().map(line).collect::<Vec<_>>(),
         "managers": super::status_managers::to_json(managers),
+        "bmcs": super::status_bmcs::to_json(snap),
     });
     serde_json::to_writer_pretty(&mut *out, &v)?;
     writeln!(out)
