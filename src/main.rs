@@ -41,6 +41,8 @@ enum Command {
     Agent(gantry::cm::agent::AgentArgs),
     /// Forget passwords remembered in the OS keyring.
     Logout(cli::logout::LogoutArgs),
+    /// Keep a cluster's BMC password in the OS keyring (`gantry bmc password CLUSTER`).
+    Bmc(cli::bmc::BmcArgs),
     /// Write a cluster's or host's graphs for a range as PNG and SVG, from the saved history.
     Graph(cli::graph::GraphArgs),
     /// Print every path Gantry resolved.
@@ -139,6 +141,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Demo) => {
             runtime.block_on(cli::demo::run(&config, &paths, cli.read_only))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Bmc(args)) => {
+            cli::bmc::run(&args, &config)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Logout(args)) => {

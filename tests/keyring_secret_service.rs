@@ -77,4 +77,46 @@ fn remember_me_uses_the_secret_service_when_a_session_bus_answers() {
     );
     assert!(secrets::forget("127.0.0.1:8660", "alice").unwrap());
     assert_eq!(secrets::load("127.0.0.1:8660", "alice").unwrap(), None);
+
+    // A cluster's BMC password, put in the keyring by `gantry bmc password`, is what its
+    // [[bmc]] table polls with; forgotten, the table says where it looked.
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let table = "[[bmc]]\ncluster = \"alpha\"\nscheme = \"http\"\nuser = \"root\"\n";
+    std::fs::write(config.join("config.toml"), table).unwrap();
+    let gantry = |args: &[&str], input: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(args)
+            .env("GANTRY_CONFIG_DIR", &config)
+            .env("GANTRY_STATE_DIR", dir.path().join("state"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = c.stdin.take().unwrap().write_all(input.as_bytes());
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = gantry(&["bmc", "password", "alpha", "--stdin"], "calvin\n");
+    assert!(said.contains("under 'bmc:alpha'"), "{said}");
+    let cfg = gantry::config::Config::parse(&config.join("config.toml"), table).unwrap();
+    let src = gantry::config::bmc::sensor_source(&cfg.file.bmc[0]);
+    let make = src.bmc.as_ref().expect("the keyring's password");
+    let bmc = make("alpha-node0001");
+    assert_eq!(
+        (bmc.user.as_str(), bmc.password.as_str()),
+        ("root", "calvin")
+    );
+    assert_eq!(bmc.url, "http://alpha-node0001-bmc");
+    gantry(&["bmc", "password", "alpha", "--forget"], "");
+    let why = gantry::config::bmc::sensor_source(&cfg.file.bmc[0])
+        .bmc
+        .err()
+        .unwrap();
+    assert!(
+        why.contains("no password for root under 'bmc:alpha'"),
+        "{why}"
+    );
 }

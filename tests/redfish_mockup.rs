@@ -228,7 +228,7 @@ async fn many_bmcs_at_once_where_a_dead_or_slow_one_holds_up_no_other() {
         .iter()
         .map(|u| std::sync::Arc::new(bmc(u, None, Duration::from_millis(800))))
         .collect();
-    let st = poll_all(&bmcs, 2).await;
+    let st = poll_all(&bmcs, 2, gantry::redfish::pool::PATIENCE).await;
     assert_eq!(st.len(), 5);
     for s in &st[..3] {
         assert_ne!(s.health, Health::Failing, "{s:?}");
@@ -599,4 +599,87 @@ fn parent_inside() {
         "{text}"
     );
     drop(sim);
+}
+
+/// A BMC that accepts connections and never answers is polled in a lane of its own once it
+/// has failed: the next round's healthy readings are published before its time runs out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_bmc_never_holds_up_the_healthy_ones() {
+    use gantry::aggregator::{Aggregator, BmcHealth, SourceConfig};
+    use gantry::sim::{ClusterSpec, SimHandle, SimOptions};
+
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let m1 = start(&server, &py, None, &[]);
+    // Connections complete in the kernel's backlog; nothing ever reads or answers them.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hung_addr = hung.local_addr().expect("addr").to_string();
+    let text = bmc_table(
+        dir.path(),
+        &[
+            ("alpha-node0001", host_port(&m1.url)),
+            ("alpha-node0002", hung_addr),
+        ],
+        "",
+    )
+    .replace("timeout = 2\ninterval = 3", "timeout = 1\ninterval = 2");
+    let cfg = gantry::config::Config::parse(&dir.path().join("config.toml"), &text)
+        .expect("the table is valid");
+    let mut agg_cfg = cfg.aggregator_config();
+    let sim = SimHandle::start(
+        vec![ClusterSpec {
+            name: "alpha".into(),
+            hosts: 2,
+            down: 0,
+            port: 0,
+        }],
+        SimOptions::default(),
+    )
+    .await
+    .expect("sim");
+    let addr = sim.addr("alpha").expect("sim address").to_string();
+    agg_cfg.sources = vec![SourceConfig::network(
+        "alpha",
+        vec![addr.parse().expect("address")],
+    )];
+    let agg = Aggregator::start(agg_cfg);
+    let mut snaps = agg.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    // The state between the lanes of a round after the first: the healthy BMC read again
+    // (and published) while the hung one is still at its previous failure. With one lane for
+    // all, both would always change in the same snapshot.
+    let mut last: Option<(u64, u64)> = None;
+    loop {
+        let s = snaps.borrow_and_update().clone();
+        let b1 = s.bmc("alpha", "alpha-node0001").map(|b| b.1.clone());
+        let b2 = s.bmc("alpha", "alpha-node0002").map(|b| b.1.clone());
+        if let (Some(b1), Some(b2)) = (&b1, &b2) {
+            let now = (b1.polls_ok, b2.polls_failed);
+            if let Some((ok, failed)) = last
+                && failed >= 1
+                && now.0 > ok
+                && now.1 == failed
+            {
+                assert!(matches!(b1.health, BmcHealth::Ok | BmcHealth::Slow));
+                assert_eq!(b2.health, BmcHealth::Failing);
+                assert!(
+                    b2.error.as_deref().is_some_and(|e| e.contains("timed out")),
+                    "{:?}",
+                    b2.error
+                );
+                break;
+            }
+            last = Some(now);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never saw healthy readings published ahead of the hung BMC: {b1:?} {b2:?}"
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(5), snaps.changed()).await;
+    }
+    agg.stop();
+    sim.stop();
+    drop(hung);
 }

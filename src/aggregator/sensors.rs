@@ -233,87 +233,136 @@ impl Poller {
         out
     }
 
-    async fn poll(&mut self, hosts: Vec<String>, history: Option<&dyn HistorySink>) {
+    /// One poll of every BMC, in two lanes: those that answered last time first, at full
+    /// concurrency, published as soon as they are read; then those that failed, each given
+    /// less time — so BMCs that hang never hold up the healthy ones' readings. Returns false
+    /// once nobody listens to `tx`.
+    async fn poll(
+        &mut self,
+        hosts: Vec<String>,
+        history: Option<&dyn HistorySink>,
+        tx: Option<(usize, &mpsc::Sender<SensorUpdate>)>,
+    ) -> bool {
         let factory = match &self.src.bmc {
             Ok(f) => f.clone(),
             Err(why) => {
                 self.view.error = Some(why.clone());
                 self.view.polled_at = now_epoch();
                 self.view.generation += 1;
-                return;
+                return self.publish(tx).await;
             }
         };
         let made = self.clients(&factory, &hosts);
-        let bmcs: Vec<Arc<Bmc>> = made
-            .iter()
-            .filter_map(|m| m.as_ref().ok().cloned())
-            .collect();
-        let mut polled = poll_all(&bmcs, self.src.concurrency).await.into_iter();
-        let now = now_epoch();
-        let old: HashMap<Arc<str>, BmcView> = self
+        let mut old: HashMap<Arc<str>, BmcView> = self
             .view
             .bmcs
             .drain(..)
             .map(|b| (b.host.clone(), b))
             .collect();
-        let mut views = Vec::with_capacity(made.len());
+        // Every BMC's view as it stands (its last poll's), in host order.
+        let mut clients = Vec::with_capacity(made.len());
         for m in made {
-            let mut v = match m {
+            match m {
                 Ok(b) => {
-                    let Some(st) = polled.next() else { continue };
                     let cfg = b.config();
-                    let mut v = old
-                        .get(cfg.host.as_str())
+                    let v = old
+                        .remove(cfg.host.as_str())
                         .filter(|o| &*o.url == cfg.url.as_str())
-                        .cloned()
                         .unwrap_or_else(|| BmcView::pending(&cfg.host, &cfg.url));
-                    v.took = st.took;
-                    v.error = st.error;
-                    v.health = match st.health {
-                        pool::Health::Ok => BmcHealth::Ok,
-                        pool::Health::Slow => BmcHealth::Slow,
-                        pool::Health::Failing => BmcHealth::Failing,
-                    };
-                    if v.health == BmcHealth::Failing {
-                        v.polls_failed += 1;
-                    } else {
-                        v.polls_ok += 1;
-                        v.last_success = Some(now);
-                        v.requests = st.requests;
-                        v.readings = st.readings;
-                    }
-                    v
+                    clients.push((Some(b), v));
                 }
                 Err(v) => {
                     let mut v = *v;
                     v.health = BmcHealth::Failing;
                     v.polls_failed = old.get(&v.host).map_or(0, |o| o.polls_failed) + 1;
-                    v
+                    clients.push((None, v));
                 }
-            };
-            if !v.fresh(now, self.src.interval) {
-                v.readings = Arc::new(Vec::new());
-            }
-            views.push(v);
-        }
-        if let Some(h) = history {
-            let fresh: Vec<(&BmcView, Vec<Metric>)> = views
-                .iter()
-                .filter(|v| v.last_success == Some(now))
-                .map(|v| (v, host_metrics(v, self.src.interval, 0)))
-                .collect();
-            let hosts: Vec<(&str, &[Metric])> = fresh
-                .iter()
-                .map(|(v, m)| (&*v.host, m.as_slice()))
-                .collect();
-            if !hosts.is_empty() {
-                h.record_hosts(&self.src.cluster, now, &hosts);
             }
         }
-        self.view.bmcs = views;
-        self.view.error = None;
-        self.view.polled_at = now;
-        self.view.generation += 1;
+        let failed_before = |v: &BmcView| v.health == BmcHealth::Failing;
+        for (failing_lane, patience) in [(false, pool::PATIENCE), (true, pool::PATIENCE / 2)] {
+            let lane: Vec<usize> = (0..clients.len())
+                .filter(|&i| clients[i].0.is_some() && failed_before(&clients[i].1) == failing_lane)
+                .collect();
+            if lane.is_empty() && failing_lane {
+                continue;
+            }
+            let bmcs: Vec<Arc<Bmc>> = lane.iter().filter_map(|&i| clients[i].0.clone()).collect();
+            let polled = poll_all(&bmcs, self.src.concurrency, patience).await;
+            let now = now_epoch();
+            for (&i, st) in lane.iter().zip(polled) {
+                apply(&mut clients[i].1, st, now);
+            }
+            for (_, v) in &mut clients {
+                if !v.fresh(now, self.src.interval) {
+                    v.readings = Arc::new(Vec::new());
+                }
+            }
+            if let Some(h) = history {
+                let read: Vec<&BmcView> = lane
+                    .iter()
+                    .map(|&i| &clients[i].1)
+                    .filter(|v| v.last_success == Some(now))
+                    .collect();
+                record(h, &self.src, &read, now);
+            }
+            self.view.bmcs = clients.iter().map(|(_, v)| v.clone()).collect();
+            self.view.error = None;
+            self.view.polled_at = now;
+            self.view.generation += 1;
+            if !self.publish(tx).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn publish(&self, tx: Option<(usize, &mpsc::Sender<SensorUpdate>)>) -> bool {
+        match tx {
+            Some((index, tx)) => tx
+                .send(SensorUpdate {
+                    index,
+                    view: Arc::new(self.view.clone()),
+                })
+                .await
+                .is_ok(),
+            None => true,
+        }
+    }
+}
+
+/// A poll's outcome on a BMC's view.
+fn apply(v: &mut BmcView, st: pool::BmcStatus, now: u64) {
+    v.took = st.took;
+    v.error = st.error;
+    v.health = match st.health {
+        pool::Health::Ok => BmcHealth::Ok,
+        pool::Health::Slow => BmcHealth::Slow,
+        pool::Health::Failing => BmcHealth::Failing,
+    };
+    if v.health == BmcHealth::Failing {
+        v.polls_failed += 1;
+    } else {
+        v.polls_ok += 1;
+        v.last_success = Some(now);
+        v.requests = st.requests;
+        v.readings = st.readings;
+    }
+}
+
+/// The readings just read, as history of their hosts.
+fn record(h: &dyn HistorySink, src: &SensorSource, read: &[&BmcView], now: u64) {
+    let metrics: Vec<Vec<Metric>> = read
+        .iter()
+        .map(|v| host_metrics(v, src.interval, 0))
+        .collect();
+    let hosts: Vec<(&str, &[Metric])> = read
+        .iter()
+        .zip(&metrics)
+        .map(|(v, m)| (&*v.host, m.as_slice()))
+        .collect();
+    if !hosts.is_empty() {
+        h.record_hosts(&src.cluster, now, &hosts);
     }
 }
 
@@ -348,9 +397,7 @@ pub(super) async fn run(
             }
             hosts = hosts_now(&p.src, &snaps);
         }
-        p.poll(hosts, history.as_deref()).await;
-        let view = Arc::new(p.view.clone());
-        if tx.send(SensorUpdate { index, view }).await.is_err() {
+        if !p.poll(hosts, history.as_deref(), Some((index, &tx))).await {
             return;
         }
         tokio::time::sleep_until(started + interval).await;
@@ -370,7 +417,8 @@ pub(super) async fn run_once(
         src,
         clients: HashMap::new(),
     };
-    p.poll(hosts, None).await;
+    // One answer: the last lane's view has every BMC.
+    p.poll(hosts, None, None).await;
     let _ = tx
         .send(SensorUpdate {
             index,

@@ -266,7 +266,7 @@ fn passwd(path: &Path, user: &str, delete: bool, from_stdin: bool) -> anyhow::Re
     Ok(())
 }
 
-fn read_password(user: &str, from_stdin: bool) -> anyhow::Result<String> {
+pub(crate) fn read_password(user: &str, from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand.
 
 pub mod aggregator;
+pub mod bmc;
 pub mod cm;
 pub mod console;
 pub mod demo;

@@ -52,15 +52,19 @@ pub struct BmcStatus {
     pub requests: usize,
 }
 
-/// Polls every BMC, `concurrency` at a time; one status per BMC, in the order given.
-pub async fn poll_all(bmcs: &[Arc<Bmc>], concurrency: usize) -> Vec<BmcStatus> {
+/// A healthy BMC gets this many requests' timeouts for a whole poll.
+pub const PATIENCE: u32 = 4;
+
+/// Polls every BMC, `concurrency` at a time, each given `patience` × its timeout in all; one
+/// status per BMC, in the order given.
+pub async fn poll_all(bmcs: &[Arc<Bmc>], concurrency: usize, patience: u32) -> Vec<BmcStatus> {
     // Owned clients, so the futures borrow nothing (and can run in a spawned task).
     let polls = bmcs.iter().cloned().enumerate().map(|(i, b)| {
         async move {
             let t = Instant::now();
             let cfg = b.config();
             // A BMC gets a few requests' worth of time in all, then it counts as failing.
-            let whole = cfg.timeout * 4;
+            let whole = cfg.timeout * patience.max(1);
             let r = tokio::time::timeout(whole, poll(&b)).await;
             let took = t.elapsed();
             let (health, error, readings, requests) = match r {
