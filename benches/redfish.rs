@@ -121,6 +121,10 @@ async fn serve(listener: tokio::net::TcpListener, docs: Arc<HashMap<String, serd
                     .nth(2)
                     .map(|p| format!("/{p}"))
                     .unwrap_or_default();
+                // `/hungN/…`: a BMC that accepted the connection and never answers.
+                if target.starts_with("/hung") {
+                    std::future::pending::<()>().await;
+                }
                 let (status, text) = if line.starts_with("POST") {
                     (
                         "201 Created\r\nX-Auth-Token: 1234567890ABCDEF",
@@ -274,6 +278,63 @@ fn aggregator_side(polled: &[gantry::redfish::pool::BmcStatus]) -> (f64, f64) {
     (merge, record)
 }
 
+/// 1,000 BMCs of which every tenth hangs (accepts, never answers), polled by the aggregator's
+/// sensor task with 2 s timeouts: the seconds from a round's start until (1) the first round
+/// published everything (one lane: nothing is known to be failing yet), (2) the next round
+/// published the healthy BMCs' readings, (3) it settled the hung ones; (2) and (3) from the
+/// second round's start, one interval (10 s) after the first's.
+fn lanes(addr: std::net::SocketAddr, rt: &tokio::runtime::Runtime) -> (f64, f64, f64) {
+    use gantry::aggregator::{Aggregator, AggregatorConfig, BmcFactory, SensorSource};
+    let hosts: Vec<String> = (0..1000).map(|i| format!("node{i:04}")).collect();
+    let factory: BmcFactory = Arc::new(move |h: &str| {
+        let i: usize = h.trim_start_matches("node").parse().unwrap_or(0);
+        let base = if i % 10 == 0 { "hung" } else { "bmc" };
+        gantry::redfish::client::BmcConfig {
+            host: h.to_string(),
+            url: format!("http://{addr}/{base}{i}"),
+            user: "monitor".into(),
+            password: "pw".into(),
+            trust: None,
+            timeout: Duration::from_secs(2),
+        }
+    });
+    let cfg = AggregatorConfig {
+        sensors: vec![SensorSource {
+            cluster: "bench".into(),
+            interval: 10,
+            concurrency: 32,
+            hosts,
+            bmc: Ok(factory),
+        }],
+        ..AggregatorConfig::default()
+    };
+    rt.block_on(async {
+        let agg = Aggregator::start(cfg);
+        let mut rx = agg.subscribe();
+        let t0 = Instant::now();
+        let mut at = Vec::new();
+        let mut seen = 0;
+        while at.len() < 3 {
+            if rx.changed().await.is_err() {
+                break;
+            }
+            let g = rx.borrow().sensors.first().map_or(0, |s| s.generation);
+            if g > seen {
+                seen = g;
+                at.push(t0.elapsed().as_secs_f64());
+            }
+        }
+        agg.stop();
+        // The second round starts one interval after the first did.
+        let round2 = 10.0;
+        (
+            at.first().copied().unwrap_or(0.0),
+            at.get(1).map_or(0.0, |t| t - round2),
+            at.get(2).map_or(0.0, |t| t - round2),
+        )
+    })
+}
+
 fn main() {
     let Some(dir) = mockup() else {
         println!("SKIPPED: the Redfish mockup is not in ../shared/peers/redfish-mockup-server");
@@ -344,6 +405,10 @@ fn main() {
         gantry::redfish::pool::PATIENCE,
     ));
     let (merge_ms, record_ms) = aggregator_side(&last);
+    let (one_lane, healthy, settled) = lanes(addr, &rt);
+    println!(
+        "every tenth of 1000 BMCs hangs (2 s timeouts, 32 at a time): first round, one lane, everything published after {one_lane:.1} s; next round, healthy readings published after {healthy:.2} s, the hung ones settled after {settled:.1} s"
+    );
     println!(
         "{n} BMCs, {concurrency} at a time: {ok} answered, {readings} readings in {requests} requests; wall {wall:.2} s of a 60 s step; client CPU {cpu:.2} s (wall of each run {:?}); resident memory {rss0:.0} → {rss:.0} MB ({:.1} KB per BMC)",
         rounds
@@ -359,6 +424,7 @@ fn main() {
         "bmcs": n, "concurrency": concurrency, "answered": ok, "readings": readings,
         "requests": requests, "wall_s": wall, "cpu_s": cpu,
         "merge_cpu_ms": merge_ms, "history_cpu_ms": record_ms,
+        "hung_tenth": { "one_lane_s": one_lane, "healthy_lane_s": healthy, "hung_lane_s": settled },
         "rss_mb_before": rss0, "rss_mb_after": rss,
     });
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");

@@ -279,12 +279,12 @@ impl Poller {
                 }
             }
         }
-        let failed_before = |v: &BmcView| v.health == BmcHealth::Failing;
-        for (failing_lane, patience) in [(false, pool::PATIENCE), (true, pool::PATIENCE / 2)] {
-            let lane: Vec<usize> = (0..clients.len())
-                .filter(|&i| clients[i].0.is_some() && failed_before(&clients[i].1) == failing_lane)
-                .collect();
-            if lane.is_empty() && failing_lane {
+        // The lanes by how each BMC did last time, decided before either is polled.
+        let (failing, healthy): (Vec<usize>, Vec<usize>) = (0..clients.len())
+            .filter(|&i| clients[i].0.is_some())
+            .partition(|&i| clients[i].1.health == BmcHealth::Failing);
+        for (lane, patience) in [(healthy, pool::PATIENCE), (failing, pool::PATIENCE / 2)] {
+            if lane.is_empty() && patience != pool::PATIENCE {
                 continue;
             }
             let bmcs: Vec<Arc<Bmc>> = lane.iter().filter_map(|&i| clients[i].0.clone()).collect();
