@@ -288,7 +288,7 @@ fn lanes(addr: std::net::SocketAddr, rt: &tokio::runtime::Runtime) -> (f64, f64,
     let hosts: Vec<String> = (0..1000).map(|i| format!("node{i:04}")).collect();
     let factory: BmcFactory = Arc::new(move |h: &str| {
         let i: usize = h.trim_start_matches("node").parse().unwrap_or(0);
-        let base = if i % 10 == 0 { "hung" } else { "bmc" };
+        let base = if i.is_multiple_of(10) { "hung" } else { "bmc" };
         gantry::redfish::client::BmcConfig {
             host: h.to_string(),
             url: format!("http://{addr}/{base}{i}"),
