@@ -683,3 +683,92 @@ async fn a_hung_bmc_never_holds_up_the_healthy_ones() {
     sim.stop();
     drop(hung);
 }
+
+/// The real console in a pseudo-terminal, over `gantry sim` and a mockup as one node's BMC:
+/// the tiles coloured by temperature, the host's sensor panel, and the sources overlay.
+#[test]
+fn the_console_shows_a_real_bmcs_sensors() {
+    use common::pty::PtyApp;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let port = common::free_port();
+    let _sim = common::Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args([
+                "sim",
+                "--cluster",
+                &format!("alpha:4:{port}"),
+                "--step",
+                "1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry sim starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "gantry sim never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let m1 = start(&server, &py, None, &[]);
+    let home = tempfile::tempdir().expect("dir");
+    let table = bmc_table(home.path(), &[("alpha-node0001", host_port(&m1.url))], "");
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n{table}"
+        ),
+    )
+    .expect("config");
+    let dir = home.path().to_str().expect("utf-8 path");
+    let mut app = PtyApp::gantry(&[], dir, 140, 40);
+    app.wait_for("alpha", Duration::from_secs(20))
+        .expect("grid");
+    app.send("\r");
+    app.wait_for("› alpha", Duration::from_secs(10))
+        .expect("cluster");
+    // Load, CPU, memory, network, temperature: the mockup's hottest sensor on its tile.
+    let hottest = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let b = bmc(&m1.url, None, Duration::from_secs(10));
+            poll(&b).await.expect("a poll").readings
+        })
+        .iter()
+        .filter(|r| r.kind == Kind::Temperature)
+        .filter_map(|r| r.value)
+        .fold(f64::MIN, f64::max);
+    app.send("cccc");
+    let s = app
+        .wait_for(
+            &format!("alpha-node0001 {:>3.0}C", hottest),
+            Duration::from_secs(30),
+        )
+        .expect("the tile shows the hottest sensor");
+    assert!(s.contains("colour: temperature"), "{s}");
+    app.send("/");
+    app.send("node0001$");
+    app.send("\r");
+    app.wait_for("filter: /node0001$", Duration::from_secs(10))
+        .expect("filtered");
+    app.send("\r");
+    let s = app
+        .wait_for("CPU #1 Temperature", Duration::from_secs(10))
+        .expect("the sensor panel");
+    assert!(s.contains(&format!("BMC {}", m1.url)), "{s}");
+    assert!(s.contains("temp_cpu1"), "{s}");
+    app.send("s");
+    app.wait_for("BMCs of alpha", Duration::from_secs(10))
+        .expect("the BMCs in the sources overlay");
+    app.send("\x1b");
+    app.send("q");
+    app.send("q");
+    app.send("q");
+    let out = app.wait_exit(Duration::from_secs(15)).expect("exit");
+    assert!(out.contains("__EXIT 0"), "{out}");
+}

@@ -179,7 +179,7 @@ pub fn draw(
     let table = Table::new(
         rows,
         [
-            Constraint::Length(20),
+            Constraint::Length(22),
             Constraint::Length(16),
             Constraint::Length(10),
             Constraint::Length(9),
