@@ -772,3 +772,78 @@ fn the_console_shows_a_real_bmcs_sensors() {
     let out = app.wait_exit(Duration::from_secs(15)).expect("exit");
     assert!(out.contains("__EXIT 0"), "{out}");
 }
+
+/// A BMC whose documents link to another host: nothing is sent there (credentials least of
+/// all), and the error says which link. Another whose one sensor is garbled: the others are
+/// read, and the BMC is degraded, naming the member.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_bmcs_links_and_garbled_sensors() {
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    // A listener standing for another host: it must never be contacted.
+    let evil = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    evil.set_nonblocking(true).expect("nonblocking");
+    let evil_port = evil.local_addr().expect("addr").port();
+    let away = dir.path().join("away");
+    std::fs::create_dir_all(&away).expect("dir");
+    let data = copy_mockup(&server, &away);
+    let list = data.join("Chassis/index.json");
+    let text = std::fs::read_to_string(&list).expect("read");
+    for link in [
+        format!("//127.0.0.1:{evil_port}/redfish/v1/Chassis/1U"),
+        format!("@127.0.0.1:{evil_port}/redfish/v1/Chassis/1U"),
+    ] {
+        std::fs::write(
+            &list,
+            text.replace("\"/redfish/v1/Chassis/1U\"", &format!("\"{link}\"")),
+        )
+        .expect("write");
+        let m = start(&server, &py, Some(&data), &[]);
+        let e = poll(&bmc(&m.url, None, Duration::from_secs(5)))
+            .await
+            .expect_err("refused");
+        let said = e.to_string();
+        assert!(said.contains("does not stay on the BMC"), "{said}");
+        assert!(
+            evil.accept().is_err(),
+            "{link}: the other host was contacted"
+        );
+    }
+
+    let garbled = dir.path().join("garbled");
+    std::fs::create_dir_all(&garbled).expect("dir");
+    let data = copy_mockup(&server, &garbled);
+    let f = data.join("Chassis/1U/Sensors/CPU1Temp/index.json");
+    let text = std::fs::read_to_string(&f).expect("read");
+    std::fs::write(
+        &f,
+        text.replace("\"Reading\": 37,", "\"Reading\": \"hot\\u001b[2J\","),
+    )
+    .expect("write");
+    let m = start(&server, &py, Some(&data), &[]);
+    let b = std::sync::Arc::new(bmc(&m.url, None, Duration::from_secs(5)));
+    let st = gantry::redfish::pool::poll_all(&[b], 1, gantry::redfish::pool::PATIENCE).await;
+    assert_eq!(
+        st[0].health,
+        gantry::redfish::pool::Health::Degraded,
+        "{st:?}"
+    );
+    let note = st[0].error.clone().unwrap_or_default();
+    assert!(
+        note.contains("1 unreadable") && note.contains("Sensors"),
+        "{note}"
+    );
+    assert!(
+        !note.contains('\u{1b}'),
+        "no escape reaches a terminal: {note:?}"
+    );
+    assert!(st[0].readings.iter().all(|r| r.metric != "temp_cpu1"));
+    assert!(
+        st[0]
+            .readings
+            .iter()
+            .any(|r| r.metric == "temp_cpu2" || r.metric == "fan_bay1")
+    );
+}

@@ -17,7 +17,7 @@ mod view;
 pub use address::{AddressError, Endpoint, SourceAddress};
 pub use fetch::{Failure, FetchReport, FetchSettings, Fetched, fetch, plain_io};
 pub use run::{Aggregator, AggregatorConfig, now_epoch, poll_once, with_sensors};
-pub use sensors::{BmcFactory, BmcHealth, BmcView, SensorSource, SensorView};
+pub use sensors::{BmcCounts, BmcFactory, BmcHealth, BmcView, SensorSource, SensorView};
 pub use source::{HistorySink, SourceConfig, SourceKind, SourceState};
 pub use status::{Health, SourceStatus};
 pub use summary::{HostRatios, host_ratios, summarize_cluster, summarize_grid};

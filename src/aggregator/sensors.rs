@@ -59,6 +59,8 @@ pub enum BmcHealth {
     Ok,
     /// It answered, but took more than half its timeout.
     Slow,
+    /// It answered, but some of its documents could not be read (the rest were kept).
+    Degraded,
     /// It did not answer, or answered with an error.
     Failing,
 }
@@ -70,6 +72,7 @@ impl BmcHealth {
             BmcHealth::Pending => "pending",
             BmcHealth::Ok => "ok",
             BmcHealth::Slow => "slow",
+            BmcHealth::Degraded => "degraded",
             BmcHealth::Failing => "failing",
         }
     }
@@ -124,6 +127,29 @@ impl BmcView {
     }
 }
 
+/// BMCs by health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BmcCounts {
+    /// Answered in good time.
+    pub ok: usize,
+    /// Answered slowly.
+    pub slow: usize,
+    /// Answered with some documents unreadable.
+    pub degraded: usize,
+    /// Did not answer.
+    pub failing: usize,
+}
+
+impl std::fmt::Display for BmcCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ok, {} slow, ", self.ok, self.slow)?;
+        if self.degraded > 0 {
+            write!(f, "{} degraded, ", self.degraded)?;
+        }
+        write!(f, "{} failing", self.failing)
+    }
+}
+
 /// One `[[bmc]]` table's BMCs after its last poll.
 #[derive(Debug, Clone)]
 pub struct SensorView {
@@ -159,10 +185,15 @@ impl SensorView {
         self.bmcs.iter().find(|b| &*b.host == host)
     }
 
-    /// How many BMCs are in each health: ok, slow, failing.
-    pub fn counts(&self) -> (usize, usize, usize) {
+    /// How many BMCs are in each health.
+    pub fn counts(&self) -> BmcCounts {
         let n = |h| self.bmcs.iter().filter(|b| b.health == h).count();
-        (n(BmcHealth::Ok), n(BmcHealth::Slow), n(BmcHealth::Failing))
+        BmcCounts {
+            ok: n(BmcHealth::Ok),
+            slow: n(BmcHealth::Slow),
+            degraded: n(BmcHealth::Degraded),
+            failing: n(BmcHealth::Failing),
+        }
     }
 }
 
@@ -338,6 +369,7 @@ fn apply(v: &mut BmcView, st: pool::BmcStatus, now: u64) {
     v.health = match st.health {
         pool::Health::Ok => BmcHealth::Ok,
         pool::Health::Slow => BmcHealth::Slow,
+        pool::Health::Degraded => BmcHealth::Degraded,
         pool::Health::Failing => BmcHealth::Failing,
     };
     if v.health == BmcHealth::Failing {

@@ -19,11 +19,11 @@ pub fn to_json(snap: &Snapshot) -> serde_json::Value {
     snap.sensors
         .iter()
         .map(|sv| {
-            let (ok, slow, failing) = sv.counts();
+            let c = sv.counts();
             json!({
                 "cluster": &*sv.cluster,
                 "error": sv.error,
-                "ok": ok, "slow": slow, "failing": failing,
+                "ok": c.ok, "slow": c.slow, "degraded": c.degraded, "failing": c.failing,
                 "bmcs": sv.bmcs.iter().map(|b| json!({
                     "host": &*b.host,
                     "url": &*b.url,
@@ -46,23 +46,23 @@ pub fn write_table(snap: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> 
     writeln!(out)?;
     writeln!(
         out,
-        "{:<16} {:>5} {:>5} {:>5} {:>8}  PROBLEM",
-        "BMCS OF", "OK", "SLOW", "FAIL", "SENSORS"
+        "{:<16} {:>5} {:>5} {:>5} {:>5} {:>8}  PROBLEM",
+        "BMCS OF", "OK", "SLOW", "DEGR", "FAIL", "SENSORS"
     )?;
     for sv in &snap.sensors {
-        let (ok, slow, failing) = sv.counts();
+        let c = sv.counts();
         let sensors: usize = sv.bmcs.iter().map(|b| b.readings.len()).sum();
         writeln!(
             out,
-            "{:<16} {ok:>5} {slow:>5} {failing:>5} {sensors:>8}  {}",
+            "{:<16} {:>5} {:>5} {:>5} {:>5} {sensors:>8}  {}",
             sv.cluster,
+            c.ok,
+            c.slow,
+            c.degraded,
+            c.failing,
             sv.error.as_deref().unwrap_or("")
         )?;
-        for b in sv
-            .bmcs
-            .iter()
-            .filter(|b| matches!(b.health, BmcHealth::Failing | BmcHealth::Slow))
-        {
+        for b in sv.bmcs.iter().filter(|b| b.health != BmcHealth::Ok) {
             writeln!(
                 out,
                 "  {:<14} {:<8} {}",

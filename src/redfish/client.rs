@@ -85,6 +85,16 @@ fn cause(e: &(dyn std::error::Error + 'static)) -> String {
     last.to_string()
 }
 
+/// Text from a BMC (or about what it sent) made fit for a terminal and a log line: control
+/// characters dropped, at most `max` characters.
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(max).collect();
+    if s.chars().filter(|c| !c.is_control()).count() > max {
+        out.push('…');
+    }
+    out
+}
+
 /// A BMC, logged in on first use.
 pub struct Bmc {
     cfg: BmcConfig,
@@ -130,14 +140,31 @@ impl Bmc {
         &self.cfg
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.cfg.url.trim_end_matches('/'), path)
+    /// The URL of `path` on this BMC. Paths come from the BMC's own documents, so one that
+    /// could name another host (`//host`, `@host`, a backslash, spaces or control characters)
+    /// is refused: the credentials go to the BMC configured, nowhere else.
+    fn url(&self, path: &str) -> Result<String, BmcError> {
+        let plain = path.starts_with('/')
+            && !path.starts_with("//")
+            && !path
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '@' | '\\'));
+        if !plain {
+            return Err(BmcError::Document {
+                url: self.cfg.url.clone(),
+                what: format!(
+                    "a link that does not stay on the BMC: {:?}",
+                    printable(path, 100)
+                ),
+            });
+        }
+        Ok(format!("{}{}", self.cfg.url.trim_end_matches('/'), path))
     }
 
     /// Logs in with a session; a BMC that has no sessions (or refuses one) is read with basic
     /// authentication instead.
     async fn login(&self) -> Result<String, BmcError> {
-        let url = self.url("/redfish/v1/SessionService/Sessions");
+        let url = self.url("/redfish/v1/SessionService/Sessions")?;
         let body = serde_json::json!({"UserName": self.cfg.user, "Password": self.cfg.password});
         let r = self
             .client
@@ -177,7 +204,7 @@ impl Bmc {
                 }
                 t.clone().unwrap_or_default()
             };
-            let url = self.url(path);
+            let url = self.url(path)?;
             let mut req = self.client.get(&url);
             req = if token.is_empty() {
                 req.basic_auth(&self.cfg.user, Some(&self.cfg.password))
@@ -219,7 +246,7 @@ impl Bmc {
             });
         }
         Err(BmcError::Status {
-            url: self.url(path),
+            url: self.url(path)?,
             status: 401,
         })
     }
@@ -228,7 +255,7 @@ impl Bmc {
     pub async fn doc<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, BmcError> {
         let v = self.get(path).await?;
         serde_json::from_value(v).map_err(|e| BmcError::Document {
-            url: self.url(path),
+            url: self.url(path).unwrap_or_else(|_| self.cfg.url.clone()),
             what: format!("not the document expected: {e}"),
         })
     }

@@ -21,6 +21,8 @@ pub struct Polled {
     pub requests: usize,
     /// Which resources were read (`Sensors`, `Thermal`, `Power`), for the health line.
     pub layout: Vec<String>,
+    /// Members that could not be read (their link, and why): the rest were kept.
+    pub damaged: Vec<String>,
 }
 
 fn member_ids(c: &Collection) -> Vec<String> {
@@ -35,28 +37,39 @@ fn member_ids(c: &Collection) -> Vec<String> {
 }
 
 /// The members of a collection as documents: in one request where `$expand` is supported,
-/// else one request each.
+/// else one request each. A member that cannot be read (not the document expected, an error
+/// status) is noted in `out.damaged` and the others kept; a BMC that stops answering fails the
+/// poll.
 async fn members<T: serde::de::DeserializeOwned>(
     bmc: &Bmc,
     path: &str,
     expand: bool,
-    requests: &mut usize,
+    out: &mut Polled,
 ) -> Result<Vec<T>, BmcError> {
     if expand {
         let all: Collection = bmc.doc(&format!("{path}?$expand=.($levels=1)")).await?;
-        *requests += 1;
-        return Ok(all
-            .members
-            .into_iter()
-            .filter_map(|m| serde_json::from_value::<T>(m).ok())
-            .collect());
+        out.requests += 1;
+        let mut v = Vec::new();
+        for (i, m) in all.members.into_iter().enumerate() {
+            match serde_json::from_value::<T>(m) {
+                Ok(t) => v.push(t),
+                Err(e) => out.damaged.push(format!("{path} member {i}: {e}")),
+            }
+        }
+        return Ok(v);
     }
     let list: Collection = bmc.doc(path).await?;
-    *requests += 1;
+    out.requests += 1;
     let mut v = Vec::new();
     for m in member_ids(&list) {
-        v.push(bmc.doc::<T>(&m).await?);
-        *requests += 1;
+        out.requests += 1;
+        match bmc.doc::<T>(&m).await {
+            Ok(t) => v.push(t),
+            Err(e @ (BmcError::Document { .. } | BmcError::Status { .. })) => {
+                out.damaged.push(e.to_string());
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(v)
 }
@@ -80,7 +93,7 @@ pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
         out.requests += 1;
         let mut found = Vec::new();
         if let Some(s) = &c.sensors {
-            let sensors: Vec<Sensor> = members(bmc, &s.id, expand, &mut out.requests).await?;
+            let sensors: Vec<Sensor> = members(bmc, &s.id, expand, &mut out).await?;
             found.extend(sensors.iter().map(from_sensor));
             out.layout.push("Sensors".into());
         }
@@ -88,7 +101,7 @@ pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
             let t: ThermalSubsystem = bmc.doc(&t.id).await?;
             out.requests += 1;
             if let Some(f) = &t.fans {
-                let fans: Vec<Fan> = members(bmc, &f.id, expand, &mut out.requests).await?;
+                let fans: Vec<Fan> = members(bmc, &f.id, expand, &mut out).await?;
                 found.extend(fans.iter().map(from_fan));
             }
             // Temperatures here only where no Sensors collection has them already.
@@ -107,7 +120,7 @@ pub async fn poll(bmc: &Bmc) -> Result<Polled, BmcError> {
             let p: PowerSubsystem = bmc.doc(&p.id).await?;
             out.requests += 1;
             if let Some(s) = &p.power_supplies {
-                let psus: Vec<PowerSupply> = members(bmc, &s.id, expand, &mut out.requests).await?;
+                let psus: Vec<PowerSupply> = members(bmc, &s.id, expand, &mut out).await?;
                 found.extend(psus.iter().map(from_power_supply));
             }
             out.layout.push("PowerSubsystem".into());

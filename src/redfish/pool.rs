@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use super::client::Bmc;
+use super::client::{Bmc, printable};
 use super::poll::poll;
 use super::reading::Reading;
 
@@ -18,6 +18,8 @@ pub enum Health {
     Ok,
     /// It answered, but took more than half its timeout.
     Slow,
+    /// It answered, but some of its documents could not be read (the rest were kept).
+    Degraded,
     /// It did not answer, or answered with an error.
     Failing,
 }
@@ -28,6 +30,7 @@ impl Health {
         match self {
             Health::Ok => "ok",
             Health::Slow => "slow",
+            Health::Degraded => "degraded",
             Health::Failing => "failing",
         }
     }
@@ -70,14 +73,28 @@ pub async fn poll_all(bmcs: &[Arc<Bmc>], concurrency: usize, patience: u32) -> V
             let (health, error, readings, requests) = match r {
                 Ok(Ok(p)) => {
                     let slow = took > cfg.timeout / 2;
-                    (
-                        if slow { Health::Slow } else { Health::Ok },
-                        None,
-                        p.readings,
-                        p.requests,
-                    )
+                    let (health, note) = if p.damaged.is_empty() {
+                        (if slow { Health::Slow } else { Health::Ok }, None)
+                    } else {
+                        let more = p.damaged.len().saturating_sub(2);
+                        let mut note = p.damaged[..p.damaged.len().min(2)].join("; ");
+                        if more > 0 {
+                            note.push_str(&format!("; and {more} more"));
+                        }
+                        let n = p.damaged.len();
+                        (
+                            Health::Degraded,
+                            Some(printable(&format!("{n} unreadable: {note}"), 400)),
+                        )
+                    };
+                    (health, note, p.readings, p.requests)
                 }
-                Ok(Err(e)) => (Health::Failing, Some(e.to_string()), Vec::new(), 0),
+                Ok(Err(e)) => (
+                    Health::Failing,
+                    Some(printable(&e.to_string(), 400)),
+                    Vec::new(),
+                    0,
+                ),
                 Err(_) => (
                     Health::Failing,
                     Some(format!("{}: no whole answer within {whole:?}", cfg.url)),

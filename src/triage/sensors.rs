@@ -120,6 +120,21 @@ pub(super) fn sensor_problems(snap: &Snapshot, now: u64, out: &mut Vec<Problem>)
             });
             continue;
         }
+        for b in sv.bmcs.iter().filter(|b| b.health == BmcHealth::Degraded) {
+            out.push(Problem {
+                severity: Severity::Warning,
+                kind: Kind::BmcFailing,
+                subject: Subject::Host {
+                    cluster: cluster.clone(),
+                    host: b.host.to_string(),
+                },
+                name: b.host.to_string(),
+                place: cluster.clone(),
+                detail: format!("answers, but {}", b.error.as_deref().unwrap_or("in part")),
+                since: None,
+                weight: 0.0,
+            });
+        }
         for b in failing {
             let last = match b.last_success {
                 Some(t) => format!(

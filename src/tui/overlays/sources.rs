@@ -107,19 +107,15 @@ const BMC_TROUBLE_ROWS: usize = 50;
 /// One `[[bmc]]` table's lines: counts by health, then the BMCs in trouble with their errors.
 fn bmc_block(ctx: &Ctx<'_>, sv: &SensorView) -> Vec<Line<'static>> {
     let (t, now) = (ctx.theme, ctx.now);
-    let (ok, slow, failing) = sv.counts();
+    let counts = sv.counts();
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!("BMCs of {:<4} ", sv.cluster),
             t.fg(Role::Title).add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            format!(
-                "{} BMCs, every {} s: {ok} ok, {slow} slow, {failing} failing",
-                sv.bmcs.len(),
-                sv.interval
-            ),
-            if failing > 0 {
+            format!("{} BMCs, every {} s: {counts}", sv.bmcs.len(), sv.interval),
+            if counts.failing + counts.degraded > 0 {
                 t.fg(Role::Warn).add_modifier(Modifier::BOLD)
             } else {
                 t.fg(Role::Text)
@@ -136,12 +132,12 @@ fn bmc_block(ctx: &Ctx<'_>, sv: &SensorView) -> Vec<Line<'static>> {
     let shown: Vec<_> = sv
         .bmcs
         .iter()
-        .filter(|b| all || matches!(b.health, BmcHealth::Failing | BmcHealth::Slow))
+        .filter(|b| all || b.health != BmcHealth::Ok)
         .collect();
     for b in shown.iter().take(BMC_TROUBLE_ROWS) {
         let style = match b.health {
             BmcHealth::Ok => t.fg(Role::Ok),
-            BmcHealth::Slow => t.fg(Role::Warn),
+            BmcHealth::Slow | BmcHealth::Degraded => t.fg(Role::Warn),
             BmcHealth::Failing => t.fg(Role::Critical).add_modifier(Modifier::BOLD),
             BmcHealth::Pending => t.fg(Role::Muted),
         };

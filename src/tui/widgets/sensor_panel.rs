@@ -81,6 +81,10 @@ fn bmc_line(ctx: &Ctx<'_>, bmc: Option<(&SensorView, &BmcView)>) -> Line<'static
     let (style, word) = match b.health {
         BmcHealth::Ok => (t.fg(Role::Ok), "ok".to_string()),
         BmcHealth::Slow => (t.fg(Role::Warn), "slow".to_string()),
+        BmcHealth::Degraded => (
+            t.fg(Role::Warn).add_modifier(Modifier::BOLD),
+            "DEGRADED".to_string(),
+        ),
         BmcHealth::Pending => (t.fg(Role::Muted), "not polled yet".to_string()),
         BmcHealth::Failing => (
             t.fg(Role::Critical).add_modifier(Modifier::BOLD),
