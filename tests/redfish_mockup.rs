@@ -684,6 +684,19 @@ async fn a_hung_bmc_never_holds_up_the_healthy_ones() {
     drop(hung);
 }
 
+/// How many sessions the mockup at `url` holds.
+async fn sessions_on(url: &str) -> usize {
+    let url = format!("{url}/redfish/v1/SessionService/Sessions");
+    let text = reqwest::get(&url)
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    doc["Members"].as_array().map(Vec::len).unwrap_or_default()
+}
+
 /// The real console in a pseudo-terminal, over `gantry sim` and a mockup as one node's BMC:
 /// the tiles coloured by temperature, the host's sensor panel, and the sources overlay.
 #[test]
@@ -716,6 +729,8 @@ fn the_console_shows_a_real_bmcs_sensors() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let m1 = start(&server, &py, None, &[]);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sessions_before = rt.block_on(sessions_on(&m1.url));
     let home = tempfile::tempdir().expect("dir");
     let table = bmc_table(home.path(), &[("alpha-node0001", host_port(&m1.url))], "");
     std::fs::write(
@@ -733,8 +748,7 @@ fn the_console_shows_a_real_bmcs_sensors() {
     app.wait_for("› alpha", Duration::from_secs(10))
         .expect("cluster");
     // Load, CPU, memory, network, temperature: the mockup's hottest sensor on its tile.
-    let hottest = tokio::runtime::Runtime::new()
-        .expect("runtime")
+    let hottest = rt
         .block_on(async {
             let b = bmc(&m1.url, None, Duration::from_secs(10));
             poll(&b).await.expect("a poll").readings
@@ -771,6 +785,11 @@ fn the_console_shows_a_real_bmcs_sensors() {
     app.send("q");
     let out = app.wait_exit(Duration::from_secs(15)).expect("exit");
     assert!(out.contains("__EXIT 0"), "{out}");
+    assert_eq!(
+        rt.block_on(sessions_on(&m1.url)),
+        sessions_before + 1,
+        "the console's session ended on the way out (the test's own poll left one)"
+    );
 }
 
 /// A BMC whose documents link to another host: nothing is sent there (credentials least of
@@ -846,4 +865,21 @@ async fn a_hostile_bmcs_links_and_garbled_sensors() {
             .iter()
             .any(|r| r.metric == "temp_cpu2" || r.metric == "fan_bay1")
     );
+}
+
+/// A poll opens a session on the BMC; ending the poller ends it (BMCs keep few sessions, and
+/// every console started would otherwise leave one behind).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_is_ended_on_the_bmc() {
+    let Some((server, py)) = available() else {
+        return;
+    };
+    let m = start(&server, &py, None, &[]);
+    let sessions = || sessions_on(&m.url);
+    let before = sessions().await;
+    let b = bmc(&m.url, None, Duration::from_secs(5));
+    poll(&b).await.expect("a poll");
+    assert_eq!(sessions().await, before + 1, "logged in with a session");
+    b.logout().await;
+    assert_eq!(sessions().await, before, "the session is gone");
 }

@@ -59,6 +59,9 @@ pub struct Aggregator {
     snapshots: watch::Receiver<Arc<Snapshot>>,
     refresh: Arc<Notify>,
     tasks: Vec<JoinHandle<()>>,
+    /// The sensor tasks, stopped apart so they can end their BMC sessions.
+    sensor_tasks: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
 }
 
 struct Update {
@@ -286,15 +289,22 @@ impl Aggregator {
                 }
             }));
         }
-        for (index, src) in cfg.sensors.iter().enumerate() {
-            tasks.push(tokio::spawn(sensors::run(
-                index,
-                src.clone(),
-                snapshots.clone(),
-                cfg.history.clone(),
-                sensor_tx.clone(),
-            )));
-        }
+        let (stop, stop_rx) = watch::channel(false);
+        let sensor_tasks = cfg
+            .sensors
+            .iter()
+            .enumerate()
+            .map(|(index, src)| {
+                tokio::spawn(sensors::run(
+                    index,
+                    src.clone(),
+                    snapshots.clone(),
+                    cfg.history.clone(),
+                    sensor_tx.clone(),
+                    stop_rx.clone(),
+                ))
+            })
+            .collect();
         drop(tx);
         drop(sensor_tx);
         tasks.push(tokio::spawn(async move {
@@ -340,6 +350,8 @@ impl Aggregator {
             snapshots,
             refresh,
             tasks,
+            sensor_tasks,
+            stop,
         }
     }
 
@@ -364,17 +376,23 @@ impl Aggregator {
         move || r.notify_waiters()
     }
 
-    /// Stops every task.
+    /// Stops every task at once.
     pub fn stop(self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        // Dropping aborts every task.
+    }
+
+    /// Stops every task, letting the sensor tasks end their BMC sessions first (a few seconds
+    /// at most).
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let ending = futures_util::future::join_all(self.sensor_tasks.drain(..));
+        let _ = tokio::time::timeout(Duration::from_secs(4), ending).await;
     }
 }
 
 impl Drop for Aggregator {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for t in self.tasks.iter().chain(&self.sensor_tasks) {
             t.abort();
         }
     }

@@ -398,6 +398,18 @@ fn record(h: &dyn HistorySink, src: &SensorSource, read: &[&BmcView], now: u64) 
     }
 }
 
+impl Poller {
+    /// Ends every BMC's session (at most a few seconds in all).
+    async fn logout(&mut self) {
+        let all = self
+            .clients
+            .drain()
+            .map(|(_, b)| async move { b.logout().await });
+        let _ =
+            tokio::time::timeout(Duration::from_secs(3), futures_util::future::join_all(all)).await;
+    }
+}
+
 /// An update from a sensor task to the publisher.
 pub(super) struct SensorUpdate {
     pub index: usize,
@@ -411,6 +423,7 @@ pub(super) async fn run(
     mut snaps: watch::Receiver<Arc<Snapshot>>,
     history: Option<Arc<dyn HistorySink>>,
     tx: mpsc::Sender<SensorUpdate>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let interval = Duration::from_secs(u64::from(src.interval.max(1)));
     let mut p = Poller {
@@ -418,22 +431,30 @@ pub(super) async fn run(
         src,
         clients: HashMap::new(),
     };
-    loop {
+    'polls: loop {
         let started = tokio::time::Instant::now();
         let mut hosts = hosts_now(&p.src, &snaps);
         // The cluster's hosts come with its source's first poll: wait for it (a while).
         while hosts.is_empty() && started.elapsed() < interval {
             let changed = tokio::time::timeout(interval, snaps.changed()).await;
-            if matches!(changed, Ok(Err(_))) {
-                return;
+            if matches!(changed, Ok(Err(_))) || *stop.borrow() {
+                break 'polls;
             }
             hosts = hosts_now(&p.src, &snaps);
         }
-        if !p.poll(hosts, history.as_deref(), Some((index, &tx))).await {
-            return;
+        let polled = tokio::select! {
+            going = p.poll(hosts, history.as_deref(), Some((index, &tx))) => going,
+            _ = stop.changed() => false,
+        };
+        if !polled {
+            break;
         }
-        tokio::time::sleep_until(started + interval).await;
+        tokio::select! {
+            _ = tokio::time::sleep_until(started + interval) => {}
+            _ = stop.changed() => break,
+        }
     }
+    p.logout().await;
 }
 
 /// Polls one table's BMCs once (for one-shot commands such as `gantry status`).
@@ -451,6 +472,7 @@ pub(super) async fn run_once(
     };
     // One answer: the last lane's view has every BMC.
     p.poll(hosts, None, None).await;
+    p.logout().await;
     let _ = tx
         .send(SensorUpdate {
             index,

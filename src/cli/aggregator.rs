@@ -82,7 +82,7 @@ pub async fn run(args: AggregatorArgs, config: Config, paths: &Paths) -> anyhow:
     wait_for_termination().await;
     tracing::info!("stopping");
     drop(servers);
-    agg.stop();
+    agg.shutdown().await;
     history.finish().await;
     Ok(())
 }

@@ -275,7 +275,7 @@ pub async fn run_console(
     };
     let r = run(setup, backend, config.file.ui.mouse).await;
     drop(servers);
-    agg.stop();
+    agg.shutdown().await;
     history.finish().await;
     r
 }

@@ -102,6 +102,8 @@ pub struct Bmc {
     /// The session token, once logged in; `Some("")` after a refused session login (basic
     /// authentication from then on).
     token: tokio::sync::Mutex<Option<String>>,
+    /// The session's own URI on the BMC (to end it), when the BMC said.
+    session: std::sync::Mutex<Option<String>>,
 }
 
 impl Bmc {
@@ -132,6 +134,7 @@ impl Bmc {
             cfg,
             client,
             token: tokio::sync::Mutex::new(None),
+            session: std::sync::Mutex::new(None),
         })
     }
 
@@ -174,12 +177,23 @@ impl Bmc {
             .send()
             .await;
         let token = match r {
-            Ok(r) if r.status().is_success() => r
-                .headers()
-                .get("X-Auth-Token")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .unwrap_or_default(),
+            Ok(r) if r.status().is_success() => {
+                let header = |name: &str| {
+                    r.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                // The session's URI, as a path on this BMC (a full URL is cut to its path).
+                let location = header("Location").map(|l| match l.find("/redfish/") {
+                    Some(i) => l[i..].to_string(),
+                    None => l,
+                });
+                if let Ok(mut s) = self.session.lock() {
+                    *s = location;
+                }
+                header("X-Auth-Token").unwrap_or_default()
+            }
             Ok(r) if r.status().as_u16() == 401 => {
                 return Err(BmcError::Status { url, status: 401 });
             }
@@ -192,6 +206,32 @@ impl Bmc {
             }
         };
         Ok(token)
+    }
+
+    /// Ends the session, if one is open: BMCs keep few sessions, and every console started
+    /// would otherwise leave one behind until it times out. Best effort, within the timeout.
+    pub async fn logout(&self) {
+        let token = self.token.lock().await.take().unwrap_or_default();
+        let location = self.session.lock().ok().and_then(|mut s| s.take());
+        let (Some(location), false) = (location, token.is_empty()) else {
+            return;
+        };
+        let Ok(url) = self.url(&location) else {
+            return;
+        };
+        let Ok(value) = HeaderValue::from_str(&token) else {
+            return;
+        };
+        match self
+            .client
+            .delete(&url)
+            .header("X-Auth-Token", value)
+            .send()
+            .await
+        {
+            Ok(r) => tracing::debug!("BMC session {url} ended: HTTP {}", r.status().as_u16()),
+            Err(e) => tracing::debug!("BMC session {url} not ended: {}", cause(&e)),
+        }
     }
 
     /// A document, logged in as needed; a session that expired is renewed once.
