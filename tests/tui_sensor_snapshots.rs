@@ -108,7 +108,23 @@ fn console(size: (u16, u16)) -> App {
         bmcs: vec![
             bmc("alpha-node0001", 1, BmcHealth::Ok, mockup(37.0, 5800.0)),
             bmc("alpha-node0002", 2, BmcHealth::Ok, mockup(47.0, 5800.0)),
-            bmc("alpha-node0003", 3, BmcHealth::Slow, mockup(39.0, 0.0)),
+            bmc("alpha-node0003", 3, BmcHealth::Slow, {
+                // A power supply has a health and no reading: not a metric, still shown.
+                let mut r = mockup(39.0, 0.0);
+                r.push(Reading {
+                    value: None,
+                    health: Some("Critical".into()),
+                    ..reading(
+                        "psu_bay1",
+                        "Power Supply Bay 1",
+                        Kind::Other,
+                        "",
+                        0.0,
+                        Thresholds::default(),
+                    )
+                });
+                r
+            }),
             bmc("alpha-node0004", 4, BmcHealth::Failing, Vec::new()),
         ],
         generation: 1,
@@ -183,6 +199,10 @@ fn the_host_view_shows_its_sensors_worst_first() {
         assert!(s.contains("BMC https://10.1.0.2"), "{s}");
         assert!(s.contains("CRITICAL"), "{s}");
     }
+    let mut a = console((120, 40));
+    open_host(&mut a, "node0003");
+    let s = render(&a);
+    assert!(s.contains("Power Supply Bay 1"), "{s}");
     let mut a = console((120, 30));
     open_host(&mut a, "node0004");
     let s = render(&a);

@@ -119,6 +119,16 @@ impl BmcView {
         }
     }
 
+    /// Readings with a health but no value (a power supply's, a sensor the BMC cannot read):
+    /// they are not metrics, but the host view and the problems view show them.
+    pub fn health_only(&self) -> impl Iterator<Item = &Reading> {
+        self.readings.iter().filter(|r| {
+            r.value.is_none()
+                && r.health.is_some()
+                && !matches!(r.state.as_deref(), Some("Absent" | "Disabled"))
+        })
+    }
+
     /// Whether its readings are recent enough to put on the host: read within four intervals,
     /// as gmetad gives a host four TMAX before calling it down.
     pub fn fresh(&self, now: u64, interval: u32) -> bool {

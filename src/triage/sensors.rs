@@ -82,6 +82,38 @@ pub(super) fn sensor_problems(snap: &Snapshot, now: u64, out: &mut Vec<Problem>)
             }
         }
     }
+    // Health-only readings (a power supply that failed) are not metrics: from the BMCs.
+    for sv in &snap.sensors {
+        for b in &sv.bmcs {
+            for r in b.health_only() {
+                let level = r.level();
+                if level == Level::Normal {
+                    continue;
+                }
+                out.push(Problem {
+                    severity: if level >= Level::Critical {
+                        Severity::Critical
+                    } else {
+                        Severity::Warning
+                    },
+                    kind: Kind::Sensor,
+                    subject: Subject::Host {
+                        cluster: sv.cluster.to_string(),
+                        host: b.host.to_string(),
+                    },
+                    name: b.host.to_string(),
+                    place: sv.cluster.to_string(),
+                    detail: format!(
+                        "{}: BMC health {}",
+                        r.name,
+                        r.health.as_deref().unwrap_or("unknown")
+                    ),
+                    since: None,
+                    weight: f64::from(level as u8),
+                });
+            }
+        }
+    }
     for sv in &snap.sensors {
         let cluster = sv.cluster.to_string();
         if let Some(e) = &sv.error {

@@ -18,7 +18,7 @@ use crate::units::human_secs;
 
 /// Rows the panel wants for `h` (none when it has no sensors and no BMC).
 pub fn rows_wanted(h: &Host, bmc: Option<&BmcView>) -> u16 {
-    let n = host_readings(h).len();
+    let n = ordered(h, bmc).len();
     if n == 0 && bmc.is_none() {
         return 0;
     }
@@ -27,9 +27,13 @@ pub fn rows_wanted(h: &Host, bmc: Option<&BmcView>) -> u16 {
     1 + heading + u16::try_from(n).unwrap_or(u16::MAX)
 }
 
-/// The readings in the order shown: worst first, then by kind and name.
-pub fn ordered(h: &Host) -> Vec<Reading> {
+/// The readings in the order shown: the host's sensor metrics and its BMC's health-only
+/// readings (a power supply's), worst first, then by kind and name.
+pub fn ordered(h: &Host, bmc: Option<&BmcView>) -> Vec<Reading> {
     let mut r = host_readings(h);
+    if let Some(b) = bmc {
+        r.extend(b.health_only().cloned());
+    }
     r.sort_by(|a, b| {
         b.level()
             .cmp(&a.level())
@@ -61,6 +65,14 @@ fn number(v: Option<f64>, units: &str) -> String {
         Some(v) if v.fract() == 0.0 => format!("{v:.0} {units}"),
         Some(v) => format!("{v:.2} {units}"),
         None => String::new(),
+    }
+}
+
+/// The reading's value, or its state where it has none (a power supply's `Enabled`).
+fn value_text(r: &Reading) -> String {
+    match r.value {
+        Some(_) => number(r.value, &r.units),
+        None => r.state.clone().unwrap_or_else(|| "—".into()),
     }
 }
 
@@ -135,7 +147,7 @@ pub fn draw(
     let t = ctx.theme;
     let line = Rect::new(area.x, area.y, area.width, 1);
     f.render_widget(Paragraph::new(bmc_line(ctx, bmc)).style(t.text()), line);
-    let readings = ordered(h);
+    let readings = ordered(h, bmc.map(|b| b.1));
     if readings.is_empty() || area.height < 3 {
         return;
     }
@@ -160,7 +172,7 @@ pub fn draw(
             Row::new(vec![
                 Cell::from(r.name.clone()),
                 Cell::from(r.metric.clone()).style(t.fg(Role::Muted)),
-                Cell::from(number(r.value, &r.units)).style(level_style(t, level)),
+                Cell::from(value_text(r)).style(level_style(t, level)),
                 Cell::from(number(caution, &r.units)).style(t.fg(Role::Muted)),
                 Cell::from(number(critical, &r.units)).style(t.fg(Role::Muted)),
                 Cell::from(format!(
