@@ -257,7 +257,16 @@ impl Poller {
                     Some(b) => Ok(b),
                     None => {
                         let url = cfg.url.clone();
-                        Bmc::new(cfg).map(Arc::new).map_err(|e| {
+                        // One HTTP client for the table's BMCs where they are reached alike.
+                        let shared = keep
+                            .values()
+                            .next()
+                            .or_else(|| self.clients.values().next());
+                        let b = match shared {
+                            Some(other) => Bmc::like(cfg, other),
+                            None => Bmc::new(cfg),
+                        };
+                        b.map(Arc::new).map_err(|e| {
                             let mut v = BmcView::pending(h, &url);
                             v.error = Some(e.to_string());
                             Box::new(v)

@@ -138,6 +138,28 @@ impl Bmc {
         })
     }
 
+    /// A client for `cfg` sharing `other`'s HTTP client (its connection pools and TLS setup)
+    /// when both are reached alike — the same scheme, trust and timeout, as the BMCs of one
+    /// `[[bmc]]` table are: a client of its own for each of a thousand BMCs would cost tens
+    /// of megabytes.
+    pub fn like(cfg: BmcConfig, other: &Bmc) -> Result<Self, BmcError> {
+        let https = |c: &BmcConfig| c.url.starts_with("https://");
+        let o = &other.cfg;
+        let alike = https(&cfg) == https(o)
+            && (cfg.url.starts_with("http://") || https(&cfg))
+            && cfg.trust == o.trust
+            && cfg.timeout == o.timeout;
+        if !alike {
+            return Self::new(cfg);
+        }
+        Ok(Self {
+            cfg,
+            client: other.client.clone(),
+            token: tokio::sync::Mutex::new(None),
+            session: std::sync::Mutex::new(None),
+        })
+    }
+
     /// Its configuration.
     pub fn config(&self) -> &BmcConfig {
         &self.cfg

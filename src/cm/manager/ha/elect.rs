@@ -5,7 +5,7 @@
 //! the cluster's nodes, the candidate makes the epoch durable, becomes active and says so.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Manager, Role};
 use crate::cm::proto::{Reply, Request};
@@ -39,7 +39,10 @@ pub async fn watch(m: Arc<Manager>) {
             Ok(()) => {}
             Err(why) => {
                 tracing::warn!("not taking over: {why}");
-                m.ha.lock().why = format!("not taking over: {why}");
+                let refused = format!("not taking over: {why}");
+                let mut ha = m.ha.lock();
+                ha.why = refused.clone();
+                ha.refused = Some((Instant::now(), refused));
                 // Not again at once: the leases the nodes hold run out on their own.
                 next_try = tokio::time::Instant::now() + hb;
             }

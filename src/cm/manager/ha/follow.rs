@@ -34,9 +34,15 @@ pub async fn run(m: Arc<Manager>) {
                 tracing::warn!("following {}: {e}", peer(&m));
                 said = e.clone();
             }
+            let hb = m.heartbeat();
             let mut ha = m.ha.lock();
             if ha.role != Role::Active {
-                ha.why = format!("cannot follow {}: {e}", peer(&m));
+                let cannot = format!("cannot follow {}: {e}", peer(&m));
+                // A recent refusal to take over stays first: it says what this standby does.
+                ha.why = match &ha.refused {
+                    Some((at, refused)) if at.elapsed() < hb * 4 => format!("{refused}; {cannot}"),
+                    _ => cannot,
+                };
                 ha.active.clear();
             }
         }

@@ -120,6 +120,9 @@ pub struct Ha {
     pub checking: bool,
     /// The newest link to a shadow (an older one still open leaves the shadow's state alone).
     pub feed: u64,
+    /// Why the last election did not make this standby active, and when: said beside a
+    /// failure to follow, so neither reason hides the other.
+    pub refused: Option<(Instant, String)>,
 }
 
 impl Ha {
@@ -147,6 +150,7 @@ impl Ha {
             members,
             leases: Default::default(),
             alone_seq: 0,
+            refused: None,
             following: false,
             safe_since: Instant::now(),
             draining: false,
