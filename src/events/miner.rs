@@ -1,0 +1,219 @@
+//! Online template mining: each message is assigned to a template as it arrives. Messages are
+//! split into words, variables masked (`mask`), and routed through a fixed-depth tree — by
+//! word count, then by the first words — to a short list of templates, where the most similar
+//! one takes it (its differing words becoming variables) or a new template is made. The idea
+//! is Drain's (He et al., ICWS 2017); the rules for masking, similarity and routing are ours.
+
+use rustc_hash::FxHashMap;
+
+use super::mask::{Word, words};
+
+/// The word id of a variable.
+pub const VAR: u32 = 0;
+
+/// How templates are mined (one configuration for every source).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MinerConfig {
+    /// Words of a message that route it through the tree after its length.
+    pub prefix: usize,
+    /// The share of a template's words a message must repeat to join it (a template's
+    /// variable matching anything).
+    pub similarity: f64,
+}
+
+impl Default for MinerConfig {
+    fn default() -> Self {
+        Self {
+            prefix: 2,
+            similarity: 0.8,
+        }
+    }
+}
+
+/// One template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Word ids; [`VAR`] where the word varies.
+    pub words: Vec<u32>,
+    /// Messages assigned to it.
+    pub count: u64,
+}
+
+/// What learning a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Learned {
+    /// The template it was assigned to.
+    pub template: u32,
+    /// The template is new.
+    pub new: bool,
+    /// The template changed (a word became a variable).
+    pub changed: bool,
+}
+
+/// The route to a leaf: the message's length and its first words.
+type Route = (u32, [u32; 4]);
+
+/// The miner.
+#[derive(Debug, Default)]
+pub struct Miner {
+    config: MinerConfig,
+    ids: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    leaves: FxHashMap<Route, Vec<u32>>,
+    templates: Vec<Template>,
+    scratch: Vec<u32>,
+    /// The first words as they route (a word with digits routes as a variable).
+    routing: [u32; 4],
+}
+
+impl Miner {
+    /// A miner with `config`.
+    pub fn new(config: MinerConfig) -> Self {
+        Self {
+            config,
+            names: vec!["<*>".into()],
+            ..Self::default()
+        }
+    }
+
+    fn id(&mut self, w: &str) -> u32 {
+        if let Some(&i) = self.ids.get(w) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(w.into());
+        self.ids.insert(w.into(), i);
+        i
+    }
+
+    /// The message's words as ids, in `self.scratch`, and its first words as they route.
+    fn tokenize(&mut self, msg: &str) {
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        self.routing = [u32::MAX; 4];
+        let depth = self.config.prefix.min(4);
+        for (i, w) in words(msg).enumerate() {
+            let varies = w.varies();
+            let id = match w {
+                Word::Var => VAR,
+                Word::Text(t) => self.id(t),
+                Word::Shape(t) => self.id(&t),
+            };
+            if i < depth {
+                self.routing[i] = if varies { VAR } else { id };
+            }
+            s.push(id);
+        }
+        self.scratch = s;
+    }
+
+    fn route(&self, w: &[u32]) -> Route {
+        (w.len() as u32, self.routing)
+    }
+
+    /// Assigns `msg` to a template, learning from it.
+    pub fn learn(&mut self, msg: &str) -> Learned {
+        self.tokenize(msg);
+        let w = std::mem::take(&mut self.scratch);
+        let route = self.route(&w);
+        let best = self.leaves.get(&route).and_then(|list| {
+            list.iter()
+                .map(|&t| (t, similarity(&self.templates[t as usize].words, &w)))
+                .max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(a.1.1.cmp(&b.1.1)))
+        });
+        let out = match best {
+            Some((t, (sim, _))) if sim >= self.config.similarity => {
+                let tpl = &mut self.templates[t as usize];
+                tpl.count += 1;
+                let mut changed = false;
+                for (a, b) in tpl.words.iter_mut().zip(&w) {
+                    if *a != *b && *a != VAR {
+                        *a = VAR;
+                        changed = true;
+                    }
+                }
+                Learned {
+                    template: t,
+                    new: false,
+                    changed,
+                }
+            }
+            _ => {
+                let t = self.templates.len() as u32;
+                self.templates.push(Template {
+                    words: w.clone(),
+                    count: 1,
+                });
+                self.leaves.entry(route).or_default().push(t);
+                Learned {
+                    template: t,
+                    new: true,
+                    changed: false,
+                }
+            }
+        };
+        self.scratch = w;
+        out
+    }
+
+    /// Every template, by id.
+    pub fn templates(&self) -> &[Template] {
+        &self.templates
+    }
+
+    /// A template as text, `<*>` for its variables.
+    pub fn text(&self, t: u32) -> String {
+        self.templates
+            .get(t as usize)
+            .map(|tpl| {
+                tpl.words
+                    .iter()
+                    .map(|&i| &*self.names[i as usize])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// How alike a template and a message of the same length are: the share of positions where
+/// they agree, a variable in the template agreeing with anything; ties go to the template
+/// with more of its own words matched.
+fn similarity(template: &[u32], msg: &[u32]) -> (f64, usize) {
+    if template.is_empty() {
+        return (1.0, 0);
+    }
+    let (mut same, mut vars) = (0usize, 0usize);
+    for (a, b) in template.iter().zip(msg) {
+        if *a == VAR {
+            vars += 1;
+        } else if a == b {
+            same += 1;
+        }
+    }
+    ((same + vars) as f64 / template.len() as f64, same)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_that_differ_in_variables_share_a_template() {
+        let mut m = Miner::new(MinerConfig::default());
+        let a = m.learn("disk 3 failed on node-7");
+        let b = m.learn("disk 12 failed on node-9");
+        assert!(a.new && !b.new);
+        assert_eq!(a.template, b.template);
+        assert_eq!(m.text(a.template), "disk <*> failed on node-<*>");
+        let c = m.learn("Accepted password for root from 10.0.0.1 port 22 ssh2");
+        let d = m.learn("Accepted password for alice from 10.0.0.2 port 22 ssh2");
+        assert_eq!(c.template, d.template);
+        assert!(d.changed);
+        assert_eq!(
+            m.text(c.template),
+            "Accepted password for <*> from <*> port <*> ssh<*>"
+        );
+        assert_ne!(m.learn("link down").template, a.template);
+    }
+}
