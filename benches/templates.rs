@@ -70,25 +70,103 @@ pub fn grouping_accuracy<A: std::hash::Hash + Eq, B: std::hash::Hash + Eq>(
     correct as f64 / truth.len().max(1) as f64
 }
 
+/// The Drain3 package (PyPI), default configuration, over the same contents: one cluster id per
+/// message and its messages per second. It runs in a virtual environment the bench makes under
+/// the target directory; `None`, with why, when Python or PyPI is not at hand.
+fn drain3(out: &std::path::Path, contents: &[&str]) -> Result<(Vec<u64>, f64), String> {
+    let venv = out.join("drain3-venv");
+    let py = venv.join("bin/python");
+    if !py.exists() {
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map_err(|e| format!("python3: {e}"))?;
+        if !made.success() {
+            return Err("python3 -m venv failed".into());
+        }
+    }
+    let pip = std::process::Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "drain3"])
+        .status()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !pip.success() {
+        return Err("pip install drain3 failed".into());
+    }
+    let input = out.join("drain3-input.txt");
+    std::fs::write(&input, contents.join("\n")).map_err(|e| e.to_string())?;
+    let script = r#"
+import sys, time
+from drain3 import TemplateMiner
+lines = open(sys.argv[1]).read().split("\n")
+m = TemplateMiner()
+t = time.perf_counter()
+ids = [m.add_log_message(l)["cluster_id"] for l in lines]
+dt = time.perf_counter() - t
+print(len(lines) / dt)
+print(" ".join(map(str, ids)))
+"#;
+    let run = std::process::Command::new(&py)
+        .args(["-c", script])
+        .arg(&input)
+        .output()
+        .map_err(|e| format!("drain3: {e}"))?;
+    let text = String::from_utf8_lossy(&run.stdout);
+    let mut lines = text.lines();
+    let rate: f64 = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("drain3 said: {}", String::from_utf8_lossy(&run.stderr)))?;
+    let ids = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Ok((ids, rate))
+}
+
 fn main() {
     let Some(dir) = logs() else {
         println!("SKIPPED: the Loghub samples are not in ../shared/fixtures/logs");
         return;
     };
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    let _ = std::fs::create_dir_all(&out);
     let config = MinerConfig::default();
     let mut rows = Vec::new();
+    let mut drain3_rates = Vec::new();
+    let mut gantry_rates = Vec::new();
     println!(
-        "{:<10} {:>8} {:>8} {:>10}",
-        "dataset", "gantry", "target", "templates"
+        "{:<10} {:>8} {:>8} {:>8} {:>10} {:>14} {:>14}",
+        "dataset", "gantry", "drain3", "target", "templates", "gantry msg/s", "drain3 msg/s"
     );
     for (name, target) in DATASETS {
         let lines = load(&dir, name);
         let mut m = Miner::new(config);
+        let t = Instant::now();
         let parsed: Vec<u32> = lines.iter().map(|(c, _)| m.learn(c).template).collect();
+        let gantry_rate = lines.len() as f64 / t.elapsed().as_secs_f64();
+        gantry_rates.push(gantry_rate);
         let truth: Vec<&str> = lines.iter().map(|(_, e)| e.as_str()).collect();
         let ga = grouping_accuracy(&truth, &parsed);
+        let contents: Vec<&str> = lines.iter().map(|(c, _)| c.as_str()).collect();
+        let (d3, d3_rate) = match drain3(&out, &contents) {
+            Ok((ids, rate)) if ids.len() == truth.len() => {
+                drain3_rates.push(rate);
+                (
+                    format!("{:.4}", grouping_accuracy(&truth, &ids)),
+                    format!("{rate:.0}"),
+                )
+            }
+            Ok(_) => ("?".into(), "?".into()),
+            Err(e) => {
+                println!("Drain3 not run: {e}");
+                ("-".into(), "-".into())
+            }
+        };
         println!(
-            "{name:<10} {ga:>8.4} {target:>8.4} {:>10}{}",
+            "{name:<10} {ga:>8.4} {d3:>8} {target:>8.4} {:>10} {gantry_rate:>14.0} {d3_rate:>14}{}",
             m.templates().len(),
             if ga >= target { "" } else { "  BELOW" }
         );
@@ -119,7 +197,10 @@ fn main() {
                 }
             }
         }
-        rows.push(serde_json::json!({"dataset": name, "gantry": ga, "target": target}));
+        rows.push(serde_json::json!({
+            "dataset": name, "gantry": ga, "drain3": d3, "target": target,
+            "gantry_first_pass_msgs_per_s": gantry_rate, "drain3_msgs_per_s": d3_rate,
+        }));
     }
     // Speed: every sample's messages, over and over, through one miner on this thread.
     let all: Vec<String> = DATASETS
@@ -140,12 +221,21 @@ fn main() {
         }
     }
     let rate = n as f64 / t.elapsed().as_secs_f64();
-    println!(
-        "mining: {n} messages at {:.0} messages/s on one thread",
-        rate
-    );
-    let v = serde_json::json!({"accuracy": rows, "messages_per_s": rate});
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
+    println!("mining, steady state: {n} messages at {rate:.0} messages/s on one thread");
+    let mut worst = None;
+    if drain3_rates.len() == gantry_rates.len() {
+        // Side by side on the same input: each dataset's first pass, learning from scratch.
+        let ratios: Vec<f64> = gantry_rates
+            .iter()
+            .zip(&drain3_rates)
+            .map(|(g, d)| g / d)
+            .collect();
+        let least = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        println!("first pass, gantry ÷ drain3 per dataset: {ratios:.1?}; the least {least:.1}×");
+        worst = Some(least);
+    }
+    let v = serde_json::json!({
+        "accuracy": rows, "messages_per_s": rate, "least_ratio_to_drain3": worst,
+    });
     let _ = std::fs::write(out.join("templates.json"), format!("{v:#}\n"));
 }
