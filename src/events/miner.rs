@@ -156,6 +156,21 @@ impl Miner {
         out
     }
 
+    /// Forgets template `t`: no message joins it again (a like one makes a new template).
+    /// Its id is not reused.
+    pub fn forget(&mut self, t: u32) {
+        let Some(tpl) = self.templates.get_mut(t as usize) else {
+            return;
+        };
+        tpl.words.clear();
+        tpl.count = 0;
+        // Its leaf is where its first words routed it when it was made: look everywhere
+        // (rare: only when the store is over its cap).
+        for list in self.leaves.values_mut() {
+            list.retain(|&x| x != t);
+        }
+    }
+
     /// Every template, by id.
     pub fn templates(&self) -> &[Template] {
         &self.templates

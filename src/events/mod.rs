@@ -3,4 +3,6 @@
 pub mod framing;
 pub mod mask;
 pub mod miner;
+pub mod receiver;
+pub mod store;
 pub mod syslog;

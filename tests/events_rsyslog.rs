@@ -1,0 +1,144 @@
+//! A real rsyslog (Debian's) started by the test with its own configuration on loopback: it
+//! reads `logger` messages from a socket of its own and forwards them to Gantry's receiver, one
+//! kind over UDP and one over TCP with octet-counted framing (RFC 6587). The messages arrive
+//! grouped by template, with the host rsyslog names; a line that is not syslog is kept raw.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gantry::events::receiver::{Receiver, ReceiverConfig};
+
+const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rsyslog_forwards_over_udp_and_tcp_and_messages_group_by_template() {
+    if !std::path::Path::new(RSYSLOGD).exists() {
+        common::skip("rsyslog is not installed (apt-get install rsyslog)");
+        return;
+    }
+    let rx = Receiver::start(ReceiverConfig {
+        udp: Some("127.0.0.1:0".parse().unwrap()),
+        tcp: Some("127.0.0.1:0".parse().unwrap()),
+        ..ReceiverConfig::default()
+    })
+    .await
+    .expect("the receiver binds");
+    let (udp, tcp) = (rx.udp.unwrap(), rx.tcp.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("log.sock");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let conf = dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"global(workDirectory="{work}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="{sock}")
+if $msg contains "via-udp" then action(type="omfwd" target="127.0.0.1" port="{up}" protocol="udp")
+if $msg contains "via-tcp" then action(type="omfwd" target="127.0.0.1" port="{tp}" protocol="tcp" TCP_Framing="octet-counted")
+"#,
+            work = work.display(),
+            sock = sock.display(),
+            up = udp.port(),
+            tp = tcp.port(),
+        ),
+    )
+    .unwrap();
+    let pidfile = dir.path().join("rsyslogd.pid");
+    let _rsyslog = common::Proc(
+        Command::new(RSYSLOGD)
+            .args(["-n", "-f"])
+            .arg(&conf)
+            .arg("-i")
+            .arg(&pidfile)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rsyslogd starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "rsyslogd never made its socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let logger = |tag: &str, text: &str| {
+        let ok = Command::new("logger")
+            .arg("-u")
+            .arg(&sock)
+            .args(["-t", tag, "-p", "auth.notice", text])
+            .status()
+            .expect("logger runs")
+            .success();
+        assert!(ok, "logger {text}");
+    };
+    for i in 1..=5 {
+        logger(
+            "sshd",
+            &format!("via-udp Accepted password for user{i} from 10.0.0.{i} port 22{i} ssh2"),
+        );
+        logger(
+            "kernel",
+            &format!("via-tcp EDAC MC0: {i} CE memory read error on CPU_SrcID#0_Ha#0_Chan#{i}"),
+        );
+    }
+    // A line that is not syslog, straight to the UDP port: kept, as a raw message.
+    let raw = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    raw.send_to(b"\x01\x02 not syslog at all", udp).unwrap();
+
+    let mut snaps = rx.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let snap = loop {
+        let s = snaps.borrow_and_update().clone();
+        let count = |needle: &str| {
+            s.templates
+                .values()
+                .filter(|t| t.text.contains(needle))
+                .map(|t| t.count)
+                .sum::<u64>()
+        };
+        if count("via-udp") == 5 && count("via-tcp") == 5 && s.counters.raw >= 1 {
+            break s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all arrived: {:?}",
+            s.templates
+                .values()
+                .map(|t| (&t.text, t.count))
+                .collect::<Vec<_>>()
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
+    };
+    let find = |needle: &str| {
+        snap.templates
+            .values()
+            .find(|t| t.text.contains(needle))
+            .expect("a template")
+            .clone()
+    };
+    let ssh = find("via-udp");
+    assert_eq!(ssh.count, 5, "one template for the five: {}", ssh.text);
+    assert_eq!(
+        ssh.text,
+        "via-udp Accepted password for user<*> from <*> port <*> ssh<*>"
+    );
+    assert_eq!(ssh.severity, Some(5), "auth.notice");
+    let edac = find("via-tcp");
+    assert_eq!(edac.count, 5, "{}", edac.text);
+    assert_eq!(edac.samples.back().map(|s| s.app.as_str()), Some("kernel"));
+    // rsyslog names this machine as the messages' host.
+    let me = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    let short = me.split('.').next().unwrap_or(&me).to_string();
+    assert!(
+        ssh.hosts.keys().any(|h| h == &me || h == &short),
+        "{:?} vs {me}",
+        ssh.hosts
+    );
+    assert_eq!(snap.counters.queue_full, 0);
+}
