@@ -1,6 +1,7 @@
 //! A real rsyslog (Debian's) started by the test with its own configuration on loopback: it
 //! reads `logger` messages from a socket of its own and forwards them to Gantry's receiver, one
-//! kind over UDP and one over TCP with octet-counted framing (RFC 6587). The messages arrive
+//! kind over UDP, one over TCP with octet-counted framing (RFC 6587), and one over TLS
+//! (RFC 5425, rsyslog's gtls driver checking Gantry's certificate against the cluster CA). The messages arrive
 //! grouped by template, with the host rsyslog names; a line that is not syslog is kept raw.
 
 mod common;
@@ -18,15 +19,27 @@ async fn rsyslog_forwards_over_udp_and_tcp_and_messages_group_by_template() {
         common::skip("rsyslog is not installed (apt-get install rsyslog)");
         return;
     }
+    let dir = tempfile::tempdir().unwrap();
+    // The cluster's certificates, as `gantry cm tls init` makes them.
+    let tls_dir = dir.path().join("tls");
+    gantry::cm::tls::init(&tls_dir, &["127.0.0.1".to_string()]).expect("a CA");
+    let server = gantry::cm::tls::syslog_server_config(&tls_dir).expect("the server side");
+    let gtls = ["x86_64-linux-gnu", "aarch64-linux-gnu"]
+        .iter()
+        .any(|a| std::path::Path::new(&format!("/usr/lib/{a}/rsyslog/lmnsd_gtls.so")).exists());
+    if !gtls {
+        common::skip("rsyslog's TLS driver is not installed (apt-get install rsyslog-gnutls)");
+        return;
+    }
     let rx = Receiver::start(ReceiverConfig {
         udp: Some("127.0.0.1:0".parse().unwrap()),
         tcp: Some("127.0.0.1:0".parse().unwrap()),
+        tls: Some(("127.0.0.1:0".parse().unwrap(), server)),
         ..ReceiverConfig::default()
     })
     .await
     .expect("the receiver binds");
-    let (udp, tcp) = (rx.udp.unwrap(), rx.tcp.unwrap());
-    let dir = tempfile::tempdir().unwrap();
+    let (udp, tcp, tls) = (rx.udp.unwrap(), rx.tcp.unwrap(), rx.tls.unwrap());
     let sock = dir.path().join("log.sock");
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
@@ -34,12 +47,17 @@ async fn rsyslog_forwards_over_udp_and_tcp_and_messages_group_by_template() {
     std::fs::write(
         &conf,
         format!(
-            r#"global(workDirectory="{work}")
+            r#"global(workDirectory="{work}" DefaultNetstreamDriverCAFile="{ca}")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="{sock}")
+if $programname == "rsyslogd" then action(type="omfile" file="{own}")
 if $msg contains "via-udp" then action(type="omfwd" target="127.0.0.1" port="{up}" protocol="udp")
 if $msg contains "via-tcp" then action(type="omfwd" target="127.0.0.1" port="{tp}" protocol="tcp" TCP_Framing="octet-counted")
+if $msg contains "via-tls" then action(type="omfwd" target="127.0.0.1" port="{lp}" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/certvalid")
 "#,
+            ca = tls_dir.join("ca.crt").display(),
+            lp = tls.port(),
+            own = dir.path().join("rsyslogd.log").display(),
             work = work.display(),
             sock = sock.display(),
             up = udp.port(),
@@ -83,6 +101,10 @@ if $msg contains "via-tcp" then action(type="omfwd" target="127.0.0.1" port="{tp
             "kernel",
             &format!("via-tcp EDAC MC0: {i} CE memory read error on CPU_SrcID#0_Ha#0_Chan#{i}"),
         );
+        logger(
+            "slurmd",
+            &format!("via-tls launch task {i}.0 request from UID:100{i} GID:100{i}"),
+        );
     }
     // A line that is not syslog, straight to the UDP port: kept, as a raw message.
     let raw = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -99,16 +121,21 @@ if $msg contains "via-tcp" then action(type="omfwd" target="127.0.0.1" port="{tp
                 .map(|t| t.count)
                 .sum::<u64>()
         };
-        if count("via-udp") == 5 && count("via-tcp") == 5 && s.counters.raw >= 1 {
+        if count("via-udp") == 5
+            && count("via-tcp") == 5
+            && count("via-tls") == 5
+            && s.counters.raw >= 1
+        {
             break s;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "not all arrived: {:?}",
+            "not all arrived: {:?}\nrsyslogd said: {}",
             s.templates
                 .values()
                 .map(|t| (&t.text, t.count))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>(),
+            std::fs::read_to_string(dir.path().join("rsyslogd.log")).unwrap_or_default()
         );
         let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
     };
@@ -140,5 +167,7 @@ if $msg contains "via-tcp" then action(type="omfwd" target="127.0.0.1" port="{tp
         "{:?} vs {me}",
         ssh.hosts
     );
+    let slurm = find("via-tls");
+    assert_eq!(slurm.count, 5, "{}", slurm.text);
     assert_eq!(snap.counters.queue_full, 0);
 }

@@ -390,6 +390,29 @@ pub fn server_config(dir: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     Ok(Arc::new(cfg))
 }
 
+/// The syslog receiver's server side (RFC 5425): the manager's certificate, TLS 1.2 or 1.3 —
+/// rsyslog without a certificate of its own speaks 1.2 only — and a node certificate from the
+/// cluster CA accepted, not required.
+pub fn syslog_server_config(dir: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let f = CmFiles {
+        dir: dir.to_path_buf(),
+    };
+    // ring's every suite: TLS 1.2's too.
+    let all = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        roots(&f.ca_cert())?,
+        all.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .map_err(|e| TlsError::Other(format!("client verifier: {e}")))?;
+    let cfg = ServerConfig::builder_with_provider(all)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs(&f.cert())?, key(&f.key())?)?;
+    Ok(Arc::new(cfg))
+}
+
 /// An agent's client side: the cluster CA to check the manager, its node certificate to prove
 /// which node it is.
 pub fn agent_config(dir: &Path) -> Result<Arc<ClientConfig>, TlsError> {

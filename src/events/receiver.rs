@@ -1,5 +1,5 @@
-//! Receiving syslog: a UDP socket and a TCP listener (RFC 6587 framing) hand every message to
-//! one store task through a bounded queue. The store learns each message's template and
+//! Receiving syslog: a UDP socket, a TCP listener (RFC 6587 framing) and a TLS one (RFC 5425)
+//! hand every message to one store task through a bounded queue. The store learns each message's template and
 //! publishes an immutable [`EventsSnapshot`] at most once a second, when something changed.
 //! Whatever is not kept is counted: a full queue, a frame over the limit.
 
@@ -26,6 +26,9 @@ pub struct ReceiverConfig {
     pub udp: Option<SocketAddr>,
     /// TCP (`None`: not at all).
     pub tcp: Option<SocketAddr>,
+    /// TLS (RFC 5425), with the server's side (the cluster's certificates, as the central
+    /// manager's: `cm::tls::syslog_server_config`).
+    pub tls: Option<(SocketAddr, Arc<rustls::ServerConfig>)>,
     /// Messages queued for the store before new ones are dropped (and counted).
     pub queue: usize,
     /// Bounds on the templates kept.
@@ -37,6 +40,7 @@ impl Default for ReceiverConfig {
         Self {
             udp: None,
             tcp: None,
+            tls: None,
             queue: 65_536,
             caps: Caps::default(),
         }
@@ -63,6 +67,8 @@ pub struct Receiver {
     pub udp: Option<SocketAddr>,
     /// Where it listens for TCP.
     pub tcp: Option<SocketAddr>,
+    /// Where it listens for TLS.
+    pub tls: Option<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -135,28 +141,55 @@ async fn udp_loop(sock: UdpSocket, tx: mpsc::Sender<Received>, drops: Arc<Drops>
     }
 }
 
-async fn tcp_loop(listener: TcpListener, tx: mpsc::Sender<Received>, drops: Arc<Drops>) {
+/// Reads frames from one connection until it ends.
+async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
+    mut conn: R,
+    from: SocketAddr,
+    tx: mpsc::Sender<Received>,
+    drops: Arc<Drops>,
+) {
+    let mut framer = Framer::new(MAX_MESSAGE * 8);
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let Ok((mut conn, from)) = listener.accept().await else {
+        let n = match conn.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        framer.push(&buf[..n]);
+        while let Some(f) = framer.next_frame() {
+            match f {
+                Frame::Message(m) => offer(&tx, &drops, parse(&m, from.ip(), year())),
+                Frame::TooLong => {
+                    drops.too_long.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+async fn tcp_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    tx: mpsc::Sender<Received>,
+    drops: Arc<Drops>,
+) {
+    loop {
+        let Ok((conn, from)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let (tx, drops) = (tx.clone(), drops.clone());
+        let (tx, drops, tls) = (tx.clone(), drops.clone(), tls.clone());
         tokio::spawn(async move {
-            let mut framer = Framer::new(MAX_MESSAGE * 8);
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = match conn.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                framer.push(&buf[..n]);
-                while let Some(f) = framer.next_frame() {
-                    match f {
-                        Frame::Message(m) => offer(&tx, &drops, parse(&m, from.ip(), year())),
-                        Frame::TooLong => {
-                            drops.too_long.fetch_add(1, Ordering::Relaxed);
-                        }
+            match tls {
+                None => read_frames(conn, from, tx, drops).await,
+                Some(acceptor) => {
+                    // A sender that never finishes its handshake holds nothing for long.
+                    let shaken =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(conn)).await;
+                    match shaken {
+                        Ok(Ok(stream)) => read_frames(stream, from, tx, drops).await,
+                        Ok(Err(e)) => tracing::info!("syslog TLS from {from}: {e}"),
+                        Err(_) => tracing::info!("syslog TLS from {from}: no handshake in 10 s"),
                     }
                 }
             }
@@ -246,7 +279,25 @@ impl Receiver {
                     source,
                 })?;
             tcp = l.local_addr().ok();
-            tasks.push(tokio::spawn(tcp_loop(l, tx.clone(), drops.clone())));
+            tasks.push(tokio::spawn(tcp_loop(l, None, tx.clone(), drops.clone())));
+        }
+        let mut tls = None;
+        if let Some((addr, server)) = cfg.tls {
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ReceiverError::Bind {
+                    what: "TLS",
+                    addr,
+                    source,
+                })?;
+            tls = l.local_addr().ok();
+            let acceptor = tokio_rustls::TlsAcceptor::from(server);
+            tasks.push(tokio::spawn(tcp_loop(
+                l,
+                Some(acceptor),
+                tx.clone(),
+                drops.clone(),
+            )));
         }
         drop(tx);
         let (out, snapshots) = watch::channel(Arc::new(EventsSnapshot::default()));
@@ -256,6 +307,7 @@ impl Receiver {
             snapshots,
             udp,
             tcp,
+            tls,
             tasks,
         })
     }
