@@ -8,6 +8,7 @@ const LOWER: &[&str] = &[
     "aggregator",
     "cm",
     "collector",
+    "events",
     "ganglia",
     "graph",
     "history",
