@@ -37,6 +37,8 @@ pub struct Template {
     pub words: Vec<u32>,
     /// Messages assigned to it.
     pub count: u64,
+    /// The leaf it lives in (its route when it was made).
+    route: Route,
 }
 
 /// What learning a message did.
@@ -64,7 +66,14 @@ pub struct Miner {
     scratch: Vec<u32>,
     /// The first words as they route (a word with digits routes as a variable).
     routing: [u32; 4],
+    /// Ids of forgotten templates, for new ones.
+    free: Vec<u32>,
+    /// The word table is compacted when it grows past this many words.
+    compact_at: usize,
 }
+
+/// The word table is never compacted below this many words.
+const MIN_COMPACT: usize = 100_000;
 
 impl Miner {
     /// A miner with `config`.
@@ -72,6 +81,7 @@ impl Miner {
         Self {
             config,
             names: vec!["<*>".into()],
+            compact_at: MIN_COMPACT,
             ..Self::default()
         }
     }
@@ -139,12 +149,25 @@ impl Miner {
                 }
             }
             _ => {
-                let t = self.templates.len() as u32;
-                self.templates.push(Template {
+                let tpl = Template {
                     words: w.clone(),
                     count: 1,
-                });
+                    route,
+                };
+                let t = match self.free.pop() {
+                    Some(t) => {
+                        self.templates[t as usize] = tpl;
+                        t
+                    }
+                    None => {
+                        self.templates.push(tpl);
+                        self.templates.len() as u32 - 1
+                    }
+                };
                 self.leaves.entry(route).or_default().push(t);
+                if self.names.len() > self.compact_at {
+                    self.compact();
+                }
                 Learned {
                     template: t,
                     new: true,
@@ -156,19 +179,73 @@ impl Miner {
         out
     }
 
-    /// Forgets template `t`: no message joins it again (a like one makes a new template).
-    /// Its id is not reused.
+    /// Forgets template `t`: no message joins it again (a like one makes a new template),
+    /// and its id goes to the next new template.
     pub fn forget(&mut self, t: u32) {
         let Some(tpl) = self.templates.get_mut(t as usize) else {
             return;
         };
-        tpl.words.clear();
-        tpl.count = 0;
-        // Its leaf is where its first words routed it when it was made: look everywhere
-        // (rare: only when the store is over its cap).
-        for list in self.leaves.values_mut() {
-            list.retain(|&x| x != t);
+        if tpl.words.is_empty() && tpl.count == 0 {
+            return;
         }
+        tpl.words = Vec::new();
+        tpl.count = 0;
+        let route = tpl.route;
+        if let Some(list) = self.leaves.get_mut(&route) {
+            list.retain(|&x| x != t);
+            if list.is_empty() {
+                self.leaves.remove(&route);
+            }
+        }
+        self.free.push(t);
+    }
+
+    /// Rebuilds the word table from the words live templates use: words of forgotten
+    /// templates go, so a flood of distinct messages cannot grow it without bound.
+    fn compact(&mut self) {
+        let mut map: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut names: Vec<Box<str>> = vec!["<*>".into()];
+        map.insert(VAR, VAR);
+        let mut remap = |w: &mut u32, names: &mut Vec<Box<str>>, old: &[Box<str>]| {
+            if *w == u32::MAX {
+                return;
+            }
+            *w = *map.entry(*w).or_insert_with(|| {
+                names.push(old[*w as usize].clone());
+                names.len() as u32 - 1
+            });
+        };
+        let old = std::mem::take(&mut self.names);
+        for tpl in &mut self.templates {
+            for w in tpl.words.iter_mut().chain(tpl.route.1.iter_mut()) {
+                remap(w, &mut names, &old);
+            }
+        }
+        self.leaves = self
+            .templates
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.words.is_empty() || t.count > 0)
+            .fold(FxHashMap::default(), |mut leaves, (i, t)| {
+                leaves
+                    .entry(t.route)
+                    .or_insert_with(Vec::new)
+                    .push(i as u32);
+                leaves
+            });
+        self.ids = names
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        self.names = names;
+        self.compact_at = (self.names.len() * 4).max(MIN_COMPACT);
+    }
+
+    /// Words in the word table.
+    pub fn words_known(&self) -> usize {
+        self.names.len()
     }
 
     /// Every template, by id.

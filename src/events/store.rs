@@ -229,6 +229,16 @@ impl EventStore {
         self.stats.len()
     }
 
+    /// Words the miner knows (bounded: see [`Miner`]'s compaction).
+    pub fn words_known(&self) -> usize {
+        self.miner.words_known()
+    }
+
+    /// Template ids in use or free for reuse.
+    pub fn slots(&self) -> usize {
+        self.miner.templates().len()
+    }
+
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
         self.stats.is_empty()
@@ -284,5 +294,45 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert_eq!(s.counters.forgotten, 1);
         assert!(s.templates().any(|(id, _)| id == a), "the busiest stays");
+    }
+
+    /// A word of letters only (so not masked) for `n`.
+    fn word(mut n: usize) -> String {
+        let mut w = String::from("w");
+        loop {
+            w.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+            if n == 0 {
+                return w;
+            }
+        }
+    }
+
+    #[test]
+    fn a_flood_of_distinct_messages_stays_within_the_caps() {
+        let mut s = EventStore::new(
+            MinerConfig::default(),
+            Caps {
+                max_templates: 500,
+                max_hosts: 4,
+            },
+        );
+        let t0 = 1_800_000_000;
+        // The same message all along, and 50,000 that share nothing, each of new words.
+        for i in 0..50_000usize {
+            s.add(&msg("n1", "link down on eth0", 3), t0 + i as u64 / 100);
+            let text = format!("{} {} {}", word(3 * i), word(3 * i + 1), word(3 * i + 2));
+            s.add(&msg(&format!("h{}", i % 7), &text, 6), t0 + i as u64 / 100);
+        }
+        assert!(s.len() <= 500, "{} templates", s.len());
+        assert!(s.counters.forgotten >= 49_000, "{:?}", s.counters);
+        assert!(
+            s.templates()
+                .any(|(_, t)| t.text == "link down on eth<*>" && t.count == 50_000),
+            "the steady template is kept whole"
+        );
+        // 150,000 distinct words came; the table keeps the live templates' and some slack.
+        assert!(s.words_known() < 120_000, "{} words", s.words_known());
+        assert!(s.slots() <= 501, "template ids are reused: {}", s.slots());
     }
 }
