@@ -152,20 +152,23 @@ pub(super) fn sensor_problems(snap: &Snapshot, now: u64, out: &mut Vec<Problem>)
             });
             continue;
         }
+        // One row per BMC in trouble: degraded (it answers in part), or failing.
+        let row = |b: &crate::aggregator::BmcView, detail: String, since| Problem {
+            severity: Severity::Warning,
+            kind: Kind::BmcFailing,
+            subject: Subject::Host {
+                cluster: cluster.clone(),
+                host: b.host.to_string(),
+            },
+            name: b.host.to_string(),
+            place: cluster.clone(),
+            detail,
+            since,
+            weight: 0.0,
+        };
         for b in sv.bmcs.iter().filter(|b| b.health == BmcHealth::Degraded) {
-            out.push(Problem {
-                severity: Severity::Warning,
-                kind: Kind::BmcFailing,
-                subject: Subject::Host {
-                    cluster: cluster.clone(),
-                    host: b.host.to_string(),
-                },
-                name: b.host.to_string(),
-                place: cluster.clone(),
-                detail: format!("answers, but {}", b.error.as_deref().unwrap_or("in part")),
-                since: None,
-                weight: 0.0,
-            });
+            let detail = format!("answers, but {}", b.error.as_deref().unwrap_or("in part"));
+            out.push(row(b, detail, None));
         }
         for b in failing {
             let last = match b.last_success {
@@ -175,19 +178,8 @@ pub(super) fn sensor_problems(snap: &Snapshot, now: u64, out: &mut Vec<Problem>)
                 ),
                 None => "; never read".into(),
             };
-            out.push(Problem {
-                severity: Severity::Warning,
-                kind: Kind::BmcFailing,
-                subject: Subject::Host {
-                    cluster: cluster.clone(),
-                    host: b.host.to_string(),
-                },
-                name: b.host.to_string(),
-                place: cluster.clone(),
-                detail: format!("{}{last}", b.error.as_deref().unwrap_or("no answer")),
-                since: b.last_success,
-                weight: 0.0,
-            });
+            let detail = format!("{}{last}", b.error.as_deref().unwrap_or("no answer"));
+            out.push(row(b, detail, b.last_success));
         }
     }
 }

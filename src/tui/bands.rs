@@ -56,6 +56,17 @@ impl LoadBands {
 
 use super::sensor_bands::{self, Sensor};
 
+/// The band of `v` against rising edges: at or over the fourth is band 4.
+pub(crate) fn band_up(v: f64, [a, b, c, d]: [f64; 4]) -> u8 {
+    match v {
+        v if v >= d => 4,
+        v if v >= c => 3,
+        v if v >= b => 2,
+        v if v >= a => 1,
+        _ => 0,
+    }
+}
+
 /// What tiles are coloured by. Each measure is a host's value cut into five bands that share
 /// the load bands' colours and glyphs, so the tile field reads the same way whatever it shows.
 /// Hardware sensors from the nodes' BMCs join where some host reports them.
@@ -214,14 +225,7 @@ impl ColorBy {
         if self == ColorBy::Load {
             return load.band(v);
         }
-        let [a, b, c, d] = self.edges(load);
-        match v {
-            v if v >= d => 4,
-            v if v >= c => 3,
-            v if v >= b => 2,
-            v if v >= a => 1,
-            _ => 0,
-        }
+        band_up(v, self.edges(load))
     }
 
     /// The bands' labels for the legend.

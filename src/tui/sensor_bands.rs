@@ -6,6 +6,7 @@
 use crate::model::Host;
 use crate::redfish::metric::from_metric;
 use crate::redfish::{Kind, Level, Reading};
+use crate::tui::bands::band_up;
 
 /// Which sensors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,23 +71,13 @@ fn band_of_reading(r: &Reading, s: Sensor) -> u8 {
         _ => t.upper_caution.is_some() || t.upper_critical.is_some(),
     };
     let by_edges = match s {
-        Sensor::Temperature => up(v, TEMP_EDGES),
-        Sensor::Power => up(v, POWER_EDGES),
+        Sensor::Temperature => band_up(v, TEMP_EDGES),
+        Sensor::Power => band_up(v, POWER_EDGES),
         Sensor::Fan if v <= 0.0 => 4,
         Sensor::Fan => down(v, FAN_EDGES),
     };
     // Within the BMC's own thresholds, a reading stays below the caution band.
     if has_own { by_edges.min(2) } else { by_edges }
-}
-
-fn up(v: f64, [a, b, c, d]: [f64; 4]) -> u8 {
-    match v {
-        v if v >= d => 4,
-        v if v >= c => 3,
-        v if v >= b => 2,
-        v if v >= a => 1,
-        _ => 0,
-    }
 }
 
 fn down(v: f64, [a, b, c, _]: [f64; 4]) -> u8 {
