@@ -76,6 +76,7 @@ fn main() {
         cpus: 250,
         min_job_age: 300,
         extra: "MaxJobCount=50000\nMaxArraySize=20000\n",
+        cloud: 0,
     })
     .expect("the bench cluster starts");
     let conf = cluster.conf_str();

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod listen;
 pub mod logging;
 pub mod model;
+pub mod queue;
 pub mod redfish;
 pub mod server;
 pub mod sim;

@@ -45,6 +45,8 @@ enum Command {
     Bmc(cli::bmc::BmcArgs),
     /// Write a cluster's or host's graphs for a range as PNG and SVG, from the saved history.
     Graph(cli::graph::GraphArgs),
+    /// Write a cluster's job history as SWF (Parallel Workloads Archive), CSV or JSON.
+    Export(cli::export::ExportArgs),
     /// Print every path Gantry resolved.
     Info,
     /// Print shell completions: bash, zsh, fish, elvish or powershell.
@@ -164,6 +166,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 args,
                 cli::aggregator::wait_for_termination(),
             ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Export(args)) => {
+            let n = runtime.block_on(cli::export::run(&args, &config, &paths))?;
+            if args.output.is_some() {
+                eprintln!("{n} jobs written");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Aggregator(args)) => {

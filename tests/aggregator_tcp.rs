@@ -1,6 +1,8 @@
 //! The aggregator over TCP against `gantry sim` on 127.0.0.1: failover, a source that accepts
 //! and never writes, truncated, malformed and gzip documents, and serving back what it knows.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -347,4 +349,62 @@ async fn serves_what_it_knows_in_gmetad_format() {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(v["sources"][0]["health"], "ok");
     assert_eq!(v["hosts"]["up"], 76);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fault_between_a_source_and_the_aggregator_heals_and_keeps_what_was_known() {
+    use common::proxy::Proxy;
+    let s = sim(vec![spec("alpha", 30)], false).await;
+    let proxy = Proxy::start(&s.addr("alpha").unwrap().to_string());
+    proxy.seed(0x50c);
+    let mut st = source(&[proxy.addr()]);
+    assert_eq!(poll(&mut st, quick()).await.status.health, Health::Ok);
+    type Fault = (&'static str, fn(&Proxy), bool);
+    // (what, the fault, whether no poll under it can read a whole document)
+    let faults: [Fault; 8] = [
+        ("latency of 300 ms", |x| x.delay(300), false),
+        ("a 200 kB/s link", |x| x.throttle(200_000), false),
+        // Plain XML has no checksum of its own (TCP's protects it in life): a flipped byte
+        // may read as a value; what matters is that nothing breaks and nothing is lost.
+        ("corrupted bytes", |x| x.corrupt(0.3), false),
+        ("duplicated bytes", |x| x.duplicate(0.3), false),
+        ("lost bytes", |x| x.drop_bytes(0.3), false),
+        ("a stream cut mid-document", |x| x.truncate(), true),
+        ("resets", |x| x.reset(), true),
+        ("a black hole", |x| x.cut(), true),
+    ];
+    for (name, fault, breaks) in faults {
+        fault(&proxy);
+        let v = poll(&mut st, quick()).await;
+        // Whatever came through, the hosts known are all still there.
+        assert_eq!(v.clusters.len(), 1, "{name}: {:?}", v.status);
+        assert_eq!(
+            v.clusters[0].cluster.hosts.len(),
+            30,
+            "{name}: {:?}",
+            v.status
+        );
+        if breaks {
+            assert_ne!(
+                v.status.health,
+                Health::Ok,
+                "{name}: shown as fresh: {:?}",
+                v.status
+            );
+            assert!(
+                v.status.last_error.is_some(),
+                "{name}: said nothing: {:?}",
+                v.status
+            );
+        }
+        proxy.pass();
+        let v = poll(&mut st, quick()).await;
+        assert_eq!(
+            v.status.health,
+            Health::Ok,
+            "{name}: healed: {:?}",
+            v.status
+        );
+        assert_eq!(v.clusters[0].cluster.hosts.len(), 30);
+    }
 }

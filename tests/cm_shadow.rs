@@ -16,6 +16,20 @@ use gantry::cm::proto::{Reply, Request};
 /// cores would be judged on how fast the machine is rather than on what they do.
 static ONE_PAIR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A fault, named, as a link test applies it.
+type Fault = (&'static str, fn(&common::proxy::Proxy));
+
+/// Every fault of the proxy, one at a time, as the link tests below apply them.
+const EVERY_FAULT: [Fault; 7] = [
+    ("latency of 300 ms", |x| x.delay(300)),
+    ("a 4 kB/s link", |x| x.throttle(4000)),
+    ("corrupted bytes", |x| x.corrupt(0.3)),
+    ("duplicated bytes", |x| x.duplicate(0.3)),
+    ("lost bytes", |x| x.drop_bytes(0.3)),
+    ("a stream cut mid-record", |x| x.truncate()),
+    ("resets", |x| x.reset()),
+];
+
 /// The manager that says it is active, with the highest epoch.
 async fn active(p: &Pair) -> Option<(String, u64)> {
     let mut best: Option<(String, u64)> = None;
@@ -174,6 +188,7 @@ async fn the_shadow_takes_over_from_a_sigkilled_primary_mid_burst() {
             login_hint: None,
             kind: gantry::jobs::BackendKind::CentralManager,
             trust: None,
+            queue: Default::default(),
         },
         tx,
     );
@@ -525,4 +540,95 @@ async fn a_node_that_claims_a_newer_epoch_does_not_make_the_primary_step_down() 
         p.logs()
     );
     submit_one(&p, &p.a.plain).await.expect("still takes jobs");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fault_on_the_replication_link_heals_and_loses_nothing() {
+    let _one = ONE_PAIR.lock().await;
+    let p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    p.link.seed(0x5eed);
+    let mut acked = Vec::new();
+    for (name, fault) in EVERY_FAULT {
+        fault(&p.link);
+        // Submissions under the fault: acknowledged by the shadow, or, once the primary gives
+        // up on it, witnessed by the nodes. A refusal is allowed (nothing was promised).
+        let mut here = 0;
+        for _ in 0..5 {
+            if let Ok(id) = submit_one(&p, &p.a.plain).await {
+                acked.push(id);
+                here += 1;
+            }
+        }
+        assert!(here > 0, "{name}: the primary took no job\n{}", p.logs());
+        p.link.pass();
+        until(
+            &p,
+            &format!("the shadow in sync after {name}"),
+            60,
+            async || {
+                let s = ha(&p.a.plain).await?;
+                (s.shadow == "in sync").then_some(())
+            },
+        )
+        .await;
+        let b = ha(&p.b.plain).await.expect("the shadow answers");
+        assert_eq!(b.role, "standby", "{name}: {b:?}");
+    }
+    // The faults bit: the broken streams were given up and the link made again.
+    assert!(
+        p.link.connections() > 1,
+        "{} connections",
+        p.link.connections()
+    );
+    println!(
+        "{} jobs acknowledged under the faults, the replication link made {} times",
+        acked.len(),
+        p.link.connections()
+    );
+    let on_b = jobs(&p.b.plain).await.expect("jobs");
+    for id in &acked {
+        assert!(on_b.contains_key(id), "the shadow caught up with job {id}");
+    }
+    check_history(&p, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fault_on_the_agents_links_heals_and_every_job_runs_once() {
+    let _one = ONE_PAIR.lock().await;
+    let p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    let mut acked = Vec::new();
+    for (i, (name, fault)) in EVERY_FAULT.into_iter().enumerate() {
+        for (_, link) in &p.to_a {
+            link.seed(0xa9e + i as u64);
+            fault(link);
+        }
+        // Jobs submitted while the nodes' links misbehave: placed, started or held back, but
+        // each acknowledged one runs exactly once.
+        for _ in 0..4 {
+            if let Ok(id) = submit_one(&p, &p.a.plain).await {
+                acked.push(id);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        for (_, link) in &p.to_a {
+            link.pass();
+        }
+        // Healed: one manager is active (the shadow may have taken over, if the nodes' leases
+        // to the primary ran out under the fault), every node following it.
+        until(
+            &p,
+            &format!("an active manager after {name}"),
+            60,
+            async || active(&p).await.map(|_| ()),
+        )
+        .await;
+    }
+    assert!(!acked.is_empty(), "no job was acknowledged\n{}", p.logs());
+    println!(
+        "{} jobs acknowledged under faults on the nodes' links",
+        acked.len()
+    );
+    check_history(&p, &acked).await;
 }

@@ -6,17 +6,15 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::rsyslog::{self, Rsyslog};
 
 use gantry::events::receiver::{Receiver, ReceiverConfig};
 
-const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
-
 #[tokio::test(flavor = "multi_thread")]
 async fn rsyslog_forwards_over_udp_and_tcp_and_messages_group_by_template() {
-    if !std::path::Path::new(RSYSLOGD).exists() {
-        common::skip("rsyslog is not installed (apt-get install rsyslog)");
+    if !rsyslog::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -40,58 +38,20 @@ async fn rsyslog_forwards_over_udp_and_tcp_and_messages_group_by_template() {
     .await
     .expect("the receiver binds");
     let (udp, tcp, tls) = (rx.udp.unwrap(), rx.tcp.unwrap(), rx.tls.unwrap());
-    let sock = dir.path().join("log.sock");
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let conf = dir.path().join("rsyslog.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            r#"global(workDirectory="{work}" DefaultNetstreamDriverCAFile="{ca}")
-module(load="imuxsock" SysSock.Use="off")
-input(type="imuxsock" Socket="{sock}")
-if $programname == "rsyslogd" then action(type="omfile" file="{own}")
-if $msg contains "via-udp" then action(type="omfwd" target="127.0.0.1" port="{up}" protocol="udp")
+    let rules = format!(
+        r#"if $msg contains "via-udp" then action(type="omfwd" target="127.0.0.1" port="{up}" protocol="udp")
 if $msg contains "via-tcp" then action(type="omfwd" target="127.0.0.1" port="{tp}" protocol="tcp" TCP_Framing="octet-counted")
-if $msg contains "via-tls" then action(type="omfwd" target="127.0.0.1" port="{lp}" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/certvalid")
-"#,
-            ca = tls_dir.join("ca.crt").display(),
-            lp = tls.port(),
-            own = dir.path().join("rsyslogd.log").display(),
-            work = work.display(),
-            sock = sock.display(),
-            up = udp.port(),
-            tp = tcp.port(),
-        ),
-    )
-    .unwrap();
-    let pidfile = dir.path().join("rsyslogd.pid");
-    let _rsyslog = common::Proc(
-        Command::new(RSYSLOGD)
-            .args(["-n", "-f"])
-            .arg(&conf)
-            .arg("-i")
-            .arg(&pidfile)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("rsyslogd starts"),
+if $msg contains "via-tls" then action(type="omfwd" target="127.0.0.1" port="{lp}" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/certvalid")"#,
+        lp = tls.port(),
+        up = udp.port(),
+        tp = tcp.port(),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !sock.exists() {
-        assert!(Instant::now() < deadline, "rsyslogd never made its socket");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let logger = |tag: &str, text: &str| {
-        let ok = Command::new("logger")
-            .arg("-u")
-            .arg(&sock)
-            .args(["-t", tag, "-p", "auth.notice", text])
-            .status()
-            .expect("logger runs")
-            .success();
-        assert!(ok, "logger {text}");
-    };
+    let ca = format!(
+        "DefaultNetstreamDriverCAFile=\"{}\"",
+        tls_dir.join("ca.crt").display()
+    );
+    let rsyslog = Rsyslog::start(dir.path(), &ca, &rules);
+    let logger = |tag: &str, text: &str| rsyslog.logger(tag, "auth.notice", text);
     for i in 1..=5 {
         logger(
             "sshd",
@@ -135,7 +95,7 @@ if $msg contains "via-tls" then action(type="omfwd" target="127.0.0.1" port="{lp
                 .values()
                 .map(|t| (&t.text, t.count))
                 .collect::<Vec<_>>(),
-            std::fs::read_to_string(dir.path().join("rsyslogd.log")).unwrap_or_default()
+            rsyslog.own_log()
         );
         let _ = tokio::time::timeout(Duration::from_secs(2), snaps.changed()).await;
     };

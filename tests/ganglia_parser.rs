@@ -527,3 +527,46 @@ fn real_documents_consolidate_into_history() {
         "{bin:?}"
     );
 }
+
+#[test]
+fn a_host_named_twice_is_one_host_the_later_copy_kept() {
+    // What a stretch of the stream repeated (found by the fault proxy) looks like: the same
+    // HOST again, newer. gmond never sends one; gmetad keeps one per name too.
+    let host = |load: &str| {
+        format!(
+            "<HOST NAME=\"n1\" IP=\"10.0.0.1\" REPORTED=\"1\" TN=\"1\" TMAX=\"20\" DMAX=\"0\">\n<METRIC NAME=\"load_one\" VAL=\"{load}\" TYPE=\"float\" UNITS=\"\" TN=\"1\" TMAX=\"70\" DMAX=\"0\" SLOPE=\"both\" SOURCE=\"gmond\"/>\n</HOST>\n"
+        )
+    };
+    let doc = format!(
+        "<GANGLIA_XML VERSION=\"3.7.2\" SOURCE=\"gmond\">\n<CLUSTER NAME=\"c\" LOCALTIME=\"1\">\n{}<HOST NAME=\"n2\" IP=\"10.0.0.2\" REPORTED=\"1\" TN=\"1\" TMAX=\"20\" DMAX=\"0\">\n</HOST>\n{}</CLUSTER>\n</GANGLIA_XML>\n",
+        host("0.5"),
+        host("0.9")
+    );
+    let p = parse(doc.as_bytes());
+    let c = cluster_of(&p.document);
+    let names: Vec<&str> = c.hosts.iter().map(|h| &*h.name).collect();
+    assert_eq!(names, ["n1", "n2"], "one n1, in its first place");
+    assert_eq!(c.hosts[0].metrics[0].num, 0.9, "the later copy");
+    assert!(
+        p.damage.entries[0]
+            .message
+            .contains("HOST 'n1' a second time"),
+        "{:?}",
+        p.damage
+    );
+}
+
+#[test]
+fn a_stream_cut_before_its_first_element_is_truncated_not_empty() {
+    // A cut inside gmond's DTD once read as a healthy, empty source and every host vanished.
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let first = find(&raw, "<GANGLIA_XML").unwrap();
+    for cut in [1, first / 2, first] {
+        let p = parse(&raw[..cut]);
+        assert!(p.document.items.is_empty());
+        let t = p.truncated.expect("reported as truncated");
+        assert!(t.contains("before its first element"), "{cut}: {t}");
+    }
+    let p = parse(&raw[..first + 20]);
+    assert!(p.truncated.is_some());
+}

@@ -72,6 +72,7 @@ async fn fails_over_to_a_shadow_and_logs_in_again_after_a_reconnect() {
             login_hint: None,
             kind: BackendKind::CentralManager,
             trust: Some(Trust::Ca(dir.path().join("cm/tls/ca.crt"))),
+            queue: Default::default(),
         },
         tx,
     );
@@ -159,6 +160,7 @@ async fn fails_over_from_a_primary_that_hangs_or_hangs_up() {
                 login_hint: None,
                 kind: BackendKind::CentralManager,
                 trust: Some(Trust::Ca(dir.path().join("cm/tls/ca.crt"))),
+                queue: Default::default(),
             },
             tx,
         );
@@ -175,4 +177,124 @@ async fn fails_over_from_a_primary_that_hangs_or_hangs_up() {
         let n = attempts.load(std::sync::atomic::Ordering::Relaxed);
         assert!(n <= 3, "{n} connection attempts before the shadow");
     }
+}
+
+/// The next `Submitted` outcome, skipping other events.
+async fn submitted(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, JobEvent)>,
+    what: &str,
+) -> Result<u64, String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some((_, JobEvent::Submitted(r)))) => return r,
+            Ok(Some(_)) => {}
+            _ => panic!("{what}: a submission was never answered, not even with an error"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_link_rides_out_every_fault_and_never_shows_a_dead_link_as_live() {
+    use common::proxy::Proxy;
+    let dir = tempfile::tempdir().unwrap();
+    // alice's jobs run as root here (there is no account alice); none runs: no agent.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[cm]\naccounts = { alice = \"root\" }\nroot_users = [\"alice\"]\n",
+    )
+    .unwrap();
+    let (_server, addr) = manager(dir.path(), "127.0.0.1:0");
+    let proxy = Proxy::start(&addr);
+    proxy.seed(0xfa17);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let link = gantry::jobs::link::spawn(
+        ManagerConfig {
+            cluster: "*".into(),
+            addresses: vec![proxy.addr()],
+            user: Some("alice".into()),
+            read_only: false,
+            login_hint: None,
+            kind: BackendKind::CentralManager,
+            trust: Some(Trust::Ca(dir.path().join("cm/tls/ca.crt"))),
+            queue: Default::default(),
+        },
+        tx,
+    );
+    until(&mut rx, "connected", |e| {
+        matches!(e, JobEvent::State(LinkState::Connected(_)))
+    })
+    .await;
+    link.send(JobCommand::Login {
+        user: "alice".into(),
+        password: "pw".into(),
+        remember: false,
+    });
+    until(&mut rx, "logged in", |e| {
+        matches!(e, JobEvent::State(LinkState::LoggedIn(..)))
+    })
+    .await;
+    let job = || {
+        Box::new(gantry::cm::job::JobSpec {
+            name: "t".into(),
+            exec: "/bin/true".into(),
+            class: gantry::cm::job::JobClass::Single,
+            output: Some("/dev/null".into()),
+            tasks_per_node: 1,
+            total_tasks: 1,
+            ..Default::default()
+        })
+    };
+    type Fault = (&'static str, fn(&Proxy), bool);
+    // (what, the fault, whether it breaks the connection for good until healed)
+    let faults: [Fault; 8] = [
+        ("latency of 300 ms", |x| x.delay(300), false),
+        ("a 4 kB/s link", |x| x.throttle(4000), false),
+        ("corrupted bytes", |x| x.corrupt(0.5), false),
+        ("duplicated bytes", |x| x.duplicate(0.5), false),
+        ("lost bytes", |x| x.drop_bytes(0.5), false),
+        ("a stream cut mid-record", |x| x.truncate(), false),
+        ("resets", |x| x.reset(), true),
+        ("a black hole", |x| x.cut(), true),
+    ];
+    let mut acked = Vec::new();
+    for (name, fault, breaks) in faults {
+        fault(&proxy);
+        link.send(JobCommand::Submit(job()));
+        // Acknowledged, or refused with a reason: never silence.
+        match submitted(&mut rx, name).await {
+            Ok(id) => acked.push(id),
+            Err(e) => println!("{name}: refused: {e}"),
+        }
+        if breaks {
+            // A link that cannot reach its manager says so; its lists are not shown as live.
+            until(
+                &mut rx,
+                &format!("the link saying it is down under {name}"),
+                |e| {
+                    matches!(
+                        e,
+                        JobEvent::State(LinkState::Down(_) | LinkState::Connecting(_))
+                    )
+                },
+            )
+            .await;
+        }
+        proxy.pass();
+        // Healed: logged in again by itself, with lists that hold every acknowledged job.
+        let want = acked.clone();
+        until(&mut rx, &format!("fresh lists after {name}"), move |e| {
+            matches!(e, JobEvent::Lists { jobs, .. }
+                if want.iter().all(|id| jobs.iter().any(|j| j.id == *id)))
+        })
+        .await;
+    }
+    // Latency and a slow link delay the answer; they do not lose it.
+    assert!(acked.len() >= 2, "acknowledged {acked:?}");
+    println!(
+        "{} of 8 submissions acknowledged under the faults; {} connections through the proxy",
+        acked.len(),
+        proxy.connections()
+    );
 }

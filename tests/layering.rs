@@ -14,6 +14,7 @@ const LOWER: &[&str] = &[
     "history",
     "jobs",
     "model",
+    "queue",
     "redfish",
     "server",
     "sim",

@@ -83,6 +83,7 @@ fn console(size: (u16, u16), role: &str) -> App {
         login_hint: Some("demo account: user demo, password demo".into()),
         kind: Default::default(),
         trust: None,
+        queue: Default::default(),
     };
     let mut j = JobsUi::new(
         "*",
@@ -723,6 +724,34 @@ fn slurm_partitions_nodes_detail_and_pending_arrays() {
             "{s}"
         );
         insta::assert_snapshot!(name("slurm_nodes", size), s);
+        // Two nodes tagged and powered down: both run jobs, so Slurm is asked to power them
+        // down once those end, and their count must be typed.
+        for _ in 0..2 {
+            press_code(&mut a, KeyCode::Down);
+        }
+        press(&mut a, ' ');
+        press(&mut a, ' ');
+        assert_eq!(a.jobs[0].tagged_nodes.len(), 2);
+        press(&mut a, 'D');
+        let s = render(&a);
+        assert!(
+            s.contains("Power down 2 nodes") && s.contains("POWER_DOWN_ASAP"),
+            "{s}"
+        );
+        insta::assert_snapshot!(name("slurm_power_down", size), s);
+        press_code(&mut a, KeyCode::Esc);
+        assert!(a.jobs[0].modal.is_none());
+        // One idle node, powered up: the selected one when none is tagged.
+        press_code(&mut a, KeyCode::Up);
+        press(&mut a, ' ');
+        press(&mut a, ' ');
+        assert!(a.jobs[0].tagged_nodes.is_empty());
+        press_code(&mut a, KeyCode::Home);
+        press_code(&mut a, KeyCode::Down);
+        press(&mut a, 'U');
+        let s = render(&a);
+        assert!(s.contains("Power up 1 node") && s.contains("c2"), "{s}");
+        press_code(&mut a, KeyCode::Esc);
         // The filter keeps a state.
         press(&mut a, '/');
         for c in "drain".chars() {

@@ -55,6 +55,11 @@ pub async fn run(args: AggregatorArgs, config: Config, paths: &Paths) -> anyhow:
         cfg.history = Some(history.store.clone());
         history.start_saving();
     }
+    let events =
+        super::events::start(&config, paths, keep.then(|| history.store.clone()), keep).await?;
+    if let Some(n) = events.as_ref().and_then(|e| e.notice.as_ref()) {
+        eprintln!("gantry: {n}");
+    }
     let agg = Aggregator::start(cfg.clone());
     let served_history = keep.then(|| history.store.clone());
     let servers = crate::server::serve(
@@ -79,10 +84,20 @@ pub async fn run(args: AggregatorArgs, config: Config, paths: &Paths) -> anyhow:
     if let Some(a) = servers.interactive {
         println!("interactive port  {a}");
     }
+    if let Some(e) = &events {
+        for (what, a) in [("udp", e.udp), ("tcp", e.tcp), ("tls", e.tls)] {
+            if let Some(a) = a {
+                println!("syslog {what:<10} {a}");
+            }
+        }
+    }
     wait_for_termination().await;
     tracing::info!("stopping");
     drop(servers);
     agg.shutdown().await;
+    if let Some(e) = events {
+        e.shutdown().await;
+    }
     history.finish().await;
     Ok(())
 }

@@ -360,6 +360,18 @@ pub async fn run_cm(
         tls_dir: Some(tls),
         plaintext_listen: plaintext,
         socket,
+        elastic: crate::cm::manager::elastic::ElasticSettings {
+            rule: crate::queue::Rule {
+                every: c.queue_every.max(1),
+                wait: c.queue_wait,
+                idle: c.queue_idle,
+            },
+            provision: (!c.provision_command.is_empty()).then(|| c.provision_command.clone()),
+            release: (!c.release_command.is_empty()).then(|| c.release_command.clone()),
+            dry_run: c.elastic_dry_run,
+            min_interval: c.elastic_min_interval,
+            timeout: c.elastic_timeout.max(1),
+        },
         ha: crate::cm::manager::ha::HaSettings {
             peer: args
                 .shadow_of

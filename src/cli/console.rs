@@ -129,6 +129,7 @@ pub fn manager_configs(config: &Config) -> Vec<crate::jobs::ManagerConfig> {
                 _ => crate::jobs::BackendKind::CentralManager,
             },
             trust: m.trust(),
+            queue: m.queue_rule(),
         })
         .collect()
 }
@@ -265,17 +266,40 @@ pub async fn run_console(
     } else {
         Vec::new()
     };
+    // Syslog is received by the console on the configured grid (not the demo's).
+    let events = if opts.serve_ports {
+        match super::events::start(config, paths, Some(history.store.clone()), true).await {
+            Ok(e) => e,
+            Err(e) => {
+                agg.stop();
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(n) = events.as_ref().and_then(|e| e.notice.clone()) {
+        setup.notice = Some(match setup.notice.take() {
+            Some(before) => format!("{before}; {n}"),
+            None => n,
+        });
+    }
     history.start_saving();
     let (job_links, job_events) = start_job_backends(&setup.managers, opts.demo_login.as_ref());
+    let job_events = crate::queue::stage::spawn(job_events, Some(history.store.clone()));
     let backend = Backend {
         snapshots: agg.subscribe(),
         poll_now: Box::new(agg.poll_trigger()),
         job_links,
         job_events,
+        events: events.as_ref().map(|e| e.subscribe()),
     };
     let r = run(setup, backend, config.file.ui.mouse).await;
     drop(servers);
     agg.shutdown().await;
+    if let Some(e) = events {
+        e.shutdown().await;
+    }
     history.finish().await;
     r
 }

@@ -108,6 +108,7 @@ pub async fn start(
         login_hint,
         kind: crate::jobs::BackendKind::CentralManager,
         trust: None,
+        queue: Default::default(),
     };
     Ok(LocalCm {
         config,

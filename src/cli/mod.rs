@@ -5,6 +5,8 @@ pub mod bmc;
 pub mod cm;
 pub mod console;
 pub mod demo;
+pub mod events;
+pub mod export;
 pub mod graph;
 pub mod history_file;
 pub mod info;

@@ -35,7 +35,8 @@ pub async fn run(cm: Option<&str>, user: Option<&str>, config: &Config) -> anyho
     }
 }
 
-fn password(user: &str) -> anyhow::Result<String> {
+/// A password for `user`: asked on a terminal, else the first line of standard input.
+pub(crate) fn password(user: &str) -> anyhow::Result<String> {
     use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
         return Ok(rpassword::prompt_password(format!(

@@ -321,6 +321,15 @@ pub enum Request {
     },
     /// Which manager is active, at what epoch, and how its shadow is.
     Ha,
+    /// The queue's pressure as the elastic rule judged it, and the provisioning and release
+    /// commands run (any logged-in user: the totals name no one's jobs).
+    Queue,
+    /// Finished jobs with ids above `after`, a page at a time, for the workload export
+    /// (administrators: everyone's; others: their own).
+    History {
+        /// The last id already read (0 for the first page).
+        after: u64,
+    },
     /// Administrator → a standby manager: take control back, in order (§9).
     Takeback,
     /// Standby → active manager, on the replication link: stop changing anything, let the
@@ -433,6 +442,16 @@ pub enum Reply {
     },
     /// `OK|HA|…`: who is active.
     Ha(Box<HaStatus>),
+    /// `OK|QUEUE|JSON`: the queue report.
+    Queue(Box<crate::queue::QueueReport>),
+    /// `OK|HISTORY|more|JSON`: a page of finished jobs, oldest id first; `more` when another
+    /// page follows (ask again after the last id).
+    History {
+        /// The jobs.
+        jobs: Vec<crate::queue::workload::FinishedJob>,
+        /// Another page follows.
+        more: bool,
+    },
     /// `OK|FOLLOW|epoch|mode`: the stream follows, from the log or as a whole snapshot.
     Following {
         /// The primary's epoch.
@@ -568,6 +587,8 @@ impl Request {
             Request::Fenced { .. } => "FENCED",
             Request::Follow { .. } => "FOLLOW",
             Request::Ha => "HA",
+            Request::Queue => "QUEUE",
+            Request::History { .. } => "HISTORY",
             Request::Takeback => "TAKEBACK",
             Request::Handover => "HANDOVER",
         }
@@ -754,6 +775,8 @@ impl Request {
                 last_seq.to_string(),
             ]),
             Request::Ha => v(&[s("HA")]),
+            Request::Queue => v(&[s("QUEUE")]),
+            Request::History { after } => v(&[s("HISTORY"), after.to_string()]),
             Request::Takeback => v(&[s("TAKEBACK")]),
             Request::Handover => v(&[s("HANDOVER")]),
         }
@@ -1029,6 +1052,13 @@ impl Request {
                 }
             }
             "HA" => Request::Ha,
+            "QUEUE" => Request::Queue,
+            "HISTORY" => {
+                want(h, 2, "HISTORY|after")?;
+                Request::History {
+                    after: num("after", field(1))?,
+                }
+            }
             "TAKEBACK" => Request::Takeback,
             "HANDOVER" => Request::Handover,
             "" => return Err(BadMessage("empty request".into())),
@@ -1211,6 +1241,15 @@ impl Reply {
                 h.why.clone(),
                 h.following.to_string(),
                 h.members.to_string(),
+            ]),
+            Reply::Queue(q) => ok(&[
+                s("QUEUE"),
+                serde_json::to_string(q).unwrap_or_else(|_| "{}".into()),
+            ]),
+            Reply::History { jobs, more } => ok(&[
+                s("HISTORY"),
+                u8::from(*more).to_string(),
+                serde_json::to_string(jobs).unwrap_or_else(|_| "[]".into()),
             ]),
             Reply::Following { epoch, mode } => ok(&[s("FOLLOW"), epoch.to_string(), mode.clone()]),
             Reply::Started(pid) => ok(&[s("RUN"), pid.to_string()]),
@@ -1404,6 +1443,15 @@ impl Reply {
                 following: opt_num("following", field(9))?.unwrap_or(0),
                 members: opt_num("members", field(10))?.unwrap_or(0),
             })),
+            "QUEUE" => Reply::Queue(Box::new(
+                serde_json::from_str(field(2))
+                    .map_err(|e| BadMessage(format!("a QUEUE report: {e}")))?,
+            )),
+            "HISTORY" => Reply::History {
+                more: field(2) == "1",
+                jobs: serde_json::from_str(field(3))
+                    .map_err(|e| BadMessage(format!("a HISTORY page: {e}")))?,
+            },
             "FOLLOW" => Reply::Following {
                 epoch: num("epoch", field(2))?,
                 mode: s(field(3)),

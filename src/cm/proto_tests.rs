@@ -213,6 +213,7 @@ fn request() -> impl Strategy<Value = Request> {
             }
         }),
         Just(Request::Ha),
+        any::<u64>().prop_map(|after| Request::History { after }),
         Just(Request::Takeback),
         Just(Request::Handover),
     ]
@@ -359,6 +360,33 @@ fn reply() -> impl Strategy<Value = Reply> {
                     }))
                 }
             ),
+        (
+            proptest::collection::vec((any::<u64>(), text(), text(), any::<u32>()), 0..4),
+            any::<bool>()
+        )
+            .prop_map(|(jobs, more)| Reply::History {
+                jobs: jobs
+                    .into_iter()
+                    .map(
+                        |(id, user, program, procs)| crate::queue::workload::FinishedJob {
+                            id,
+                            submit: id / 2,
+                            start: (procs % 2 == 0).then_some(id / 2 + 1),
+                            end: id,
+                            procs,
+                            procs_req: procs,
+                            time_req: None,
+                            mem_req_kb: Some(u64::from(procs)),
+                            status: crate::queue::workload::Status::Cancelled,
+                            user,
+                            group: String::new(),
+                            program,
+                            queue: "batch".into(),
+                        }
+                    )
+                    .collect(),
+                more,
+            }),
     ]
 }
 

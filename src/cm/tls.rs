@@ -172,19 +172,13 @@ fn ca_params(key: &KeyPair) -> Result<CertificateParams, TlsError> {
 
 /// Yesterday's date (certificates start a day early: clocks differ), the day at most 28.
 fn yesterday() -> (i32, u8, u8) {
-    let now = crate::aggregator::now_epoch() as i64;
-    let days = now / 86_400 - 1;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-    (y, m, d.min(28))
+    use chrono::Datelike;
+    let now = i64::try_from(crate::aggregator::now_epoch()).unwrap_or(i64::MAX);
+    let d = chrono::DateTime::from_timestamp(now - 86_400, 0)
+        .unwrap_or_default()
+        .date_naive();
+    // Month and day always fit a u8.
+    (d.year(), d.month() as u8, (d.day() as u8).min(28))
 }
 
 /// Creates the cluster CA and the manager's certificate (for `names`: host names and

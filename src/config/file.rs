@@ -41,6 +41,9 @@ pub struct ConfigFile {
     /// Baseboard controllers read over Redfish, per cluster.
     #[serde(default)]
     pub bmc: Vec<super::bmc::BmcEntry>,
+    /// The nodes' syslog, received and grouped by template.
+    #[serde(default)]
+    pub events: super::events::EventsSection,
 }
 
 /// One `[[manager]]`: where a cluster's central manager is.
@@ -93,6 +96,34 @@ pub struct ManagerEntry {
     /// No TLS: plain text, allowed only for loopback addresses.
     #[serde(default)]
     pub plaintext: bool,
+    /// Slurm: seconds a job waits before the queue asks for nodes (the elastic rule).
+    #[serde(default = "queue_sixty")]
+    pub queue_wait: u64,
+    /// Slurm: seconds a node is idle before it could be released.
+    #[serde(default = "queue_sixty")]
+    pub queue_idle: u64,
+    /// Slurm: seconds between judgements of the queue.
+    #[serde(default = "queue_ten")]
+    pub queue_every: u64,
+}
+
+impl ManagerEntry {
+    /// The elastic rule this manager's queue is judged by.
+    pub fn queue_rule(&self) -> crate::queue::Rule {
+        crate::queue::Rule {
+            every: self.queue_every.max(1),
+            wait: self.queue_wait,
+            idle: self.queue_idle,
+        }
+    }
+}
+
+fn queue_sixty() -> u64 {
+    60
+}
+
+fn queue_ten() -> u64 {
+    10
 }
 
 impl ManagerEntry {
@@ -402,6 +433,23 @@ pub struct CmSection {
     pub takeover_after: u32,
     /// The name agents and consoles reach this manager by; empty: its listen address.
     pub name: String,
+    /// Seconds a job waits before the queue asks for nodes (the elastic rule).
+    pub queue_wait: u64,
+    /// Seconds a node is idle before it could be released.
+    pub queue_idle: u64,
+    /// Seconds between judgements of the queue.
+    pub queue_every: u64,
+    /// Run (`sh -c`) when the rule says the cluster needs nodes, with `GANTRY_NODES` and
+    /// `GANTRY_COUNT` the count; empty: nothing is run.
+    pub provision_command: String,
+    /// Run when nodes could be released, with `GANTRY_NODES` their names; empty: nothing.
+    pub release_command: String,
+    /// Only say what the commands would be run with.
+    pub elastic_dry_run: bool,
+    /// Seconds between two runs of the same command.
+    pub elastic_min_interval: u64,
+    /// Seconds a command may take before it is killed.
+    pub elastic_timeout: u64,
 }
 
 impl Default for CmSection {
@@ -430,6 +478,14 @@ impl Default for CmSection {
             shadow_of: String::new(),
             takeover_after: 3,
             name: String::new(),
+            queue_wait: 60,
+            queue_idle: 60,
+            queue_every: 10,
+            provision_command: String::new(),
+            release_command: String::new(),
+            elastic_dry_run: true,
+            elastic_min_interval: 300,
+            elastic_timeout: 120,
         }
     }
 }
@@ -701,6 +757,15 @@ impl Config {
                     format!("[[bmc]] for '{}': {msg}", b.cluster),
                 ));
             }
+        }
+        if let Some((key, msg)) = file.events.problem() {
+            return Err(ConfigError::at(
+                path,
+                text,
+                table_key_at(text, "[events]", 0, key).or_else(|| at(key)),
+                Some(key.into()),
+                format!("[events]: {msg}"),
+            ));
         }
         if ui.range.parse::<crate::history::Range>().is_err() {
             return Err(ConfigError::at(

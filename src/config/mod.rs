@@ -3,6 +3,7 @@
 
 pub mod bmc;
 mod error;
+pub mod events;
 mod file;
 mod paths;
 

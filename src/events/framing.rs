@@ -11,10 +11,14 @@ pub enum Frame {
     TooLong,
 }
 
-/// Splits a byte stream into syslog frames.
+/// Splits a byte stream into syslog frames. Frames are taken from a read offset and the
+/// buffer is compacted once per [`Framer::push`], so a read of many small frames costs time
+/// in proportion to its bytes.
 #[derive(Debug)]
 pub struct Framer {
     buf: Vec<u8>,
+    /// Where the unread bytes begin.
+    at: usize,
     limit: usize,
     /// Bytes still to skip of a counted frame over the limit.
     skipping: usize,
@@ -27,6 +31,7 @@ impl Framer {
     pub fn new(limit: usize) -> Self {
         Self {
             buf: Vec::new(),
+            at: 0,
             limit,
             skipping: 0,
             skipping_line: false,
@@ -35,15 +40,32 @@ impl Framer {
 
     /// Adds bytes read from the stream.
     pub fn push(&mut self, bytes: &[u8]) {
+        if self.at > 0 {
+            self.buf.drain(..self.at);
+            self.at = 0;
+        }
         self.buf.extend_from_slice(bytes);
+    }
+
+    fn rest(&self) -> &[u8] {
+        &self.buf[self.at..]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.buf.len());
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.at = 0;
     }
 
     /// The next whole frame, if one is buffered.
     pub fn next_frame(&mut self) -> Option<Frame> {
         loop {
             if self.skipping > 0 {
-                let n = self.skipping.min(self.buf.len());
-                self.buf.drain(..n);
+                let n = self.skipping.min(self.rest().len());
+                self.consume(n);
                 self.skipping -= n;
                 if self.skipping > 0 {
                     return None;
@@ -51,33 +73,30 @@ impl Framer {
                 continue;
             }
             if self.skipping_line {
-                match self.buf.iter().position(|&b| b == b'\n') {
+                match self.rest().iter().position(|&b| b == b'\n') {
                     Some(i) => {
-                        self.buf.drain(..=i);
+                        self.consume(i + 1);
                         self.skipping_line = false;
                     }
                     None => {
-                        self.buf.clear();
+                        self.clear();
                         return None;
                     }
                 }
             }
             // Blank lines and stray newlines between frames carry nothing.
             let start = self
-                .buf
+                .rest()
                 .iter()
                 .position(|b| !matches!(b, b'\n' | b'\r' | b'\0'));
             match start {
-                Some(0) => {}
-                Some(i) => {
-                    self.buf.drain(..i);
-                }
+                Some(i) => self.consume(i),
                 None => {
-                    self.buf.clear();
+                    self.clear();
                     return None;
                 }
             }
-            if self.buf[0].is_ascii_digit() {
+            if self.rest()[0].is_ascii_digit() {
                 return self.counted();
             }
             return self.line();
@@ -86,8 +105,9 @@ impl Framer {
 
     /// `LEN SP MESSAGE`.
     fn counted(&mut self) -> Option<Frame> {
-        let digits = self.buf.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == self.buf.len() {
+        let rest = self.rest();
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == rest.len() {
             // The length is not all here yet (a length has at most 10 digits).
             if digits > 10 {
                 self.skipping_line = true;
@@ -95,41 +115,42 @@ impl Framer {
             }
             return None;
         }
-        if self.buf[digits] != b' ' || digits > 10 {
+        if rest[digits] != b' ' || digits > 10 {
             // Digits, then no space: a newline-ended frame that starts with a number.
             return self.line();
         }
-        let len: usize = std::str::from_utf8(&self.buf[..digits])
+        let len: usize = std::str::from_utf8(&rest[..digits])
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(usize::MAX);
         if len > self.limit {
-            self.buf.drain(..=digits);
+            self.consume(digits + 1);
             self.skipping = len;
             return Some(Frame::TooLong);
         }
-        if self.buf.len() < digits + 1 + len {
+        if rest.len() < digits + 1 + len {
             return None;
         }
-        let frame = self.buf[digits + 1..digits + 1 + len].to_vec();
-        self.buf.drain(..digits + 1 + len);
+        let frame = rest[digits + 1..digits + 1 + len].to_vec();
+        self.consume(digits + 1 + len);
         Some(Frame::Message(frame))
     }
 
     /// A frame ended by a newline.
     fn line(&mut self) -> Option<Frame> {
-        match self.buf.iter().position(|&b| b == b'\n') {
+        let rest = self.rest();
+        match rest.iter().position(|&b| b == b'\n') {
             Some(i) if i <= self.limit => {
-                let frame = self.buf[..i].to_vec();
-                self.buf.drain(..=i);
+                let frame = rest[..i].to_vec();
+                self.consume(i + 1);
                 Some(Frame::Message(frame))
             }
             Some(i) => {
-                self.buf.drain(..=i);
+                self.consume(i + 1);
                 Some(Frame::TooLong)
             }
-            None if self.buf.len() > self.limit => {
-                self.buf.clear();
+            None if rest.len() > self.limit => {
+                self.clear();
                 self.skipping_line = true;
                 Some(Frame::TooLong)
             }

@@ -4,6 +4,9 @@
 //! part of the template. One set of rules for every source: no per-site or per-program
 //! patterns.
 
+/// Longer words are variables whole.
+pub const LONGEST_WORD: usize = 100;
+
 /// What a word is, for the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Word<'a> {
@@ -56,7 +59,8 @@ fn assignment(w: &str) -> Option<&str> {
 
 /// The word as the tree sees it.
 pub fn word(w: &str) -> Word<'_> {
-    if is_path(w) {
+    // A word this long is a blob (a key, a hash, an encoded payload), not part of a template.
+    if is_path(w) || w.len() > LONGEST_WORD {
         return Word::Var;
     }
     if let Some(k) = assignment(w) {

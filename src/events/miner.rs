@@ -41,6 +41,17 @@ pub struct Template {
     route: Route,
 }
 
+/// A template as saved to a file: its words and its route's, by text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedTemplate {
+    /// Its words, `None` where it varies.
+    pub words: Vec<Option<String>>,
+    /// The first words of the message that made it, as they routed (`None`: as a variable).
+    pub route: Vec<Option<String>>,
+    /// Messages assigned to it.
+    pub count: u64,
+}
+
 /// What learning a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Learned {
@@ -59,7 +70,8 @@ type Route = (u32, [u32; 4]);
 #[derive(Debug, Default)]
 pub struct Miner {
     config: MinerConfig,
-    ids: FxHashMap<Box<str>, u32>,
+    /// Word ids, hashed with a key drawn per process: the words are whatever senders send.
+    ids: std::collections::HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     names: Vec<Box<str>>,
     leaves: FxHashMap<Route, Vec<u32>>,
     templates: Vec<Template>,
@@ -71,6 +83,12 @@ pub struct Miner {
     /// The word table is compacted when it grows past this many words.
     compact_at: usize,
 }
+
+/// The id of a word not in the table (never a template's).
+const UNKNOWN: u32 = u32::MAX - 1;
+
+/// Templates one leaf holds at most.
+const MAX_PER_LEAF: usize = 128;
 
 /// The word table is never compacted below this many words.
 const MIN_COMPACT: usize = 100_000;
@@ -96,18 +114,27 @@ impl Miner {
         i
     }
 
-    /// The message's words as ids, in `self.scratch`, and its first words as they route.
-    fn tokenize(&mut self, msg: &str) {
+    /// A word's id if it is known, else [`UNKNOWN`]: only a new template's words are kept,
+    /// so messages that join templates never grow the table.
+    fn known(&self, w: &str) -> u32 {
+        self.ids.get(w).copied().unwrap_or(UNKNOWN)
+    }
+
+    /// The message's words as ids, in `self.scratch`, and its first words as they route;
+    /// `intern` adds unknown words to the table (for a new template).
+    fn tokenize(&mut self, msg: &str, intern: bool) {
         let mut s = std::mem::take(&mut self.scratch);
         s.clear();
         self.routing = [u32::MAX; 4];
         let depth = self.config.prefix.min(4);
         for (i, w) in words(msg).enumerate() {
             let varies = w.varies();
-            let id = match w {
-                Word::Var => VAR,
-                Word::Text(t) => self.id(t),
-                Word::Shape(t) => self.id(&t),
+            let id = match (w, intern) {
+                (Word::Var, _) => VAR,
+                (Word::Text(t), true) => self.id(t),
+                (Word::Shape(t), true) => self.id(&t),
+                (Word::Text(t), false) => self.known(t),
+                (Word::Shape(t), false) => self.known(&t),
             };
             if i < depth {
                 self.routing[i] = if varies { VAR } else { id };
@@ -123,16 +150,29 @@ impl Miner {
 
     /// Assigns `msg` to a template, learning from it.
     pub fn learn(&mut self, msg: &str) -> Learned {
-        self.tokenize(msg);
-        let w = std::mem::take(&mut self.scratch);
-        let route = self.route(&w);
-        let best = self.leaves.get(&route).and_then(|list| {
+        self.tokenize(msg, false);
+        let mut w = std::mem::take(&mut self.scratch);
+        let mut route = self.route(&w);
+        let leaf = self.leaves.get(&route);
+        // A full leaf takes no new template: its best match takes the message, so messages
+        // crafted to share a route cannot make every message compare with thousands.
+        let full = leaf.is_some_and(|l| l.len() >= MAX_PER_LEAF);
+        let best = leaf.and_then(|list| {
             list.iter()
                 .map(|&t| (t, similarity(&self.templates[t as usize].words, &w)))
                 .max_by(|a, b| a.1.0.total_cmp(&b.1.0).then(a.1.1.cmp(&b.1.1)))
         });
+        let least = self.config.similarity;
+        let joins = move |sim: f64| full || sim >= least;
+        if !best.is_some_and(|(_, (sim, _))| joins(sim)) {
+            // A new template: its words go into the table now.
+            self.scratch = w;
+            self.tokenize(msg, true);
+            w = std::mem::take(&mut self.scratch);
+            route = self.route(&w);
+        }
         let out = match best {
-            Some((t, (sim, _))) if sim >= self.config.similarity => {
+            Some((t, (sim, _))) if joins(sim) => {
                 let tpl = &mut self.templates[t as usize];
                 tpl.count += 1;
                 let mut changed = false;
@@ -243,6 +283,71 @@ impl Miner {
         self.compact_at = (self.names.len() * 4).max(MIN_COMPACT);
     }
 
+    /// The template's words as text (`None` for a variable) and its route's words (`None`
+    /// for a word that routes as a variable), to be saved; `None` for a free id.
+    pub fn saved(&self, t: u32) -> Option<SavedTemplate> {
+        let tpl = self.templates.get(t as usize)?;
+        if tpl.words.is_empty() && tpl.count == 0 {
+            return None;
+        }
+        let name = |w: u32| (w != VAR).then(|| self.names[w as usize].to_string());
+        Some(SavedTemplate {
+            words: tpl.words.iter().map(|&w| name(w)).collect(),
+            route: tpl
+                .route
+                .1
+                .iter()
+                .take_while(|&&w| w != u32::MAX)
+                .map(|&w| name(w))
+                .collect(),
+            count: tpl.count,
+        })
+    }
+
+    /// A miner that learns on as the one that saved these templates (by id) did; ids
+    /// between them are free for new templates.
+    pub fn restored(
+        config: MinerConfig,
+        saved: impl IntoIterator<Item = (u32, SavedTemplate)>,
+    ) -> Self {
+        let mut m = Self::new(config);
+        for (t, saved) in saved {
+            let t = t as usize;
+            while m.templates.len() <= t {
+                m.templates.push(Template {
+                    words: Vec::new(),
+                    count: 0,
+                    route: (0, [u32::MAX; 4]),
+                });
+            }
+            let mut id = |w: &Option<String>| w.as_deref().map_or(VAR, |w| m.id(w));
+            let words: Vec<u32> = saved.words.iter().map(&mut id).collect();
+            let mut first = [u32::MAX; 4];
+            for (slot, w) in first.iter_mut().zip(&saved.route) {
+                *slot = id(w);
+            }
+            let route = (words.len() as u32, first);
+            if !(m.templates[t].words.is_empty() && m.templates[t].count == 0) {
+                continue; // the same id twice: the first stays
+            }
+            m.leaves.entry(route).or_default().push(t as u32);
+            m.templates[t] = Template {
+                words,
+                count: saved.count.max(1),
+                route,
+            };
+        }
+        m.free = (0..m.templates.len() as u32)
+            .rev()
+            .filter(|&t| {
+                let tpl = &m.templates[t as usize];
+                tpl.words.is_empty() && tpl.count == 0
+            })
+            .collect();
+        m.compact_at = (m.names.len() * 4).max(MIN_COMPACT);
+        m
+    }
+
     /// Words in the word table.
     pub fn words_known(&self) -> usize {
         self.names.len()
@@ -307,5 +412,56 @@ mod tests {
             "Accepted password for <*> from <*> port <*> ssh<*>"
         );
         assert_ne!(m.learn("link down").template, a.template);
+    }
+
+    #[test]
+    fn messages_that_join_a_template_leave_the_word_table_alone() {
+        let mut m = Miner::new(MinerConfig::default());
+        for i in 0..50_000 {
+            m.learn(&format!(
+                "session opened for user u{} by root",
+                i * 7919 % 100_003
+            ));
+        }
+        assert!(m.words_known() < 20, "{} words", m.words_known());
+        // Words past the longest are variables whole.
+        let long = "x".repeat(5_000);
+        let a = m.learn(&format!("token {long} refused"));
+        let b = m.learn(&format!("token {} refused", "y".repeat(5_000)));
+        assert_eq!(a.template, b.template);
+        assert!(m.words_known() < 25);
+    }
+
+    #[test]
+    fn a_restored_miner_learns_as_the_saved_one_did() {
+        let mut m = Miner::new(MinerConfig::default());
+        let msgs = [
+            "disk 3 failed on node-7",
+            "disk 12 failed on node-9",
+            "session opened for user root by (uid=0)",
+            "link down",
+            "session opened for user alice by (uid=0)",
+        ];
+        for x in msgs {
+            m.learn(x);
+        }
+        let gone = m.learn("link down").template;
+        m.forget(gone);
+        let saved: Vec<_> = (0..m.templates().len() as u32)
+            .filter_map(|t| m.saved(t).map(|s| (t, s)))
+            .collect();
+        let mut r = Miner::restored(MinerConfig::default(), saved);
+        for t in 0..m.templates().len() as u32 {
+            assert_eq!(m.text(t), r.text(t));
+        }
+        for x in [
+            "disk 99 failed on node-1",
+            "session opened for user bob by (uid=0)",
+            "link down",
+            "fan 2 stopped",
+        ] {
+            let (a, b) = (m.learn(x), r.learn(x));
+            assert_eq!((a.template, a.new), (b.template, b.new), "{x}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Events: the nodes' log messages, grouped by the template they were written from.
 
+pub mod file;
 pub mod framing;
 pub mod mask;
 pub mod miner;

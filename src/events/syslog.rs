@@ -30,12 +30,27 @@ pub struct Received {
 /// Text fit to keep and show: control characters (escapes, bells, NULs) become spaces, and
 /// it is cut at [`MAX_MESSAGE`] bytes on a character boundary.
 fn printable(s: &str) -> String {
+    printable_within(s, MAX_MESSAGE)
+}
+
+/// Characters that change how text around them is shown without being seen: bidirectional
+/// overrides and isolates, zero-width characters, the byte-order mark.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
+/// [`printable`] cut at `max` bytes.
+pub fn printable_within(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
+        .filter(|c| !invisible(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if out.len() > MAX_MESSAGE {
-        let mut end = MAX_MESSAGE;
+    if out.len() > max {
+        let mut end = max;
         while !out.is_char_boundary(end) {
             end -= 1;
         }
@@ -43,6 +58,11 @@ fn printable(s: &str) -> String {
     }
     out.trim().to_string()
 }
+
+/// Longest host name kept (a DNS name has at most 253 characters).
+pub const MAX_HOST: usize = 255;
+/// Longest program name kept (RFC 5424's APP-NAME has at most 48).
+pub const MAX_APP: usize = 48;
 
 /// Reads one message (a datagram or a frame) sent from `from`, in `year` for RFC 3164 dates.
 pub fn parse(bytes: &[u8], from: IpAddr, year: i32) -> Received {
@@ -54,8 +74,11 @@ pub fn parse(bytes: &[u8], from: IpAddr, year: i32) -> Received {
             host: m
                 .hostname
                 .filter(|h| !h.is_empty() && *h != "-")
-                .map_or(sender, printable),
-            app: m.appname.map(printable).unwrap_or_default(),
+                .map_or(sender, |h| printable_within(h, MAX_HOST)),
+            app: m
+                .appname
+                .map(|a| printable_within(a, MAX_APP))
+                .unwrap_or_default(),
             severity: m.severity.map(|s| s as u8),
             facility: m.facility.map(|f| f as u8),
             time: m.timestamp.map(|t| t.timestamp()),

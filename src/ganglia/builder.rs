@@ -84,6 +84,12 @@ pub(crate) struct TreeBuilder<'i> {
     last_attached: Option<Arc<MetricMeta>>,
     /// The tag being read has no `&` or `<` at all, so its values need no unescaping.
     tag_clean: bool,
+    /// The open cluster's hosts by name, to their place in it.
+    cluster_hosts: std::collections::HashMap<Arc<str>, usize>,
+    /// The open host names one the cluster has already: it takes that one's place.
+    replaces: Option<usize>,
+    /// Some element has begun: a stream that ends before one is cut, not empty.
+    began: bool,
     pub(crate) damage: DamageLog,
 }
 
@@ -98,6 +104,9 @@ impl<'i> TreeBuilder<'i> {
             skipping: 0,
             last_attached: None,
             tag_clean: false,
+            cluster_hosts: std::collections::HashMap::new(),
+            replaces: None,
+            began: false,
             damage: DamageLog::default(),
         }
     }
@@ -176,6 +185,7 @@ impl<'i> TreeBuilder<'i> {
     /// Handles a start tag (`empty` for `<X/>`).
     pub(crate) fn start(&mut self, name: &str, raw_attrs: &str, empty: bool, at: u64) {
         self.last_attached = None;
+        self.began = true;
         // One vectorised scan of the whole tag instead of one per attribute value.
         self.tag_clean = memchr::memchr2(b'&', b'<', raw_attrs.as_bytes()).is_none();
         if self.skipping > 0 {
@@ -358,6 +368,7 @@ impl<'i> TreeBuilder<'i> {
         c.owner = owner.map(|v| self.value(&el, "OWNER", v, at).into());
         c.latlong = latlong.map(|v| self.value(&el, "LATLONG", v, at).into());
         c.url = url.map(|v| self.value(&el, "URL", v, at).into());
+        self.cluster_hosts.clear();
         Some(Frame::Cluster(Box::new(c)))
     }
 
@@ -420,6 +431,18 @@ impl<'i> TreeBuilder<'i> {
         self.host.metrics.clear();
         if self.host.metrics.capacity() == 0 {
             self.host.metrics.reserve(34);
+        }
+        // A host named twice in one cluster (a repeated stretch of a damaged stream; gmond
+        // never sends one) is one host: the later copy takes the earlier one's place.
+        self.replaces = None;
+        if matches!(self.stack.last(), Some(Frame::Cluster(_))) {
+            self.replaces = self.cluster_hosts.get(&self.host.name).copied();
+            if self.replaces.is_some() {
+                let name = self.host.name.clone();
+                self.report(at, || {
+                    format!("HOST '{name}' a second time; the later one kept")
+                });
+            }
         }
         Some(Frame::Host)
     }
@@ -757,7 +780,13 @@ impl<'i> TreeBuilder<'i> {
                 let mut h = std::mem::take(&mut self.host);
                 h.metrics.shrink_to_fit();
                 match self.stack.last_mut() {
-                    Some(Frame::Cluster(c)) => c.hosts.push(h),
+                    Some(Frame::Cluster(c)) => match self.replaces.take() {
+                        Some(i) if i < c.hosts.len() => c.hosts[i] = h,
+                        _ => {
+                            self.cluster_hosts.insert(h.name.clone(), c.hosts.len());
+                            c.hosts.push(h);
+                        }
+                    },
                     _ => self.doc.items.push(Item::Host(Arc::new(h))),
                 }
             }
@@ -778,10 +807,21 @@ impl<'i> TreeBuilder<'i> {
         }
     }
 
+    /// Whether any element has begun.
+    pub(crate) fn began(&self) -> bool {
+        self.began
+    }
+
     /// Ends the document. When elements are still open the document was truncated: complete
     /// hosts are kept, the host being read is dropped, and the place is described.
     pub(crate) fn finish(mut self, at: u64) -> (Document, DamageLog, Option<String>) {
-        let truncated = if self.stack.is_empty() {
+        let truncated = if !self.began {
+            // Every Ganglia document has a root element; bytes without one (a prolog, part
+            // of the DTD) are the head of a stream that was cut.
+            Some(format!(
+                "document ended at byte {at} before its first element"
+            ))
+        } else if self.stack.is_empty() {
             None
         } else {
             Some(format!("document ended at byte {at} {}", self.context()))

@@ -317,14 +317,14 @@ impl<'i> StreamParser<'i> {
         let wire_bytes = self.wire_bytes;
         let gzip = self.gzip;
         let fatal = self.fatal.take();
-        let (document, damage, mut truncated, xml_bytes) = self.core.finish();
+        let (document, damage, mut truncated, xml_bytes, began) = self.core.finish();
         if let Some(e) = fatal {
             truncated = Some(match truncated {
                 Some(t) => format!("{e}: {t}"),
                 None => e.to_string(),
             });
         }
-        if document.items.is_empty() && damage.total > 0 && truncated.is_none() {
+        if document.items.is_empty() && damage.total > 0 && (truncated.is_none() || !began) {
             let first = damage.summary().unwrap_or_default();
             return Err(ParseError::NotXml(first));
         }
@@ -555,9 +555,12 @@ impl<'i> XmlCore<'i> {
         self.buf.drain(..consumed);
     }
 
-    fn finish(mut self) -> (Document, DamageLog, Option<String>, u64) {
+    /// The document, its damage, how it was cut short, its size, and whether any element
+    /// began.
+    fn finish(mut self) -> (Document, DamageLog, Option<String>, u64, bool) {
         self.decoder.finish_into(&mut self.buf, &mut self.added);
         self.tokenize(true);
+        let began = self.builder.began();
         let end = self.buf_origin;
         let total = self.total;
         let cut_off = self.cut_off;
@@ -568,6 +571,6 @@ impl<'i> XmlCore<'i> {
                 truncated.unwrap_or_else(|| "the rest was not read".into())
             ));
         }
-        (doc, damage, truncated, total)
+        (doc, damage, truncated, total, began)
     }
 }

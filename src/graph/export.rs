@@ -58,22 +58,14 @@ fn layout(n: usize) -> (usize, usize) {
 /// Seconds since the epoch as a UTC label suited to the range (the console's time axes use
 /// it too, so a screen and its export read alike).
 pub fn time_label(t: u64, range: Range) -> String {
-    let days = t / 86_400;
-    let secs = t % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    match range {
-        Range::Hour | Range::Day => format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60),
-        Range::Week => format!("{m:02}-{d:02} {:02}h", secs / 3600),
-        Range::Month | Range::Year => format!("{m:02}-{d:02}"),
-    }
+    let t = chrono::DateTime::from_timestamp(i64::try_from(t).unwrap_or(i64::MAX), 0)
+        .unwrap_or_default();
+    t.format(match range {
+        Range::Hour | Range::Day => "%H:%M",
+        Range::Week => "%m-%d %Hh",
+        Range::Month | Range::Year => "%m-%d",
+    })
+    .to_string()
 }
 
 fn value_label(v: f64) -> String {

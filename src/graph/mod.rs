@@ -33,6 +33,13 @@ pub const CLUSTER_GRAPHS: [(&str, &str, SummaryValue, &str); 5] = [
     ("mem_free", "memory free (sum)", SummaryValue::Sum, "KB"),
 ];
 
+/// The queue's graphs beside a cluster's, where its job backend reports a queue: (series in
+/// the `queue` history scope, label, units).
+pub const QUEUE_GRAPHS: [(&str, &str, &str); 2] = [
+    ("pending", "queue pending", ""),
+    ("wait_p90", "queue wait p90", "s"),
+];
+
 /// One graph: a titled series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GraphData {
@@ -116,10 +123,26 @@ pub fn graphs(
             .collect(),
         None => {
             let scope = format!("cluster:{}", target.cluster);
+            let queue = crate::queue::stage::SCOPE;
             CLUSTER_GRAPHS
                 .iter()
-                .filter_map(|(m, label, value, units)| {
-                    let s = history.summary_series(&scope, m, *value, range, now)?;
+                .map(|(m, label, value, units)| {
+                    (
+                        label,
+                        units,
+                        history.summary_series(&scope, m, *value, range, now),
+                    )
+                })
+                .chain(QUEUE_GRAPHS.iter().map(|(m, label, units)| {
+                    let s = history.count_series(queue, &target.cluster, m, range, now);
+                    (
+                        label,
+                        units,
+                        s.filter(|s| s.points.iter().any(Option::is_some)),
+                    )
+                }))
+                .filter_map(|(label, units, s)| {
+                    let s = s?;
                     Some(GraphData {
                         title: (*label).to_string(),
                         units: (*units).to_string(),
@@ -169,4 +192,45 @@ pub fn default_units(metric: &str) -> String {
     crate::collector::catalog::metric_def(metric)
         .map(|d| d.units.trim().to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{Pressure, QueueReport, Rule};
+
+    /// A cluster's exported graphs (`e`) carry its queue once the queue was ever recorded,
+    /// and only then.
+    #[test]
+    fn a_clusters_graphs_carry_its_queue_once_recorded() {
+        let history = HistoryStore::new();
+        let now = 1_800_000_000;
+        let target = GraphTarget {
+            cluster: "alpha".into(),
+            host: None,
+        };
+        let titles = |h: &HistoryStore| -> Vec<String> {
+            graphs(h, &target, Range::Hour, now, |_| String::new())
+                .into_iter()
+                .map(|g| g.title)
+                .collect()
+        };
+        assert!(!titles(&history).iter().any(|t| t.starts_with("queue")));
+        for m in 0..10u64 {
+            let r = QueueReport {
+                pressure: Pressure {
+                    at: now - 600 + m * 60,
+                    pending: m as usize,
+                    ..Pressure::default()
+                },
+                rule: Rule::default(),
+                actions: Vec::new(),
+                acts: "slurm".into(),
+            };
+            crate::queue::stage::record(&history, "alpha", &r);
+        }
+        let t = titles(&history);
+        assert!(t.contains(&"queue pending".to_string()), "{t:?}");
+        assert!(t.contains(&"queue wait p90".to_string()), "{t:?}");
+    }
 }

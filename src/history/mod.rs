@@ -144,6 +144,10 @@ fn cluster_key(cluster: &str) -> String {
     format!("c/{cluster}")
 }
 
+fn counts_key(scope: &str) -> String {
+    format!("n/{scope}")
+}
+
 fn summary_key(scope: &str) -> String {
     format!("s/{scope}")
 }
@@ -210,6 +214,39 @@ impl HistoryStore {
         table.add(c, f64::from(summary.hosts_up));
         let c = table.column("sum", "hosts_down", &mut hs, t);
         table.add(c, f64::from(summary.hosts_down));
+    }
+
+    /// Records counts (`scope` such as `events/templates`) at epoch `t`: one value per
+    /// (group, name), such as messages per template in a minute.
+    pub fn record_counts<'a>(
+        &self,
+        scope: &str,
+        t: u64,
+        rows: impl IntoIterator<Item = (&'a str, &'a str, f64)>,
+    ) {
+        let table = self.table(counts_key(scope), false);
+        let mut table = table.lock();
+        table.begin(t);
+        let mut hint = 0;
+        for (group, name, v) in rows {
+            let c = table.column(group, name, &mut hint, t);
+            table.add(c, v);
+        }
+    }
+
+    /// A count's series over `range` ending at `now`; `None` when never recorded.
+    pub fn count_series(
+        &self,
+        scope: &str,
+        group: &str,
+        name: &str,
+        range: Range,
+        now: u64,
+    ) -> Option<Series> {
+        let t = self.existing(&counts_key(scope))?;
+        let t = t.lock();
+        let col = t.find(group, name)?;
+        Some(Self::series(&t, col, range, now))
     }
 
     fn series(table: &Table, col: usize, range: Range, now: u64) -> Series {
@@ -337,14 +374,36 @@ impl HistoryStore {
 
     /// Loads a saved store; a missing file gives an empty store.
     pub fn load(path: &Path) -> Result<Self, HistoryFileError> {
+        Ok(Self::with_tables(persist::load(path)?.unwrap_or_default()))
+    }
+
+    fn with_tables(tables: Vec<(compact_str::CompactString, Table)>) -> Self {
         let store = Self::new();
-        if let Some(tables) = persist::load(path)? {
+        {
             let mut map = store.tables.write();
             for (k, t) in tables {
                 map.insert(k.to_string(), Arc::new(Mutex::new(t)));
             }
         }
-        Ok(store)
+        store
+    }
+
+    /// The store as its file holds it, in memory (what [`HistoryStore::save`] writes).
+    pub fn image(&self) -> Vec<u8> {
+        let mut tables: Vec<(compact_str::CompactString, Table)> = self
+            .tables
+            .read()
+            .iter()
+            .map(|(k, t)| (k.as_str().into(), t.lock().clone()))
+            .collect();
+        tables.sort_by(|a, b| a.0.cmp(&b.0));
+        persist::encode(&tables)
+    }
+
+    /// A store read from a file's image (what [`HistoryStore::load`] reads), or where and
+    /// why the image is damaged.
+    pub fn from_image(bytes: &[u8]) -> Result<Self, (usize, String)> {
+        persist::decode(bytes).map(Self::with_tables)
     }
 
     /// Loads `path`; when it is damaged, moves it aside and starts empty. The message says what

@@ -119,20 +119,11 @@ pub fn save(
     }
     let tmp = path.with_extension("tmp");
     let file = File::create(&tmp).map_err(io)?;
-    let mut o = Out {
-        w: BufWriter::with_capacity(1 << 20, file),
-        crc: crc32fast::Hasher::new(),
-    };
-    let written = (|| {
-        o.bytes(MAGIC)?;
-        o.u32(count as u32)?;
-        each(&mut |k, t| write_table(&mut o, k, t))?;
-        let crc = o.crc.clone().finalize();
-        o.w.write_all(&crc.to_le_bytes())?;
-        let file = o.w.into_inner().map_err(|e| e.into_error())?;
+    let written = write_image(BufWriter::with_capacity(1 << 20, file), count, each).and_then(|w| {
+        let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         file.metadata().map(|m| m.len())
-    })();
+    });
     let len = match written {
         Ok(len) => len,
         Err(e) => {
@@ -147,6 +138,33 @@ pub fn save(
         let _ = d.sync_all();
     }
     Ok(len)
+}
+
+/// Writes the image (magic, tables, CRC) to `w`; returns it for the caller to finish.
+fn write_image<W: Write>(
+    w: W,
+    count: usize,
+    each: impl FnOnce(&mut dyn FnMut(&str, &Table) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> std::io::Result<W> {
+    let mut o = Out {
+        w,
+        crc: crc32fast::Hasher::new(),
+    };
+    o.bytes(MAGIC)?;
+    o.u32(count as u32)?;
+    each(&mut |k, t| write_table(&mut o, k, t))?;
+    let crc = o.crc.clone().finalize();
+    o.w.write_all(&crc.to_le_bytes())?;
+    Ok(o.w)
+}
+
+/// The file's image of `tables`, in memory (what [`save`] writes).
+pub fn encode(tables: &[(CompactString, Table)]) -> Vec<u8> {
+    let each = |f: &mut dyn FnMut(&str, &Table) -> std::io::Result<()>| {
+        tables.iter().try_for_each(|(k, t)| f(k, t))
+    };
+    // Writing to a Vec cannot fail.
+    write_image(Vec::new(), tables.len(), each).unwrap_or_default()
 }
 
 struct In<'a> {
@@ -263,35 +281,38 @@ pub fn load(path: &Path) -> Result<Option<Vec<(CompactString, Table)>>, HistoryF
             });
         }
     };
-    let damaged = |offset, what: String| HistoryFileError::Damaged {
-        path: path.to_path_buf(),
-        offset,
-        what,
-    };
+    decode(&bytes)
+        .map(Some)
+        .map_err(|(offset, what)| HistoryFileError::Damaged {
+            path: path.to_path_buf(),
+            offset,
+            what,
+        })
+}
+
+/// Reads a file's image: its tables, or where and why it is damaged.
+pub fn decode(bytes: &[u8]) -> Result<Vec<(CompactString, Table)>, (usize, String)> {
     if bytes.len() < MAGIC.len() + 8 || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(damaged(0, "not a Gantry history file (bad magic)".into()));
+        return Err((0, "not a Gantry history file (bad magic)".into()));
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
     let want = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
     if crc32fast::hash(body) != want {
-        return Err(damaged(body.len(), "checksum does not match".into()));
+        return Err((body.len(), "checksum does not match".into()));
     }
     let mut i = In {
         b: body,
         at: MAGIC.len(),
     };
-    let count = i.len(8).map_err(|e| damaged(i.at, e))?;
+    let count = i.len(8).map_err(|e| (i.at, e))?;
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
-        out.push(read_table(&mut i).map_err(|e| damaged(i.at, e))?);
+        out.push(read_table(&mut i).map_err(|e| (i.at, e))?);
     }
     if i.at != body.len() {
-        return Err(damaged(
-            i.at,
-            "unexpected bytes after the last table".into(),
-        ));
+        return Err((i.at, "unexpected bytes after the last table".into()));
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// Moves a damaged file aside as `NAME.damaged-EPOCH`, returning the new path.

@@ -161,10 +161,34 @@ async fn wait_down(
                         session.creds = Some((user, password));
                     }
                 }
-                Some(_) => emit(JobEvent::Note(format!("central manager unreachable: {why}"))),
+                Some(cmd) => emit(not_sent(cmd, why)),
             }
         }
     }
+}
+
+/// The answer to a command that could not be sent (no manager answers): the dialog that
+/// waits for it hears that nothing was done, and why.
+fn not_sent(cmd: JobCommand, why: &str) -> JobEvent {
+    let said = format!("central manager unreachable ({why}): nothing was sent");
+    match cmd {
+        JobCommand::Submit(_) => JobEvent::Submitted(Err(said)),
+        JobCommand::Signal { targets, .. } => JobEvent::Signalled(
+            targets
+                .into_iter()
+                .map(|t| (t, Err(said.clone())))
+                .collect(),
+        ),
+        JobCommand::Migrate { target, .. } => JobEvent::Migrated(target, Err(said)),
+        JobCommand::Tail { .. } => JobEvent::TailFailed(said),
+        _ => JobEvent::Note(format!("central manager unreachable: {why}")),
+    }
+}
+
+/// Why a request's answer is unknown: the link broke after it was sent, so the manager may or
+/// may not have carried it out.
+fn unknown(e: &str, what: &str) -> String {
+    format!("the link broke before the manager answered ({e}): {what}; look again once it is back")
 }
 
 /// What the addresses said when none could be used: why, and whether a manager answered that
@@ -494,6 +518,13 @@ async fn refresh(c: &mut Conn, role: &str, emit: &impl Fn(JobEvent)) -> Result<(
         _ => Vec::new(),
     };
     emit(JobEvent::Lists { procs, nodes, jobs });
+    // The queue as the manager judges it (a manager from before QUEUE answers with an error,
+    // and the console shows no queue for it).
+    if let Ok(Reply::Queue(q)) = c.call(&Request::Queue, TIMEOUT).await
+        && q.pressure.at > 0
+    {
+        emit(JobEvent::Queue(std::sync::Arc::new(*q)));
+    }
     Ok(())
 }
 
@@ -547,6 +578,12 @@ async fn command(
                 "a central manager has no Slurm jobs to act on".into(),
             ));
         }
+        JobCommand::SlurmPower { .. } => {
+            emit(JobEvent::Note(
+                "a central manager's nodes come and go by its provision and release commands"
+                    .into(),
+            ));
+        }
         JobCommand::Logout => {
             c.call(&Request::Logout, TIMEOUT).await?;
             session.creds = None;
@@ -560,15 +597,23 @@ async fn command(
         }
         JobCommand::Signal { targets, signal } => {
             let mut out = Vec::new();
-            for t in targets {
+            let mut rest = targets.into_iter();
+            while let Some(t) = rest.next() {
                 let req = Request::Sig {
                     pid: t.pid,
                     node: t.node.clone(),
                     signal,
                 };
-                let r = match c.call(&req, TIMEOUT).await? {
-                    Reply::Signalled { .. } => Ok(()),
-                    r => Err(refused(r)),
+                let r = match c.call(&req, TIMEOUT).await {
+                    Ok(Reply::Signalled { .. }) => Ok(()),
+                    Ok(r) => Err(refused(r)),
+                    Err(e) => {
+                        // This one may have been signalled; the rest were not sent.
+                        out.push((t, Err(unknown(&e, "it may or may not have been signalled"))));
+                        out.extend(rest.map(|t| (t, Err("not sent: the link broke".to_string()))));
+                        emit(JobEvent::Signalled(out));
+                        return Err(e);
+                    }
                 };
                 out.push((t, r));
             }
@@ -581,17 +626,27 @@ async fn command(
                 from: target.node.clone(),
                 to,
             };
-            let r = match c.call(&req, Duration::from_secs(90)).await? {
-                Reply::Migrated { node, pid } => Ok((node, pid)),
-                r => Err(refused(r)),
+            let r = match c.call(&req, Duration::from_secs(90)).await {
+                Ok(Reply::Migrated { node, pid }) => Ok((node, pid)),
+                Ok(r) => Err(refused(r)),
+                Err(e) => {
+                    let why = unknown(&e, "it may or may not have moved");
+                    emit(JobEvent::Migrated(target, Err(why)));
+                    return Err(e);
+                }
             };
             emit(JobEvent::Migrated(target, r));
             refresh(c, &session.role, emit).await?;
         }
         JobCommand::Submit(spec) => {
-            let r = match c.call(&Request::Submit(*spec), TIMEOUT).await? {
-                Reply::Submitted(id) => Ok(id),
-                r => Err(refused(r)),
+            let r = match c.call(&Request::Submit(*spec), TIMEOUT).await {
+                Ok(Reply::Submitted(id)) => Ok(id),
+                Ok(r) => Err(refused(r)),
+                Err(e) => {
+                    let why = unknown(&e, "the job may or may not have been submitted");
+                    emit(JobEvent::Submitted(Err(why)));
+                    return Err(e);
+                }
             };
             emit(JobEvent::Submitted(r));
             refresh(c, &session.role, emit).await?;
@@ -603,7 +658,14 @@ async fn command(
                 offset,
                 max: 256 * 1024,
             };
-            match c.call(&req, TIMEOUT).await? {
+            let answer = match c.call(&req, TIMEOUT).await {
+                Ok(a) => a,
+                Err(e) => {
+                    emit(JobEvent::TailFailed(format!("the link broke: {e}")));
+                    return Err(e);
+                }
+            };
+            match answer {
                 Reply::Tail { next, size, data } => emit(JobEvent::Tail {
                     id,
                     stream,

@@ -25,6 +25,8 @@ pub struct ManagerConfig {
     pub kind: BackendKind,
     /// TLS to a manager over TCP, trusting this (none: plain text, loopback only).
     pub trust: Option<crate::cm::tls::Trust>,
+    /// The elastic rule the queue is judged by (Slurm; a `gantry cm` judges by its own).
+    pub queue: crate::queue::Rule,
 }
 
 /// The job-control backend of a cluster.
@@ -113,6 +115,14 @@ pub enum JobCommand {
     Slurm(crate::slurm::act::SlurmCommand),
     /// Everything Slurm says about one job (Slurm only).
     SlurmDetail(String),
+    /// Power nodes up or down through Slurm's power saving (Slurm only; Slurm's own
+    /// permissions decide).
+    SlurmPower {
+        /// The nodes, as Slurm names them.
+        nodes: Vec<String>,
+        /// Up, down, or down once their jobs end.
+        change: crate::slurm::act::PowerChange,
+    },
 }
 
 // Written by hand so that a password (or a Slurm token given at login) never reaches a log.
@@ -150,6 +160,11 @@ impl std::fmt::Debug for JobCommand {
             JobCommand::Logout => write!(f, "Logout"),
             JobCommand::Slurm(c) => f.debug_tuple("Slurm").field(c).finish(),
             JobCommand::SlurmDetail(l) => f.debug_tuple("SlurmDetail").field(l).finish(),
+            JobCommand::SlurmPower { nodes, change } => f
+                .debug_struct("SlurmPower")
+                .field("nodes", nodes)
+                .field("change", change)
+                .finish(),
         }
     }
 }
@@ -222,6 +237,8 @@ pub enum JobEvent {
         /// Per job: its state now, or Slurm's message.
         outcomes: Vec<crate::slurm::act::Outcome>,
     },
+    /// The queue's pressure, judged by the elastic rule (every few polls).
+    Queue(std::sync::Arc<crate::queue::QueueReport>),
     /// One job in detail.
     SlurmDetail {
         /// The job.

@@ -85,6 +85,18 @@ fn cause(e: &(dyn std::error::Error + 'static)) -> String {
     last.to_string()
 }
 
+/// The URL of `path` on the BMC at `base`. Paths come from the BMC's own documents, so one
+/// that could name another host (`//host`, `@host`, a backslash, spaces or control characters)
+/// is refused (`None`): the credentials go to the BMC configured, nowhere else.
+pub fn link_url(base: &str, path: &str) -> Option<String> {
+    let plain = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '@' | '\\'));
+    plain.then(|| format!("{}{}", base.trim_end_matches('/'), path))
+}
+
 /// Text from a BMC (or about what it sent) made fit for a terminal and a log line: control
 /// characters dropped, at most `max` characters.
 pub fn printable(s: &str, max: usize) -> String {
@@ -165,25 +177,15 @@ impl Bmc {
         &self.cfg
     }
 
-    /// The URL of `path` on this BMC. Paths come from the BMC's own documents, so one that
-    /// could name another host (`//host`, `@host`, a backslash, spaces or control characters)
-    /// is refused: the credentials go to the BMC configured, nowhere else.
+    /// The URL of `path` on this BMC (see [`link_url`]).
     fn url(&self, path: &str) -> Result<String, BmcError> {
-        let plain = path.starts_with('/')
-            && !path.starts_with("//")
-            && !path
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '@' | '\\'));
-        if !plain {
-            return Err(BmcError::Document {
-                url: self.cfg.url.clone(),
-                what: format!(
-                    "a link that does not stay on the BMC: {:?}",
-                    printable(path, 100)
-                ),
-            });
-        }
-        Ok(format!("{}{}", self.cfg.url.trim_end_matches('/'), path))
+        link_url(&self.cfg.url, path).ok_or_else(|| BmcError::Document {
+            url: self.cfg.url.clone(),
+            what: format!(
+                "a link that does not stay on the BMC: {:?}",
+                printable(path, 100)
+            ),
+        })
     }
 
     /// Logs in with a session; a BMC that has no sessions (or refuses one) is read with basic

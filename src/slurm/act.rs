@@ -75,6 +75,83 @@ pub type Outcome = (String, Result<String, String>);
 /// How long Slurm gets to show an action's effect.
 const SETTLE: Duration = Duration::from_secs(5);
 
+/// What to ask of Slurm's power saving for some nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerChange {
+    /// Power up (ResumeProgram).
+    Up,
+    /// Power down now (SuspendProgram): for nodes that run nothing.
+    Down,
+    /// Drain, then power down once the running jobs end (`POWER_DOWN_ASAP`): for nodes that
+    /// run jobs, which a plain power down would not wait for.
+    DownAfterJobs,
+}
+
+impl PowerChange {
+    /// Slurm's word for the state asked for.
+    pub fn state(self) -> &'static str {
+        match self {
+            PowerChange::Up => "POWER_UP",
+            PowerChange::Down => "POWER_DOWN",
+            PowerChange::DownAfterJobs => "POWER_DOWN_ASAP",
+        }
+    }
+}
+
+impl std::fmt::Display for PowerChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PowerChange::Up => "power up",
+            PowerChange::Down => "power down",
+            PowerChange::DownAfterJobs => "power down after their jobs",
+        })
+    }
+}
+
+/// Asks Slurm to power nodes up or down (`scontrol update NodeName=… State=POWER_UP|
+/// POWER_DOWN|POWER_DOWN_ASAP`; Slurm decides who may) and reads each node's state after:
+/// what it says now, or Slurm's own message.
+pub async fn power(r: &Runner, nodes: &[String], change: PowerChange) -> Vec<Outcome> {
+    let valid = |n: &String| {
+        !n.is_empty()
+            && n.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'[' | b']' | b',')
+            })
+    };
+    if let Some(bad) = nodes.iter().find(|n| !valid(n)) {
+        return vec![(bad.clone(), Err("not a node name".into()))];
+    }
+    let list = nodes.join(",");
+    let args = vec![
+        "update".to_string(),
+        format!("NodeName={list}"),
+        format!("State={}", change.state()),
+    ];
+    if let Err(e) = r.ok(CmdKind::Act, "scontrol", &args).await {
+        return nodes.iter().map(|n| (n.clone(), Err(e.clone()))).collect();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut out = Vec::new();
+    for n in nodes {
+        let args = vec![
+            "-h".to_string(),
+            "-N".into(),
+            "-n".into(),
+            n.clone(),
+            "-o".into(),
+            "%T".into(),
+        ];
+        out.push((
+            n.clone(),
+            match r.ok(CmdKind::Act, "sinfo", &args).await {
+                Ok(s) => Ok(s.lines().next().unwrap_or_default().trim().to_string()),
+                Err(e) => Err(e),
+            },
+        ));
+    }
+    out
+}
+
 /// States of each job and array task named: `label → (state, reason)`. A whole array `5` and
 /// a pending record `5_[1-3]` are asked for task by task.
 async fn states(r: &Runner, labels: &[String]) -> Result<Vec<(String, String, String)>, String> {

@@ -191,6 +191,10 @@ struct Seen {
     down_since: Option<u64>,
     /// What commands look jobs up in, shared with the command loop.
     published: std::sync::Arc<parking_lot::Mutex<Lookup>>,
+    /// Since when nodes have been idle, for the elastic rule.
+    queue: crate::queue::Tracker,
+    /// The elastic rule.
+    rule: crate::queue::Rule,
 }
 
 async fn run(
@@ -229,6 +233,7 @@ async fn run(
     let published = std::sync::Arc::new(parking_lot::Mutex::new(Lookup::default()));
     let mut seen = Some(Seen {
         published: published.clone(),
+        rule: cfg.queue,
         ..Seen::default()
     });
     let mut polling: Option<tokio::task::JoinHandle<(Seen, Result<(), String>)>> = None;
@@ -264,6 +269,7 @@ async fn run(
                     Err(e) => {
                         seen = Some(Seen {
                             published: published.clone(),
+                            rule: cfg.queue,
                             ..Seen::default()
                         });
                         Err(format!("the Slurm poll failed: {e}"))
@@ -419,11 +425,17 @@ async fn step_usage(
 /// job completion log (`-c`). Times come as epoch seconds (`SLURM_TIME_FORMAT=%s`), so the
 /// controller's time zone does not matter.
 pub async fn job_history(r: &Runner, all_users: bool) -> Result<Output, String> {
+    accounting(r, all_users, "now-7days").await
+}
+
+/// Accounting's jobs since `since` (sacct's `-S`: `now-7days`, `2026-01-01`), from slurmdbd or
+/// else the completion log.
+pub async fn accounting(r: &Runner, all_users: bool, since: &str) -> Result<Output, String> {
     let mut args = vec![
         s("-X"),
         s("-P"),
         s("-S"),
-        s("now-7days"),
+        since.to_string(),
         s("-o"),
         s(jobs::SACCT_FIELDS),
     ];
@@ -571,6 +583,36 @@ async fn poll_controller(
         }
         None => cli_nodes(r, seen).await?,
     };
+    // The queue's pressure counts every job (totals say nothing of whose they are).
+    let rule = seen.rule;
+    // Slurm acts on the queue itself where its power saving is set up.
+    let slurm_powers = nodes.iter().any(|n| {
+        n.flags.iter().any(|f| {
+            matches!(
+                f.as_str(),
+                "CLOUD" | "POWERED_DOWN" | "POWERING_UP" | "POWERING_DOWN" | "POWER_DOWN"
+            )
+        })
+    });
+    if let Some(p) = seen.queue.observe(
+        &crate::queue::slurm::jobs(&jobs),
+        &crate::queue::slurm::nodes(&nodes),
+        &rule,
+        crate::aggregator::now_epoch(),
+    ) {
+        emit(JobEvent::Queue(std::sync::Arc::new(
+            crate::queue::QueueReport {
+                pressure: p,
+                rule,
+                actions: Vec::new(),
+                acts: if slurm_powers {
+                    "slurm".into()
+                } else {
+                    String::new()
+                },
+            },
+        )));
+    }
     // 22.05 ignores squeue's filters: keep what this user may see.
     let mine: Vec<SlurmJob> = jobs
         .into_iter()
@@ -812,6 +854,13 @@ async fn command(
             emit(JobEvent::SlurmDone {
                 act: c.act.to_string(),
                 outcomes,
+            });
+            return true;
+        }
+        JobCommand::SlurmPower { nodes, change } => {
+            emit(JobEvent::SlurmDone {
+                act: change.to_string(),
+                outcomes: act::power(r, &nodes, change).await,
             });
             return true;
         }

@@ -190,27 +190,14 @@ pub fn listpids(out: &str) -> Vec<(u32, String, bool)> {
 }
 
 /// Epoch seconds (`SLURM_TIME_FORMAT=%s`, what Gantry asks for), or `2026-11-22T13:28:13`
-/// (Slurm's default, local time) treated as UTC.
+/// (Slurm's default, local time) treated as UTC; 0 for anything else (`Unknown`, `None`, a
+/// date that does not exist).
 pub fn parse_time(s: &str) -> u64 {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse().unwrap_or(0);
     }
-    let f: Vec<i64> = s
-        .split(['-', 'T', ':'])
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let [y, mo, d, h, mi, se] = f[..] else {
-        return 0;
-    };
-    // Days from civil (Howard Hinnant).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    (days * 86_400 + h * 3600 + mi * 60 + se).max(0) as u64
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S")
+        .map_or(0, |t| u64::try_from(t.and_utc().timestamp()).unwrap_or(0))
 }
 
 /// A raw wait status as an exit code, or 128 + the signal that ended it.
@@ -342,6 +329,10 @@ mod tests {
         assert_eq!(parse_time("1970-01-02T00:00:01"), 86_401);
         assert_eq!(parse_time("1796037058"), 1_796_037_058);
         assert_eq!(parse_time("Unknown"), 0);
+        // From the fuzzer: a year with too many digits overflowed the day arithmetic.
+        assert_eq!(parse_time("2000000000026-11-22T13:28:13"), 0);
+        assert_eq!(parse_time("2026-13-45T99:00:00"), 0);
+        assert_eq!(parse_time("2026-11-22T13:28:13"), 1_795_354_093);
         assert_eq!(
             expand_hosts("c[1-3,5],gpu7"),
             vec!["c1", "c2", "c3", "c5", "gpu7"]

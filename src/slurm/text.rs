@@ -50,8 +50,17 @@ pub fn sinfo_nodes(out: &str) -> Vec<SlurmNode> {
 fn long_state(v: &str) -> (String, Vec<String>) {
     let mut flags = Vec::new();
     let word = v.trim_end_matches(['*', '~', '#', '!', '%', '$', '@', '^', '-']);
-    if v[word.len()..].contains('*') {
-        flags.push("NOT_RESPONDING".to_string());
+    let marks = &v[word.len()..];
+    for (mark, flag) in [
+        ('*', "NOT_RESPONDING"),
+        ('~', "POWERED_DOWN"),
+        ('#', "POWERING_UP"),
+        ('%', "POWERING_DOWN"),
+        ('!', "POWER_DOWN"),
+    ] {
+        if marks.contains(mark) {
+            flags.push(flag.to_string());
+        }
     }
     let state = match word {
         "drained" => {

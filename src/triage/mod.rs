@@ -2,7 +2,9 @@
 //! cluster. Pure functions of a snapshot, so the console, the command line and the benchmarks
 //! share them.
 
+pub mod events;
 pub mod problems;
+pub mod queue;
 mod sensors;
 pub mod top;
 

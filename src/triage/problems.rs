@@ -40,6 +40,14 @@ pub enum Kind {
     HostLoad,
     /// A host over the memory threshold.
     HostMemory,
+    /// An error-severity log template at several times its usual rate.
+    EventSpike,
+    /// A provisioning or release command failed.
+    ElasticFailed,
+    /// Jobs have waited past the elastic rule's time for nodes the cluster lacks.
+    QueueShort,
+    /// Nodes idle past the elastic rule's time could be released.
+    NodesIdle,
     /// A central manager pair works without its shadow, or the shadow is catching up: a second
     /// failure would stop job control (protocol §9).
     ManagerPair,
@@ -60,6 +68,10 @@ impl Kind {
             Kind::HostMemory => "memory",
             Kind::JobFailed => "job failed",
             Kind::ManagerPair => "cm pair",
+            Kind::EventSpike => "log spike",
+            Kind::ElasticFailed => "elastic",
+            Kind::QueueShort => "queue",
+            Kind::NodesIdle => "idle nodes",
         }
     }
 }
@@ -78,6 +90,8 @@ pub enum Subject {
         /// The host.
         host: String,
     },
+    /// A log template (the events view).
+    Template(u32),
     /// A job.
     Job {
         /// The cluster whose job control ran it.
@@ -224,13 +238,19 @@ pub fn problems(
             weight: 0.0,
         });
     }
+    sort_problems(&mut out);
+    out
+}
+
+/// Worst first; within a severity, by kind, the oldest first (it has been wrong longest),
+/// the furthest over its threshold, then by name so the order is stable.
+pub fn sort_problems(out: &mut [Problem]) {
     out.sort_by(|a, b| {
         (a.severity, a.kind, a.since.unwrap_or(0))
             .cmp(&(b.severity, b.kind, b.since.unwrap_or(0)))
             .then_with(|| b.weight.total_cmp(&a.weight))
             .then_with(|| (&a.place, &a.name).cmp(&(&b.place, &b.name)))
     });
-    out
 }
 
 fn source_problems(s: &SourceView, out: &mut Vec<Problem>) {

@@ -34,6 +34,8 @@ pub enum Action {
     Problems,
     /// Hottest hosts across every cluster.
     Top,
+    /// Log events: the nodes' syslog grouped by template (from a host: its own).
+    Events,
     /// Graphs over the last hour.
     RangeHour,
     /// Graphs over the last day.
@@ -70,12 +72,16 @@ pub enum Action {
     JobDetail,
     /// Slurm: a pending array's tasks one by one, or folded again.
     Expand,
-    /// Tag or untag the selected host (to overlay graphs) or process (to signal).
+    /// Tag or untag the selected host (to overlay graphs), process (to signal) or Slurm node.
     Tag,
     /// Signal the selected or tagged processes (asks first).
     Kill,
     /// Move the selected managed process to another node (asks first).
     Migrate,
+    /// Slurm: power the selected or tagged nodes up (asks first).
+    PowerUp,
+    /// Slurm: power the selected or tagged nodes down (asks first).
+    PowerDown,
     /// Submit a job.
     Submit,
     /// Follow the file as it grows, or stop following.
@@ -163,6 +169,7 @@ pub const LAYERS: &[LayerDef] = &[
             NAV[5],
             A::Problems,
             A::Top,
+            A::Events,
             A::RangeHour,
             A::RangeDay,
             A::RangeWeek,
@@ -199,6 +206,7 @@ pub const LAYERS: &[LayerDef] = &[
             NAV[5],
             A::Problems,
             A::Top,
+            A::Events,
             A::Sort,
             A::Refresh,
             A::Processes,
@@ -232,6 +240,8 @@ pub const LAYERS: &[LayerDef] = &[
             A::Tag,
             A::Kill,
             A::Migrate,
+            A::PowerUp,
+            A::PowerDown,
             A::Submit,
             A::Command,
             A::Filter,
@@ -404,6 +414,13 @@ pub const ACTIONS: &[ActionDef] = &[
         "Hottest hosts across every cluster",
     ),
     def(
+        A::Events,
+        "events",
+        "events",
+        "Triage",
+        "Log events: the nodes' syslog grouped by template (from a host: its own)",
+    ),
+    def(
         A::RangeHour,
         "range_hour",
         "",
@@ -534,7 +551,7 @@ pub const ACTIONS: &[ActionDef] = &[
         "tag",
         "tag",
         "Jobs",
-        "Tag or untag the selected host (to overlay graphs) or process (to signal)",
+        "Tag or untag the selected host (to overlay graphs), process (to signal) or Slurm node",
     ),
     danger(def(
         A::Kill,
@@ -549,6 +566,20 @@ pub const ACTIONS: &[ActionDef] = &[
         "migrate",
         "Jobs",
         "Move the selected managed process to another node (asks first)",
+    )),
+    danger(def(
+        A::PowerUp,
+        "power_up",
+        "power up",
+        "Jobs",
+        "Slurm: power the selected or tagged nodes up (asks first)",
+    )),
+    danger(def(
+        A::PowerDown,
+        "power_down",
+        "power down",
+        "Jobs",
+        "Slurm: power the selected or tagged nodes down, after their jobs (asks first)",
     )),
     danger(def(A::Submit, "submit", "submit", "Jobs", "Submit a job")),
     def(

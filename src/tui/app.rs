@@ -165,6 +165,8 @@ pub struct App {
     pub schedulers_down: Vec<crate::triage::problems::SchedulerDown>,
     /// What cluster tiles are coloured by (`c` cycles), kept from cluster to cluster.
     pub color_by: ColorBy,
+    /// The log events, when syslog is received (the latest snapshot of them).
+    pub events: Option<Arc<crate::events::receiver::EventsSnapshot>>,
     /// What the prepared series were read for (see [`App::prepare_graphs`]).
     graphs_key: u64,
 }
@@ -217,6 +219,7 @@ impl App {
             failed_jobs: Vec::new(),
             schedulers_down: Vec::new(),
             color_by: ColorBy::default(),
+            events: None,
             graphs_key: 0,
         };
         app.rebuild();
@@ -255,6 +258,7 @@ impl App {
             color_by: self.color_by,
             tagged: self.cluster.as_ref().map(|c| (c.name.as_str(), &c.tagged)),
             jobs: &self.jobs,
+            events: self.events.as_deref(),
         }
     }
 
@@ -342,6 +346,17 @@ impl App {
                 .iter()
                 .map(|(m, _, v, _)| history.summary_series(&scope, m, *v, range, now))
                 .collect();
+            let queue: Vec<Option<_>> = crate::graph::QUEUE_GRAPHS
+                .iter()
+                .map(|(m, _, _)| {
+                    history.count_series(crate::queue::stage::SCOPE, &c.name, m, range, now)
+                })
+                .collect();
+            c.queue_graphs = if queue.iter().any(Option::is_some) {
+                queue
+            } else {
+                Vec::new()
+            };
         }
         if let Some(x) = &mut self.host {
             x.key_series = crate::tui::state::KEY_METRICS
@@ -367,6 +382,16 @@ impl App {
         self.rebuild();
         self.refresh_panel();
         self.tick_key = self.compute_tick_key();
+        Effect::Redraw
+    }
+
+    /// New log events: what shows them is refreshed (nothing else changes).
+    pub fn on_events(&mut self, ev: Arc<crate::events::receiver::EventsSnapshot>) -> Effect {
+        self.events = Some(ev);
+        if self.panel.is_none() {
+            return Effect::None;
+        }
+        self.refresh_panel();
         Effect::Redraw
     }
 

@@ -26,11 +26,21 @@ pub enum Command {
     Problems,
     /// The hottest hosts, by load or by a named metric.
     Top(Option<String>),
+    /// The log events (of the host in view, as `E`).
+    Events,
+    /// Power Slurm nodes up or down.
+    Power {
+        /// Up, else down.
+        up: bool,
+        /// The nodes.
+        nodes: Vec<String>,
+    },
 }
 
 /// Command words, for completion and the error message.
 pub const WORDS: &[&str] = &[
-    "grid", "cluster", "host", "problems", "top", "range", "theme", "refresh", "help", "quit", "q",
+    "grid", "cluster", "host", "problems", "top", "events", "power", "range", "theme", "refresh",
+    "help", "quit", "q",
 ];
 
 /// Parses a command line (without the leading `:`).
@@ -57,6 +67,20 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "help" => Command::Help,
         "problems" | "p" => Command::Problems,
         "top" => Command::Top((!arg.is_empty()).then(|| arg.to_string())),
+        "events" | "e" => Command::Events,
+        "power" => {
+            let mut words = arg.split_whitespace();
+            let up = match words.next() {
+                Some("up") => true,
+                Some("down") => false,
+                _ => return Err(":power up|down NODE… (Slurm's power saving)".into()),
+            };
+            let nodes: Vec<String> = words.map(str::to_string).collect();
+            if nodes.is_empty() {
+                return Err(":power up|down needs the nodes".into());
+            }
+            Command::Power { up, nodes }
+        }
         "q" | "quit" | "q!" => Command::Quit,
         "" => return Err("empty command".into()),
         other => {

@@ -50,6 +50,8 @@ pub struct Ctx<'a> {
     pub tagged: Option<(&'a str, &'a BTreeSet<Arc<str>>)>,
     /// Job control, one per central manager (its scheduler's node states mark tiles).
     pub jobs: &'a [JobsUi],
+    /// The log events, when syslog is received.
+    pub events: Option<&'a crate::events::receiver::EventsSnapshot>,
 }
 
 impl<'a> Ctx<'a> {
@@ -68,6 +70,17 @@ impl<'a> Ctx<'a> {
             d.severity == crate::triage::problems::Severity::Critical
                 && (d.cluster == cluster || d.cluster == "*")
         })
+    }
+
+    /// The queue of `cluster`, as its job backend (or the catch-all one) last reported it.
+    pub fn queue(&self, cluster: &str) -> Option<&'a crate::queue::QueueReport> {
+        let of = |c: &str| {
+            self.jobs
+                .iter()
+                .find(|j| j.cluster == c)
+                .and_then(|j| j.queue.as_deref())
+        };
+        of(cluster).or_else(|| of("*"))
     }
 
     /// How many hosts of `cluster` other than `host` are tagged.
@@ -112,6 +125,13 @@ pub enum Goto {
     },
     /// The sources overlay, on one source.
     Source(String),
+    /// The events view: of a host when given, with a template open when given.
+    Events {
+        /// (cluster, host).
+        host: Option<(String, String)>,
+        /// The template.
+        template: Option<u32>,
+    },
     /// A job in the results of a cluster's job control.
     Job {
         /// The job control's cluster.

@@ -96,6 +96,11 @@ impl Keymap {
         }
     }
 
+    /// A user's keymap file's text, read as [`Keymap::load`] reads it (on the default base).
+    pub fn parse_user(file: &Path, text: &str) -> Result<Self, ConfigError> {
+        Self::parse_with_default_base(file, text, "default")
+    }
+
     fn parse_with_default_base(file: &Path, text: &str, base: &str) -> Result<Self, ConfigError> {
         Self::parse_inner(file, text, Some(base), 0)
     }

@@ -23,6 +23,8 @@ pub struct Backend {
     pub job_links: Vec<Option<crate::jobs::link::LinkHandle>>,
     /// What the job backends report, by cluster.
     pub job_events: mpsc::UnboundedReceiver<(String, crate::jobs::JobEvent)>,
+    /// The log events, when syslog is received.
+    pub events: Option<watch::Receiver<Arc<crate::events::receiver::EventsSnapshot>>>,
 }
 
 /// Runs the console until the operator quits or a signal arrives.
@@ -42,6 +44,10 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
         j.link = link;
     }
     let mut job_events = backend.job_events;
+    let mut log_events = backend.events;
+    if let Some(ev) = &mut log_events {
+        app.events = Some(ev.borrow_and_update().clone());
+    }
     let mut dirty = true;
     loop {
         if dirty {
@@ -81,6 +87,22 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
                     app.on_snapshot(s, now_epoch())
                 }
                 Err(_) => Effect::None,
+            },
+            changed = async {
+                match log_events.as_mut() {
+                    Some(ev) => ev.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => match (changed, log_events.as_mut()) {
+                (Ok(()), Some(ev)) => {
+                    let e = ev.borrow_and_update().clone();
+                    app.on_events(e)
+                }
+                _ => {
+                    // The receiver ended (the console is on its way out).
+                    log_events = None;
+                    Effect::None
+                }
             },
             _ = tick.tick() => app.on_tick(now_epoch()),
             Some((cluster, ev)) = job_events.recv() => app.on_job_event(&cluster, ev),

@@ -106,6 +106,7 @@ pub mod proxy;
 pub mod pty;
 pub mod redfish;
 pub mod replay;
+pub mod rsyslog;
 pub mod slurm;
 pub mod slurm_link;
 pub mod tui;
@@ -119,6 +120,34 @@ pub fn skip(why: &str) {
         "GANTRY_REQUIRE_REAL is set but this test cannot run: {why}"
     );
     println!("SKIPPED: {why}");
+}
+
+/// A quiet `gantry aggregator` with config and state in `dir`, serving its XML dump on `xml`
+/// (`off` for none), its interactive port off, with `env` added to its environment.
+pub fn start_aggregator(
+    dir: &std::path::Path,
+    xml: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Proc {
+    use std::process::Stdio;
+    Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args([
+                "aggregator",
+                "--interactive-listen",
+                "off",
+                "--xml-listen",
+                xml,
+            ])
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry aggregator starts"),
+    )
 }
 
 /// A real `gantry cm` started by a test: its TLS address (for agents) and its plain-text

@@ -1,6 +1,8 @@
 //! A fault-injecting TCP proxy for tests: real processes talk (TLS) to each other through it over
 //! loopback, and the test breaks the link between them on demand — a black hole, a one-way cut,
-//! latency, resets, random drops — on connections already open as well as on new ones.
+//! latency, a bandwidth limit, resets, random resets, dropped, duplicated or corrupted bytes
+//! (the connection staying up), a stream cut off mid-record — on connections already open as
+//! well as on new ones.
 //!
 //! It runs a single-threaded tokio runtime on a thread of its own, so it works the same under
 //! `#[test]` and `#[tokio::test]`, and keeps forwarding while the test's runtime is busy or
@@ -37,6 +39,16 @@ enum Mode {
     Delay(Duration),
     Reset,
     DropProb(f64),
+    /// At most this many bytes a second each way.
+    Throttle(u64),
+    /// With this probability a chunk has one byte flipped.
+    Corrupt(f64),
+    /// With this probability a chunk is delivered twice.
+    Duplicate(f64),
+    /// With this probability a chunk is lost, the connection staying up.
+    DropBytes(f64),
+    /// The next chunk each way is cut in half and its stream ended there.
+    Truncate,
 }
 
 impl Mode {
@@ -218,7 +230,33 @@ impl Proxy {
         self.set(Mode::DropProb(p));
     }
 
-    /// Restarts the generator behind [`Proxy::drop_prob`] from `seed`.
+    /// At most `bytes_per_sec` bytes a second in each direction of each connection.
+    pub fn throttle(&self, bytes_per_sec: u64) {
+        self.set(Mode::Throttle(bytes_per_sec.max(1)));
+    }
+
+    /// Flips one byte of a chunk with probability `p` (TLS notices; plain text may not).
+    pub fn corrupt(&self, p: f64) {
+        self.set(Mode::Corrupt(p));
+    }
+
+    /// Delivers a chunk twice with probability `p`.
+    pub fn duplicate(&self, p: f64) {
+        self.set(Mode::Duplicate(p));
+    }
+
+    /// Loses a chunk with probability `p`, the connection staying up.
+    pub fn drop_bytes(&self, p: f64) {
+        self.set(Mode::DropBytes(p));
+    }
+
+    /// Cuts the next chunk each way in half and ends that direction's stream there (a FIN in
+    /// the middle of a record).
+    pub fn truncate(&self) {
+        self.set(Mode::Truncate);
+    }
+
+    /// Restarts the generator behind the random faults from `seed`.
     pub fn seed(&self, seed: u64) {
         // xorshift never leaves zero.
         let seed = if seed == 0 { DEFAULT_SEED } else { seed };
@@ -363,17 +401,42 @@ async fn direction(
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             let n = r.read(&mut buf).await.map_err(|_| End::Closed)?;
+            let mut chunk = buf[..n].to_vec();
+            let mut copies = 1;
             let at = match shared.mode() {
                 Mode::Reset => return Err(End::Abort),
                 Mode::DropProb(p) if n > 0 && shared.roll() < p => return Err(End::Abort),
                 Mode::Delay(d) => Instant::now() + d,
                 m if n > 0 && m.blocks(dir) => continue,
+                Mode::DropBytes(p) if n > 0 && shared.roll() < p => continue,
+                Mode::Corrupt(p) if n > 0 && shared.roll() < p => {
+                    let i = (shared.roll() * n as f64) as usize;
+                    chunk[i.min(n - 1)] ^= 0x5a;
+                    Instant::now()
+                }
+                Mode::Duplicate(p) if n > 0 && shared.roll() < p => {
+                    copies = 2;
+                    Instant::now()
+                }
+                Mode::Truncate if n > 0 => {
+                    chunk.truncate(n.div_ceil(2));
+                    tx.send((Instant::now(), chunk))
+                        .await
+                        .map_err(|_| End::Closed)?;
+                    // The end of stream, right after half a chunk.
+                    tx.send((Instant::now(), Vec::new()))
+                        .await
+                        .map_err(|_| End::Closed)?;
+                    return Ok(());
+                }
                 _ => Instant::now(),
             };
             // An empty chunk carries the end of stream, so that it too comes after a delay.
-            tx.send((at, buf[..n].to_vec()))
-                .await
-                .map_err(|_| End::Closed)?;
+            for _ in 0..copies {
+                tx.send((at, chunk.clone()))
+                    .await
+                    .map_err(|_| End::Closed)?;
+            }
             if n == 0 {
                 return Ok(());
             }
@@ -395,6 +458,10 @@ async fn direction(
             }
             w.write_all(&chunk).await.map_err(|_| End::Closed)?;
             shared.bytes.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+            if let Mode::Throttle(rate) = shared.mode() {
+                let secs = chunk.len() as f64 / rate as f64;
+                tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            }
         }
         // The reader failed (and try_join has already given up on this direction).
         Err(End::Closed)

@@ -44,6 +44,10 @@ pub struct Shape {
     pub min_job_age: u32,
     /// More slurm.conf lines (`MaxJobCount=50000`).
     pub extra: &'static str,
+    /// Cloud nodes besides: declared `State=CLOUD`, powered down, started by Slurm's
+    /// `ResumeProgram` (a script that runs their slurmd) when jobs need them and stopped by
+    /// its `SuspendProgram` after `SuspendTime` idle.
+    pub cloud: usize,
 }
 
 impl Default for Shape {
@@ -53,6 +57,7 @@ impl Default for Shape {
             cpus: 2,
             min_job_age: 300,
             extra: "",
+            cloud: 0,
         }
     }
 }
@@ -71,6 +76,7 @@ impl Drop for SlurmCluster {
             let _ = c.kill();
             let _ = c.wait();
         }
+        kill_powered(self.dir.path());
         kill_steps_left_in(self.dir.path());
     }
 }
@@ -213,7 +219,77 @@ pub fn skip_reason() -> Option<String> {
     None
 }
 
+/// Slurm's power-saving programs for cloud nodes: resume starts each node's slurmd (in the
+/// foreground, in the background of the script, its pid kept in run/power-NODE.pid; `-b`
+/// reports the node booted now, as a powered-up node would, else slurmctld waits for a
+/// reboot that never comes), suspend kills that node's slurmd by its command line (setsid may
+/// have forked, so the kept pid is not always slurmd's) with SIGKILL, as a power cut would (a
+/// slurmd started from slurmctld's script daemon outlived SIGTERM, its port still bound, and
+/// the node never came back at the next resume), and removes its pid files.
+/// slurmctld runs them with a host list (`c[3-4]`).
+fn power_scripts(d: &Path, conf: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, conf) = (d.display(), conf.display());
+    // slurmctld runs the programs with a bare environment: every command by its path.
+    let path_of = |bin: &str| {
+        ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            .iter()
+            .map(|dir| format!("{dir}/{bin}"))
+            .find(|p| Path::new(p).exists())
+            .unwrap_or_else(|| bin.to_string())
+    };
+    let (scontrol, slurmd, setsid, pkill) = (
+        path_of("scontrol"),
+        path_of("slurmd"),
+        path_of("setsid"),
+        path_of("pkill"),
+    );
+    let resume = format!(
+        "#!/bin/sh\nfor n in $(SLURM_CONF={conf} {scontrol} show hostnames \"$1\"); do\n  \
+{setsid} {slurmd} -b -D -N \"$n\" -f {conf} </dev/null >/dev/null 2>&1 &\n  echo $! > {d}/run/power-$n.pid\n\
+  echo \"$(date +%s) resume $n\" >> {d}/log/power.log\ndone\n"
+    );
+    let suspend = format!(
+        "#!/bin/sh\nfor n in $(SLURM_CONF={conf} {scontrol} show hostnames \"$1\"); do\n  \
+{pkill} -KILL -f -- \"slurmd -b -D -N $n -f {conf}\"; k=$?\n  rm -f {d}/run/power-$n.pid {d}/run/slurmd-$n.pid\n\
+  echo \"$(date +%s) suspend $n $k\" >> {d}/log/power.log\ndone\n"
+    );
+    for (name, text) in [("resume.sh", resume), ("suspend.sh", suspend)] {
+        let p = Path::new(&d.to_string()).join(name);
+        std::fs::write(&p, text).map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Kills the cloud nodes' slurmd the power scripts started (by the pids they kept).
+fn kill_powered(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join("run")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.starts_with("power-") {
+            continue;
+        }
+        if let Some(pid) = std::fs::read_to_string(e.path())
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+            .filter(|p| *p > 1)
+        {
+            // SAFETY: a pid the test's own power script recorded for a slurmd it started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
 impl SlurmCluster {
+    /// What Slurm's power scripts did (`EPOCH resume|suspend NODE` lines).
+    pub fn power_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log/power.log")).unwrap_or_default()
+    }
+
     /// Starts munged, slurmctld and `n` slurmd of two CPUs; waits until every node is idle.
     pub fn start(n: usize) -> Result<Self, String> {
         Self::start_with(Shape {
@@ -435,6 +511,24 @@ SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge={age}\nWaittime=0\nSlur
             ));
         }
         conf.push_str(shape.extra);
+        if shape.cloud > 0 {
+            power_scripts(&d, &cluster.conf)?;
+            conf.push_str(&format!(
+                "PrivateData=cloud\nSuspendProgram={d}/suspend.sh\nResumeProgram={d}/resume.sh\n\
+SuspendTime=10\nSuspendTimeout=5\nResumeTimeout=60\nResumeRate=0\nSuspendRate=0\n\
+SuspendExcNodes=c[1-{n}]\n",
+                d = d.display()
+            ));
+            for k in 1..=shape.cloud {
+                let name = format!("c{}", n + k);
+                std::fs::create_dir_all(d.join("spool").join(&name)).map_err(|e| e.to_string())?;
+                conf.push_str(&format!(
+                    "NodeName={name} NodeHostname=localhost NodeAddr=127.0.0.1 Port={} CPUs={} RealMemory=1000 State=CLOUD\n",
+                    free_port(),
+                    shape.cpus
+                ));
+            }
+        }
         for (i, p) in ports.iter().enumerate() {
             conf.push_str(&format!(
                 "NodeName=c{} NodeHostname=localhost NodeAddr=127.0.0.1 Port={p} CPUs={} RealMemory=1000 State=UNKNOWN\n",
@@ -475,7 +569,8 @@ SlurmdTimeout=30\nInactiveLimit=0\nKillWait=5\nMinJobAge={age}\nWaittime=0\nSlur
                 .output()
                 .map_err(|e| e.to_string())?;
             let text = String::from_utf8_lossy(&o.stdout).to_string();
-            if text.trim() == format!("idle {n}") {
+            // Cloud nodes, powered down, are listed apart (`idle~`).
+            if text.lines().any(|l| l.trim() == format!("idle {n}")) {
                 return Ok(cluster);
             }
             if Instant::now() > deadline {

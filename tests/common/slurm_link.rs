@@ -29,6 +29,7 @@ pub fn slurm_manager(
             rest,
         },
         trust: None,
+        queue: Default::default(),
     }
 }
 

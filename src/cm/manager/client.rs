@@ -26,6 +26,8 @@ fn err(code: u16, msg: impl Into<String>) -> Reply {
     Reply::error(code, msg)
 }
 
+/// Bytes of JSON in a HISTORY page: half a reply line, so the codec's escaping always fits.
+const HISTORY_PAGE: usize = crate::cm::codec::MAX_REPLY_LINE / 2;
 const LOGIN_FAILED: &str = "invalid user name or password";
 
 impl Client {
@@ -142,6 +144,25 @@ impl Client {
             }
             Request::Submit(spec) => me.submit(m, spec).await,
             Request::Jobs { user } => me.jobs(m, &user),
+            Request::Queue => {
+                let mut q = m.queue_report();
+                // What the site's commands printed may name its cloud and its credentials'
+                // troubles: administrators read it; others learn only that a run failed.
+                if !me.admin() {
+                    for a in &mut q.actions {
+                        a.output.clear();
+                        a.nodes.clear();
+                        if a.error.is_some() {
+                            a.error = Some(match a.exit {
+                                Some(c) => format!("the command failed (exit {c})"),
+                                None => "the command failed".into(),
+                            });
+                        }
+                    }
+                }
+                Reply::Queue(Box::new(q))
+            }
+            Request::History { after } => me.history(m, after),
             Request::Job { id } => me.job(m, id),
             Request::Cancel { id } => me.cancel(m, id).await,
             Request::Tail {
@@ -1049,6 +1070,33 @@ impl Caller {
                 })
                 .collect(),
         )
+    }
+
+    /// A page of finished jobs after `after` (administrators: everyone's; others: their own),
+    /// at most [`HISTORY_PAGE`] bytes of them so a page always fits a reply line.
+    fn history(&self, m: &Manager, after: u64) -> Reply {
+        let st = m.st.lock();
+        let mut jobs = Vec::new();
+        let mut bytes = 0;
+        let mut more = false;
+        let mine = st
+            .jobs
+            .range(after.saturating_add(1)..)
+            .map(|(_, j)| j)
+            .filter(|j| self.admin() || j.user == self.user);
+        for j in mine {
+            let Some(f) = crate::queue::finished::from_cm_record(j) else {
+                continue;
+            };
+            let size = serde_json::to_string(&f).map_or(0, |t| t.len() + 1);
+            if bytes + size > HISTORY_PAGE && !jobs.is_empty() {
+                more = true;
+                break;
+            }
+            bytes += size;
+            jobs.push(f);
+        }
+        Reply::History { jobs, more }
     }
 
     fn job(&self, m: &Manager, id: u64) -> Reply {

@@ -5,6 +5,7 @@
 
 mod agents;
 mod client;
+pub mod elastic;
 pub mod ha;
 pub mod listen;
 mod sched;
@@ -66,6 +67,8 @@ pub struct CmSettings {
     pub socket: Option<PathBuf>,
     /// The other manager of the pair, if any (docs/protocol.md §9).
     pub ha: ha::HaSettings,
+    /// The elastic rule and the site's provisioning and release commands.
+    pub elastic: elastic::ElasticSettings,
 }
 
 impl Default for CmSettings {
@@ -90,6 +93,7 @@ impl Default for CmSettings {
             plaintext_listen: None,
             socket: None,
             ha: ha::HaSettings::default(),
+            elastic: elastic::ElasticSettings::default(),
         }
     }
 }
@@ -123,6 +127,8 @@ pub struct Manager {
     users: parking_lot::RwLock<Arc<Users>>,
     store: StoreWriter,
     st: Mutex<State>,
+    /// The elastic rule's state and the commands it ran.
+    elastic: Mutex<elastic::Elastic>,
     wake: Notify,
     conns: AtomicU64,
     counts: Arc<listen::Counts>,
@@ -219,6 +225,7 @@ impl Manager {
             users,
             store,
             st: Mutex::new(st),
+            elastic: Mutex::default(),
             wake: Notify::new(),
             conns: AtomicU64::new(0),
             counts: Arc::default(),
@@ -265,6 +272,7 @@ impl Manager {
         if !self.started.swap(true, Ordering::SeqCst) {
             tokio::spawn(sched::run(self.clone()));
             tokio::spawn(self.clone().watchdog());
+            tokio::spawn(elastic::run(self.clone()));
             self.start_ha();
         }
     }

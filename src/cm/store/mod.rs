@@ -455,54 +455,14 @@ impl Store {
 
     /// Every job, oldest first.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id,user,spec,state,submitted,started,ended,nodes,pids,exit,checkpoint_dir,account,reason FROM jobs ORDER BY id")
-            .map_err(|e| self.sql(e))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, Option<i32>>(9)?,
-                    r.get::<_, String>(10)?,
-                    r.get::<_, String>(11)?,
-                    r.get::<_, String>(12)?,
-                ))
-            })
-            .map_err(|e| self.sql(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, user, spec, state, sub, st, en, nodes, pids, exit, ck, account, reason) =
-                row.map_err(|e| self.sql(e))?;
-            let (Ok(spec), Some(state)) = (decode_spec(&spec), JobState::parse(&state)) else {
-                tracing::error!("job {id} in {} is unreadable; skipped", self.path.display());
-                continue;
-            };
-            out.push(JobRecord {
-                id: id as u64,
-                user,
-                spec,
-                state,
-                submitted: sub as u64,
-                started: st.map(|v| v as u64),
-                ended: en.map(|v| v as u64),
-                nodes: split(&nodes),
-                pids: split(&pids).iter().filter_map(|p| p.parse().ok()).collect(),
-                exit,
-                checkpoint_dir: ck,
-                account,
-                reason,
-            });
+        jobs_in(&self.conn, &self.path)
+    }
+
+    fn sql_at(path: &Path, source: rusqlite::Error) -> StoreError {
+        StoreError::Sql {
+            path: path.to_path_buf(),
+            source,
         }
-        Ok(out)
     }
 
     /// Every task not yet ended.
@@ -532,6 +492,86 @@ impl Store {
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
+}
+
+/// Every job in the store at `dir` (`jobs.sqlite`), read without taking the store: a running
+/// manager keeps it, and SQLite's write-ahead log lets a reader in beside it.
+pub fn read_jobs(dir: &Path) -> Result<Vec<JobRecord>, StoreError> {
+    let path = dir.join("jobs.sqlite");
+    if !path.exists() {
+        return Err(StoreError::Io {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no job store here"),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Store::sql_at(&path, e))?;
+    // A running manager holds its store exclusively (so no second manager can write it).
+    jobs_in(&conn, &path).map_err(|e| match e {
+        StoreError::Sql { source, .. }
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+        {
+            StoreError::Locked {
+                path: path.clone(),
+                holder: String::new(),
+            }
+        }
+        e => e,
+    })
+}
+
+fn jobs_in(conn: &Connection, path: &Path) -> Result<Vec<JobRecord>, StoreError> {
+    let mut st = conn
+        .prepare("SELECT id,user,spec,state,submitted,started,ended,nodes,pids,exit,checkpoint_dir,account,reason FROM jobs ORDER BY id")
+        .map_err(|e| Store::sql_at(path, e))?;
+
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, Option<i32>>(9)?,
+                r.get::<_, String>(10)?,
+                r.get::<_, String>(11)?,
+                r.get::<_, String>(12)?,
+            ))
+        })
+        .map_err(|e| Store::sql_at(path, e))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, user, spec, state, sub, st, en, nodes, pids, exit, ck, account, reason) =
+            row.map_err(|e| Store::sql_at(path, e))?;
+        let (Ok(spec), Some(state)) = (decode_spec(&spec), JobState::parse(&state)) else {
+            tracing::error!("job {id} in {} is unreadable; skipped", path.display());
+            continue;
+        };
+        out.push(JobRecord {
+            id: id as u64,
+            user,
+            spec,
+            state,
+            submitted: sub as u64,
+            started: st.map(|v| v as u64),
+            ended: en.map(|v| v as u64),
+            nodes: split(&nodes),
+            pids: split(&pids).iter().filter_map(|p| p.parse().ok()).collect(),
+            exit,
+            checkpoint_dir: ck,
+            account,
+            reason,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -140,6 +140,49 @@ impl App {
         Effect::Redraw
     }
 
+    /// `:power up|down NODE…`: opens the power dialog in the Slurm job control in view (or
+    /// the only one), on its nodes table; Slurm says what it did, node by node.
+    fn power(&mut self, up: bool, nodes: Vec<String>) {
+        use crate::tui::jobs::JobScreen;
+        use crate::tui::jobs::keys::Outcome;
+        if self.read_only {
+            self.complain("read-only: nodes are not powered up or down from here");
+            return;
+        }
+        let open = self
+            .jobs_open
+            .filter(|&i| self.jobs.get(i).is_some_and(|j| j.is_slurm()));
+        let slurm: Vec<usize> = (0..self.jobs.len())
+            .filter(|&i| self.jobs[i].is_slurm())
+            .collect();
+        let Some(i) = open.or_else(|| (slurm.len() == 1).then(|| slurm[0])) else {
+            self.complain(if slurm.is_empty() {
+                "no Slurm job control is configured"
+            } else {
+                "open the Slurm job control of the cluster first (p), then :power"
+            });
+            return;
+        };
+        let j = &mut self.jobs[i];
+        if j.link.is_none() {
+            self.complain("Slurm job control is not running");
+            return;
+        }
+        if j.screen != JobScreen::Nodes {
+            j.screen = JobScreen::Nodes;
+            j.selected = 0;
+            j.scroll = 0;
+            j.filter = None;
+        }
+        let outcome = j.open_power(up, nodes);
+        self.jobs_open = Some(i);
+        match outcome {
+            Outcome::Say(true, text) => self.complain(text),
+            Outcome::Say(false, text) => self.say(text),
+            _ => {}
+        }
+    }
+
     /// Runs a `:` command, then reads the series views draw if what they show changed.
     pub fn run_command(&mut self, line: &str) -> Effect {
         let e = self.run_command_inner(line);
@@ -176,6 +219,8 @@ impl App {
             Ok(Command::Refresh) => return self.act(Action::Refresh),
             Ok(Command::Help) => self.open_help(),
             Ok(Command::Problems) => return self.act(Action::Problems),
+            Ok(Command::Events) => return self.act(Action::Events),
+            Ok(Command::Power { up, nodes }) => self.power(up, nodes),
             Ok(Command::Top(metric)) => {
                 let by = match metric {
                     None => crate::triage::top::TopBy::Load,

@@ -217,6 +217,7 @@ impl App {
                     .unwrap_or(0);
                 self.open_sources(at);
             }
+            Goto::Events { host, template } => self.open_events(host, template),
             Goto::Job { cluster, id } => {
                 self.open_jobs_for(Some(cluster), None, Action::JobResults);
                 if let Some(j) = self.jobs_open.and_then(|i| self.jobs.get_mut(i))
@@ -271,6 +272,13 @@ impl App {
                 let p = crate::tui::lists::top::TopList::new(&self.ctx(), by);
                 self.panel = Some(Box::new(p));
             }
+            Action::Events => {
+                let host = self
+                    .host
+                    .as_ref()
+                    .map(|h| (h.cluster.clone(), h.host.clone()));
+                self.open_events(host, None);
+            }
             Action::Help => self.open_help(),
             Action::Legend => self.open_legend(),
             Action::Sources => self.open_sources(0),
@@ -288,6 +296,9 @@ impl App {
             Action::Monitor => self.to_grid(),
             Action::Kill | Action::Migrate => {
                 self.complain("open the process monitor (p) first");
+            }
+            Action::PowerUp | Action::PowerDown => {
+                self.complain("open Slurm's nodes table (p, then N), or :power up|down NODE…");
             }
             // Closing, pager and dialog actions mean nothing on the monitor; the rest are the
             // views' (see their `on_key`).
@@ -326,6 +337,22 @@ impl App {
             | Action::Last => {}
         }
         Effect::Redraw
+    }
+
+    /// Opens the events view: of a host when given, with a template open when given.
+    fn open_events(&mut self, host: Option<(String, String)>, template: Option<u32>) {
+        use crate::tui::lists::events::{EventsList, HostScope};
+        let scope = host.map(|(cluster, host)| {
+            let ip = self
+                .snap
+                .cluster(&cluster)
+                .and_then(|cv| cv.cluster.hosts.iter().find(|h| *h.name == *host))
+                .map(|h| h.ip.to_string())
+                .unwrap_or_default();
+            HostScope { cluster, host, ip }
+        });
+        let p = EventsList::new(&self.ctx(), scope, template);
+        self.panel = Some(Box::new(p));
     }
 
     fn set_range(&mut self, r: Range) {

@@ -212,7 +212,18 @@ fn list_commands(screen: JobScreen, slurm: bool) -> Vec<CommandInfo> {
             Action::Partitions,
             Action::SchedNodes,
         ],
-        JobScreen::Partitions | JobScreen::Nodes => &[
+        JobScreen::Nodes => &[
+            Action::Help,
+            Action::Back,
+            Action::Tag,
+            Action::PowerUp,
+            Action::PowerDown,
+            Action::Filter,
+            Action::Processes,
+            Action::JobResults,
+            Action::Partitions,
+        ],
+        JobScreen::Partitions => &[
             Action::Help,
             Action::Back,
             Action::Processes,

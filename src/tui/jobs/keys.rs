@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::dialogs::{KillDialog, LoginDialog, MigrateDialog};
 use super::form::SubmitForm;
+use super::power_dialog::{PowerDialog, PowerNode};
 use super::{JobScreen, JobsUi, Modal, ProcSort};
 use crate::jobs::{JobCommand, LinkState};
 use crate::tui::action::Action;
@@ -168,6 +169,36 @@ impl JobsUi {
                     }
                     mv(&mut self.selected, 1);
                 }
+            }
+            Action::Tag if self.screen == JobScreen::Nodes => {
+                if let Some(name) = self.selected_node() {
+                    if !self.tagged_nodes.remove(&name) {
+                        self.tagged_nodes.insert(name);
+                    }
+                    mv(&mut self.selected, 1);
+                }
+            }
+            Action::PowerUp | Action::PowerDown if !self.read_only => {
+                if !self.is_slurm() {
+                    return Outcome::Say(
+                        true,
+                        "power saving is Slurm's: a central manager's nodes come and go by its \
+                         provision and release commands"
+                            .into(),
+                    );
+                }
+                if self.screen != JobScreen::Nodes {
+                    return Outcome::Say(true, "select nodes in Slurm's nodes table (N)".into());
+                }
+                let names: Vec<String> = if self.tagged_nodes.is_empty() {
+                    self.selected_node().into_iter().collect()
+                } else {
+                    self.tagged_nodes.iter().cloned().collect()
+                };
+                if names.is_empty() {
+                    return Outcome::Say(true, "no node selected".into());
+                }
+                return self.open_power(a == Action::PowerUp, names);
             }
             Action::Kill if !self.read_only => {
                 if let Some(o) = self.needs_login() {
@@ -381,6 +412,43 @@ impl JobsUi {
         Some(out)
     }
 
+    /// The Slurm node selected in the nodes table.
+    fn selected_node(&self) -> Option<String> {
+        self.visible_nodes()
+            .get(self.selected)
+            .and_then(|cells| cells.first().cloned())
+    }
+
+    /// Opens the power dialog for `names` (from the nodes table or `:power`), each with what
+    /// the last poll saw of it.
+    pub fn open_power(&mut self, up: bool, names: Vec<String>) -> Outcome {
+        if self.read_only {
+            return Outcome::Say(
+                true,
+                "read-only: nodes are not powered up or down from here".into(),
+            );
+        }
+        if let Some(o) = self.needs_login() {
+            return o;
+        }
+        let nodes = names
+            .into_iter()
+            .map(|name| {
+                let seen = self
+                    .slurm
+                    .as_ref()
+                    .and_then(|v| v.nodes.iter().find(|n| n.name == name));
+                PowerNode {
+                    state: seen.map_or_else(|| "not in the last poll".into(), |n| n.state_text()),
+                    busy_cpus: seen.map_or(0, |n| n.alloc_cpus),
+                    name,
+                }
+            })
+            .collect();
+        self.modal = Some(Modal::Power(Box::new(PowerDialog::new(nodes, up))));
+        Outcome::Handled
+    }
+
     /// Keys in a dialog or the form: a focused text field takes plain characters first; every
     /// other key goes by the keymap's dialog or form layer. What the dialog leaves in its
     /// outbox is sent to the link and said on the status line.
@@ -402,6 +470,7 @@ impl JobsUi {
             Modal::Migrate(d) => d.key(key, action),
             Modal::Submit(f) => f.key(key, action),
             Modal::Slurm(d) => d.key(key, action),
+            Modal::Power(d) => d.key(key, action),
         };
         let out = std::mem::take(m.outbox());
         if let Some(c) = out.command {

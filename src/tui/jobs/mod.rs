@@ -14,6 +14,7 @@ pub mod login_dialog;
 pub mod migrate_dialog;
 pub mod pager;
 pub mod pair;
+pub mod power_dialog;
 pub mod processes;
 pub mod results;
 pub mod slurm_dialog;
@@ -74,6 +75,8 @@ pub enum Modal {
     Submit(Box<SubmitForm>),
     /// Act on Slurm jobs.
     Slurm(Box<slurm_dialog::SlurmJobDialog>),
+    /// Power Slurm nodes up or down.
+    Power(Box<power_dialog::PowerDialog>),
 }
 
 impl Modal {
@@ -85,6 +88,7 @@ impl Modal {
             Modal::Migrate(_) => false,
             Modal::Submit(f) => f.text_focused(),
             Modal::Slurm(d) => d.text_focused(),
+            Modal::Power(d) => d.text_focused(),
         }
     }
 
@@ -96,6 +100,7 @@ impl Modal {
             Modal::Migrate(d) => d.as_ref(),
             Modal::Submit(f) => f.as_ref(),
             Modal::Slurm(d) => d.as_ref(),
+            Modal::Power(d) => d.as_ref(),
         }
     }
 
@@ -107,6 +112,7 @@ impl Modal {
             Modal::Migrate(d) => d.as_mut(),
             Modal::Submit(f) => f.as_mut(),
             Modal::Slurm(d) => d.as_mut(),
+            Modal::Power(d) => d.as_mut(),
         }
     }
 
@@ -118,6 +124,7 @@ impl Modal {
             Modal::Migrate(d) => &mut d.out,
             Modal::Submit(f) => &mut f.out,
             Modal::Slurm(d) => &mut d.out,
+            Modal::Power(d) => &mut d.out,
         }
     }
 }
@@ -150,6 +157,8 @@ pub struct JobsUi {
     pub page: Cell<usize>,
     /// Tagged processes (node, pid), across nodes.
     pub tagged: BTreeSet<(String, u32)>,
+    /// Tagged Slurm nodes (to power up or down together).
+    pub tagged_nodes: BTreeSet<String>,
     /// Process order.
     pub sort: ProcSort,
     /// Regex filter over the rows (`!` inverts).
@@ -166,6 +175,8 @@ pub struct JobsUi {
     pub filter_input: Option<String>,
     /// Scheduler node states (Slurm): name → (state words, reason); looked up per tile.
     pub node_states: std::collections::HashMap<String, (String, String)>,
+    /// The queue's pressure, as the backend last judged it.
+    pub queue: Option<std::sync::Arc<crate::queue::QueueReport>>,
     /// Only this host's processes are listed (opened with `p` on a host).
     pub host_scope: Option<String>,
     /// What the last Slurm poll saw (Slurm only).
@@ -209,6 +220,7 @@ impl JobsUi {
             scroll: 0,
             page: Cell::new(10),
             tagged: BTreeSet::new(),
+            tagged_nodes: BTreeSet::new(),
             sort: ProcSort::default(),
             filter: None,
             modal: None,
@@ -217,6 +229,7 @@ impl JobsUi {
             templates,
             filter_input: None,
             node_states: std::collections::HashMap::new(),
+            queue: None,
             host_scope: None,
             slurm: None,
             ha: None,
@@ -456,6 +469,10 @@ impl JobsUi {
                 self.ha = Some(s);
                 msg
             }
+            JobEvent::Queue(q) => {
+                self.queue = Some(q);
+                None
+            }
             JobEvent::LoginFailed(why) => {
                 if let Some(Modal::Login(d)) = &mut self.modal {
                     d.failed(why.clone());
@@ -568,8 +585,13 @@ impl JobsUi {
                     outcomes.len() - failed,
                     first_error.lines().next().unwrap_or("")
                 );
-                if let Some(Modal::Slurm(d)) = &mut self.modal {
-                    d.results = Some(outcomes);
+                match &mut self.modal {
+                    Some(Modal::Slurm(d)) => d.results = Some(outcomes),
+                    Some(Modal::Power(d)) => {
+                        d.results = Some(outcomes);
+                        self.tagged_nodes.clear();
+                    }
+                    _ => {}
                 }
                 self.tagged.clear();
                 Some((failed > 0, msg))

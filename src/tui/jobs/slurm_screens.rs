@@ -30,8 +30,10 @@ const PARTITION_COLUMNS: [Column<'static>; 9] = [
     Column::right("median"),
 ];
 
-/// The reason before the rest: it is what an operator looks for on a drained node.
-const NODE_COLUMNS: [Column<'static>; 8] = [
+/// The reason before the rest: it is what an operator looks for on a drained node. The first
+/// column marks tagged nodes.
+const NODE_COLUMNS: [Column<'static>; 9] = [
+    Column::left(" "),
     Column::left("node").shrinks(2, 8),
     Column::left("state"),
     Column::right("CPUs"),
@@ -199,8 +201,19 @@ pub fn draw_partitions(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect)
 
 /// Draws the nodes.
 pub fn draw_nodes(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
-    let rows = j.visible_nodes();
-    let info = format!("{} shown · CPUs and memory: allocated/total", rows.len());
+    let rows: Vec<Vec<String>> = j
+        .visible_nodes()
+        .into_iter()
+        .map(|mut cells| {
+            let tagged = cells.first().is_some_and(|n| j.tagged_nodes.contains(n));
+            cells.insert(0, if tagged { "*" } else { " " }.to_string());
+            cells
+        })
+        .collect();
+    let mut info = format!("{} shown · CPUs and memory: allocated/total", rows.len());
+    if !j.tagged_nodes.is_empty() {
+        info.push_str(&format!(" · {} tagged", j.tagged_nodes.len()));
+    }
     table(
         ctx,
         j,
@@ -209,7 +222,10 @@ pub fn draw_nodes(ctx: &Ctx<'_>, j: &JobsUi, f: &mut Frame<'_>, area: Rect) {
         (title(ctx, "Slurm nodes", info), &NODE_COLUMNS),
         rows,
         |c| {
-            let s = c[1].as_str();
+            let s = c[2].as_str();
+            if c[0] == "*" {
+                return Role::Accent;
+            }
             if s.starts_with("down") || s.contains("not_responding") || s.contains("fail") {
                 Role::Critical
             } else if s.contains("drain") {

@@ -8,7 +8,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use super::table::{ListContent, ListRow, Selection, draw_list};
-use crate::triage::problems::{Problem, Severity, Subject, problems};
+use crate::triage::problems::{Problem, Severity, Subject, problems, sort_problems};
 use crate::tui::action::{Action, Layer};
 use crate::tui::component::{Ask, CommandInfo, Component, Ctx, Goto, Handled};
 use crate::tui::theme::Role;
@@ -47,6 +47,10 @@ pub fn goto(s: &Subject) -> Goto {
         Subject::Host { cluster, host } => Goto::Host {
             cluster: cluster.clone(),
             host: host.clone(),
+        },
+        Subject::Template(id) => Goto::Events {
+            host: None,
+            template: Some(*id),
         },
         Subject::Job { cluster, id } => Goto::Job {
             cluster: cluster.clone(),
@@ -166,6 +170,15 @@ impl Component for ProblemsList {
             ctx.failed_jobs,
             ctx.schedulers_down,
         );
+        if let Some(ev) = ctx.events {
+            crate::triage::events::event_problems(ev, ctx.now, &mut self.rows);
+        }
+        for j in ctx.jobs {
+            if let Some(q) = &j.queue {
+                crate::triage::queue::queue_problems(&j.cluster, q, ctx.now, &mut self.rows);
+            }
+        }
+        sort_problems(&mut self.rows);
         // The selection follows its problem while it lasts.
         if let Some((kind, subject)) = was
             && let Some(i) = self

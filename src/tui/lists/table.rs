@@ -39,6 +39,16 @@ impl Selection {
         self.offset.get()
     }
 
+    /// Remembers how many rows a page of a list drawn `area_height` high holds.
+    pub fn remember_page(&self, area_height: u16) {
+        self.page.set(Self::page(area_height));
+    }
+
+    /// Remembers the first row the last draw showed.
+    pub fn remember_offset(&self, offset: usize) {
+        self.offset.set(offset);
+    }
+
     /// Moves the selection within `len` rows by a navigation action, a page being what the
     /// last draw showed; whether the action was one of them.
     pub fn navigate(&mut self, len: usize, action: crate::tui::action::Action) -> bool {

@@ -116,6 +116,13 @@ fn lines(ctx: &Ctx<'_>, by: ColorBy) -> Vec<Line<'static>> {
             ),
         ]),
         Line::from(vec![
+            Span::styled(if unicode { "  ▄~ " } else { "  =~ " }, t.fg(Role::Text)),
+            Span::styled(
+                " ~ # % or off~/pwr#/pwr%: Slurm powered the node down, is powering it up, down",
+                t.fg(Role::Text),
+            ),
+        ]),
+        Line::from(vec![
             Span::styled(
                 if unicode { "  ▄• " } else { "  =* " },
                 t.fg(Role::Text).add_modifier(Modifier::BOLD),

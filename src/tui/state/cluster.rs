@@ -140,6 +140,9 @@ pub struct ClusterState {
     /// The cluster graphs' series ([`crate::graph::CLUSTER_GRAPHS`] order), read from the
     /// history store when state changes (see `App::prepare_graphs`), never while drawing.
     pub graphs: Vec<Option<Series>>,
+    /// The queue's graphs ([`crate::graph::QUEUE_GRAPHS`] order), empty when the cluster's job
+    /// backend has never reported a queue.
+    pub queue_graphs: Vec<Option<Series>>,
     /// The filter (`/`) over host names.
     pub filter: Option<Filter>,
 }
@@ -158,6 +161,7 @@ impl ClusterState {
             color_by: ColorBy::default(),
             tagged: BTreeSet::new(),
             graphs: Vec::new(),
+            queue_graphs: Vec::new(),
             filter: None,
         }
     }

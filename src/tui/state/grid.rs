@@ -47,6 +47,8 @@ pub struct GridState {
     /// Each row's load sparkline over the range, prepared from history when what it shows can
     /// change (see `App::prepare_graphs`), so drawing never reads the store.
     pub sparks: Vec<Option<Vec<Option<Point>>>>,
+    /// Each cluster row's queue (jobs waiting) over the range, where a job backend reports one.
+    pub queue_sparks: Vec<Option<Vec<Option<Point>>>>,
     /// The search (`/`): clusters by name, or by their hosts' names.
     pub filter: Option<Filter>,
 }
@@ -126,6 +128,16 @@ impl GridState {
             .iter()
             .map(|r| match r {
                 GridRow::Cluster(name) => load_points(history, name, range, now),
+                GridRow::Remote(_) => None,
+            })
+            .collect();
+        self.queue_sparks = self
+            .rows
+            .iter()
+            .map(|r| match r {
+                GridRow::Cluster(name) => history
+                    .count_series(crate::queue::stage::SCOPE, name, "pending", range, now)
+                    .map(|s| s.points),
                 GridRow::Remote(_) => None,
             })
             .collect();

@@ -298,6 +298,35 @@ fn header(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>,
     };
     spans.push(Span::styled(format!(" {} up ", n.up), ok));
     spans.push(Span::styled(format!("{} down ", n.down), bad));
+    if let Some(q) = ctx.queue(&cv.cluster.name) {
+        spans.push(super::common::queue_span(ctx, q, true));
+        let p = &q.pressure;
+        let powered = [
+            (p.powered_down, "powered down"),
+            (p.powering_up, "powering up"),
+            (p.powering_down, "powering down"),
+        ];
+        for (n, word) in powered.iter().filter(|(n, _)| *n > 0) {
+            spans.push(Span::styled(format!(", {n} {word}"), t.fg(Role::Muted)));
+        }
+        // What the manager's provisioning or release command last did.
+        if let Some(a) = q.actions.last() {
+            let ago = human_secs(ctx.now.saturating_sub(a.at));
+            let (text, role) = match (a.dry_run, &a.error) {
+                (true, _) => (
+                    format!(" · would {} {} ({ago} ago, dry run)", a.what, a.count),
+                    Role::Muted,
+                ),
+                (false, Some(_)) => (
+                    format!(" · {} of {} FAILED {ago} ago", a.what, a.count),
+                    Role::Critical,
+                ),
+                (false, None) => (format!(" · {} {} {ago} ago", a.what, a.count), Role::Muted),
+            };
+            spans.push(Span::styled(text, t.fg(role)));
+        }
+        spans.push(Span::raw(" "));
+    }
     spans.push(Span::styled(format!(" {} CPUs ", n.cpus), text));
     if let Some(l) = n.load_pct {
         spans.push(Span::styled(
@@ -326,11 +355,22 @@ fn graphs(ctx: &Ctx<'_>, st: &ClusterState, f: &mut Frame<'_>, area: Rect) {
     if area.height == 0 {
         return;
     }
-    let panels = &crate::graph::CLUSTER_GRAPHS;
+    // The queue's graphs join the cluster's where its job backend reports a queue.
+    let queue = crate::graph::QUEUE_GRAPHS
+        .iter()
+        .zip(&st.queue_graphs)
+        .map(|((_, label, units), s)| (*label, *units, s.as_ref()));
+    let panels: Vec<(&str, &str, Option<&crate::history::Series>)> = crate::graph::CLUSTER_GRAPHS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, label, _, units))| {
+            (*label, *units, st.graphs.get(i).and_then(Option::as_ref))
+        })
+        .chain(queue)
+        .collect();
     let w = area.width / panels.len() as u16;
-    for (i, (_, label, _, units)) in panels.iter().enumerate() {
+    for (i, (label, units, series)) in panels.into_iter().enumerate() {
         let r = Rect::new(area.x + i as u16 * w, area.y, w, area.height);
-        let series = st.graphs.get(i).and_then(Option::as_ref);
         graph_panel(
             ctx,
             f,

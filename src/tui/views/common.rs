@@ -157,3 +157,33 @@ pub fn graph_panel(ctx: &Ctx<'_>, f: &mut Frame<'_>, area: Rect, p: Panel<'_>) {
         }
     }
 }
+
+/// The queue in a few words: jobs waiting (and for how long), and what the rule says.
+pub fn queue_span<'a>(
+    ctx: &crate::tui::component::Ctx<'_>,
+    q: &crate::queue::QueueReport,
+    wide: bool,
+) -> ratatui::text::Span<'a> {
+    let t = ctx.theme;
+    let p = &q.pressure;
+    let mut text = if wide {
+        format!("  queue {} waiting", p.pending)
+    } else {
+        format!("  q {}", p.pending)
+    };
+    if p.pending > 0 && wide {
+        text.push_str(&format!(" ≤{}", crate::units::human_secs(p.wait_max)));
+    }
+    if p.needs_nodes > 0 {
+        text.push_str(&format!(" +{} nodes", p.needs_nodes));
+    } else if !p.releasable.is_empty() && wide {
+        text.push_str(&format!(" -{} idle", p.releasable.len()));
+    }
+    let style = if p.needs_nodes > 0 {
+        t.fg(crate::tui::theme::Role::Warn)
+            .add_modifier(ratatui::style::Modifier::BOLD)
+    } else {
+        t.fg(crate::tui::theme::Role::Text)
+    };
+    ratatui::text::Span::styled(text, style)
+}

@@ -329,6 +329,10 @@ fn cluster_row(ctx: &Ctx<'_>, st: &GridState, f: &mut Frame<'_>, area: Rect, nam
         ));
     }
     spans.extend(stats_spans(ctx, &n, area.width >= 120));
+    let queue = ctx.queue(name);
+    if let Some(q) = queue {
+        spans.push(super::common::queue_span(ctx, q, area.width >= 120));
+    }
     let spans = fitting(spans, (area.width as usize).saturating_sub(age.width() + 1));
     let used: usize = spans.iter().map(Span::width).sum::<usize>() + age.width() + 2;
     let spark_w = (area.width as usize).saturating_sub(used).min(40);
@@ -336,15 +340,34 @@ fn cluster_row(ctx: &Ctx<'_>, st: &GridState, f: &mut Frame<'_>, area: Rect, nam
         Paragraph::new(Line::from(spans)).style(t.text()),
         Rect::new(area.x, area.y, area.width, 1),
     );
-    if spark_w >= 6 {
+    // The queue's sparkline takes the right end of the room, the load's the rest.
+    let queue_pts = queue.and_then(|_| st.queue_sparks.get(i).and_then(Option::as_ref));
+    let queue_w = if queue_pts.is_some() && spark_w >= 20 {
+        spark_w / 3
+    } else {
+        0
+    };
+    let load_w = spark_w - queue_w;
+    if load_w >= 6 {
         let x = area.x + (used - age.width() - 1) as u16;
         if let Some(pts) = st.sparks.get(i).and_then(Option::as_ref) {
             let style = match n.known_at {
                 Some(_) => stale_style(t),
                 None => t.fg(Role::Graph),
             };
-            draw_points(ctx, f, Rect::new(x, area.y, spark_w as u16, 1), pts, style);
+            let w = if queue_w > 0 { load_w - 1 } else { load_w };
+            draw_points(ctx, f, Rect::new(x, area.y, w as u16, 1), pts, style);
         }
+    }
+    if let (Some(pts), true) = (queue_pts, queue_w > 0) {
+        let x = area.x + (used - age.width() - 1 + load_w) as u16;
+        draw_points(
+            ctx,
+            f,
+            Rect::new(x, area.y, queue_w as u16, 1),
+            pts,
+            t.fg(Role::Accent),
+        );
     }
     let age_x = area.x + area.width.saturating_sub(age.width() as u16);
     f.render_widget(

@@ -21,6 +21,21 @@ fn sched_usable(state: &str) -> bool {
         .any(|w| state.split('+').any(|p| p == *w))
 }
 
+/// Slurm's power-saving state as its own mark (`~` powered down, `#` powering up, `%`
+/// powering down) and a word for labelled tiles.
+fn power_mark(state: &str) -> Option<(&'static str, &'static str)> {
+    let has = |w: &str| state.split('+').any(|p| p == w);
+    if has("powering_up") {
+        Some(("#", "pwr#"))
+    } else if has("powering_down") {
+        Some(("%", "pwr%"))
+    } else if has("powered_down") {
+        Some(("~", "off~"))
+    } else {
+        None
+    }
+}
+
 /// Draws the tiles of `st` from its scroll on, the selection highlighted; tagged hosts and
 /// nodes the scheduler will not use are marked.
 pub fn draw(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_>, area: Rect) {
@@ -71,6 +86,7 @@ pub fn draw(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_
         if sched_off.is_some() {
             style = style.add_modifier(ratatui::style::Modifier::CROSSED_OUT);
         }
+        let power = ctx.sched_state(host_name).and_then(|(s, _)| power_mark(s));
         // A tagged host (Space, for overlays) carries a mark beside its glyph.
         let tagged = st.tagged.contains(host_name);
         let mark = match (tagged, unicode) {
@@ -81,6 +97,7 @@ pub fn draw(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_
         if g.labeled {
             let h = &cv.cluster.hosts[tile.host as usize];
             let load = match (tile.state, sched_off, tile.value) {
+                _ if power.is_some() => power.map(|p| p.1).unwrap_or_default().to_string(),
                 (TileState::Down, _, _) => "down".to_string(),
                 (TileState::Unknown, _, _) => "unkn".to_string(),
                 (_, Some(s), _) => sched_word(s).to_string(),
@@ -107,6 +124,9 @@ pub fn draw(ctx: &Ctx<'_>, st: &ClusterState, cv: &ClusterView, f: &mut Frame<'_
             let off = if unicode { "⊘" } else { "/" };
             let cell = match (tile.state, sched_off) {
                 _ if tagged => format!("{glyph}{mark}"),
+                _ if power.is_some() => {
+                    format!("{glyph}{}", power.map(|p| p.0).unwrap_or_default())
+                }
                 (TileState::Down, _) => format!("{glyph} "),
                 (_, Some(_)) => format!("{glyph}{off}"),
                 (TileState::Band(_) | TileState::NoData | TileState::Unknown, None) => {

@@ -1,0 +1,311 @@
+//! Storage faults: the files Gantry saves, written onto a small filesystem that fills up (a
+//! size-limited tmpfs the test mounts). A save that does not fit fails with an error naming
+//! the file and the cause; the previous good file is still there, whole, and loads; no
+//! temporary file is left behind to fill the disk further.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use gantry::events::miner::MinerConfig;
+use gantry::events::store::{Caps, EventStore};
+use gantry::history::HistoryStore;
+
+/// A tmpfs of `kib` KiB mounted on a temporary directory, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(kib: u32) -> Result<Self, String> {
+        // SAFETY: geteuid is always safe.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err("mounting a small tmpfs needs root".into());
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={kib}k,mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs refused: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Self { dir })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Fills the disk but for about `room` bytes.
+    fn fill_but(&self, room: u64) {
+        let free = nix::sys::statvfs::statvfs(self.dir.path())
+            .map(|s| s.blocks_available() * s.fragment_size())
+            .expect("statvfs");
+        let filler = free.saturating_sub(room);
+        std::fs::write(self.path("filler"), vec![0u8; filler as usize]).expect("the filler");
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.path())
+            .expect("the disk")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "filler" && !n.ends_with(".json") && !n.ends_with(".bin"))
+            .collect()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+fn disk(kib: u32) -> Option<SmallDisk> {
+    match SmallDisk::mount(kib) {
+        Ok(d) => Some(d),
+        Err(why) => {
+            common::skip(&why);
+            None
+        }
+    }
+}
+
+/// A history of `hosts` counted series over `minutes`.
+fn history(hosts: usize, minutes: u64) -> HistoryStore {
+    let h = HistoryStore::new();
+    let now = 1_800_000_000;
+    let names: Vec<String> = (0..hosts).map(|i| format!("host{i:05}")).collect();
+    for m in 0..minutes {
+        h.record_counts(
+            "queue",
+            now - (minutes - m) * 60,
+            names.iter().map(|n| (n.as_str(), "pending", m as f64)),
+        );
+    }
+    h
+}
+
+fn no_space(e: &impl std::fmt::Display, path: &Path) {
+    let said = e.to_string();
+    assert!(
+        said.contains(&path.display().to_string()) && said.contains("No space left on device"),
+        "the error says what and where: {said}"
+    );
+}
+
+#[test]
+fn a_history_save_that_does_not_fit_leaves_the_last_good_file() {
+    let Some(d) = disk(1024) else {
+        return;
+    };
+    let path = d.path("history.bin");
+    let small = history(2, 10);
+    small.save(&path).expect("a small history fits");
+    let before = std::fs::read(&path).expect("saved");
+    d.fill_but(64 * 1024);
+    let big = history(3000, 30);
+    let e = big
+        .save(&path)
+        .expect_err("3,000 hosts do not fit in 64 KiB");
+    no_space(&e, &path);
+    assert!(
+        std::fs::read(&path).expect("still there") == before,
+        "the last file changed"
+    );
+    let loaded = HistoryStore::load(&path).expect("the last good file loads");
+    assert_eq!(loaded.image().len(), small.image().len());
+    assert!(d.leftovers().is_empty(), "left behind: {:?}", d.leftovers());
+    // Room again: the next save goes through.
+    std::fs::remove_file(d.path("filler")).expect("room");
+    big.save(&path).expect("saved once there is room");
+    let again = HistoryStore::load(&path).expect("loads");
+    assert_eq!(again.image().len(), big.image().len());
+    let (a, b) = (again.stats(), big.stats());
+    assert_eq!((a.tables, a.series), (b.tables, b.series));
+}
+
+#[test]
+fn an_events_save_that_does_not_fit_leaves_the_last_good_file() {
+    let Some(d) = disk(1024) else {
+        return;
+    };
+    let path = d.path("events.json");
+    let mut store = EventStore::new(MinerConfig::default(), Caps::default());
+    let from = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    // Each message its own template: words made of letters, which are never masked.
+    let word = |mut i: usize| {
+        let mut w = String::new();
+        loop {
+            w.push(char::from(b'a' + (i % 26) as u8));
+            i /= 26;
+            if i == 0 {
+                return w;
+            }
+        }
+    };
+    let add = |store: &mut EventStore, i: usize| {
+        let line = format!(
+            "<13>Dec  3 07:00:00 n1 app: {} {} went {}",
+            word(i),
+            word(i + 1000),
+            word(i + 5000)
+        );
+        store.add(
+            &gantry::events::syslog::parse(line.as_bytes(), from, 2026),
+            1_800_000_000,
+        );
+    };
+    for i in 0..3 {
+        add(&mut store, i);
+    }
+    let small = store.saved();
+    gantry::events::file::save(&path, &small).expect("a few templates fit");
+    let before = std::fs::read(&path).expect("saved");
+    d.fill_but(16 * 1024);
+    for i in 3..2000 {
+        add(&mut store, i);
+    }
+    let e = gantry::events::file::save(&path, &store.saved()).expect_err("too big for 16 KiB");
+    no_space(&e, &path);
+    assert!(
+        std::fs::read(&path).expect("still there") == before,
+        "the last file changed"
+    );
+    let loaded = gantry::events::file::load(&path)
+        .expect("the last good file loads")
+        .expect("there is one");
+    assert_eq!(loaded.templates.len(), small.templates.len());
+    assert!(d.leftovers().is_empty(), "left behind: {:?}", d.leftovers());
+}
+
+/// A job that waits (no agent takes it): only its record matters here.
+fn queued_job(i: usize) -> gantry::cm::job::JobSpec {
+    gantry::cm::job::JobSpec {
+        name: format!("fill{i}"),
+        exec: "/bin/true".into(),
+        // Bulk, so each record takes room and the store fills in a few hundred submissions.
+        args: vec!["x".repeat(4000)],
+        class: gantry::cm::job::JobClass::Single,
+        output: Some("/dev/null".into()),
+        tasks_per_node: 1,
+        total_tasks: 1,
+        ..Default::default()
+    }
+}
+
+async fn listed(plain: &str) -> std::collections::HashMap<u64, String> {
+    common::pair::jobs(plain)
+        .await
+        .expect("the manager lists its jobs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_refuses_submissions_and_keeps_every_acknowledged_job() {
+    use gantry::cm::proto::{Reply, Request};
+    let Some(d) = disk(8 * 1024) else {
+        return;
+    };
+    let dir = d.dir.path();
+    common::pair::users_and_config(dir);
+    let cm = common::start_cm(dir, &[]);
+    let (tls, plain) = (cm.tls.clone(), cm.plain.clone());
+    let mut alice = common::pair::login(&plain, "alice")
+        .await
+        .expect("alice logs in");
+    d.fill_but(256 * 1024);
+    let mut acknowledged = Vec::new();
+    let mut refused = None;
+    for i in 0..2000 {
+        match alice.call(&Request::Submit(queued_job(i))).await {
+            Ok(Reply::Submitted(id)) => acknowledged.push(id),
+            Ok(Reply::Error { code, message }) => {
+                refused = Some((code, message));
+                break;
+            }
+            other => panic!("submission {i}: {other:?}"),
+        }
+    }
+    let (code, message) = refused.expect("the disk filled up before 2,000 submissions");
+    println!("{} acknowledged, then {code} {message}", acknowledged.len());
+    assert!(code >= 500, "{code} {message}");
+    assert!(!acknowledged.is_empty());
+    // Still serving, and every acknowledged job is there.
+    let jobs = listed(&plain).await;
+    for id in &acknowledged {
+        assert!(
+            jobs.contains_key(id),
+            "job {id} was acknowledged, then lost"
+        );
+    }
+    // Room again: submissions go through; after a restart every acknowledged job is there.
+    std::fs::remove_file(d.path("filler")).expect("room");
+    let id = match alice.call(&Request::Submit(queued_job(9999))).await {
+        Ok(Reply::Submitted(id)) => id,
+        other => panic!("once there is room: {other:?}"),
+    };
+    acknowledged.push(id);
+    drop(cm);
+    let cm = common::start_cm_on(dir, (&tls, &plain), &[]);
+    let jobs = listed(&cm.plain).await;
+    for id in &acknowledged {
+        assert!(jobs.contains_key(id), "job {id} lost across the restart");
+    }
+    assert!(
+        message.to_lowercase().contains("full") || message.contains("space"),
+        "the refusal says why: {message}"
+    );
+    // The workload export onto the same disk: written whole, then, once the disk is full, the
+    // export fails naming its file and the previous export is left as it was.
+    drop(cm);
+    let out = d.path("jobs.json");
+    let export = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["export", "json", "--store"])
+            .arg(dir.join("cm"))
+            .arg("-o")
+            .arg(&out)
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .output()
+            .expect("gantry export runs")
+    };
+    let o = export();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let before = std::fs::read(&out).expect("exported");
+    d.fill_but(0);
+    let o = export();
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "an export onto a full disk cannot succeed"
+    );
+    assert!(
+        said.contains("jobs") && said.contains("No space left on device"),
+        "the error says what and where: {said}"
+    );
+    assert!(
+        std::fs::read(&out).expect("still there") == before,
+        "the last export changed"
+    );
+    assert!(
+        d.leftovers().iter().all(|n| !n.contains("part")),
+        "{:?}",
+        d.leftovers()
+    );
+}
