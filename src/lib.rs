@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cm;
 pub mod collector;
 pub mod config;
+pub mod durable;
 pub mod events;
 pub mod ganglia;
 pub mod graph;

@@ -50,7 +50,17 @@ fn a_kill_at_any_moment_never_leaves_a_torn_history_file() {
     )
     .expect("config");
     let history = dir.path().join("history.bin");
-    let torn_save = dir.path().join("history.tmp");
+    // Temporary files of a save: `.history.bin.PID.RANDOM.tmp` (src/durable.rs).
+    let torn_saves = || {
+        std::fs::read_dir(dir.path())
+            .expect("the state dir")
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with(".history.bin.") && n.ends_with(".tmp")
+            })
+            .count()
+    };
     let seed = std::env::var("GANTRY_KILL_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -77,9 +87,12 @@ fn a_kill_at_any_moment_never_leaves_a_torn_history_file() {
             drop(agg); // SIGKILL, reaped
             kills += 1;
         }
-        if torn_save.exists() {
+        let torn = torn_saves();
+        if torn > 0 {
             inside_a_save += 1;
         }
+        // A killed save's temporary file is removed by the next save: they never pile up.
+        assert!(torn <= 1, "{torn} temporary files after kill {kills}");
         if history.exists() {
             let h = HistoryStore::load(&history).unwrap_or_else(|e| {
                 panic!("after kill {kills} (seed {seed}) the history file is damaged: {e}")
@@ -92,8 +105,5 @@ fn a_kill_at_any_moment_never_leaves_a_torn_history_file() {
     println!("{kills} kills, {inside_a_save} inside a save, {loads} loads, every one whole");
     assert!(loads > 0, "the aggregator never saved");
     assert!(filled > 0, "the last save holds the cluster's history");
-    assert!(
-        !torn_save.exists(),
-        "the final save left its temporary file"
-    );
+    assert_eq!(torn_saves(), 0, "the final save left a temporary file");
 }

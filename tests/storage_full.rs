@@ -304,7 +304,7 @@ async fn a_full_disk_refuses_submissions_and_keeps_every_acknowledged_job() {
         "the last export changed"
     );
     assert!(
-        d.leftovers().iter().all(|n| !n.contains("part")),
+        d.leftovers().iter().all(|n| !n.ends_with(".tmp")),
         "{:?}",
         d.leftovers()
     );

@@ -236,24 +236,11 @@ fn passwd(path: &Path, user: &str, delete: bool, from_stdin: bool) -> anyhow::Re
     out.push('\n');
     // Checked before it replaces the file: what is written must load.
     Users::parse(path, &out, &[])?;
-    let tmp = path.with_extension("tmp");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d)?;
-        }
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
-        f.write_all(out.as_bytes())?;
-        f.sync_all()?;
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    crate::durable::replace(path, 0o600, |w| w.write_all(out.as_bytes()))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     println!(
         "{}: {user} {}",
         path.display(),

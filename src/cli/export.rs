@@ -109,20 +109,8 @@ pub async fn run(args: &ExportArgs, _config: &Config, paths: &Paths) -> anyhow::
             out.flush()?;
         }
         Some(path) => {
-            let tmp = path.with_extension("part");
-            let f = std::fs::File::create(&tmp)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
-            let done = write(&w, args.format, &mut out).and_then(|()| {
-                out.into_inner()
-                    .map_err(|e| e.into_error())
-                    .and_then(|f| f.sync_all())
-            });
-            if let Err(e) = done {
-                let _ = std::fs::remove_file(&tmp);
-                anyhow::bail!("{}: {e}", path.display());
-            }
-            std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            crate::durable::replace(path, 0o644, |mut out| write(&w, args.format, &mut out))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         }
     }
     Ok(n)

@@ -1,11 +1,9 @@
 //! The events file: every template with its counts and samples, so a restart of the
-//! aggregator or the console keeps what was learned. Written whole to a temporary file and
-//! renamed over the old one, readable by its owner only (samples are log lines, which may
+//! aggregator or the console keeps what was learned. Replaced whole
+//! ([`crate::durable::replace`]), readable by its owner only (samples are log lines, which may
 //! name users and addresses); a damaged file is moved aside, never fatal.
 
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-
 use std::path::{Path, PathBuf};
 
 use super::store::{SAVED_VERSION, Saved};
@@ -35,9 +33,8 @@ pub enum EventsFileError {
 /// 20 MB; the hard caps on samples and hosts keep any store far below it).
 pub const MAX_FILE: u64 = 512 * 1024 * 1024;
 
-/// Writes `saved` to `path` atomically; returns the bytes written. The temporary file gets a
-/// name of its own, is created new (never through a link someone left there) and is its
-/// owner's only; the directory, when made, too.
+/// Writes `saved` to `path` whole or not at all ([`crate::durable::replace`]); returns the
+/// bytes written. The file and the directory, when made, are their owner's only.
 pub fn save(path: &Path, saved: &Saved) -> Result<u64, EventsFileError> {
     let io = |source| EventsFileError::Io {
         path: path.to_path_buf(),
@@ -53,43 +50,12 @@ pub fn save(path: &Path, saved: &Saved) -> Result<u64, EventsFileError> {
             .create(dir)
             .map_err(io)?;
     }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".{}.{nanos}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let written = (|| {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        serde_json::to_writer(&mut w, saved)?;
-        w.write_all(b"\n")?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        file.metadata().map(|m| m.len())
-    })();
-    let len = match written {
-        Ok(len) => len,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(e));
-        }
-    };
-    if let Err(e) = std::fs::rename(&tmp, path) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    if let Some(dir) = path.parent()
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(len)
+    // Sample messages may say anything a node logged: its owner's only.
+    crate::durable::replace(path, 0o600, |w| {
+        serde_json::to_writer(&mut *w, saved)?;
+        w.write_all(b"\n")
+    })
+    .map_err(io)
 }
 
 /// Reads `path`; `None` when there is no file yet.

@@ -1,10 +1,9 @@
 //! The history file: a little-endian binary image of every table, ending in a CRC-32 of all
-//! that precedes it. Written to a temporary file, synced, then renamed over the old one, so a
-//! crash mid-save leaves the previous file intact.
+//! that precedes it. Replaced whole ([`crate::durable::replace`]), so a crash, a full disk or
+//! an I/O error mid-save leaves the previous file intact.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use compact_str::CompactString;
@@ -117,27 +116,8 @@ pub fn save(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let tmp = path.with_extension("tmp");
-    let file = File::create(&tmp).map_err(io)?;
-    let written = write_image(BufWriter::with_capacity(1 << 20, file), count, each).and_then(|w| {
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        file.metadata().map(|m| m.len())
-    });
-    let len = match written {
-        Ok(len) => len,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(e));
-        }
-    };
-    std::fs::rename(&tmp, path).map_err(io)?;
-    if let Some(dir) = path.parent()
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(len)
+    // Metrics are no secret (the aggregator serves them): readable, as before.
+    crate::durable::replace(path, 0o644, |w| write_image(w, count, each).map(drop)).map_err(io)
 }
 
 /// Writes the image (magic, tables, CRC) to `w`; returns it for the caller to finish.

@@ -99,6 +99,7 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
+pub mod fiu;
 pub mod gmond;
 pub mod netns;
 pub mod pair;
@@ -168,7 +169,17 @@ pub fn start_cm(dir: &std::path::Path, extra: &[&str]) -> CmProc {
 }
 
 /// Like [`start_cm`], on given (TLS, plain-text) addresses (a restart keeps its ports).
-pub fn start_cm_on(dir: &std::path::Path, (tls, plain): (&str, &str), extra: &[&str]) -> CmProc {
+pub fn start_cm_on(dir: &std::path::Path, addrs: (&str, &str), extra: &[&str]) -> CmProc {
+    start_cm_env(dir, addrs, extra, &[])
+}
+
+/// Like [`start_cm_on`], with `env` added to its environment.
+pub fn start_cm_env(
+    dir: &std::path::Path,
+    (tls, plain): (&str, &str),
+    extra: &[&str],
+    env: &[(&str, std::ffi::OsString)],
+) -> CmProc {
     use std::io::BufRead;
     let mut p = Proc(
         std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
@@ -176,6 +187,7 @@ pub fn start_cm_on(dir: &std::path::Path, (tls, plain): (&str, &str), extra: &[&
             .args(extra)
             .env("GANTRY_CONFIG_DIR", dir)
             .env("GANTRY_STATE_DIR", dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::from(
                 std::fs::OpenOptions::new()

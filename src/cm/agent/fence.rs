@@ -61,10 +61,10 @@ impl Fence {
         }
         self.highest = epoch;
         if let Some(f) = &self.file {
-            // Written whole, then renamed: a crash leaves the old epoch or the new, never none.
-            let tmp = f.with_extension("tmp");
+            // Replaced whole and synced before the vote or the lease it guards is given: a
+            // crash, even a power loss, leaves the old epoch or the new, never none.
             let ok =
-                std::fs::write(&tmp, epoch.to_string()).and_then(|()| std::fs::rename(&tmp, f));
+                crate::durable::replace(f, 0o600, |w| w.write_all(epoch.to_string().as_bytes()));
             if let Err(e) = ok {
                 tracing::error!("{}: {e}; the epoch is kept in memory only", f.display());
             }

@@ -113,16 +113,14 @@ impl Tracker {
         self.dir.join(format!("{}.json", component(task)))
     }
 
-    /// Remembers a running task (written whole, then renamed).
+    /// Remembers a running task (the file replaced whole).
     pub fn record(&self, t: &TaskFile) {
         let path = self.file(&t.task);
-        let tmp = path.with_extension("tmp");
-        let ok = serde_json::to_vec(t)
-            .ok()
-            .and_then(|b| std::fs::write(&tmp, b).ok())
-            .and_then(|()| std::fs::rename(&tmp, &path).ok());
-        if ok.is_none() {
-            tracing::warn!("cannot record task {} in {}", t.task, path.display());
+        let saved = crate::durable::replace(&path, 0o600, |w| {
+            serde_json::to_writer(w, t).map_err(std::io::Error::from)
+        });
+        if let Err(e) = saved {
+            tracing::warn!("cannot record task {} in {}: {e}", t.task, path.display());
         }
     }
 

@@ -169,8 +169,15 @@ impl Store {
             .map_err(|e| self.sql(e))
     }
 
-    /// Applies entries another store committed, in order and in one transaction.
-    pub fn apply_entries(&mut self, entries: &[(Position, Vec<Write>)]) -> Result<(), StoreError> {
+    /// Applies entries the active manager at `leader` committed, in order and in one
+    /// transaction; refused when this store is at a newer epoch (checked here, in the store's
+    /// own thread, so a takeover's epoch and a late batch from the old manager never race).
+    pub fn apply_entries(
+        &mut self,
+        leader: u64,
+        entries: &[(Position, Vec<Write>)],
+    ) -> Result<(), StoreError> {
+        self.not_superseded(leader)?;
         let Some(last) = entries.last().map(|e| e.0) else {
             return Ok(());
         };
@@ -239,9 +246,22 @@ impl Store {
         })
     }
 
-    /// Replaces everything with a snapshot, in one transaction: a snapshot cut short leaves
-    /// the store as it was.
-    pub fn install(&mut self, snap: &Snapshot) -> Result<(), StoreError> {
+    fn not_superseded(&self, leader: u64) -> Result<(), StoreError> {
+        if leader < self.last.epoch {
+            return Err(StoreError::Superseded {
+                path: self.path.clone(),
+                theirs: leader,
+                ours: self.last.epoch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Replaces everything with a snapshot the active manager at `leader` sent, in one
+    /// transaction: a snapshot cut short leaves the store as it was. Refused when this store
+    /// is at a newer epoch, as [`Self::apply_entries`] is.
+    pub fn install(&mut self, leader: u64, snap: &Snapshot) -> Result<(), StoreError> {
+        self.not_superseded(leader)?;
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
@@ -295,12 +315,60 @@ mod tests {
         let b = tempfile::tempdir().unwrap();
         let mut t = Store::open(b.path()).unwrap();
         t.apply(&[Write::Node("stale".into())]).unwrap();
-        t.install(&snap).unwrap();
+        t.install(snap.at.epoch, &snap).unwrap();
         assert_eq!(t.position(), p);
         assert_eq!(t.nodes().unwrap(), vec!["n1".to_string()]);
         assert_eq!(t.snapshot().unwrap().writes.len(), 2);
         // After a snapshot, only what follows it can be streamed.
         assert!(t.entries_after(p.seq, 10).unwrap().unwrap().is_empty());
         assert!(t.entries_after(0, 10).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_store_that_took_over_refuses_what_the_replaced_manager_sends() {
+        // The shadow took over at epoch 2 while its link to the stopped primary (epoch 1)
+        // was being made again; the primary woke and sent its snapshot. Installed, it would
+        // erase what the shadow acknowledged at epoch 2 and hand its job ids out again.
+        let a = tempfile::tempdir().unwrap();
+        let mut old = Store::open(a.path()).unwrap();
+        old.set_epoch(1).unwrap();
+        old.apply(&[Write::Node("n1".into())]).unwrap();
+        let snap = old.snapshot().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let mut new = Store::open(b.path()).unwrap();
+        new.install(1, &snap).unwrap();
+        new.set_epoch(2).unwrap();
+        let acknowledged = new
+            .apply(&[Write::Event(7, 1, "acknowledged".into())])
+            .unwrap();
+        let e = new.install(1, &snap).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::Superseded {
+                    theirs: 1,
+                    ours: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let late = (
+            Position { epoch: 1, seq: 2 },
+            vec![Write::Node("late".into())],
+        );
+        assert!(matches!(
+            new.apply_entries(1, &[late]),
+            Err(StoreError::Superseded { .. })
+        ));
+        assert_eq!(new.position(), acknowledged);
+        assert_eq!(new.nodes().unwrap(), vec!["n1".to_string()]);
+        // The manager that replaced it may still send both.
+        let next = (
+            Position { epoch: 2, seq: 3 },
+            vec![Write::Node("n2".into())],
+        );
+        new.apply_entries(2, &[next]).unwrap();
+        assert_eq!(new.nodes().unwrap().len(), 2);
     }
 }

@@ -56,6 +56,17 @@ pub enum StoreError {
     /// The writer thread is gone.
     #[error("the job store's writer stopped")]
     Gone,
+    /// A manager at an older epoch than this store's sent a snapshot or entries: it has been
+    /// replaced, and what it sends must not overwrite what a newer one acknowledged.
+    #[error("{path}: refused what a manager at epoch {theirs} sent: this store is at epoch {ours}")]
+    Superseded {
+        /// The database file.
+        path: PathBuf,
+        /// The sender's epoch.
+        theirs: u64,
+        /// This store's.
+        ours: u64,
+    },
 }
 
 /// A job's state.

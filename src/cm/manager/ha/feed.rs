@@ -66,10 +66,23 @@ pub async fn run<R, W>(
                 }
             ),
         ))
+    } else if last_epoch > m.ha.lock().epoch {
+        // The follower knows a newer epoch: this manager was replaced while it was away (or
+        // stopped), and must lead no one. Its peer is asked, and it steps down.
+        Some(Reply::error(
+            409,
+            format!(
+                "the follower is at epoch {last_epoch}, newer than this manager's {}",
+                m.ha.lock().epoch
+            ),
+        ))
     } else {
         None
     };
     let who = crate::cm::esc(&name).to_string();
+    if last_epoch > m.ha.lock().epoch {
+        m.step_down(last_epoch, &format!("the peer {who}"));
+    }
     if let Some(r) = refuse {
         tracing::warn!("FOLLOW from {who} ({}) refused: {r:?}", peer.addr);
         let _ = w.write_all(reply_line(tag, &r).as_bytes()).await;

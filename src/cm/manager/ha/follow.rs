@@ -79,6 +79,18 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
     };
     let epoch = match Reply::decode_line(&first, false).map(|(_, r)| r) {
         Ok(Reply::Following { epoch, mode }) => {
+            // Took over while this connection was being made: an active manager follows no
+            // one, and a peer behind this store's epoch was replaced (its store must not
+            // overwrite what was acknowledged since). The store checks it again, atomically.
+            if m.is_active() {
+                return Ok(());
+            }
+            let ours = m.store.position().borrow().epoch;
+            if epoch < ours {
+                return Err(format!(
+                    "the peer is at epoch {epoch}, behind this store's {ours}: not following it"
+                ));
+            }
             tracing::info!("following {addr} at epoch {epoch} ({mode})");
             epoch
         }
@@ -159,7 +171,7 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
                             },
                             writes: std::mem::take(&mut snapshot),
                         };
-                        at = install(m, snap).await?;
+                        at = install(m, epoch, snap).await?;
                         super::send_line(&mut w, &ack_line(at.seq), hb).await?;
                     }
                 }
@@ -175,7 +187,7 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
         if let Some(last) = entries.last().map(|e| e.0) {
             let for_memory: Vec<Write> = entries.iter().flat_map(|e| e.1.clone()).collect();
             m.store
-                .run(move |s| s.apply_entries(&entries))
+                .run(move |s| s.apply_entries(epoch, &entries))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
@@ -204,12 +216,12 @@ async fn once(m: &Arc<Manager>) -> Result<(), String> {
 }
 
 /// Replaces the store with a snapshot, and what this manager shows with it.
-async fn install(m: &Arc<Manager>, snap: Snapshot) -> Result<Position, String> {
+async fn install(m: &Arc<Manager>, leader: u64, snap: Snapshot) -> Result<Position, String> {
     let at = snap.at;
     let (st, members) = m
         .store
         .run(move |s| -> Result<_, crate::cm::store::StoreError> {
-            s.install(&snap)?;
+            s.install(leader, &snap)?;
             let (st, _) = super::super::load_state(s)?;
             Ok((st, s.nodes()?))
         })

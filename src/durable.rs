@@ -1,0 +1,169 @@
+//! Files replaced whole or not at all. Everything Gantry saves (history, events, an agent's
+//! tasks and epoch, exports, the users file) goes through [`replace`]: the new content is
+//! written to a temporary file beside the target, synced, renamed over the target, and the
+//! directory synced. A crash, a full disk or an I/O error at any step leaves the previous
+//! file as it was, and no temporary file is left behind by an error (one left by a killed
+//! process is removed by the next save of the same file).
+
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Replaces `path` with what `write` writes, created with permission bits `mode`; returns
+/// the bytes written. The error is the step's own; callers name the file.
+pub fn replace(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<u64> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = temp_prefix(path);
+    remove_dead_temporaries(dir, &prefix);
+    // Created new with a random name (O_EXCL, O_NOFOLLOW: never through a link someone left
+    // there), by std's open (libc's, where a fault injector can reach it).
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}.", std::process::id()))
+        .suffix(".tmp")
+        .make_in(dir, |p| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(p)
+        })?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut w)?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    let len = tmp.as_file().metadata()?.len();
+    // On failure the temporary path is dropped, and with it the file removed.
+    let tmp = tmp.into_temp_path();
+    std::fs::rename(&tmp, path)?;
+    // Renamed: there is nothing left at the temporary path to remove.
+    let _ = tmp.keep();
+    if let Ok(d) = std::fs::File::open(dir) {
+        // The rename itself is durable only once the directory is.
+        let _ = d.sync_all();
+    }
+    Ok(len)
+}
+
+/// What temporary files of `path` are named with: `.NAME.PID.RANDOM.tmp`.
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
+    format!(".{name}.")
+}
+
+/// Removes temporary files of an earlier save by a process that no longer runs (one killed
+/// mid-save); those of a live process, which may be saving now, are left alone.
+fn remove_dead_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .filter(|r| r.ends_with(".tmp"))
+        else {
+            continue;
+        };
+        let pid = rest.split('.').next().and_then(|p| p.parse::<i32>().ok());
+        if let Some(pid) = pid
+            && pid > 0
+            && !alive(pid)
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // Signal 0 checks only that the process exists (EPERM: it does, as someone else).
+    // SAFETY: kill with signal 0 sends nothing.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn replaces_whole_with_the_mode_asked() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("state.json");
+        std::fs::write(&p, "old").unwrap();
+        let n = replace(&p, 0o600, |w| w.write_all(b"new content")).unwrap();
+        assert_eq!(n, 11);
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new content");
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(names(d.path()), ["state.json"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("state.json");
+        std::fs::write(&p, "old").unwrap();
+        let e = replace(&p, 0o600, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("the writer gave up"))
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "the writer gave up");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(names(d.path()), ["state.json"]);
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_no_temporary() {
+        let d = tempfile::tempdir().unwrap();
+        // A directory in the way: the rename fails after everything was written.
+        let p = d.path().join("state.json");
+        std::fs::create_dir(&p).unwrap();
+        std::fs::write(p.join("inside"), "x").unwrap();
+        assert!(replace(&p, 0o600, |w| w.write_all(b"new")).is_err());
+        assert_eq!(names(d.path()), ["state.json"]);
+    }
+
+    #[test]
+    fn a_killed_saves_temporary_is_removed_and_a_live_ones_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("history.bin");
+        // No process has pid i32::MAX (pid_max is at most 2^22).
+        let dead = d.path().join(format!(".history.bin.{}.abc.tmp", i32::MAX));
+        let live = d
+            .path()
+            .join(format!(".history.bin.{}.xyz.tmp", std::process::id()));
+        let other = d.path().join(format!(".events.json.{}.abc.tmp", i32::MAX));
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, "x").unwrap();
+        }
+        replace(&p, 0o600, |w| w.write_all(b"data")).unwrap();
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
+    }
+}

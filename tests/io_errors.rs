@@ -1,0 +1,251 @@
+//! I/O errors from the disk, beyond a full one: libfiu (tests/common/fiu.rs) makes the fsync,
+//! the rename or the open of a real process's saves fail with EIO or EACCES, as a failing disk
+//! or a broken filesystem would. A save that fails says what and where in the log; the last
+//! good file stays byte for byte; no temporary file is left; the next save after the fault
+//! goes through. A manager refuses what it cannot keep and loses nothing it acknowledged.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::fiu::Fiu;
+use common::{Proc, free_port};
+use gantry::history::HistoryStore;
+
+fn fiu_in(dir: &Path) -> Option<Fiu> {
+    match Fiu::new(dir) {
+        Ok(f) => Some(f),
+        Err(why) => {
+            common::skip(&why);
+            None
+        }
+    }
+}
+
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("the state dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
+/// What the log gained since `from` bytes.
+fn log_since(dir: &Path, from: usize) -> String {
+    let all = std::fs::read(dir.join("gantry.log")).unwrap_or_default();
+    String::from_utf8_lossy(all.get(from..).unwrap_or_default()).into_owned()
+}
+
+/// Runs the aggregator for a few polls and a syslog message, turns `fault` on (libfiu's
+/// remote control) and stops it with SIGTERM, which makes it save one last time.
+fn run_then_stop(dir: &Path, fiu: &Fiu, udp: u16, fault: Option<&str>) {
+    let env = fiu.env(&[]);
+    let env: Vec<(&str, &std::ffi::OsStr)> = env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let mut agg = common::start_aggregator(dir, "off", &env);
+    std::thread::sleep(Duration::from_millis(2500));
+    let s = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    s.send_to(
+        b"<11>Dec  3 07:00:00 n1 app: disk sda failed at sector 1234",
+        ("127.0.0.1", udp),
+    )
+    .expect("syslog sent");
+    std::thread::sleep(Duration::from_millis(1500));
+    if let Some(f) = fault {
+        fiu.ctrl(agg.0.id(), f);
+    }
+    // SAFETY: the aggregator this test started, by its pid.
+    unsafe { libc::kill(agg.0.id() as i32, libc::SIGTERM) };
+    for _ in 0..300 {
+        if agg.0.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the aggregator did not stop within 30 s of SIGTERM ({fault:?})");
+}
+
+#[test]
+fn io_errors_during_the_aggregators_saves_leave_the_last_good_files() {
+    let dir = tempfile::tempdir().expect("dir");
+    let dir = dir.path();
+    let Some(fiu) = fiu_in(dir) else {
+        return;
+    };
+    let (port, udp) = (free_port(), free_port());
+    let _sim = Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args([
+                "sim",
+                "--cluster",
+                &format!("alpha:50:{port}"),
+                "--step",
+                "1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry sim starts"),
+    );
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n\n\
+             [events]\nudp = \"127.0.0.1:{udp}\"\n"
+        ),
+    )
+    .expect("config");
+    let (history, events) = (dir.join("history.bin"), dir.join("events.json"));
+    run_then_stop(dir, &fiu, udp, None);
+    let good_history = std::fs::read(&history).expect("a first history save");
+    let good_events = std::fs::read(&events).expect("a first events save");
+    for (fault, said) in [
+        (
+            "enable name=posix/io/sync/fsync,failinfo=5",
+            "Input/output error",
+        ),
+        (
+            "enable name=posix/io/dir/rename,failinfo=5",
+            "Input/output error",
+        ),
+        (
+            "enable name=posix/io/oc/open,failinfo=13",
+            "Permission denied",
+        ),
+    ] {
+        let from = std::fs::metadata(dir.join("gantry.log")).map_or(0, |m| m.len() as usize);
+        run_then_stop(dir, &fiu, udp, Some(fault));
+        let log = log_since(dir, from);
+        for (what, path) in [("history", &history), ("events", &events)] {
+            let line = log
+                .lines()
+                .find(|l| l.contains(&format!("{what} not saved")))
+                .unwrap_or_else(|| panic!("{fault}: no failed {what} save in the log:\n{log}"));
+            assert!(
+                line.contains(&path.display().to_string()) && line.contains(said),
+                "{fault}: the error says what and where: {line}"
+            );
+        }
+        assert!(
+            std::fs::read(&history).expect("still there") == good_history,
+            "{fault}: the last good history changed"
+        );
+        assert!(
+            std::fs::read(&events).expect("still there") == good_events,
+            "{fault}: the last good events changed"
+        );
+        assert_eq!(
+            temporaries(dir),
+            Vec::<String>::new(),
+            "{fault}: left behind"
+        );
+    }
+    // The fault gone, the last good files load and the next save goes through.
+    HistoryStore::load(&history).expect("the last good history loads");
+    run_then_stop(dir, &fiu, udp, None);
+    let h = HistoryStore::load(&history).expect("the new history loads");
+    assert!(h.stats().series > 0);
+    assert!(std::fs::read(&history).expect("saved") != good_history);
+    let e = gantry::events::file::load(&events)
+        .expect("the new events load")
+        .expect("there are events");
+    assert!(!e.templates.is_empty());
+}
+
+fn queued_job(i: usize) -> gantry::cm::job::JobSpec {
+    gantry::cm::job::JobSpec {
+        name: format!("io{i}"),
+        exec: "/bin/true".into(),
+        class: gantry::cm::job::JobClass::Single,
+        output: Some("/dev/null".into()),
+        tasks_per_node: 1,
+        total_tasks: 1,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn io_errors_under_the_manager_refuse_what_cannot_be_kept_and_lose_nothing_acknowledged() {
+    use gantry::cm::proto::{Reply, Request};
+    let tmp = tempfile::tempdir().expect("dir");
+    let dir = tmp.path();
+    let Some(fiu) = fiu_in(dir) else {
+        return;
+    };
+    common::pair::users_and_config(dir);
+    let addrs = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let addrs = (addrs.0.as_str(), addrs.1.as_str());
+    let cm = common::start_cm_env(dir, addrs, &[], &fiu.env(&[]));
+    let mut alice = common::pair::login(&cm.plain, "alice")
+        .await
+        .expect("alice logs in");
+    let mut acknowledged = Vec::new();
+    let submit = async |alice: &mut gantry::cm::client::CmClient, i| match alice
+        .call(&Request::Submit(queued_job(i)))
+        .await
+    {
+        Ok(Reply::Submitted(id)) => Ok(id),
+        Ok(Reply::Error { code, message }) => Err((code, message)),
+        other => panic!("submission {i}: {other:?}"),
+    };
+    for i in 0..10 {
+        acknowledged.push(submit(&mut alice, i).await.expect("a healthy disk"));
+    }
+    let pid = cm.proc.0.id();
+    let mut refusals = Vec::new();
+    // SQLite (synchronous=FULL) writes with pwrite and syncs with fsync.
+    for (n, fault) in ["posix/io/sync/fsync", "posix/io/rw/pwrite"]
+        .into_iter()
+        .enumerate()
+    {
+        fiu.ctrl(pid, &format!("enable name={fault},failinfo=5"));
+        for i in 0..5 {
+            match submit(&mut alice, 100 * (n + 1) + i).await {
+                Ok(id) => acknowledged.push(id),
+                Err(r) => refusals.push((fault, r)),
+            }
+        }
+        fiu.ctrl(pid, &format!("disable name={fault}"));
+        // Healthy again: the next submissions are kept.
+        for i in 0..3 {
+            match submit(&mut alice, 1000 * (n + 1) + i).await {
+                Ok(id) => acknowledged.push(id),
+                Err(r) => panic!("after {fault} failed and recovered: {r:?}"),
+            }
+        }
+    }
+    println!("{} acknowledged; refused: {refusals:?}", acknowledged.len());
+    assert!(!refusals.is_empty(), "no fault reached the store");
+    for (fault, (code, message)) in &refusals {
+        assert!(*code >= 500, "{fault}: {code} {message}");
+        assert!(
+            message.contains("I/O"),
+            "{fault}: the refusal says why: {message}"
+        );
+    }
+    let jobs = common::pair::jobs(&cm.plain).await.expect("still serving");
+    for id in &acknowledged {
+        assert!(jobs.contains_key(id), "job {id} acknowledged, then lost");
+    }
+    drop(alice);
+    drop(cm);
+    let cm = common::start_cm_on(dir, addrs, &[]);
+    let jobs = common::pair::jobs(&cm.plain)
+        .await
+        .expect("restarted, it serves");
+    for id in &acknowledged {
+        assert!(jobs.contains_key(id), "job {id} lost across the restart");
+    }
+    // "Not accepted" is true: no refused job came back with the store's recovery.
+    assert_eq!(
+        jobs.len(),
+        acknowledged.len(),
+        "a refused job is in the store after a restart"
+    );
+}
