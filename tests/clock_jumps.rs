@@ -131,3 +131,92 @@ fn the_aggregator_rides_out_its_clock_jumping_back_and_forward() {
     let h = HistoryStore::load(&dir.path().join("history.bin")).expect("its history loads");
     assert!(h.stats().tables > 0);
 }
+
+/// The wall clock of both central managers and their agents jumps
+/// back an hour, then forward a day, under a steady trickle of submissions. Leases, votes and
+/// heartbeats run on the monotonic clock, so no jump may look like a silent manager: the
+/// primary stays active at its epoch with its shadow in sync, no node is declared down, every
+/// acknowledged job ends done and runs once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_manager_pair_and_its_agents_ride_out_their_clocks_jumping() {
+    use common::pair::{Pair, ha, jobs, login, until};
+    use gantry::cm::proto::{Reply, Request};
+    let Some(lib) = libfaketime() else {
+        common::skip("libfaketime is not installed (Debian's faketime package)");
+        return;
+    };
+    let clock_dir = tempfile::tempdir().expect("dir");
+    let clock = clock_dir.path().join("clock");
+    std::fs::write(&clock, "+0\n").expect("clock");
+    let p = Pair::start_with_env(
+        &["n1", "n2"],
+        vec![
+            ("LD_PRELOAD", lib.into_os_string()),
+            ("FAKETIME_TIMESTAMP_FILE", clock.clone().into_os_string()),
+            ("FAKETIME_NO_CACHE", "1".into()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".into()),
+        ],
+    );
+    until(&p, "the pair settled", 60, async || {
+        let s = ha(&p.a.plain).await?;
+        (s.shadow == "in sync" && s.following == 2).then_some(())
+    })
+    .await;
+    let epoch = ha(&p.a.plain).await.expect("the primary answers").epoch;
+    let mut alice = login(&p.a.plain, "alice").await.expect("alice logs in");
+    let mut acknowledged = Vec::new();
+    for (offset, what) in [
+        ("+0", "at first"),
+        ("-3600", "after the clocks went back an hour"),
+        ("+86400", "after the clocks went forward a day"),
+    ] {
+        std::fs::write(&clock, format!("{offset}\n")).expect("the clock");
+        // A few heartbeats and leases across the jump.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        for _ in 0..5 {
+            match alice.call(&Request::Submit(p.job(1))).await {
+                Ok(Reply::Submitted(id)) => acknowledged.push(id),
+                other => panic!("{what}: {other:?}\n{}", p.logs()),
+            }
+        }
+        let s = ha(&p.a.plain).await.expect("the primary answers");
+        assert_eq!(
+            (s.role.as_str(), s.epoch, s.shadow.as_str(), s.following),
+            ("active", epoch, "in sync", 2),
+            "{what}: {s:?}\n{}",
+            p.logs()
+        );
+    }
+    until(&p, "every acknowledged job done", 90, async || {
+        let j = jobs(&p.a.plain).await?;
+        acknowledged
+            .iter()
+            .all(|id| j.get(id).is_some_and(|s| s == "done"))
+            .then_some(())
+    })
+    .await;
+    let runs = p.runs();
+    for id in &acknowledged {
+        assert_eq!(runs.get(id), Some(&1), "job {id}'s runs\n{}", p.logs());
+    }
+    // The jumps reached the manager: it dated submissions an hour back, then a day on.
+    let now = common::pair::unix_now();
+    let mut submitted = Vec::new();
+    for id in &acknowledged {
+        if let Ok(Reply::Job(kv)) = alice.call(&Request::Job { id: *id }).await
+            && let Some((_, t)) = kv.iter().find(|(k, _)| k == "submitted")
+        {
+            submitted.push(t.parse::<f64>().unwrap_or(0.0) - now);
+        }
+    }
+    assert!(
+        submitted.iter().any(|d| (d + 3600.0).abs() < 600.0)
+            && submitted.iter().any(|d| (d - 86_400.0).abs() < 600.0),
+        "the manager's clock did not jump (submitted minus now: {submitted:?})"
+    );
+    let logs = p.logs();
+    assert!(
+        !logs.contains("is down: no heartbeat") && !logs.contains("took over"),
+        "a clock jump looked like a silence:\n{logs}"
+    );
+}

@@ -24,13 +24,14 @@ pub struct Side {
     /// The process, while it runs.
     pub proc: Option<Proc>,
     args: Vec<String>,
+    env: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 impl Side {
     /// Starts (or restarts) the manager on the same addresses.
     pub fn start(&mut self) {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let cm = super::start_cm_on(self.dir.path(), (&self.tls, &self.plain), &args);
+        let cm = super::start_cm_env(self.dir.path(), (&self.tls, &self.plain), &args, &self.env);
         self.proc = Some(cm.proc);
     }
 
@@ -76,6 +77,7 @@ pub struct Pair {
     pub agents: Vec<(String, Proc)>,
     /// Where jobs record that they ran (one line per run: the job id).
     pub runs: PathBuf,
+    env: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 /// The users (root, alice) and configuration both managers of a pair use.
@@ -113,6 +115,11 @@ fn gantry_in(dir: &Path, args: &[&str]) -> std::process::Output {
 impl Pair {
     /// A primary and its shadow with `nodes` agents, heartbeat 1 s, takeover after 3.
     pub fn start(nodes: &[&str]) -> Self {
+        Self::start_with_env(nodes, Vec::new())
+    }
+
+    /// Like [`Pair::start`], with `env` added to every manager's and agent's environment.
+    pub fn start_with_env(nodes: &[&str], env: Vec<(&'static str, std::ffi::OsString)>) -> Self {
         let (da, db) = (
             tempfile::tempdir().expect("dir"),
             tempfile::tempdir().expect("dir"),
@@ -148,6 +155,7 @@ impl Pair {
             proc: None,
             args: common(&ta, ("--shadow", &back.addr())),
             tls: ta.clone(),
+            env: env.clone(),
         };
         let mut b = Side {
             dir: db,
@@ -155,6 +163,7 @@ impl Pair {
             proc: None,
             args: common(&tb, ("--shadow-of", &link.addr())),
             tls: tb.clone(),
+            env: env.clone(),
         };
         a.start();
         b.start();
@@ -167,6 +176,7 @@ impl Pair {
             to_a: Vec::new(),
             agents: Vec::new(),
             runs,
+            env,
         };
         for n in nodes {
             p.start_agent(n);
@@ -183,6 +193,7 @@ impl Pair {
             .args(["agent", "--name", name, "--cm", &both, "--scope", "tasks"])
             .env("GANTRY_CONFIG_DIR", self.a.dir.path())
             .env("GANTRY_STATE_DIR", self.a.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::from(
                 std::fs::OpenOptions::new()
