@@ -5,13 +5,66 @@
 //! file as it was, and no temporary file is left behind by an error (one left by a killed
 //! process is removed by the next save of the same file).
 
+use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+/// How the last save of one file went, for `/status` and whoever else asks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SaveState {
+    /// The file.
+    pub path: PathBuf,
+    /// When it was last replaced whole (seconds since the Unix epoch).
+    pub saved_at: Option<u64>,
+    /// What the last save that failed said, while no save has succeeded since.
+    pub error: Option<String>,
+}
+
+/// Every file this process saved, by path: a failing disk is said where an operator looks,
+/// not only in the log.
+static SAVES: LazyLock<parking_lot::Mutex<BTreeMap<PathBuf, SaveState>>> =
+    LazyLock::new(Default::default);
+
+/// How the saves of this process went, one entry per file.
+pub fn saves() -> Vec<SaveState> {
+    SAVES.lock().values().cloned().collect()
+}
+
+fn record(path: &Path, outcome: &io::Result<u64>) {
+    let mut all = SAVES.lock();
+    let e = all.entry(path.to_path_buf()).or_insert_with(|| SaveState {
+        path: path.to_path_buf(),
+        saved_at: None,
+        error: None,
+    });
+    match outcome {
+        Ok(_) => {
+            e.saved_at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs());
+            e.error = None;
+        }
+        Err(err) => e.error = Some(err.to_string()),
+    }
+}
 
 /// Replaces `path` with what `write` writes, created with permission bits `mode`; returns
-/// the bytes written. The error is the step's own; callers name the file.
+/// the bytes written. The error is the step's own; callers name the file. The outcome is
+/// kept for [`saves`].
 pub fn replace(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<u64> {
+    let outcome = replace_now(path, mode, write);
+    record(path, &outcome);
+    outcome
+}
+
+fn replace_now(
     path: &Path,
     mode: u32,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -136,6 +189,14 @@ mod tests {
         assert_eq!(e.to_string(), "the writer gave up");
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
         assert_eq!(names(d.path()), ["state.json"]);
+        let said = |p: &Path| saves().into_iter().find(|s| s.path == p);
+        assert_eq!(
+            said(&p).and_then(|s| s.error),
+            Some("the writer gave up".into())
+        );
+        replace(&p, 0o600, |w| w.write_all(b"new")).unwrap();
+        let s = said(&p).unwrap();
+        assert!(s.error.is_none() && s.saved_at.is_some());
     }
 
     #[test]

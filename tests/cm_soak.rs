@@ -2,7 +2,9 @@
 //! client submits jobs the whole time and records every operation (what it asked, when, and
 //! the answer); a monitor records which manager was active at which epoch; random schedules of
 //! faults — a SIGKILLed or SIGSTOPped active manager, the managers' links cut, a node's link
-//! to the primary cut or reset — run against real managers and agents on loopback. Afterwards,
+//! to the primary cut or reset, bytes garbled on the managers' or the nodes' links (latency, a
+//! slow link, corrupted, duplicated or lost bytes, a stream cut mid-record) — run against real
+//! managers and agents on loopback. Afterwards,
 //! with everything healed, the history is checked:
 //! - every acknowledged submission is present exactly once and ends done;
 //! - no job ran more than once (so none ran on two nodes at once);
@@ -58,16 +60,57 @@ enum Fault {
     CutNode(usize),
     ResetNodes,
     KillStandby,
+    /// Bytes garbled on the managers' replication links (or, `nodes`, on every node's link
+    /// to the primary): latency, a slow link, corrupted, duplicated or lost bytes, or a
+    /// stream cut mid-record, as the fault proxy makes them.
+    Garble {
+        nodes: bool,
+        how: Garbling,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Garbling {
+    Latency,
+    SlowLink,
+    Corrupted,
+    Duplicated,
+    Lost,
+    Truncated,
+}
+
+impl Garbling {
+    fn apply(self, x: &common::proxy::Proxy) {
+        match self {
+            Garbling::Latency => x.delay(300),
+            Garbling::SlowLink => x.throttle(4_000),
+            Garbling::Corrupted => x.corrupt(0.3),
+            Garbling::Duplicated => x.duplicate(0.3),
+            Garbling::Lost => x.drop_bytes(0.3),
+            Garbling::Truncated => x.truncate(),
+        }
+    }
 }
 
 fn pick(rng: &mut Rng) -> Fault {
-    match rng.below(6) {
+    match rng.below(7) {
         0 => Fault::KillActive,
         1 => Fault::StopActive,
         2 => Fault::Partition,
         3 => Fault::CutNode(rng.below(3) as usize),
         4 => Fault::ResetNodes,
-        _ => Fault::KillStandby,
+        5 => Fault::KillStandby,
+        _ => Fault::Garble {
+            nodes: rng.below(2) == 1,
+            how: match rng.below(6) {
+                0 => Garbling::Latency,
+                1 => Garbling::SlowLink,
+                2 => Garbling::Corrupted,
+                3 => Garbling::Duplicated,
+                4 => Garbling::Lost,
+                _ => Garbling::Truncated,
+            },
+        },
     }
 }
 
@@ -201,6 +244,20 @@ async fn run_schedule(seed: u64, faults: u64) {
                 }
                 tokio::time::sleep(hold).await;
                 for (_, x) in &p.to_a {
+                    x.pass();
+                }
+            }
+            Fault::Garble { nodes, how } => {
+                let links: Vec<&common::proxy::Proxy> = if nodes {
+                    p.to_a.iter().map(|(_, x)| x).collect()
+                } else {
+                    vec![&p.link, &p.back]
+                };
+                for x in &links {
+                    how.apply(x);
+                }
+                tokio::time::sleep(hold).await;
+                for x in &links {
                     x.pass();
                 }
             }

@@ -249,3 +249,88 @@ async fn io_errors_under_the_manager_refuse_what_cannot_be_kept_and_lose_nothing
         "a refused job is in the store after a restart"
     );
 }
+
+/// `/status` on the interactive port, as JSON.
+fn status(port: u16) -> Option<serde_json::Value> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"/status\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    serde_json::from_str(out.split("\r\n\r\n").nth(1)?).ok()
+}
+
+#[test]
+fn a_failing_disk_is_said_in_the_aggregators_status() {
+    let dir = tempfile::tempdir().expect("dir");
+    let dir = dir.path();
+    let Some(fiu) = fiu_in(dir) else {
+        return;
+    };
+    let (port, udp, http) = (free_port(), free_port(), free_port());
+    let _sim = Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args([
+                "sim",
+                "--cluster",
+                &format!("alpha:10:{port}"),
+                "--step",
+                "1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry sim starts"),
+    );
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n\n\
+             [history]\nsave_interval = 10\n\n[events]\nudp = \"127.0.0.1:{udp}\"\nsave_interval = 1\n"
+        ),
+    )
+    .expect("config");
+    let agg = Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["aggregator", "--xml-listen", "off", "--interactive-listen"])
+            .arg(format!("127.0.0.1:{http}"))
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .envs(fiu.env(&["enable name=posix/io/sync/fsync,failinfo=5"]))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry aggregator starts"),
+    );
+    let history = dir.join("history.bin").display().to_string();
+    let saved = |v: &serde_json::Value, ok: bool| {
+        v["saves"].as_array().is_some_and(|all| {
+            all.iter().any(|s| {
+                s["path"] == history.as_str()
+                    && if ok {
+                        s["error"].is_null() && s["saved_at"].is_u64()
+                    } else {
+                        s["error"]
+                            .as_str()
+                            .is_some_and(|e| e.contains("Input/output error"))
+                    }
+            })
+        })
+    };
+    let wait = |what: &str, ok: bool| {
+        let mut last = None;
+        for _ in 0..60 {
+            last = status(http);
+            if last.as_ref().is_some_and(|v| saved(v, ok)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("{what}: not within 30 s; /status {last:#?}");
+    };
+    wait("the failing history save in /status", false);
+    fiu.ctrl(agg.0.id(), "disable name=posix/io/sync/fsync");
+    wait("the next save, once the disk heals", true);
+}

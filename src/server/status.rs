@@ -34,6 +34,8 @@ pub fn status_json(snap: &Snapshot, uptime: Duration) -> String {
         "localtime": snap.taken_at,
         "hosts": { "up": snap.summary.hosts_up, "down": snap.summary.hosts_down },
         "sources": sources,
+        // The files this aggregator saves (history, events), and a failing disk.
+        "saves": crate::durable::saves(),
     });
     serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".into())
 }
