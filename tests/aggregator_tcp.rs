@@ -361,7 +361,7 @@ async fn every_fault_between_a_source_and_the_aggregator_heals_and_keeps_what_wa
     assert_eq!(poll(&mut st, quick()).await.status.health, Health::Ok);
     type Fault = (&'static str, fn(&Proxy), bool);
     // (what, the fault, whether no poll under it can read a whole document)
-    let faults: [Fault; 8] = [
+    let faults: [Fault; 9] = [
         ("latency of 300 ms", |x| x.delay(300), false),
         ("a 200 kB/s link", |x| x.throttle(200_000), false),
         // Plain XML has no checksum of its own (TCP's protects it in life): a flipped byte
@@ -372,6 +372,7 @@ async fn every_fault_between_a_source_and_the_aggregator_heals_and_keeps_what_wa
         ("a stream cut mid-document", |x| x.truncate(), true),
         ("resets", |x| x.reset(), true),
         ("a black hole", |x| x.cut(), true),
+        ("a half-open connection", |x| x.half_open(), true),
     ];
     for (name, fault, breaks) in faults {
         fault(&proxy);

@@ -20,7 +20,7 @@ static ONE_PAIR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 type Fault = (&'static str, fn(&common::proxy::Proxy));
 
 /// Every fault of the proxy, one at a time, as the link tests below apply them.
-const EVERY_FAULT: [Fault; 7] = [
+const EVERY_FAULT: [Fault; 8] = [
     ("latency of 300 ms", |x| x.delay(300)),
     ("a 4 kB/s link", |x| x.throttle(4000)),
     ("corrupted bytes", |x| x.corrupt(0.3)),
@@ -28,6 +28,7 @@ const EVERY_FAULT: [Fault; 7] = [
     ("lost bytes", |x| x.drop_bytes(0.3)),
     ("a stream cut mid-record", |x| x.truncate()),
     ("resets", |x| x.reset()),
+    ("a half-open connection", |x| x.half_open()),
 ];
 
 /// The manager that says it is active, with the highest epoch.

@@ -3,9 +3,9 @@
 //! the answer); a monitor records which manager was active at which epoch; random schedules of
 //! faults — a SIGKILLed or SIGSTOPped active manager, the managers' links cut, a node's link
 //! to the primary cut or reset, bytes garbled on the managers' or the nodes' links (latency, a
-//! slow link, corrupted, duplicated or lost bytes, a stream cut mid-record) — run against real
-//! managers and agents on loopback. Afterwards,
-//! with everything healed, the history is checked:
+//! slow link, corrupted, duplicated or lost bytes, a stream cut mid-record, a half-open
+//! connection) — run against real managers and agents on loopback. Afterwards, with everything
+//! healed, the history is checked:
 //! - every acknowledged submission is present exactly once and ends done;
 //! - no job ran more than once (so none ran on two nodes at once);
 //! - no task was started by a manager after a newer epoch was active (a fenced manager
@@ -77,6 +77,7 @@ enum Garbling {
     Duplicated,
     Lost,
     Truncated,
+    HalfOpen,
 }
 
 impl Garbling {
@@ -88,6 +89,7 @@ impl Garbling {
             Garbling::Duplicated => x.duplicate(0.3),
             Garbling::Lost => x.drop_bytes(0.3),
             Garbling::Truncated => x.truncate(),
+            Garbling::HalfOpen => x.half_open(),
         }
     }
 }
@@ -102,13 +104,14 @@ fn pick(rng: &mut Rng) -> Fault {
         5 => Fault::KillStandby,
         _ => Fault::Garble {
             nodes: rng.below(2) == 1,
-            how: match rng.below(6) {
+            how: match rng.below(7) {
                 0 => Garbling::Latency,
                 1 => Garbling::SlowLink,
                 2 => Garbling::Corrupted,
                 3 => Garbling::Duplicated,
                 4 => Garbling::Lost,
-                _ => Garbling::Truncated,
+                5 => Garbling::Truncated,
+                _ => Garbling::HalfOpen,
             },
         },
     }

@@ -248,7 +248,7 @@ async fn the_console_link_rides_out_every_fault_and_never_shows_a_dead_link_as_l
     };
     type Fault = (&'static str, fn(&Proxy), bool);
     // (what, the fault, whether it breaks the connection for good until healed)
-    let faults: [Fault; 8] = [
+    let faults: [Fault; 9] = [
         ("latency of 300 ms", |x| x.delay(300), false),
         ("a 4 kB/s link", |x| x.throttle(4000), false),
         ("corrupted bytes", |x| x.corrupt(0.5), false),
@@ -257,6 +257,7 @@ async fn the_console_link_rides_out_every_fault_and_never_shows_a_dead_link_as_l
         ("a stream cut mid-record", |x| x.truncate(), false),
         ("resets", |x| x.reset(), true),
         ("a black hole", |x| x.cut(), true),
+        ("a half-open connection", |x| x.half_open(), true),
     ];
     let mut acked = Vec::new();
     for (name, fault, breaks) in faults {

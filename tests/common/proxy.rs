@@ -1,8 +1,9 @@
 //! A fault-injecting TCP proxy for tests: real processes talk (TLS) to each other through it over
 //! loopback, and the test breaks the link between them on demand — a black hole, a one-way cut,
 //! latency, a bandwidth limit, resets, random resets, dropped, duplicated or corrupted bytes
-//! (the connection staying up), a stream cut off mid-record — on connections already open as
-//! well as on new ones.
+//! (the connection staying up), a stream cut off mid-record, a half-open connection (a host
+//! that crashed without a word, reset once it is back) — on connections already open as well
+//! as on new ones.
 //!
 //! It runs a single-threaded tokio runtime on a thread of its own, so it works the same under
 //! `#[test]` and `#[tokio::test]`, and keeps forwarding while the test's runtime is busy or
@@ -49,13 +50,17 @@ enum Mode {
     DropBytes(f64),
     /// The next chunk each way is cut in half and its stream ended there.
     Truncate,
+    /// The upstream host crashed without a word: nothing passes either way (as in a cut), and
+    /// once it is back, the connections open meanwhile are reset, as a rebooted host answers
+    /// a connection it no longer knows.
+    HalfOpen,
 }
 
 impl Mode {
     /// Whether bytes going `dir` are thrown away.
     fn blocks(self, dir: Dir) -> bool {
         match self {
-            Mode::Cut => true,
+            Mode::Cut | Mode::HalfOpen => true,
             Mode::CutOneWay(d) => d == dir,
             _ => false,
         }
@@ -256,6 +261,13 @@ impl Proxy {
         self.set(Mode::Truncate);
     }
 
+    /// A half-open connection: the upstream host crashes without a FIN or a reset, so the
+    /// client's connections stay open and silent; once healed ([`Self::pass`]), the
+    /// connections that were open are reset by the rebooted host, and new ones pass.
+    pub fn half_open(&self) {
+        self.set(Mode::HalfOpen);
+    }
+
     /// Restarts the generator behind the random faults from `seed`.
     pub fn seed(&self, seed: u64) {
         // xorshift never leaves zero.
@@ -340,10 +352,16 @@ async fn serve(mut client: TcpStream, upstream: &[SocketAddr], shared: &Shared) 
     // Chunks go on as they come; TLS records are small and latency is what tests measure.
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
+    let mut crash = shared.mode.subscribe();
     let end = {
         let (cr, cw) = client.split();
         let (sr, sw) = server.split();
         tokio::select! {
+            // Open while the host was down: reset once it is back.
+            _ = async {
+                let _ = crash.wait_for(|m| *m == Mode::HalfOpen).await;
+                let _ = crash.wait_for(|m| *m != Mode::HalfOpen).await;
+            } => Some(End::Abort),
             r = async {
                 tokio::try_join!(
                     direction(cr, sw, Dir::ToUpstream, shared),
