@@ -115,6 +115,11 @@ fn io_errors_during_the_aggregators_saves_leave_the_last_good_files() {
             "enable name=posix/io/oc/open,failinfo=13",
             "Permission denied",
         ),
+        // What a filesystem remounted read-only answers.
+        (
+            "enable name=posix/io/oc/open,failinfo=30",
+            "Read-only file system",
+        ),
     ] {
         let from = std::fs::metadata(dir.join("gantry.log")).map_or(0, |m| m.len() as usize);
         run_then_stop(dir, &fiu, udp, Some(fault));
@@ -250,17 +255,6 @@ async fn io_errors_under_the_manager_refuse_what_cannot_be_kept_and_lose_nothing
     );
 }
 
-/// `/status` on the interactive port, as JSON.
-fn status(port: u16) -> Option<serde_json::Value> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"/status\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    serde_json::from_str(out.split("\r\n\r\n").nth(1)?).ok()
-}
-
 #[test]
 fn a_failing_disk_is_said_in_the_aggregators_status() {
     let dir = tempfile::tempdir().expect("dir");
@@ -322,7 +316,7 @@ fn a_failing_disk_is_said_in_the_aggregators_status() {
     let wait = |what: &str, ok: bool| {
         let mut last = None;
         for _ in 0..60 {
-            last = status(http);
+            last = common::aggregator_status(http);
             if last.as_ref().is_some_and(|v| saved(v, ok)) {
                 return;
             }

@@ -309,3 +309,99 @@ async fn a_full_disk_refuses_submissions_and_keeps_every_acknowledged_job() {
         d.leftovers()
     );
 }
+
+/// The state directory of a running aggregator fills up, then has room again: it polls and
+/// serves throughout (its own log cannot be written either), says the failed saves in
+/// `/status` with the cause, keeps the last good history file, and saves again once it can.
+/// (A read-only filesystem cannot be made under a process writing its log there — the
+/// remount is refused as busy — so EROFS is injected with libfiu in tests/io_errors.rs.)
+#[test]
+fn a_full_state_disk_under_a_running_aggregator_is_said_and_survived() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let Some(d) = disk(4 * 1024) else {
+        return;
+    };
+    let dir = d.dir.path();
+    let (port, http) = (common::free_port(), common::free_port());
+    let _sim = common::Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args([
+                "sim",
+                "--cluster",
+                &format!("alpha:20:{port}"),
+                "--step",
+                "1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry sim starts"),
+    );
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n\n\
+             [history]\nsave_interval = 10\n"
+        ),
+    )
+    .expect("config");
+    let _agg = common::Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["aggregator", "--xml-listen", "off", "--interactive-listen"])
+            .arg(format!("127.0.0.1:{http}"))
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry aggregator starts"),
+    );
+    let history = d.path("history.bin");
+    let shown = history.display().to_string();
+    // (the history file's save state, the source's health)
+    let state = || {
+        let v = common::aggregator_status(http)?;
+        let save = v["saves"]
+            .as_array()?
+            .iter()
+            .find(|s| s["path"] == shown.as_str())?
+            .clone();
+        Some((save, v["sources"][0]["health"].clone()))
+    };
+    let wait = |what: &str, ok: &dyn Fn(&serde_json::Value) -> bool| {
+        let mut last = None;
+        for _ in 0..80 {
+            last = state();
+            if let Some((save, health)) = &last
+                && ok(save)
+                && health == "ok"
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("{what}: not within 40 s; (save, source health) {last:?}");
+    };
+    let saved = |s: &serde_json::Value| s["error"].is_null() && s["saved_at"].is_u64();
+    let failed = |cause: &'static str| {
+        move |s: &serde_json::Value| s["error"].as_str().is_some_and(|e| e.contains(cause))
+    };
+    wait("a first save", &saved);
+    let good = std::fs::read(&history).expect("saved");
+    d.fill_but(0);
+    wait(
+        "a save onto the full disk said",
+        &failed("No space left on device"),
+    );
+    assert!(std::fs::read(&history).expect("still there") == good);
+    std::fs::remove_file(d.path("filler")).expect("room");
+    wait("a save once there is room", &saved);
+    assert!(
+        d.leftovers().iter().all(|n| !n.ends_with(".tmp")),
+        "{:?}",
+        d.leftovers()
+    );
+    HistoryStore::load(&history).expect("the history loads");
+}

@@ -151,6 +151,18 @@ pub fn start_aggregator(
     )
 }
 
+/// What a running aggregator's `/status` (on its interactive port) says, as JSON.
+pub fn aggregator_status(port: u16) -> Option<serde_json::Value> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    s.write_all(b"/status\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    serde_json::from_str(out.split("\r\n\r\n").nth(1)?).ok()
+}
+
 /// A real `gantry cm` started by a test: its TLS address (for agents) and its plain-text
 /// loopback address (for the test's clients and consoles).
 pub struct CmProc {
