@@ -71,7 +71,7 @@ pub fn from_slurm(jobs: &[SlurmJob]) -> Vec<FinishedJob> {
                 end: j.end,
                 procs: j.cpus.max(1),
                 procs_req: j.cpus.max(1),
-                time_req: j.time_limit.map(|m| m * 60),
+                time_req: j.time_limit.map(|m| m.saturating_mul(60)),
                 mem_req_kb: None,
                 status,
                 user: j.user.clone(),

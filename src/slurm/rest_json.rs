@@ -215,7 +215,11 @@ pub fn limit_minutes(t: &str) -> Option<u64> {
             _ => return None,
         },
     };
-    Some(days * 1440 + h * 60 + m + s.div_ceil(60))
+    // Checked: a limit of many digits is refused, not an overflow.
+    days.checked_mul(1440)?
+        .checked_add(h.checked_mul(60)?)?
+        .checked_add(m)?
+        .checked_add(s.div_ceil(60))
 }
 
 /// `(id, state, reason)` rows as `squeue -t all -o '%i|%A|%T|%r'` prints them for named jobs:
@@ -268,7 +272,17 @@ mod tests {
         assert_eq!(limit_minutes("1-02"), Some(1440 + 120));
         assert_eq!(limit_minutes("1-00:30"), Some(1470));
         assert_eq!(limit_minutes("1-00:00:01"), Some(1441));
-        for t in ["UNLIMITED", "+10", "-5", "", "1:2:3:4", "x"] {
+        // The last: found by fuzzing, once an overflow (a panic in a debug build).
+        for t in [
+            "UNLIMITED",
+            "+10",
+            "-5",
+            "",
+            "1:2:3:4",
+            "x",
+            "0-2033333333333333333:242",
+            "99999999999999999-00",
+        ] {
             assert_eq!(limit_minutes(t), None, "{t}");
         }
         assert_eq!(minutes_text(None), "infinite");
