@@ -8,11 +8,10 @@ mod common;
 
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::fiu::Fiu;
-use common::{Proc, free_port};
+use common::free_port;
 use gantry::history::HistoryStore;
 
 fn fiu_in(dir: &Path) -> Option<Fiu> {
@@ -76,28 +75,8 @@ fn io_errors_during_the_aggregators_saves_leave_the_last_good_files() {
         return;
     };
     let (port, udp) = (free_port(), free_port());
-    let _sim = Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args([
-                "sim",
-                "--cluster",
-                &format!("alpha:50:{port}"),
-                "--step",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry sim starts"),
-    );
-    std::fs::write(
-        dir.join("config.toml"),
-        format!(
-            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n\n\
-             [events]\nudp = \"127.0.0.1:{udp}\"\n"
-        ),
-    )
-    .expect("config");
+    let _sim = common::start_sim(50, port);
+    common::alpha_config(dir, port, &format!("[events]\nudp = \"127.0.0.1:{udp}\"\n"));
     let (history, events) = (dir.join("history.bin"), dir.join("events.json"));
     run_then_stop(dir, &fiu, udp, None);
     let good_history = std::fs::read(&history).expect("a first history save");
@@ -263,41 +242,16 @@ fn a_failing_disk_is_said_in_the_aggregators_status() {
         return;
     };
     let (port, udp, http) = (free_port(), free_port(), free_port());
-    let _sim = Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args([
-                "sim",
-                "--cluster",
-                &format!("alpha:10:{port}"),
-                "--step",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry sim starts"),
-    );
-    std::fs::write(
-        dir.join("config.toml"),
-        format!(
-            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n\n\
-             [history]\nsave_interval = 10\n\n[events]\nudp = \"127.0.0.1:{udp}\"\nsave_interval = 1\n"
+    let _sim = common::start_sim(10, port);
+    common::alpha_config(
+        dir,
+        port,
+        &format!(
+            "[history]\nsave_interval = 10\n\n[events]\nudp = \"127.0.0.1:{udp}\"\nsave_interval = 1\n"
         ),
-    )
-    .expect("config");
-    let agg = Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["aggregator", "--xml-listen", "off", "--interactive-listen"])
-            .arg(format!("127.0.0.1:{http}"))
-            .env("GANTRY_CONFIG_DIR", dir)
-            .env("GANTRY_STATE_DIR", dir)
-            .envs(fiu.env(&["enable name=posix/io/sync/fsync,failinfo=5"]))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry aggregator starts"),
     );
+    let env = fiu.env(&["enable name=posix/io/sync/fsync,failinfo=5"]);
+    let agg = common::start_aggregator_http(dir, http, &env);
     let history = dir.join("history.bin").display().to_string();
     let saved = |v: &serde_json::Value, ok: bool| {
         v["saves"].as_array().is_some_and(|all| {

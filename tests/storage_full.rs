@@ -317,47 +317,15 @@ async fn a_full_disk_refuses_submissions_and_keeps_every_acknowledged_job() {
 /// remount is refused as busy — so EROFS is injected with libfiu in tests/io_errors.rs.)
 #[test]
 fn a_full_state_disk_under_a_running_aggregator_is_said_and_survived() {
-    use std::process::{Command, Stdio};
     use std::time::Duration;
     let Some(d) = disk(4 * 1024) else {
         return;
     };
     let dir = d.dir.path();
     let (port, http) = (common::free_port(), common::free_port());
-    let _sim = common::Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args([
-                "sim",
-                "--cluster",
-                &format!("alpha:20:{port}"),
-                "--step",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry sim starts"),
-    );
-    std::fs::write(
-        dir.join("config.toml"),
-        format!(
-            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n\n\
-             [history]\nsave_interval = 10\n"
-        ),
-    )
-    .expect("config");
-    let _agg = common::Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["aggregator", "--xml-listen", "off", "--interactive-listen"])
-            .arg(format!("127.0.0.1:{http}"))
-            .env("GANTRY_CONFIG_DIR", dir)
-            .env("GANTRY_STATE_DIR", dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry aggregator starts"),
-    );
+    let _sim = common::start_sim(20, port);
+    common::alpha_config(dir, port, "[history]\nsave_interval = 10\n");
+    let _agg = common::start_aggregator_http(dir, http, &[]);
     let history = d.path("history.bin");
     let shown = history.display().to_string();
     // (the history file's save state, the source's health)

@@ -151,6 +151,59 @@ pub fn start_aggregator(
     )
 }
 
+/// A `gantry sim` cluster `alpha` of `hosts` hosts on `port`, a new sample every second.
+pub fn start_sim(hosts: usize, port: u16) -> Proc {
+    Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args([
+                "sim",
+                "--cluster",
+                &format!("alpha:{hosts}:{port}"),
+                "--step",
+                "1",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gantry sim starts"),
+    )
+}
+
+/// `config.toml` in `dir`: the source `alpha` polled every second at `port` (a
+/// [`start_sim`]), then `more` (other tables).
+pub fn alpha_config(dir: &std::path::Path, port: u16, more: &str) {
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n\n{more}"
+        ),
+    )
+    .expect("config");
+}
+
+/// A quiet `gantry aggregator` with config and state in `dir`, its interactive port (and
+/// `/status`) on `http`, its XML port off, with `env` added to its environment.
+pub fn start_aggregator_http(
+    dir: &std::path::Path,
+    http: u16,
+    env: &[(&str, std::ffi::OsString)],
+) -> Proc {
+    use std::process::Stdio;
+    Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["aggregator", "--xml-listen", "off", "--interactive-listen"])
+            .arg(format!("127.0.0.1:{http}"))
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry aggregator starts"),
+    )
+}
+
 /// What a running aggregator's `/status` (on its interactive port) says, as JSON.
 pub fn aggregator_status(port: u16) -> Option<serde_json::Value> {
     use std::io::{Read, Write};
