@@ -32,8 +32,25 @@ pub fn saves() -> Vec<SaveState> {
     SAVES.lock().values().cloned().collect()
 }
 
+/// Files remembered at most: an agent saves one file per task, and a long life must not grow
+/// this without end. Past it, a file whose last save went through is forgotten first.
+const MAX_REMEMBERED: usize = 256;
+
 fn record(path: &Path, outcome: &io::Result<u64>) {
-    let mut all = SAVES.lock();
+    record_in(&mut SAVES.lock(), path, outcome);
+}
+
+fn record_in(all: &mut BTreeMap<PathBuf, SaveState>, path: &Path, outcome: &io::Result<u64>) {
+    if all.len() >= MAX_REMEMBERED && !all.contains_key(path) {
+        let gone = all
+            .iter()
+            .find(|(_, s)| s.error.is_none())
+            .or_else(|| all.iter().next())
+            .map(|(p, _)| p.clone());
+        if let Some(p) = gone {
+            all.remove(&p);
+        }
+    }
     let e = all.entry(path.to_path_buf()).or_insert_with(|| SaveState {
         path: path.to_path_buf(),
         saved_at: None,
@@ -197,6 +214,19 @@ mod tests {
         replace(&p, 0o600, |w| w.write_all(b"new")).unwrap();
         let s = said(&p).unwrap();
         assert!(s.error.is_none() && s.saved_at.is_some());
+    }
+
+    #[test]
+    fn the_saves_remembered_stay_bounded_and_keep_the_failing_ones() {
+        // A map of its own: the process-wide one is shared with the other tests.
+        let mut all = BTreeMap::new();
+        let failing = Path::new("/state/failing.json");
+        record_in(&mut all, failing, &Err(io::Error::other("broken disk")));
+        for i in 0..MAX_REMEMBERED * 2 {
+            record_in(&mut all, Path::new(&format!("/state/task{i}.json")), &Ok(2));
+        }
+        assert_eq!(all.len(), MAX_REMEMBERED);
+        assert!(all[failing].error.is_some());
     }
 
     #[test]

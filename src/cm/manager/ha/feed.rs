@@ -42,11 +42,12 @@ pub async fn run<R, W>(
         return;
     };
     let hb = m.heartbeat();
-    let refuse = if !peer
+    let a_manager = peer
         .cert
         .as_ref()
-        .is_some_and(|c| crate::cm::tls::names_node(c, crate::cm::tls::MANAGER_NAME))
-    {
+        .is_some_and(|c| crate::cm::tls::names_node(c, crate::cm::tls::MANAGER_NAME));
+    let ahead = last_epoch > m.ha.lock().epoch;
+    let refuse = if !a_manager {
         Some(Reply::error(
             403,
             "only a manager of this cluster may follow its store: connect with a manager certificate (gantry cm tls manager)",
@@ -66,9 +67,10 @@ pub async fn run<R, W>(
                 }
             ),
         ))
-    } else if last_epoch > m.ha.lock().epoch {
+    } else if ahead {
         // The follower knows a newer epoch: this manager was replaced while it was away (or
         // stopped), and must lead no one. Its peer is asked, and it steps down.
+        m.step_down(last_epoch, &format!("the peer {}", crate::cm::esc(&name)));
         Some(Reply::error(
             409,
             format!(
@@ -80,9 +82,6 @@ pub async fn run<R, W>(
         None
     };
     let who = crate::cm::esc(&name).to_string();
-    if last_epoch > m.ha.lock().epoch {
-        m.step_down(last_epoch, &format!("the peer {who}"));
-    }
     if let Some(r) = refuse {
         tracing::warn!("FOLLOW from {who} ({}) refused: {r:?}", peer.addr);
         let _ = w.write_all(reply_line(tag, &r).as_bytes()).await;
