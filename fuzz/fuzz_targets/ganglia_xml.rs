@@ -60,7 +60,9 @@ fn main() {
         // Past the size limit, reading whole was handed every byte, reading in pieces stopped
         // being handed them: only the count of bytes received may differ.
         if let (Ok(x), Ok(y)) = (&a, &mut b)
-            && x.truncated.as_deref().is_some_and(|t| t.contains("-byte limit"))
+            && x.truncated
+                .as_deref()
+                .is_some_and(|t| t.contains("-byte limit"))
         {
             y.wire_bytes = x.wire_bytes;
         }

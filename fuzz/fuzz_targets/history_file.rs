@@ -57,8 +57,9 @@ fn main() {
                 .unwrap_or_else(|(at, e)| panic!("what was written does not read: {e} at {at}"));
             assert_eq!(again.image().len(), first.len(), "the image changed size");
             exercise(&store);
-            let _ = HistoryStore::from_image(&store.image())
-                .unwrap_or_else(|(at, e)| panic!("after use, the image does not read: {e} at {at}"));
+            let _ = HistoryStore::from_image(&store.image()).unwrap_or_else(|(at, e)| {
+                panic!("after use, the image does not read: {e} at {at}")
+            });
         }
     });
 }

@@ -9,8 +9,8 @@
 
 use gantry::redfish::client::{link_url, printable};
 use gantry::redfish::model::{
-    Chassis, Collection, Fan, Power, PowerSupply, Sensor, ServiceRoot, TemperatureExcerpt,
-    Thermal, ThermalMetrics,
+    Chassis, Collection, Fan, Power, PowerSupply, Sensor, ServiceRoot, TemperatureExcerpt, Thermal,
+    ThermalMetrics,
 };
 use gantry::redfish::reading;
 
@@ -58,7 +58,12 @@ fn main() {
             // A link that does not parse as a URL is refused by the HTTP client too.
             if let Ok(u) = url::Url::parse(&made) {
                 assert_eq!(
-                    (u.host_str(), u.port_or_known_default(), u.username(), u.password()),
+                    (
+                        u.host_str(),
+                        u.port_or_known_default(),
+                        u.username(),
+                        u.password()
+                    ),
                     (base.host_str(), base.port_or_known_default(), "", None),
                     "the link {link:?} leaves the BMC: {made}"
                 );

@@ -45,11 +45,19 @@ fn main() {
             }
             7 => {
                 let hosts = parse::expand_hosts(&out);
-                assert!(hosts.len() <= 1_000_000, "{} hosts from one list", hosts.len());
+                assert!(
+                    hosts.len() <= 1_000_000,
+                    "{} hosts from one list",
+                    hosts.len()
+                );
             }
             8 => {
                 let tasks = jobs::task_indices(&out);
-                assert!(tasks.len() <= 1_000_000, "{} tasks from one array", tasks.len());
+                assert!(
+                    tasks.len() <= 1_000_000,
+                    "{} tasks from one array",
+                    tasks.len()
+                );
             }
             _ => {
                 if let Ok(doc) = serde_json::from_str::<serde_json::Value>(&out) {

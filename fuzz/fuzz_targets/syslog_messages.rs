@@ -28,10 +28,22 @@ fn take(store: &mut EventStore, bytes: &[u8], now: u64) {
         r.text
     );
     assert!(!r.host.chars().any(char::is_control), "{:?}", r.host);
-    assert!(r.host.len() <= MAX_HOST.max(64), "{} bytes of host", r.host.len());
-    assert!(r.app.len() <= MAX_APP * 4, "{} bytes of program", r.app.len());
+    assert!(
+        r.host.len() <= MAX_HOST.max(64),
+        "{} bytes of host",
+        r.host.len()
+    );
+    assert!(
+        r.app.len() <= MAX_APP * 4,
+        "{} bytes of program",
+        r.app.len()
+    );
     store.add(&r, now);
-    assert!(store.len() <= CAPS.max_templates, "{} templates", store.len());
+    assert!(
+        store.len() <= CAPS.max_templates,
+        "{} templates",
+        store.len()
+    );
 }
 
 fn round_trip(store: &EventStore) {
@@ -74,7 +86,11 @@ fn main() {
                     let restored = EventStore::restored(MinerConfig::default(), CAPS, saved);
                     assert!(restored.len() <= CAPS.max_templates, "{}", restored.len());
                     let mut restored = restored;
-                    take(&mut restored, b"<13>Dec  3 07:00:00 n1 sshd[1]: hello 42", now);
+                    take(
+                        &mut restored,
+                        b"<13>Dec  3 07:00:00 n1 sshd[1]: hello 42",
+                        now,
+                    );
                     round_trip(&restored);
                 }
             }

@@ -13,7 +13,8 @@ use gantry::history::{HistoryStore, HostSample};
 
 fn main() -> std::io::Result<()> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let xml = std::fs::read(here.join("../tests/fixtures/ganglia/gmetad-8652-clusterA-a-node01.xml"))?;
+    let xml =
+        std::fs::read(here.join("../tests/fixtures/ganglia/gmetad-8652-clusterA-a-node01.xml"))?;
     let mut interner = Interner::default();
     let parsed = parse_bytes(&xml, &mut interner, Limits::default())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
