@@ -8,10 +8,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Proc, free_port};
+use common::free_port;
 use gantry::history::HistoryStore;
 
 /// A small deterministic generator (xorshift), so the moments replay from the seed.
@@ -30,25 +29,8 @@ impl Moments {
 fn a_kill_at_any_moment_never_leaves_a_torn_history_file() {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let _sim = Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args([
-                "sim",
-                "--cluster",
-                &format!("alpha:3000:{port}"),
-                "--step",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry sim starts"),
-    );
-    std::fs::write(
-        dir.path().join("config.toml"),
-        format!("[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{port}\"]\n"),
-    )
-    .expect("config");
+    let _sim = common::start_sim(3000, port);
+    common::alpha_config(dir.path(), port, "");
     let history = dir.path().join("history.bin");
     // Temporary files of a save: `.history.bin.PID.RANDOM.tmp` (src/durable.rs).
     let torn_saves = || {
