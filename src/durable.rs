@@ -32,6 +32,16 @@ pub fn saves() -> Vec<SaveState> {
     SAVES.lock().values().cloned().collect()
 }
 
+/// The files whose last save failed (no save of them has gone through since).
+pub fn failing() -> Vec<SaveState> {
+    SAVES
+        .lock()
+        .values()
+        .filter(|s| s.error.is_some())
+        .cloned()
+        .collect()
+}
+
 /// Files remembered at most: an agent saves one file per task, and a long life must not grow
 /// this without end. Past it, a file whose last save went through is forgotten first.
 const MAX_REMEMBERED: usize = 256;

@@ -13,7 +13,7 @@ use gantry::cm::job::{JobClass, JobSpec};
 use gantry::cm::proto::{Reply, Request};
 use gantry::queue::QueueReport;
 
-fn config(dir: &Path, provision: &str, dry_run: bool) {
+fn config(dir: &Path, provision: &str, dry_run: bool, more: &str) {
     let h = bcrypt::hash("alicepw", 4)
         .unwrap_or_default()
         .replacen("$2b$", "$2y$", 1);
@@ -27,7 +27,7 @@ fn config(dir: &Path, provision: &str, dry_run: bool) {
         format!(
             "[cm]\naccounts = {{ alice = \"root\" }}\nroot_users = [\"alice\"]\nadmins = [\"alice\"]\n\
 queue_wait = 2\nqueue_idle = 30\nqueue_every = 1\nelastic_min_interval = 3\n\
-elastic_dry_run = {dry_run}\nprovision_command = {provision:?}\n"
+elastic_dry_run = {dry_run}\nprovision_command = {provision:?}\n{more}"
         ),
     )
     .expect("config file");
@@ -91,7 +91,7 @@ GANTRY_CONFIG_DIR={d} GANTRY_STATE_DIR={d} {bin} agent --name n1 --cm \"$(cat {a
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    config(d, &script.display().to_string(), false);
+    config(d, &script.display().to_string(), false, "");
     // The manager learns its own TLS address only once it listens: the script reads it then.
     let cm = common::start_cm(d, &[]);
     std::fs::write(&cm_addr, &cm.tls).unwrap();
@@ -162,7 +162,7 @@ async fn a_dry_run_runs_nothing_and_a_failing_command_is_reported() {
         let d = dir.path();
         let marker = d.join("ran");
         let cmd = format!("touch {}; echo no cloud here >&2; exit 7", marker.display());
-        config(d, &cmd, dry);
+        config(d, &cmd, dry, "");
         let cm = common::start_cm(d, &[]);
         let mut alice = CmClient::login(&cm.plain, "alice", "alicepw")
             .await
@@ -205,6 +205,63 @@ async fn a_dry_run_runs_nothing_and_a_failing_command_is_reported() {
             assert_eq!(b.error.as_deref(), Some("the command failed (exit 7)"));
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_past_its_time_is_killed_with_what_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (shell, child) = (d.join("sh.pid"), d.join("child.pid"));
+    // A cloud client that hangs: the script waits on a child of its own.
+    let cmd = format!(
+        "echo $$ > {}; sleep 300 & echo $! > {}; wait",
+        shell.display(),
+        child.display()
+    );
+    config(d, &cmd, false, "elastic_timeout = 1\n");
+    let cm = common::start_cm(d, &[]);
+    let _kill = (KillByPidFile(shell.clone()), KillByPidFile(child.clone()));
+    let mut alice = CmClient::login(&cm.plain, "alice", "alicepw")
+        .await
+        .expect("login");
+    match alice.call(&Request::Submit(job("waits"))).await {
+        Ok(Reply::Submitted(_)) => {}
+        r => panic!("{r:?}"),
+    }
+    let log = d.join("gantry.log");
+    let q = until(
+        "a provisioning action",
+        60,
+        async || {
+            let q = queue(&mut alice).await;
+            (!q.actions.is_empty()).then_some(q)
+        },
+        &log,
+    )
+    .await;
+    let a = &q.actions[0];
+    let e = a.error.as_deref().unwrap_or_default();
+    assert!(e.contains("took more than 1 s; killed"), "{a:?}");
+    // The script and the child it started are both gone.
+    let pid = |f: &Path| -> u32 {
+        std::fs::read_to_string(f)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{} not written", f.display()))
+    };
+    let alive = |p: u32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| !s.contains(") Z"))
+    };
+    let (sh, sleep) = (pid(&shell), pid(&child));
+    until(
+        "the command and its child killed",
+        20,
+        async || (!alive(sh) && !alive(sleep)).then_some(()),
+        &log,
+    )
+    .await;
+    // The manager goes on: it still answers.
+    assert!(queue(&mut alice).await.pressure.pending >= 1);
 }
 
 /// Kills the agent the provisioning script started, by the pid it kept.

@@ -1,7 +1,8 @@
 //! The manager's links against hostile peers: agents must be the nodes their certificates
 //! name, a second agent cannot take over a connected node, nothing secret crosses the network
 //! in clear, 20,000 silent connections do not lock anyone out, agents killed with SIGKILL or
-//! stopped with SIGTERM leave no task out of control, and log lines cannot be forged.
+//! stopped with SIGTERM leave no task out of control, a peer that reads none of its replies is
+//! let go at the write deadline, and log lines cannot be forged.
 
 mod common;
 
@@ -412,6 +413,63 @@ async fn twenty_thousand_silent_connections_lock_nobody_out() {
         silent.len()
     );
     assert!(started.elapsed() < Duration::from_secs(150));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_that_reads_no_replies_is_disconnected_at_the_write_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    users(dir.path());
+    let cfg = dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("write_deadline = 2\n");
+    std::fs::write(&cfg, text).unwrap();
+    let cm = start_cm(dir.path(), &[]);
+    // A small receive window, so that the replies back up at once.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let mut s = sock.connect(cm.plain.parse().unwrap()).await.unwrap();
+    s.write_all(b"LOGIN|alice|alice-Secret-Pw\n").await.unwrap();
+    let mut got = Vec::new();
+    while !got.contains(&b'\n') {
+        let mut b = [0u8; 256];
+        let n = s.read(&mut b).await.unwrap();
+        assert!(n > 0, "closed before the login reply");
+        got.extend_from_slice(&b[..n]);
+    }
+    assert!(
+        got.starts_with(b"OK|LOGIN|"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    // Requests without end, and not one reply read.
+    let (_r, mut w) = s.into_split();
+    let writer = tokio::spawn(async move {
+        let chunk = b"PING\n".repeat(1000);
+        let mut sent = 0u64;
+        loop {
+            if let Err(e) = w.write_all(&chunk).await {
+                return (sent, e);
+            }
+            sent += 1000;
+        }
+    });
+    // While its replies back up, everyone else is served.
+    let mut root = login(&cm.plain, "root").await;
+    for _ in 0..3 {
+        root.ok(&Request::Ping)
+            .await
+            .expect("another client is answered");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Past the deadline the manager closes the connection rather than buffer for it: the
+    // writer's next write fails. Without the deadline it would block for ever.
+    let (sent, e) = tokio::time::timeout(Duration::from_secs(60), writer)
+        .await
+        .expect("the manager still holds a peer that reads nothing")
+        .unwrap();
+    assert!(sent > 0, "not one request was sent before the close: {e}");
+    root.ok(&Request::Ping).await.expect("the manager goes on");
 }
 
 #[tokio::test(flavor = "multi_thread")]

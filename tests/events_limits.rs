@@ -1,7 +1,8 @@
 //! The syslog receiver against a hostile sender: at most 64 TCP connections are held from one
 //! address (more are closed at once and counted as refused), so a sender that opens hundreds
 //! and says nothing locks nobody else out. A sender from another address gets in and is heard,
-//! and once the hostile one lets go, its address may connect again.
+//! and once the hostile one lets go, its address may connect again. A sender silent past the
+//! idle close is let go; one that keeps talking is kept.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -76,5 +77,60 @@ async fn a_sender_holding_many_silent_connections_locks_nobody_else_out() {
     })
     .await;
     assert_eq!(rx.borrow().counters.refused, 136);
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_sender_is_let_go_at_the_idle_close_and_a_talking_one_is_kept() {
+    use tokio::io::AsyncReadExt;
+    let r = Receiver::start(ReceiverConfig {
+        tcp: Some("127.0.0.1:0".parse().expect("addr")),
+        idle: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .expect("the receiver starts");
+    let to = r.tcp.expect("listening on TCP");
+    let mut rx = r.subscribe();
+    let mut silent = from([127, 0, 0, 1], to).await;
+    silent
+        .write_all(b"<13>Dec  3 07:00:00 n1 app: then nothing more\n")
+        .await
+        .expect("sent");
+    let mut talking = from([127, 0, 0, 1], to).await;
+    // The silent one is closed by the receiver (its read ends), while the other, sending
+    // every half second, outlives it.
+    let mut b = [0u8; 16];
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut sent = 0u32;
+        loop {
+            tokio::select! {
+                n = silent.read(&mut b) => return (n.map_or(0, |n| n), sent),
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    talking
+                        .write_all(format!("<13>Dec  3 07:00:01 n2 app: still here {sent}\n").as_bytes())
+                        .await
+                        .expect("the talking sender is kept");
+                    sent += 1;
+                }
+            }
+        }
+    })
+    .await;
+    let (n, sent) = closed.expect("a silent sender is still held after 30 s");
+    assert_eq!(n, 0, "the receiver closes, it sends nothing");
+    until(&mut rx, "every message heard", |s| {
+        s.counters.messages == u64::from(sent) + 1
+    })
+    .await;
+    // Still kept after the silent one went: one more message is heard.
+    talking
+        .write_all(b"<13>Dec  3 07:00:02 n2 app: still here at the end\n")
+        .await
+        .expect("sent");
+    until(&mut rx, "the last message heard", |s| {
+        s.counters.messages == u64::from(sent) + 2
+    })
+    .await;
     r.shutdown().await;
 }

@@ -2,7 +2,8 @@
 //! the rename or the open of a real process's saves fail with EIO or EACCES, as a failing disk
 //! or a broken filesystem would. A save that fails says what and where in the log; the last
 //! good file stays byte for byte; no temporary file is left; the next save after the fault
-//! goes through. A manager refuses what it cannot keep and loses nothing it acknowledged.
+//! goes through. A manager refuses what it cannot keep and loses nothing it acknowledged. A
+//! console whose history cannot be saved says so and lists the file among its problems.
 
 mod common;
 
@@ -281,4 +282,73 @@ fn a_failing_disk_is_said_in_the_aggregators_status() {
     wait("the failing history save in /status", false);
     fiu.ctrl(agg.0.id(), "disable name=posix/io/sync/fsync");
     wait("the next save, once the disk heals", true);
+}
+
+#[test]
+fn a_console_whose_history_cannot_be_saved_says_so_and_lists_it_among_the_problems() {
+    let dir = tempfile::tempdir().expect("dir");
+    let dir = dir.path();
+    let Some(fiu) = fiu_in(dir) else {
+        return;
+    };
+    let port = free_port();
+    let _sim = common::start_sim(20, port);
+    common::alpha_config(dir, port, "[history]\nsave_interval = 1\n");
+    let d = dir.to_str().expect("a UTF-8 path");
+    let preload = fiu.env(&[]);
+    let mut env: Vec<(&str, &str)> = preload
+        .iter()
+        .map(|(k, v)| (*k, v.to_str().expect("UTF-8")))
+        .collect();
+    env.extend([
+        ("GANTRY_CONFIG_DIR", d),
+        ("GANTRY_STATE_DIR", d),
+        ("LANG", "C.UTF-8"),
+        ("TERM", "xterm-256color"),
+    ]);
+    let mut app = common::pty::PtyApp::spawn(env!("CARGO_BIN_EXE_gantry"), &[], &env, 140, 40);
+    app.wait_for("alpha", Duration::from_secs(30))
+        .expect("the grid shows alpha");
+    let history = dir.join("history.bin");
+    for _ in 0..100 {
+        if history.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let good = std::fs::read(&history).expect("a first save went through");
+    let pid = u32::try_from(app.program_pid().expect("the console's pid")).expect("a pid");
+    // The history's directory fails its renames from now on (EIO): no save can land.
+    fiu.ctrl(pid, "enable name=posix/io/dir/rename,failinfo=5");
+    let said = app
+        .wait_for("could not save", Duration::from_secs(30))
+        .expect("the status line says a save failed");
+    assert!(said.contains("history.bin"), "{said}");
+    app.send("!");
+    let listed = app
+        .wait_for("not saved", Duration::from_secs(10))
+        .expect("the problems view lists the failing file");
+    assert!(listed.contains("history.bin"), "{listed}");
+    assert_eq!(
+        std::fs::read(&history).expect("the history file"),
+        good,
+        "the last good save is whole"
+    );
+    // Healthy again: the next save goes through and the problem leaves the list.
+    fiu.ctrl(pid, "disable name=posix/io/dir/rename");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while app.screen().contains("not saved") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the problem stayed after the disk healed:\n{}",
+            app.screen()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // q closes the list, q again leaves.
+    app.send("q");
+    std::thread::sleep(Duration::from_millis(300));
+    app.send("q");
+    app.wait_exit(Duration::from_secs(30))
+        .expect("the console quits");
 }

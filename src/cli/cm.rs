@@ -342,7 +342,7 @@ pub async fn run_cm(
             total: c.max_connections.max(1),
             per_source: c.max_connections_per_source.max(1),
             login_deadline: std::time::Duration::from_secs(c.login_deadline.max(1)),
-            ..Default::default()
+            write_deadline: std::time::Duration::from_secs(c.write_deadline.max(1)),
         },
         tls_dir: Some(tls),
         plaintext_listen: plaintext,

@@ -33,6 +33,8 @@ pub struct EventsSection {
     pub keep: bool,
     /// Seconds between saves of the events file.
     pub save_interval: u64,
+    /// Seconds a TCP or TLS sender may stay silent before it is disconnected.
+    pub idle_close: u64,
 }
 
 impl Default for EventsSection {
@@ -47,6 +49,7 @@ impl Default for EventsSection {
             queue: 65_536,
             keep: true,
             save_interval: 60,
+            idle_close: 300,
         }
     }
 }
@@ -77,6 +80,9 @@ impl EventsSection {
         }
         if self.save_interval == 0 {
             return Some(("save_interval", "save_interval must be above 0".into()));
+        }
+        if self.idle_close == 0 {
+            return Some(("idle_close", "idle_close must be above 0".into()));
         }
         None
     }
@@ -111,6 +117,7 @@ impl EventsSection {
             file,
             save_every: Duration::from_secs(self.save_interval),
             history: None,
+            idle: Duration::from_secs(self.idle_close),
         }
     }
 

@@ -425,6 +425,8 @@ pub struct CmSection {
     pub max_connections_per_source: usize,
     /// Seconds a connection may stay silent before it logs in.
     pub login_deadline: u64,
+    /// Seconds a reply may take to be written before its peer, not reading, is disconnected.
+    pub write_deadline: u64,
     /// This manager's shadow (HOST:PORT of its TLS listener), on the primary of a pair.
     pub shadow: String,
     /// The primary this manager is the shadow of (HOST:PORT), on the shadow of a pair.
@@ -474,6 +476,7 @@ impl Default for CmSection {
             max_connections: 4096,
             max_connections_per_source: 64,
             login_deadline: 10,
+            write_deadline: 30,
             shadow: String::new(),
             shadow_of: String::new(),
             takeover_after: 3,

@@ -42,6 +42,9 @@ pub struct ReceiverConfig {
     pub save_every: Duration,
     /// Where each minute's counts per template and per host are recorded.
     pub history: Option<Arc<HistoryStore>>,
+    /// A TCP or TLS sender silent this long is disconnected (senders reconnect when they have
+    /// something to say).
+    pub idle: Duration,
 }
 
 impl Default for ReceiverConfig {
@@ -55,6 +58,7 @@ impl Default for ReceiverConfig {
             file: None,
             save_every: Duration::from_secs(60),
             history: None,
+            idle: Duration::from_secs(300),
         }
     }
 }
@@ -195,12 +199,13 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
     from: SocketAddr,
     tx: mpsc::Sender<Received>,
     drops: Arc<Drops>,
+    idle: Duration,
 ) {
     let mut framer = Framer::new(MAX_MESSAGE * 8);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         // A sender silent this long is gone (or holding a connection for nothing).
-        let n = match tokio::time::timeout(IDLE, conn.read(&mut buf)).await {
+        let n = match tokio::time::timeout(idle, conn.read(&mut buf)).await {
             Ok(Ok(0) | Err(_)) | Err(_) => return,
             Ok(Ok(n)) => n,
         };
@@ -225,14 +230,13 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
 const MAX_CONNECTIONS: usize = 1024;
 /// Connections from one address.
 const MAX_PER_ADDRESS: usize = 64;
-/// A connection with nothing to say for this long is closed.
-const IDLE: Duration = Duration::from_secs(300);
 
 async fn tcp_loop(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     tx: mpsc::Sender<Received>,
     drops: Arc<Drops>,
+    idle: Duration,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let per_address: Arc<parking_lot::Mutex<HashMap<std::net::IpAddr, usize>>> = Arc::default();
@@ -258,13 +262,13 @@ async fn tcp_loop(
             (tx.clone(), drops.clone(), tls.clone(), per_address.clone());
         tokio::spawn(async move {
             match tls {
-                None => read_frames(conn, from, tx, drops).await,
+                None => read_frames(conn, from, tx, drops, idle).await,
                 Some(acceptor) => {
                     // A sender that never finishes its handshake holds nothing for long.
                     let shaken =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(conn)).await;
                     match shaken {
-                        Ok(Ok(stream)) => read_frames(stream, from, tx, drops).await,
+                        Ok(Ok(stream)) => read_frames(stream, from, tx, drops, idle).await,
                         Ok(Err(e)) => tracing::debug!("syslog TLS from {from}: {e}"),
                         Err(_) => tracing::debug!("syslog TLS from {from}: no handshake in 10 s"),
                     }
@@ -434,7 +438,13 @@ impl Receiver {
         }
         let tcp = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
         if let Some(l) = tcp_listener {
-            tasks.push(tokio::spawn(tcp_loop(l, None, tx.clone(), drops.clone())));
+            tasks.push(tokio::spawn(tcp_loop(
+                l,
+                None,
+                tx.clone(),
+                drops.clone(),
+                cfg.idle,
+            )));
         }
         let tls = tls_listener.as_ref().and_then(|(l, _)| l.local_addr().ok());
         if let Some((l, server)) = tls_listener {
@@ -444,6 +454,7 @@ impl Receiver {
                 Some(acceptor),
                 tx.clone(),
                 drops.clone(),
+                cfg.idle,
             )));
         }
         drop(tx);

@@ -51,6 +51,9 @@ pub enum Kind {
     /// A central manager pair works without its shadow, or the shadow is catching up: a second
     /// failure would stop job control (protocol §9).
     ManagerPair,
+    /// A file this console saves (history, events) could not be written: what it holds now is
+    /// lost if it stops.
+    SaveFailing,
 }
 
 impl Kind {
@@ -72,6 +75,7 @@ impl Kind {
             Kind::ElasticFailed => "elastic",
             Kind::QueueShort => "queue",
             Kind::NodesIdle => "idle nodes",
+            Kind::SaveFailing => "not saved",
         }
     }
 }
@@ -99,6 +103,8 @@ pub enum Subject {
         /// The job.
         id: u64,
     },
+    /// A file on this machine.
+    File(std::path::PathBuf),
 }
 
 /// One row of the problems view.
@@ -161,6 +167,38 @@ pub struct SchedulerDown {
 
 /// How far back failed jobs count.
 pub const FAILED_JOBS_WINDOW: u64 = 3600;
+
+/// Files whose saves fail, as problems: the newest state lives only in memory until a save
+/// goes through.
+pub fn save_problems(failing: &[crate::durable::SaveState], out: &mut Vec<Problem>) {
+    for s in failing {
+        let name = s.path.file_name().map_or_else(
+            || s.path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
+        let last = match s.saved_at {
+            Some(_) => "the last good save is kept",
+            None => "not saved since the console started",
+        };
+        out.push(Problem {
+            severity: Severity::Critical,
+            kind: Kind::SaveFailing,
+            subject: Subject::File(s.path.clone()),
+            name,
+            place: s
+                .path
+                .parent()
+                .map_or_else(String::new, |d| d.display().to_string()),
+            detail: format!(
+                "{}: {}; {last}",
+                s.path.display(),
+                s.error.as_deref().unwrap_or_default()
+            ),
+            since: s.saved_at,
+            weight: 0.0,
+        });
+    }
+}
 
 /// Every problem in `snap` at `now`, worst first; within a severity, the oldest first (it has
 /// been wrong longest), then by name so the order is stable.
@@ -439,5 +477,41 @@ mod tests {
             "unreachable: Slurmctld(primary) at head is DOWN"
         );
         assert_eq!(p[0].since, Some(now - 90));
+    }
+
+    #[test]
+    fn a_failing_save_is_a_critical_problem_that_names_the_file_and_the_error() {
+        let failing = [
+            crate::durable::SaveState {
+                path: "/var/lib/gantry/history.bin".into(),
+                saved_at: Some(1_000),
+                error: Some("No space left on device (os error 28)".into()),
+            },
+            crate::durable::SaveState {
+                path: "/var/lib/gantry/events.json".into(),
+                saved_at: None,
+                error: Some("Input/output error (os error 5)".into()),
+            },
+        ];
+        let mut out = Vec::new();
+        save_problems(&failing, &mut out);
+        assert_eq!(out.len(), 2);
+        let h = &out[0];
+        assert_eq!(
+            (h.severity, h.kind, h.name.as_str(), h.place.as_str()),
+            (
+                Severity::Critical,
+                Kind::SaveFailing,
+                "history.bin",
+                "/var/lib/gantry"
+            )
+        );
+        assert!(h.detail.contains("No space left") && h.detail.contains("last good save"));
+        assert_eq!(h.since, Some(1_000));
+        assert!(
+            out[1]
+                .detail
+                .contains("not saved since the console started")
+        );
     }
 }

@@ -169,6 +169,8 @@ pub struct App {
     pub events: Option<Arc<crate::events::receiver::EventsSnapshot>>,
     /// What the prepared series were read for (see [`App::prepare_graphs`]).
     graphs_key: u64,
+    /// This console's files whose last save failed (history, events).
+    pub failing_saves: Vec<crate::durable::SaveState>,
 }
 
 /// The most hosts one overlay draws: each needs a colour of its own to be told apart.
@@ -221,6 +223,7 @@ impl App {
             color_by: ColorBy::default(),
             events: None,
             graphs_key: 0,
+            failing_saves: Vec::new(),
         };
         app.rebuild();
         app.tick_key = app.compute_tick_key();
@@ -259,6 +262,7 @@ impl App {
             tagged: self.cluster.as_ref().map(|c| (c.name.as_str(), &c.tagged)),
             jobs: &self.jobs,
             events: self.events.as_deref(),
+            failing_saves: &self.failing_saves,
         }
     }
 
@@ -502,6 +506,29 @@ impl App {
                 })
             })
             .collect();
+    }
+
+    /// The files whose saves fail now. A save that starts failing is said on the status line
+    /// and listed among the problems; one that recovers leaves them.
+    pub fn on_saves(&mut self, failing: Vec<crate::durable::SaveState>) -> Effect {
+        if failing == self.failing_saves {
+            return Effect::None;
+        }
+        if let Some(new) = failing.iter().find(|s| {
+            !self
+                .failing_saves
+                .iter()
+                .any(|o| o.path == s.path && o.error == s.error)
+        }) {
+            self.complain(format!(
+                "could not save {}: {}",
+                new.path.display(),
+                new.error.as_deref().unwrap_or_default()
+            ));
+        }
+        self.failing_saves = failing;
+        self.refresh_panel();
+        Effect::Redraw
     }
 
     /// The clock moved; redraw only when something on screen would change.

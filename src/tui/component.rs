@@ -52,6 +52,8 @@ pub struct Ctx<'a> {
     pub jobs: &'a [JobsUi],
     /// The log events, when syslog is received.
     pub events: Option<&'a crate::events::receiver::EventsSnapshot>,
+    /// This console's files whose last save failed.
+    pub failing_saves: &'a [crate::durable::SaveState],
 }
 
 impl<'a> Ctx<'a> {

@@ -104,7 +104,14 @@ pub async fn run(setup: AppSetup, mut backend: Backend, mouse: bool) -> anyhow::
                     Effect::None
                 }
             },
-            _ = tick.tick() => app.on_tick(now_epoch()),
+            _ = tick.tick() => {
+                // A failing disk under the history or events file is said, not only logged.
+                let saves = app.on_saves(crate::durable::failing());
+                match app.on_tick(now_epoch()) {
+                    Effect::None => saves,
+                    e => e,
+                }
+            }
             Some((cluster, ev)) = job_events.recv() => app.on_job_event(&cluster, ev),
             Some((error, text)) = notes.recv() => {
                 if error { app.complain(text) } else { app.say(text) }

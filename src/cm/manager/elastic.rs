@@ -222,6 +222,9 @@ async fn act(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
+        // Its own process group: a script's children (a cloud client, a `sleep`) are killed
+        // with it when it overruns, not left running.
+        .process_group(0)
         .spawn();
     let child = match child {
         Ok(c) => c,
@@ -234,6 +237,7 @@ async fn act(
             return a;
         }
     };
+    let group = child.id().and_then(|p| i32::try_from(p).ok());
     match tokio::time::timeout(Duration::from_secs(cfg.timeout), child.wait_with_output()).await {
         Ok(Ok(out)) => {
             let mut text = tail(&out.stdout);
@@ -252,7 +256,16 @@ async fn act(
             }
         }
         Ok(Err(e)) => a.error = Some(format!("{cmd:?}: {e}")),
-        Err(_) => a.error = Some(format!("{cmd:?} took more than {} s; killed", cfg.timeout)),
+        Err(_) => {
+            if let Some(g) = group {
+                // The group is the command's own (set above), never the manager's.
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(g),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            a.error = Some(format!("{cmd:?} took more than {} s; killed", cfg.timeout));
+        }
     }
     // What the command printed is the site's, escaped for the log.
     tracing::info!(

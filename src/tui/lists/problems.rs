@@ -39,9 +39,9 @@ impl ProblemsList {
     }
 }
 
-/// Where a problem's subject lives.
-pub fn goto(s: &Subject) -> Goto {
-    match s {
+/// Where a problem's subject lives (a file has no view).
+pub fn goto(s: &Subject) -> Option<Goto> {
+    Some(match s {
         Subject::Source(n) => Goto::Source(n.clone()),
         Subject::Cluster(c) => Goto::Cluster(c.clone()),
         Subject::Host { cluster, host } => Goto::Host {
@@ -56,7 +56,8 @@ pub fn goto(s: &Subject) -> Goto {
             cluster: cluster.clone(),
             id: *id,
         },
-    }
+        Subject::File(_) => return None,
+    })
 }
 
 impl Component for ProblemsList {
@@ -130,7 +131,10 @@ impl Component for ProblemsList {
         Handled::Consumed(match a {
             Action::Close | Action::Problems => Ask::Close,
             Action::Drill => match self.selected() {
-                Some(p) => Ask::Go(goto(&p.subject)),
+                // A file has no view: what is wrong with it is said instead.
+                Some(p) => {
+                    goto(&p.subject).map_or_else(|| Ask::Say(true, p.detail.clone()), Ask::Go)
+                }
                 None => Ask::Nothing,
             },
             Action::Processes => match self.selected().map(|p| &p.subject) {
@@ -173,6 +177,7 @@ impl Component for ProblemsList {
         if let Some(ev) = ctx.events {
             crate::triage::events::event_problems(ev, ctx.now, &mut self.rows);
         }
+        crate::triage::problems::save_problems(ctx.failing_saves, &mut self.rows);
         for j in ctx.jobs {
             if let Some(q) = &j.queue {
                 crate::triage::queue::queue_problems(&j.cluster, q, ctx.now, &mut self.rows);
