@@ -270,44 +270,52 @@ async fn a_full_disk_refuses_submissions_and_keeps_every_acknowledged_job() {
         message.to_lowercase().contains("full") || message.contains("space"),
         "the refusal says why: {message}"
     );
-    // The workload export onto the same disk: written whole, then, once the disk is full, the
-    // export fails naming its file and the previous export is left as it was.
+    // The workload export onto the same disk, in each format: written whole, then, once the
+    // disk is full, the export fails naming its file and the previous export is left as it was.
     drop(cm);
-    let out = d.path("jobs.json");
-    let export = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["export", "json", "--store"])
-            .arg(dir.join("cm"))
-            .arg("-o")
-            .arg(&out)
-            .env("GANTRY_CONFIG_DIR", dir)
-            .env("GANTRY_STATE_DIR", dir)
-            .output()
-            .expect("gantry export runs")
-    };
-    let o = export();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let before = std::fs::read(&out).expect("exported");
-    d.fill_but(0);
-    let o = export();
-    let said = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success(),
-        "an export onto a full disk cannot succeed"
-    );
-    assert!(
-        said.contains("jobs") && said.contains("No space left on device"),
-        "the error says what and where: {said}"
-    );
-    assert!(
-        std::fs::read(&out).expect("still there") == before,
-        "the last export changed"
-    );
-    assert!(
-        d.leftovers().iter().all(|n| !n.ends_with(".tmp")),
-        "{:?}",
-        d.leftovers()
-    );
+    for format in ["json", "swf", "csv"] {
+        let out = d.path(&format!("jobs.{format}"));
+        let export = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+                .args(["export", format, "--store"])
+                .arg(dir.join("cm"))
+                .arg("-o")
+                .arg(&out)
+                .env("GANTRY_CONFIG_DIR", dir)
+                .env("GANTRY_STATE_DIR", dir)
+                .output()
+                .expect("gantry export runs")
+        };
+        let _ = std::fs::remove_file(d.path("filler"));
+        let o = export();
+        assert!(
+            o.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let before = std::fs::read(&out).expect("exported");
+        assert!(!before.is_empty(), "{format}: an empty export");
+        d.fill_but(0);
+        let o = export();
+        let said = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success(),
+            "{format}: an export onto a full disk cannot succeed"
+        );
+        assert!(
+            said.contains(&format!("jobs.{format}")) && said.contains("No space left on device"),
+            "{format}: the error says what and where: {said}"
+        );
+        assert!(
+            std::fs::read(&out).expect("still there") == before,
+            "{format}: the last export changed"
+        );
+        assert!(
+            d.leftovers().iter().all(|n| !n.ends_with(".tmp")),
+            "{format}: {:?}",
+            d.leftovers()
+        );
+    }
 }
 
 /// The state directory of a running aggregator fills up, then has room again: it polls and
@@ -372,4 +380,126 @@ fn a_full_state_disk_under_a_running_aggregator_is_said_and_survived() {
         d.leftovers()
     );
     HistoryStore::load(&history).expect("the history loads");
+}
+
+/// Processes whose command line is `sleep SECS`.
+fn sleeping(secs: &str) -> Vec<u32> {
+    let want = format!("sleep\0{secs}\0");
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.ends_with(want.as_bytes()) && c.starts_with(b"/bin/sleep\0"))
+        })
+        .collect()
+}
+
+/// An agent whose state disk is full cannot record a task, so could not take it back after
+/// a restart: the task is stopped before it runs on, and the job fails saying why. Once
+/// there is room, the agent runs tasks again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_that_cannot_record_a_task_does_not_run_it() {
+    use gantry::cm::proto::{Reply, Request};
+    let Some(d) = disk(1024) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let dir = dir.path();
+    common::pair::users_and_config(dir);
+    let cm = common::start_cm(dir, &[]);
+    common::enroll(dir, "n1");
+    let _agent = common::Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["agent", "--name", "n1", "--cm", &cm.tls, "--scope", "tasks"])
+            .arg("--state-dir")
+            .arg(d.path("n1"))
+            .arg("--tls-dir")
+            .arg(dir.join("agent/n1/tls"))
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(
+                std::fs::File::create(dir.join("agent.stderr")).expect("agent.stderr"),
+            ))
+            .spawn()
+            .expect("the agent starts"),
+    );
+    let mut alice = common::pair::login(&cm.plain, "alice")
+        .await
+        .expect("alice logs in");
+    let job = |secs: &str| gantry::cm::job::JobSpec {
+        name: format!("sleep{secs}"),
+        exec: "/bin/sleep".into(),
+        args: vec![secs.into()],
+        class: gantry::cm::job::JobClass::Single,
+        output: Some("/dev/null".into()),
+        tasks_per_node: 1,
+        total_tasks: 1,
+        ..Default::default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !matches!(alice.call(&Request::Nodes).await, Ok(Reply::Nodes(n)) if n.iter().any(|n| n.name == "n1" && n.up))
+    {
+        assert!(std::time::Instant::now() < deadline, "n1 never came up");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    d.fill_but(0);
+    let id = match alice.call(&Request::Submit(job("3127"))).await {
+        Ok(Reply::Submitted(id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let ended = loop {
+        let js = match alice
+            .call(&Request::Jobs {
+                user: String::new(),
+            })
+            .await
+        {
+            Ok(Reply::Jobs(js)) => js,
+            other => panic!("{other:?}"),
+        };
+        if let Some(j) = js.iter().find(|j| j.id == id && j.ended.is_some()) {
+            break j.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline + std::time::Duration::from_secs(30),
+            "the job never ended: {js:?}\nthe agent said: {}\nthe manager logged: {}",
+            std::fs::read_to_string(dir.join("agent.stderr")).unwrap_or_default(),
+            std::fs::read_to_string(dir.join("gantry.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        ended.reason.contains("No space left on device") && ended.reason.contains("not run"),
+        "the job says why: {ended:?}"
+    );
+    assert_ne!(ended.state, "done", "{ended:?}");
+    // Nothing of it runs on.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(sleeping("3127").is_empty(), "an unrecorded task runs");
+    // Room again: the next job runs.
+    std::fs::remove_file(d.path("filler")).expect("room");
+    let id = match alice.call(&Request::Submit(job("3128"))).await {
+        Ok(Reply::Submitted(id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sleeping("3128").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the next job never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let _ = alice.call(&Request::Cancel { id }).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !sleeping("3128").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancelled job runs on"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -202,13 +202,41 @@ impl Tasks {
         let pid = child.id().ok_or("the process ended at once")?;
         // Our child is not reaped before we wait for it: the pid is still its own here.
         let leader = Arc::new(Pidfd::open(pid).map_err(|e| format!("pidfd of {pid}: {e}"))?);
-        self.tracker.record(&TaskFile {
+        let recorded = self.tracker.record(&TaskFile {
             task: r.task.to_string(),
             pid,
             start: start_ticks(pid).unwrap_or(0),
             uid: acct.uid,
             cgroup: cgroup.clone(),
         });
+        if let Err(e) = recorded {
+            // Unrecorded, the task could not be taken back by this agent's next start: it would
+            // run out of anyone's control. It is stopped before it does anything, and refused.
+            tracing::error!("task {} not recorded, so not run: {e}", r.task);
+            match &cgroup {
+                Some(c) => kill_cgroup(c),
+                None => {
+                    // Its own process group (launch makes it a session leader), and its leader
+                    // not yet reaped: the group's id cannot have been reused.
+                    let _ = leader.signal(libc::SIGKILL);
+                    if let Ok(g) = i32::try_from(pid) {
+                        let _ = nix::sys::signal::killpg(
+                            nix::unistd::Pid::from_raw(g),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                }
+            }
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+                if let Some(c) = cgroup {
+                    let _ = std::fs::remove_dir(c);
+                }
+            });
+            return Err(format!(
+                "the task's state could not be saved ({e}); it was not run"
+            ));
+        }
         let (tx, rx) = watch::channel(None);
         self.inner.lock().insert(
             r.task.to_string(),

@@ -113,15 +113,14 @@ impl Tracker {
         self.dir.join(format!("{}.json", component(task)))
     }
 
-    /// Remembers a running task (the file replaced whole).
-    pub fn record(&self, t: &TaskFile) {
+    /// Remembers a running task (the file replaced whole). The error names the file.
+    pub fn record(&self, t: &TaskFile) -> Result<(), String> {
         let path = self.file(&t.task);
-        let saved = crate::durable::replace(&path, 0o600, |w| {
+        crate::durable::replace(&path, 0o600, |w| {
             serde_json::to_writer(w, t).map_err(std::io::Error::from)
-        });
-        if let Err(e) = saved {
-            tracing::warn!("cannot record task {} in {}: {e}", t.task, path.display());
-        }
+        })
+        .map(|_| ())
+        .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// Forgets an ended task: its file, and its cgroup once empty (what is left in it is
@@ -207,7 +206,7 @@ mod tests {
             uid: 1000,
             cgroup: None,
         };
-        t.record(&f);
+        t.record(&f).unwrap();
         assert_eq!(t.remembered(), vec![f]);
         t.forget("7.0", None);
         assert!(t.remembered().is_empty());
