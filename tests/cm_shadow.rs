@@ -633,3 +633,94 @@ async fn every_fault_on_the_agents_links_heals_and_every_job_runs_once() {
     );
     check_history(&p, &acked).await;
 }
+
+/// A tmpfs mounted on a directory, unmounted when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shadow_whose_disk_fills_up_is_said_and_catches_up_once_there_is_room() {
+    // SAFETY: geteuid is always safe.
+    if unsafe { libc::geteuid() } != 0 {
+        common::skip("mounting a small tmpfs needs root");
+        return;
+    }
+    let _one = ONE_PAIR.lock().await;
+    let mut p = Pair::start(&["n1", "n2", "n3"]);
+    settled(&p, 3).await;
+    // The shadow's store moves onto a small disk of its own.
+    p.b.kill();
+    let cm = p.b.dir.path().join("cm");
+    let moved = p.b.dir.path().join("cm.before");
+    std::fs::rename(&cm, &moved).expect("moved aside");
+    std::fs::create_dir(&cm).expect("mount point");
+    let mount = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs"])
+        .arg(&cm)
+        .status()
+        .expect("mount runs");
+    if !mount.success() {
+        common::skip("mount -t tmpfs was refused");
+        return;
+    }
+    let _mounted = Mounted(cm.clone());
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(moved.join("."))
+        .arg(&cm)
+        .status()
+        .expect("cp runs");
+    assert!(copied.success(), "the store copied onto the small disk");
+    p.b.start();
+    until(&p, "the shadow in sync on its small disk", 60, async || {
+        let s = ha(&p.a.plain).await?;
+        (s.shadow == "in sync").then_some(())
+    })
+    .await;
+    // Its disk fills up: the primary goes on alone, witnessed by the nodes, and says so; the
+    // shadow says why it cannot follow.
+    let free = nix::sys::statvfs::statvfs(&cm)
+        .map(|s| s.blocks_available() * s.fragment_size())
+        .expect("statvfs");
+    std::fs::write(cm.join("filler"), vec![0u8; free as usize]).expect("the filler");
+    let mut acked = Vec::new();
+    for _ in 0..100 {
+        acked.push(
+            submit_one(&p, &p.a.plain)
+                .await
+                .expect("acknowledged by the primary"),
+        );
+    }
+    running_alone(&p).await;
+    until(
+        &p,
+        "the shadow saying why it cannot follow",
+        30,
+        async || {
+            let s = ha(&p.b.plain).await?;
+            let why = s.why.to_lowercase();
+            (why.contains("full") || why.contains("space")).then_some(())
+        },
+    )
+    .await;
+    // Room again: it catches up with every job acknowledged meanwhile.
+    std::fs::remove_file(cm.join("filler")).expect("room");
+    until(&p, "the shadow back in sync", 60, async || {
+        let s = ha(&p.a.plain).await?;
+        (s.shadow == "in sync").then_some(())
+    })
+    .await;
+    let on_b = jobs(&p.b.plain).await.expect("jobs");
+    for id in &acked {
+        assert!(on_b.contains_key(id), "the shadow caught up with job {id}");
+    }
+    check_history(&p, &acked).await;
+}
