@@ -4,7 +4,8 @@
 //! the monotonic clock is left alone, as a clock step leaves it. Through each jump the
 //! aggregator keeps polling its source (a `gantry sim` on the real clock) and serving it: every
 //! host is served up (none is declared down for a clock that moved), and at the end its history
-//! saves and loads.
+//! saves and loads. The console, with its embedded aggregator and events store, rides out
+//! the same jumps.
 
 mod common;
 
@@ -218,5 +219,149 @@ async fn the_manager_pair_and_its_agents_ride_out_their_clocks_jumping() {
     assert!(
         !logs.contains("is down: no heartbeat") && !logs.contains("took over"),
         "a clock jump looked like a silence:\n{logs}"
+    );
+}
+
+/// Waits until the console's grid shows every host of alpha up, none down, and fresh.
+fn console_all_up(app: &common::pty::PtyApp, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let up = format!("{HOSTS} up");
+    loop {
+        let s = app.screen();
+        if s.lines().any(|l| {
+            l.contains("alpha") && l.contains(&up) && l.contains(" 0 down") && !l.contains("stale")
+        }) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the grid does not show every host up:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The console's wall clock (its embedded aggregator's and its events store's with it) jumps
+/// back an hour, then forward a day. Its grid shows every host up throughout, syslog messages
+/// sent between the jumps are all counted in one template, and it quits cleanly, saving
+/// history and events that load.
+#[test]
+fn the_console_and_its_events_ride_out_its_clock_jumping() {
+    let Some(lib) = libfaketime() else {
+        common::skip("libfaketime is not installed (Debian's faketime package)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let sim_port = free_port();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let events_port = {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        probe.local_addr().expect("addr").port()
+    };
+    let _sim = Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["sim", "--cluster", &format!("alpha:{HOSTS}:{sim_port}")])
+            .args(["--step", "1", "--down", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry sim starts"),
+    );
+    std::fs::write(
+        d.join("config.toml"),
+        format!(
+            "[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{sim_port}\"]\n\n\
+[history]\nsave_interval = 1\n\n[events]\nudp = \"127.0.0.1:{events_port}\"\nsave_interval = 1\n"
+        ),
+    )
+    .expect("config");
+    let clock = d.join("clock");
+    std::fs::write(&clock, "+0\n").expect("clock");
+    let (lib, clock_s) = (
+        lib.to_str().expect("a UTF-8 path").to_string(),
+        clock.to_str().expect("a UTF-8 path").to_string(),
+    );
+    let home = d.to_str().expect("a UTF-8 path");
+    let mut app = common::pty::PtyApp::spawn(
+        env!("CARGO_BIN_EXE_gantry"),
+        &[],
+        &[
+            ("LD_PRELOAD", &lib),
+            ("FAKETIME_TIMESTAMP_FILE", &clock_s),
+            ("FAKETIME_NO_CACHE", "1"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ("GANTRY_CONFIG_DIR", home),
+            ("GANTRY_STATE_DIR", home),
+            ("LANG", "C.UTF-8"),
+            ("TERM", "xterm-256color"),
+        ],
+        160,
+        40,
+    );
+    let send = |round: u32| {
+        for i in 0..5 {
+            udp.send_to(
+                format!("<11>Dec  3 07:00:00 n1 app: disk sda failed at sector {round}{i}")
+                    .as_bytes(),
+                ("127.0.0.1", events_port),
+            )
+            .expect("syslog sent");
+        }
+    };
+    console_all_up(&app, "at first");
+    send(1);
+    for (round, (offset, what)) in [
+        ("-3600", "after the clock went back an hour"),
+        ("+86400", "after the clock went forward a day"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::write(&clock, format!("{offset}\n")).expect("the clock jumps");
+        std::thread::sleep(Duration::from_secs(3));
+        console_all_up(&app, what);
+        send(round as u32 + 2);
+    }
+    app.send("E");
+    let s = app
+        .wait_for("disk sda failed at sector <*>", Duration::from_secs(30))
+        .expect("the events view");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut s = s;
+    while !s
+        .lines()
+        .any(|l| l.contains("disk sda failed") && l.contains(" 15 "))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the 15 messages are not all counted in one template:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        s = app.screen();
+    }
+    app.send("q");
+    std::thread::sleep(Duration::from_millis(300));
+    app.send("q");
+    let out = app
+        .wait_exit(Duration::from_secs(30))
+        .expect("the console quits");
+    assert!(out.contains("__EXIT 0"), "{out}");
+    let h = HistoryStore::load(&d.join("history.bin")).expect("its history loads");
+    assert!(h.stats().tables > 0);
+    let ev = gantry::events::file::load(&d.join("events.json"))
+        .expect("its events load")
+        .expect("there are some");
+    assert_eq!(ev.templates.len(), 1, "one template");
+    let t = &ev.templates[0].stats;
+    assert_eq!(t.count, 15);
+    // Its last message was heard on the clock as it read after the jump forward.
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    assert!(
+        t.last.abs_diff(real + 86_400) < 600,
+        "the console's clock did not jump (last {}, real {real})",
+        t.last
     );
 }
