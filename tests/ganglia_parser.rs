@@ -570,3 +570,24 @@ fn a_stream_cut_before_its_first_element_is_truncated_not_empty() {
     let p = parse(&raw[..first + 20]);
     assert!(p.truncated.is_some());
 }
+
+#[test]
+fn a_garbled_element_name_is_damage_not_a_clean_document_with_a_host_missing() {
+    // A flipped byte turned one <HOST into an element no Ganglia document has: read as clean,
+    // that host would vanish from a "fresh" poll (the fault proxy's soak found it).
+    let raw = fixture("ganglia/gmond-8649-clusterA.xml");
+    let clean = parse(&raw);
+    assert!(clean.is_clean());
+    let hosts = clean.document.clusters()[0].hosts.len();
+    let at = find(&raw, "<HOST ").expect("a host");
+    let mut bad = raw.clone();
+    bad[at + 4] = b'U';
+    let p = parse(&bad);
+    assert!(!p.is_clean(), "read as clean with a host missing");
+    assert!(
+        p.damage.entries.iter().any(|e| e.message.contains("HOSU")),
+        "the damage names the element: {:?}",
+        p.damage
+    );
+    assert_eq!(p.document.clusters()[0].hosts.len(), hosts - 1);
+}

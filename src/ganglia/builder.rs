@@ -217,7 +217,17 @@ impl<'i> TreeBuilder<'i> {
             "HOSTS" => self.open_hosts(raw_attrs, at),
             "METRICS" => self.open_metric(raw_attrs, at, true),
             "GANGLIA_XML" => self.open_root(raw_attrs, at),
-            other => Some(Frame::Unknown(other.into())),
+            other => {
+                // Ganglia's DTD has no other element: a garbled name (a flipped byte in
+                // "<HOST") must not read as a clean document with a host missing.
+                self.report(at, || {
+                    format!(
+                        "<{}> is not a Ganglia element; skipped",
+                        other.escape_debug()
+                    )
+                });
+                Some(Frame::Unknown(other.into()))
+            }
         };
         let frame = frame.unwrap_or_else(|| Frame::Skip(name.into()));
         if matches!(frame, Frame::Skip(_)) {
