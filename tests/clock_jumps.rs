@@ -74,6 +74,19 @@ fn all_up_within(port: u16, agg: &mut Proc, what: &str, offset: i64) {
     panic!("{what}: not every host served up at the clock asked; last (hosts, up, clock) {last:?}");
 }
 
+/// A `gantry sim` of alpha's hosts on the real clock, none of them down.
+fn sim(port: u16) -> Proc {
+    Proc(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["sim", "--cluster", &format!("alpha:{HOSTS}:{port}")])
+            .args(["--step", "1", "--down", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry sim starts"),
+    )
+}
+
 #[test]
 fn the_aggregator_rides_out_its_clock_jumping_back_and_forward() {
     let Some(lib) = libfaketime() else {
@@ -82,15 +95,7 @@ fn the_aggregator_rides_out_its_clock_jumping_back_and_forward() {
     };
     let dir = tempfile::tempdir().expect("dir");
     let (sim_port, xml_port) = (free_port(), free_port());
-    let _sim = Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["sim", "--cluster", &format!("alpha:{HOSTS}:{sim_port}")])
-            .args(["--step", "1", "--down", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry sim starts"),
-    );
+    let _sim = sim(sim_port);
     std::fs::write(
         dir.path().join("config.toml"),
         format!("[[source]]\nname = \"alpha\"\nstep = 1\naddresses = [\"127.0.0.1:{sim_port}\"]\n"),
@@ -259,15 +264,7 @@ fn the_console_and_its_events_ride_out_its_clock_jumping() {
         let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
         probe.local_addr().expect("addr").port()
     };
-    let _sim = Proc(
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["sim", "--cluster", &format!("alpha:{HOSTS}:{sim_port}")])
-            .args(["--step", "1", "--down", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry sim starts"),
-    );
+    let _sim = sim(sim_port);
     std::fs::write(
         d.join("config.toml"),
         format!(

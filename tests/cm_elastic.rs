@@ -68,6 +68,28 @@ async fn until<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>, 
     }
 }
 
+/// alice submits a job no node can take, and the queue's first elastic action comes.
+async fn first_action(cm: &common::CmProc, d: &Path) -> (CmClient, QueueReport) {
+    let mut alice = CmClient::login(&cm.plain, "alice", "alicepw")
+        .await
+        .expect("login");
+    match alice.call(&Request::Submit(job("waits"))).await {
+        Ok(Reply::Submitted(_)) => {}
+        r => panic!("{r:?}"),
+    }
+    let q = until(
+        "a provisioning action",
+        60,
+        async || {
+            let q = queue(&mut alice).await;
+            (!q.actions.is_empty()).then_some(q)
+        },
+        &d.join("gantry.log"),
+    )
+    .await;
+    (alice, q)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn waiting_jobs_make_the_manager_provision_a_node_that_takes_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -164,24 +186,7 @@ async fn a_dry_run_runs_nothing_and_a_failing_command_is_reported() {
         let cmd = format!("touch {}; echo no cloud here >&2; exit 7", marker.display());
         config(d, &cmd, dry, "");
         let cm = common::start_cm(d, &[]);
-        let mut alice = CmClient::login(&cm.plain, "alice", "alicepw")
-            .await
-            .expect("login");
-        match alice.call(&Request::Submit(job("waits"))).await {
-            Ok(Reply::Submitted(_)) => {}
-            r => panic!("{r:?}"),
-        }
-        let log = d.join("gantry.log");
-        let q = until(
-            "a provisioning action",
-            60,
-            async || {
-                let q = queue(&mut alice).await;
-                (!q.actions.is_empty()).then_some(q)
-            },
-            &log,
-        )
-        .await;
+        let (_alice, q) = first_action(&cm, d).await;
         let a = &q.actions[0];
         assert_eq!(a.dry_run, dry, "{a:?}");
         if dry {
@@ -221,24 +226,8 @@ async fn a_command_past_its_time_is_killed_with_what_it_started() {
     config(d, &cmd, false, "elastic_timeout = 1\n");
     let cm = common::start_cm(d, &[]);
     let _kill = (KillByPidFile(shell.clone()), KillByPidFile(child.clone()));
-    let mut alice = CmClient::login(&cm.plain, "alice", "alicepw")
-        .await
-        .expect("login");
-    match alice.call(&Request::Submit(job("waits"))).await {
-        Ok(Reply::Submitted(_)) => {}
-        r => panic!("{r:?}"),
-    }
+    let (mut alice, q) = first_action(&cm, d).await;
     let log = d.join("gantry.log");
-    let q = until(
-        "a provisioning action",
-        60,
-        async || {
-            let q = queue(&mut alice).await;
-            (!q.actions.is_empty()).then_some(q)
-        },
-        &log,
-    )
-    .await;
     let a = &q.actions[0];
     let e = a.error.as_deref().unwrap_or_default();
     assert!(e.contains("took more than 1 s; killed"), "{a:?}");

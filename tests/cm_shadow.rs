@@ -266,6 +266,21 @@ async fn settled(p: &Pair, nodes: u32) {
 }
 
 /// Waits until the primary says it runs without its shadow.
+/// Waits until the shadow is back in sync, then checks it holds every job in `acked` and
+/// that both stores agree on their history.
+async fn caught_up(p: &Pair, acked: &[u64]) {
+    until(p, "the shadow back in sync", 60, async || {
+        let s = ha(&p.a.plain).await?;
+        (s.shadow == "in sync").then_some(())
+    })
+    .await;
+    let on_b = jobs(&p.b.plain).await.expect("jobs");
+    for id in acked {
+        assert!(on_b.contains_key(id), "the shadow caught up with job {id}");
+    }
+    check_history(p, acked).await;
+}
+
 async fn running_alone(p: &Pair) {
     until(
         p,
@@ -438,16 +453,7 @@ async fn a_restarted_shadow_catches_up_and_the_primary_says_it_ran_alone() {
         );
     }
     p.b.start();
-    until(&p, "the shadow back in sync", 60, async || {
-        let s = ha(&p.a.plain).await?;
-        (s.shadow == "in sync").then_some(())
-    })
-    .await;
-    let on_b = jobs(&p.b.plain).await.expect("jobs");
-    for id in &acked {
-        assert!(on_b.contains_key(id), "the shadow caught up with job {id}");
-    }
-    check_history(&p, &acked).await;
+    caught_up(&p, &acked).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -713,14 +719,5 @@ async fn a_shadow_whose_disk_fills_up_is_said_and_catches_up_once_there_is_room(
     .await;
     // Room again: it catches up with every job acknowledged meanwhile.
     std::fs::remove_file(cm.join("filler")).expect("room");
-    until(&p, "the shadow back in sync", 60, async || {
-        let s = ha(&p.a.plain).await?;
-        (s.shadow == "in sync").then_some(())
-    })
-    .await;
-    let on_b = jobs(&p.b.plain).await.expect("jobs");
-    for id in &acked {
-        assert!(on_b.contains_key(id), "the shadow caught up with job {id}");
-    }
-    check_history(&p, &acked).await;
+    caught_up(&p, &acked).await;
 }

@@ -136,22 +136,15 @@ async fn active_side(p: &Pair) -> Option<usize> {
     }
 }
 
-async fn run_schedule(seed: u64, faults: u64) {
-    let mut rng = Rng(seed | 1);
-    let mut p = Pair::start(&["n1", "n2", "n3"]);
-    let t0 = Instant::now();
-    common::pair::until(&p, "the pair settled", 60, async || {
-        let s = ha(&p.a.plain).await?;
-        (s.shadow == "in sync" && s.following == 3).then_some(())
-    })
-    .await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    // The monitor: which epoch was active when.
+/// The monitor: which epoch was active when, until `stop`.
+fn epoch_monitor(
+    p: &Pair,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<(f64, u64)>> {
     let (a_plain, b_plain) = (p.a.plain.clone(), p.b.plain.clone());
-    let stop_m = stop.clone();
-    let monitor = tokio::spawn(async move {
+    tokio::spawn(async move {
         let mut seen: Vec<(f64, u64)> = Vec::new();
-        while !stop_m.load(std::sync::atomic::Ordering::Relaxed) {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
             for plain in [&a_plain, &b_plain] {
                 if let Some(s) = ha(plain).await
                     && s.role == "active"
@@ -162,7 +155,20 @@ async fn run_schedule(seed: u64, faults: u64) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         seen
-    });
+    })
+}
+
+async fn run_schedule(seed: u64, faults: u64) {
+    let mut rng = Rng(seed | 1);
+    let mut p = Pair::start(&["n1", "n2", "n3"]);
+    let t0 = Instant::now();
+    common::pair::until(&p, "the pair settled", 60, async || {
+        let s = ha(&p.a.plain).await?;
+        (s.shadow == "in sync" && s.following == 3).then_some(())
+    })
+    .await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let monitor = epoch_monitor(&p, stop.clone());
     // The client: submissions, one after another, to whichever manager is active.
     let (a_plain, b_plain) = (p.a.plain.clone(), p.b.plain.clone());
     let job = p.job(0);
@@ -508,23 +514,7 @@ async fn overlapping_faults_on_all_four_links_lose_nothing_and_every_link_heals(
     let (ca, cb) = (Proxy::start(&p.a.tls), Proxy::start(&p.b.tls));
     let (link, mut rx) = console_link(&p, [&ca, &cb]).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    // Which epoch was active when.
-    let (a_plain, b_plain) = (p.a.plain.clone(), p.b.plain.clone());
-    let stop_m = stop.clone();
-    let monitor = tokio::spawn(async move {
-        let mut seen: Vec<(f64, u64)> = Vec::new();
-        while !stop_m.load(std::sync::atomic::Ordering::Relaxed) {
-            for plain in [&a_plain, &b_plain] {
-                if let Some(s) = ha(plain).await
-                    && s.role == "active"
-                {
-                    seen.push((common::pair::unix_now(), s.epoch));
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        seen
-    });
+    let monitor = epoch_monitor(&p, stop.clone());
     // What the aggregator serves: no host is ever lost (a poll that could not read a whole
     // document keeps what was known; only a clean one may say a host is gone).
     let stop_a = stop.clone();
