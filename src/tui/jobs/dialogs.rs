@@ -275,6 +275,17 @@ pub fn button(ctx: &Ctx<'_>, label: &str, focused: bool, danger: bool) -> Span<'
     Span::styled(format!("[ {label} ]"), style)
 }
 
+/// Whether a far-reaching action's typed confirmation holds: nothing was asked (`word` is
+/// `None`), or exactly the word was typed.
+pub fn typed_confirms(word: Option<&str>, input: &TextArea<'_>) -> bool {
+    word.is_none_or(|w| text(input).trim() == w)
+}
+
+/// What is said when it does not.
+pub fn type_to_confirm(word: Option<&str>) -> String {
+    format!("type {} to confirm", word.unwrap_or_default())
+}
+
 /// The typed confirmation: what to type (`what`, `word`), then its field, accented while it
 /// has the focus.
 pub fn confirm_rows<'a>(

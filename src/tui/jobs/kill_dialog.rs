@@ -11,7 +11,7 @@ use tui_textarea::TextArea;
 
 use super::dialogs::{
     Laid, Outbox, Row, button, confirm_rows, draw_choice, draw_laid, field, lay_out, result_rows,
-    text,
+    type_to_confirm, typed_confirms,
 };
 use crate::cm::job::Signal;
 use crate::jobs::{JobCommand, Target};
@@ -72,9 +72,7 @@ impl KillDialog {
 
     /// Whether Send may go ahead.
     pub fn confirmed(&self) -> bool {
-        self.confirm_word
-            .as_ref()
-            .is_none_or(|w| text(&self.confirm).trim() == w)
+        typed_confirms(self.confirm_word.as_deref(), &self.confirm)
     }
 
     /// Whether a text field has the focus (plain characters are typed into it then).
@@ -205,8 +203,7 @@ impl KillDialog {
                     self.results = Some(Vec::new());
                     self.out.say(false, "sending…");
                 } else {
-                    let w = self.confirm_word.clone().unwrap_or_default();
-                    self.error = Some(format!("type {w} to confirm"));
+                    self.error = Some(type_to_confirm(self.confirm_word.as_deref()));
                     self.focus = 1;
                 }
             }

@@ -11,7 +11,8 @@ use ratatui::text::{Line, Span};
 use tui_textarea::TextArea;
 
 use super::dialogs::{
-    Laid, Outbox, Row, button, confirm_rows, draw_laid, field, lay_out, result_rows, text,
+    Laid, Outbox, Row, button, confirm_rows, draw_laid, field, lay_out, result_rows,
+    type_to_confirm, typed_confirms,
 };
 use crate::jobs::JobCommand;
 use crate::slurm::act::{Outcome, PowerChange};
@@ -85,9 +86,7 @@ impl PowerDialog {
 
     /// Whether Send may go ahead.
     pub fn confirmed(&self) -> bool {
-        self.confirm_word
-            .as_ref()
-            .is_none_or(|w| text(&self.confirm).trim() == w)
+        typed_confirms(self.confirm_word.as_deref(), &self.confirm)
     }
 
     /// Whether a text field has the focus (plain characters are typed into it then).
@@ -213,8 +212,7 @@ impl PowerDialog {
                     self.results = Some(Vec::new());
                     self.out.say(false, "asking Slurm…");
                 } else {
-                    let w = self.confirm_word.clone().unwrap_or_default();
-                    self.error = Some(format!("type {w} to confirm"));
+                    self.error = Some(type_to_confirm(self.confirm_word.as_deref()));
                     self.focus = 0;
                 }
             }

@@ -14,7 +14,7 @@ use tui_textarea::TextArea;
 
 use super::dialogs::{
     Laid, Outbox, Row, button, confirm_rows, draw_choice, draw_laid, field, lay_out, result_rows,
-    text,
+    text, type_to_confirm, typed_confirms,
 };
 use crate::cm::job::Signal;
 use crate::jobs::JobCommand;
@@ -197,8 +197,7 @@ impl SlurmJobDialog {
     }
 
     fn confirmed(&self) -> bool {
-        self.confirm_word()
-            .is_none_or(|w| text(&self.confirm).trim() == w)
+        typed_confirms(self.confirm_word().as_deref(), &self.confirm)
     }
 
     /// Whether a text field has the focus.
@@ -321,8 +320,7 @@ impl SlurmJobDialog {
             return;
         }
         if !self.confirmed() {
-            let w = self.confirm_word().unwrap_or_default();
-            self.error = Some(format!("type {w} to confirm"));
+            self.error = Some(type_to_confirm(self.confirm_word().as_deref()));
             self.focus = 2;
             return;
         }
