@@ -9,7 +9,10 @@
 //! commit); 10,000 idle TLS client connections are opened and the manager's resident memory is
 //! read. Results are printed and written to target/bench/cm.json.
 
-use std::path::PathBuf;
+mod support;
+
+use support::median;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,11 +52,6 @@ async fn login_tls(addr: &str, trust: &Trust) -> CmClient {
     .await
     .expect("login");
     c
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn round2(v: f64) -> serde_json::Value {
@@ -328,10 +326,8 @@ async fn main() {
     drop(agents);
     let _ = Item::TooLong;
 
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(
-        out.join("cm.json"),
-        serde_json::to_string_pretty(&serde_json::Value::Object(report)).unwrap_or_default(),
+    support::write_results(
+        "cm.json",
+        &serde_json::to_string_pretty(&serde_json::Value::Object(report)).unwrap_or_default(),
     );
 }

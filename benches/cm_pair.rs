@@ -15,6 +15,10 @@
 //! its shadow has no majority to ask). Results are printed and written to
 //! target/bench/cm_pair.json.
 
+mod support;
+
+use support::median;
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -23,11 +27,6 @@ use std::time::{Duration, Instant};
 use common::pair::{Pair, ha, login};
 use gantry::cm::job::JobSpec;
 use gantry::cm::proto::{Reply, Request};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
@@ -195,7 +194,5 @@ async fn main() {
         "submit_500_8conns_no_shadow_s": round3(one_par),
         "catch_up_10000_jobs_s": round3(catch_up),
     });
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("cm_pair.json"), format!("{v:#}\n"));
+    support::write_results("cm_pair.json", &format!("{v:#}\n"));
 }

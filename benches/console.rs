@@ -7,12 +7,15 @@
 //! first frame and idle CPU run the real binary in a pseudo-terminal against `gantry sim`.
 //! Results are printed and written to target/bench/console.json.
 
+mod support;
+
+use support::median;
+
 #[path = "../tests/common/pty.rs"]
 mod pty;
 #[path = "../tests/common/tui.rs"]
 mod tui;
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,11 +23,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gantry::sim::{ClusterSpec, SimCluster};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -278,10 +276,8 @@ fn main() {
     }
     drop(first_run);
 
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(
-        out.join("console.json"),
-        serde_json::to_string_pretty(&serde_json::Value::Object(report)).unwrap_or_default(),
+    support::write_results(
+        "console.json",
+        &serde_json::to_string_pretty(&serde_json::Value::Object(report)).unwrap_or_default(),
     );
 }

@@ -8,7 +8,9 @@
 //! each order and the problems view's spikes. Results also land in
 //! target/bench/events_store.json.
 
-use std::time::Instant;
+mod support;
+
+use support::best_of;
 
 use gantry::events::file;
 use gantry::events::miner::MinerConfig;
@@ -29,18 +31,6 @@ fn word(mut n: usize) -> String {
             return w;
         }
     }
-}
-
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::MAX;
-    let mut out = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let v = f();
-        best = best.min(t.elapsed().as_secs_f64());
-        out = Some(v);
-    }
-    (best, out.expect("one run"))
 }
 
 fn main() {
@@ -125,7 +115,5 @@ fn main() {
         "rows_ms": rows_s.iter().map(|(o, s)| serde_json::json!({"order": o, "ms": s * 1e3})).collect::<Vec<_>>(),
         "host_rows_ms": host_s * 1e3, "problems_ms": problems_s * 1e3,
     });
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("events_store.json"), format!("{v:#}\n"));
+    support::write_results("events_store.json", &format!("{v:#}\n"));
 }

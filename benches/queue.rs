@@ -7,22 +7,12 @@
 //! SWF, CSV and JSON into files, numbering included. Best of five (pressure) or three
 //! (export) runs. Results also land in target/bench/queue.json.
 
-use std::time::Instant;
+mod support;
+
+use support::best_of;
 
 use gantry::queue::workload::{FinishedJob, Status, Workload};
 use gantry::queue::{Power, QueueJob, QueueNode, Rule, Tracker};
-
-fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::MAX;
-    let mut out = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let v = f();
-        best = best.min(t.elapsed().as_secs_f64());
-        out = Some(v);
-    }
-    (best, out.expect("one run"))
-}
 
 fn main() {
     let now = 1_800_000_000u64;
@@ -121,7 +111,5 @@ fn main() {
         "pressure_ms": pressure_s * 1e3, "pending": p.pending,
         "export": rows, "jobs": n,
     });
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("queue.json"), format!("{v:#}\n"));
+    support::write_results("queue.json", &format!("{v:#}\n"));
 }

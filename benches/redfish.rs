@@ -11,6 +11,8 @@
 //! Gantry's client spent (its thread's alone: the client runs on this thread, the stand-in on
 //! another), and the memory the readings take. Results also land in target/bench/redfish.json.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -429,7 +431,5 @@ fn main() {
         "hung_tenth": { "one_lane_s": one_lane, "healthy_lane_s": healthy, "hung_lane_s": settled },
         "rss_mb_before": rss0, "rss_mb_after": rss,
     });
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("redfish.json"), format!("{v:#}\n"));
+    support::write_results("redfish.json", &format!("{v:#}\n"));
 }

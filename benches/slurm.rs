@@ -11,6 +11,8 @@
 //! printed and written to target/bench/slurm.json. Needs root and Debian's Slurm packages; it
 //! takes a few minutes, most of them filling the queue.
 
+mod support;
+
 #[allow(unused_imports)]
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -95,9 +97,7 @@ fn main() {
         .expect("runtime");
     let report = rt.block_on(measure(&cluster));
     println!("{report}");
-    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("slurm.json"), &report);
+    support::write_results("slurm.json", &report);
     let runner = Runner::new(Some(conf), None);
     let _ = rt.block_on(runner.run(CmdKind::Act, "scancel", &["--user=root".into()]));
 }

@@ -7,6 +7,8 @@
 //! learns its template and counts it. Loss is what the receiver did not count. Results also
 //! land in target/bench/syslog_udp.json.
 
+mod support;
+
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
@@ -103,7 +105,5 @@ fn main() {
     let s = snaps.borrow().clone();
     println!("templates learned: {}", s.templates.len());
     let v = serde_json::json!({"runs": rows, "templates": s.templates.len()});
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join("syslog_udp.json"), format!("{v:#}\n"));
+    support::write_results("syslog_udp.json", &format!("{v:#}\n"));
 }

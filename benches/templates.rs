@@ -8,6 +8,8 @@
 //! each message's content, with one configuration for every dataset. Results also land in
 //! target/bench/templates.json.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -131,8 +133,7 @@ fn main() {
         println!("SKIPPED: the Loghub samples are not in ../shared/fixtures/logs");
         return;
     };
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&out);
+    let out = support::results_dir();
     let config = MinerConfig::default();
     let mut rows = Vec::new();
     let mut drain3_rates = Vec::new();

@@ -9,9 +9,13 @@
 //! without the namespace, only Gantry's figures are measured, and the report says why.
 //! Results are printed and written to target/bench/versus_gmetad.json.
 
+mod support;
+
+use support::median;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,11 +122,6 @@ fn read_all(addr: SocketAddr, request: Option<&str>) -> std::io::Result<Vec<u8>>
     let mut out = Vec::new();
     s.read_to_end(&mut out)?;
     Ok(out)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
 }
 
 /// A daemon started for the run, killed by its pid at the end.
@@ -585,11 +584,9 @@ fn main() -> anyhow::Result<()> {
     );
     drop(idle);
 
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    std::fs::create_dir_all(&out)?;
-    std::fs::write(
-        out.join("versus_gmetad.json"),
-        serde_json::to_string_pretty(&serde_json::Value::Object(report))?,
-    )?;
+    support::write_results(
+        "versus_gmetad.json",
+        &serde_json::to_string_pretty(&serde_json::Value::Object(report))?,
+    );
     Ok(())
 }
