@@ -265,7 +265,6 @@ async fn settled(p: &Pair, nodes: u32) {
     .await;
 }
 
-/// Waits until the primary says it runs without its shadow.
 /// Waits until the shadow is back in sync, then checks it holds every job in `acked` and
 /// that both stores agree on their history.
 async fn caught_up(p: &Pair, acked: &[u64]) {
@@ -281,6 +280,7 @@ async fn caught_up(p: &Pair, acked: &[u64]) {
     check_history(p, acked).await;
 }
 
+/// Waits until the primary says it runs without its shadow.
 async fn running_alone(p: &Pair) {
     until(
         p,
@@ -693,10 +693,14 @@ async fn a_shadow_whose_disk_fills_up_is_said_and_catches_up_once_there_is_room(
     .await;
     // Its disk fills up: the primary goes on alone, witnessed by the nodes, and says so; the
     // shadow says why it cannot follow.
-    let free = nix::sys::statvfs::statvfs(&cm)
-        .map(|s| s.blocks_available() * s.fragment_size())
-        .expect("statvfs");
-    std::fs::write(cm.join("filler"), vec![0u8; free as usize]).expect("the filler");
+    // Filled to the last byte, whatever the shadow writes meanwhile (ENOSPC ends the filler).
+    {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(cm.join("filler")).expect("the filler");
+        let block = vec![0u8; 64 * 1024];
+        // write_all writes what fits before it fails: the last block fills the rest.
+        while filler.write_all(&block).is_ok() {}
+    }
     let mut acked = Vec::new();
     for _ in 0..100 {
         acked.push(

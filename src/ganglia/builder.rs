@@ -221,9 +221,10 @@ impl<'i> TreeBuilder<'i> {
                 // Ganglia's DTD has no other element: a garbled name (a flipped byte in
                 // "<HOST") must not read as a clean document with a host missing.
                 self.report(at, || {
+                    let shown: String = other.chars().take(24).collect();
                     format!(
                         "<{}> is not a Ganglia element; skipped",
-                        other.escape_debug()
+                        shown.escape_debug()
                     )
                 });
                 Some(Frame::Unknown(other.into()))

@@ -95,6 +95,12 @@ impl Tasks {
     /// meanwhile are reported ended, with their status unknown.
     pub fn adopt(&self, exits: &mpsc::UnboundedSender<Exit>) {
         for f in self.tracker.remembered() {
+            if f.pid == 0 {
+                // Recorded, never started (the agent stopped in between): nothing to take back,
+                // and the manager learns from the task list that it never ran.
+                self.tracker.forget(&f.task, None);
+                continue;
+            }
             let held = Pidfd::open_checked(
                 f.pid,
                 Expect {
@@ -176,6 +182,18 @@ impl Tasks {
             dirs::owned_dir(std::path::Path::new(r.checkpoint_dir), &acct)
                 .map_err(|e| format!("checkpoint directory: {e}"))?;
         }
+        // Recorded before anything runs: an agent that cannot keep a task's state (a full
+        // disk) must not start what its next start could not take back. The record names no
+        // process yet (pid 0: never started, if the agent dies before the next line).
+        self.tracker
+            .record(&TaskFile {
+                task: r.task.to_string(),
+                pid: 0,
+                start: 0,
+                uid: acct.uid,
+                cgroup: None,
+            })
+            .map_err(|e| format!("the task's state could not be saved ({e}); it was not run"))?;
         let cgroup = self.tracker.prepare(r.task);
         let spawned = launch::spawn(&launch::Launch {
             task: r.task,
@@ -193,50 +211,58 @@ impl Tasks {
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) => {
-                if let Some(c) = &cgroup {
-                    let _ = std::fs::remove_dir(c);
-                }
+                self.tracker.forget(r.task, cgroup.as_deref());
                 return Err(e);
             }
         };
-        let pid = child.id().ok_or("the process ended at once")?;
+        let Some(pid) = child.id() else {
+            self.tracker.forget(r.task, cgroup.as_deref());
+            return Err("the process ended at once".into());
+        };
         // Our child is not reaped before we wait for it: the pid is still its own here.
-        let leader = Arc::new(Pidfd::open(pid).map_err(|e| format!("pidfd of {pid}: {e}"))?);
-        let recorded = self.tracker.record(&TaskFile {
-            task: r.task.to_string(),
-            pid,
-            start: start_ticks(pid).unwrap_or(0),
-            uid: acct.uid,
-            cgroup: cgroup.clone(),
-        });
-        if let Err(e) = recorded {
-            // Unrecorded, the task could not be taken back by this agent's next start: it would
-            // run out of anyone's control. It is stopped before it does anything, and refused.
-            tracing::error!("task {} not recorded, so not run: {e}", r.task);
-            match &cgroup {
-                Some(c) => kill_cgroup(c),
-                None => {
-                    // Its own process group (launch makes it a session leader), and its leader
-                    // not yet reaped: the group's id cannot have been reused.
-                    let _ = leader.signal(libc::SIGKILL);
-                    if let Ok(g) = i32::try_from(pid) {
-                        let _ = nix::sys::signal::killpg(
-                            nix::unistd::Pid::from_raw(g),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
-                    }
-                }
-            }
-            tokio::spawn(async move {
-                let _ = child.wait().await;
-                if let Some(c) = cgroup {
-                    let _ = std::fs::remove_dir(c);
-                }
+        let held = Pidfd::open(pid)
+            .map_err(|e| format!("pidfd of {pid}: {e}"))
+            .and_then(|leader| {
+                self.tracker
+                    .record(&TaskFile {
+                        task: r.task.to_string(),
+                        pid,
+                        start: start_ticks(pid).unwrap_or(0),
+                        uid: acct.uid,
+                        cgroup: cgroup.clone(),
+                    })
+                    .map(|()| leader)
             });
-            return Err(format!(
-                "the task's state could not be saved ({e}); it was not run"
-            ));
-        }
+        let leader = match held {
+            Ok(l) => Arc::new(l),
+            Err(e) => {
+                // Not held or not recorded, it would run out of anyone's control: stopped at
+                // once, and refused.
+                tracing::error!("task {} stopped at once: {e}", r.task);
+                if let Some(c) = &cgroup {
+                    kill_cgroup(c);
+                }
+                // Its own process group (launch makes it a session leader), its leader not
+                // yet reaped: the group's id cannot have been reused.
+                if let Ok(g) = i32::try_from(pid) {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(g),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                let (me, task) = (self.clone(), r.task.to_string());
+                tokio::spawn(async move {
+                    let _ = child.wait().await;
+                    // What it forked may still be dying: forget kills it and retries the
+                    // cgroup's removal, and removes the record.
+                    let _ = tokio::task::spawn_blocking(move || {
+                        me.tracker.forget(&task, cgroup.as_deref());
+                    })
+                    .await;
+                });
+                return Err(format!("{e}; it was stopped at once"));
+            }
+        };
         let (tx, rx) = watch::channel(None);
         self.inner.lock().insert(
             r.task.to_string(),

@@ -226,7 +226,7 @@ async fn act(
         // with it when it overruns, not left running.
         .process_group(0)
         .spawn();
-    let child = match child {
+    let mut child = match child {
         Ok(c) => c,
         Err(e) => {
             a.error = Some(format!("could not run {cmd:?}: {e}"));
@@ -237,33 +237,42 @@ async fn act(
             return a;
         }
     };
-    let group = child.id().and_then(|p| i32::try_from(p).ok());
-    match tokio::time::timeout(Duration::from_secs(cfg.timeout), child.wait_with_output()).await {
-        Ok(Ok(out)) => {
-            let mut text = tail(&out.stdout);
-            let err = tail(&out.stderr);
+    // Declared after the child, so dropped before it: the group is killed while its leader is
+    // not yet reaped (its id cannot have been reused), here on a timeout and also when this
+    // future is dropped mid-run (the manager stopping).
+    let mut group = GroupKill(
+        child
+            .id()
+            .and_then(|p| i32::try_from(p).ok())
+            .map(nix::unistd::Pid::from_raw),
+    );
+    let (out, err) = (child.stdout.take(), child.stderr.take());
+    // Read while it runs: a command that prints much would block on a full pipe otherwise.
+    let run = async { tokio::join!(child.wait(), read_all(out), read_all(err)) };
+    match tokio::time::timeout(Duration::from_secs(cfg.timeout), run).await {
+        Ok((Ok(status), stdout, stderr)) => {
+            // Done: what it left running on purpose (a daemon it started) is its own.
+            group.0 = None;
+            let mut text = tail(&stdout);
+            let err = tail(&stderr);
             if !err.is_empty() {
                 text.push_str(&err);
             }
             a.output = text;
-            a.exit = out.status.code();
-            if !out.status.success() {
+            a.exit = status.code();
+            if !status.success() {
                 a.error = Some(format!(
-                    "{cmd:?} exited with {}: {}",
-                    out.status,
+                    "{cmd:?} exited with {status}: {}",
                     a.output.lines().last().unwrap_or_default()
                 ));
             }
         }
-        Ok(Err(e)) => a.error = Some(format!("{cmd:?}: {e}")),
+        Ok((Err(e), ..)) => {
+            group.0 = None;
+            a.error = Some(format!("{cmd:?}: {e}"));
+        }
         Err(_) => {
-            if let Some(g) = group {
-                // The group is the command's own (set above), never the manager's.
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(g),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
+            group.kill();
             a.error = Some(format!("{cmd:?} took more than {} s; killed", cfg.timeout));
         }
     }
@@ -277,4 +286,31 @@ async fn act(
         tracing::error!("elastic: {what} failed: {}", e.escape_debug());
     }
     a
+}
+
+/// Everything a pipe gives until it ends (nothing when there is no pipe).
+async fn read_all<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(mut p) = pipe {
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut p, &mut buf).await;
+    }
+    buf
+}
+
+/// A command's own process group (`process_group(0)`: never the manager's), SIGKILLed when
+/// dropped while still set.
+struct GroupKill(Option<nix::unistd::Pid>);
+
+impl GroupKill {
+    fn kill(&mut self) {
+        if let Some(g) = self.0.take() {
+            let _ = nix::sys::signal::killpg(g, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
