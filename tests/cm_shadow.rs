@@ -294,6 +294,15 @@ async fn running_alone(p: &Pair) {
     .await;
 }
 
+/// Submits `n` jobs to the primary, each of which must be acknowledged (`what`: by whom).
+async fn submit_to_primary(p: &Pair, n: usize, what: &str) -> Vec<u64> {
+    let mut acked = Vec::with_capacity(n);
+    for _ in 0..n {
+        acked.push(submit_one(p, &p.a.plain).await.expect(what));
+    }
+    acked
+}
+
 /// Submits one job to the manager at `plain`: its id, or the refusal.
 async fn submit_one(p: &Pair, plain: &str) -> Result<u64, String> {
     let mut c = login(plain, "alice").await.ok_or("no login")?;
@@ -444,14 +453,7 @@ async fn a_restarted_shadow_catches_up_and_the_primary_says_it_ran_alone() {
             .any(|l| l.contains(&p.b.plain) && l.contains("down")),
         "{text}"
     );
-    let mut acked = Vec::new();
-    for _ in 0..100 {
-        acked.push(
-            submit_one(&p, &p.a.plain)
-                .await
-                .expect("witnessed by the nodes"),
-        );
-    }
+    let acked = submit_to_primary(&p, 100, "witnessed by the nodes").await;
     p.b.start();
     caught_up(&p, &acked).await;
 }
@@ -701,14 +703,7 @@ async fn a_shadow_whose_disk_fills_up_is_said_and_catches_up_once_there_is_room(
         // write_all writes what fits before it fails: the last block fills the rest.
         while filler.write_all(&block).is_ok() {}
     }
-    let mut acked = Vec::new();
-    for _ in 0..100 {
-        acked.push(
-            submit_one(&p, &p.a.plain)
-                .await
-                .expect("acknowledged by the primary"),
-        );
-    }
+    let acked = submit_to_primary(&p, 100, "acknowledged by the primary").await;
     running_alone(&p).await;
     until(
         &p,
