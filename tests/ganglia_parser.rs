@@ -591,3 +591,36 @@ fn a_garbled_element_name_is_damage_not_a_clean_document_with_a_host_missing() {
     );
     assert_eq!(p.document.clusters()[0].hosts.len(), hosts - 1);
 }
+
+#[test]
+fn http_headers_end_at_the_first_empty_line_however_the_stream_is_cut() {
+    // Found by the ganglia_xml fuzzer: a bare-LF empty line before the CRLF one. Read whole, the
+    // headers ran to the CRLF one; read in pieces, to the LF one.
+    let body = fixture("ganglia/gmond-8649-clusterA.xml");
+    for (headers, ok) in [
+        (
+            &b"HTTP/1.0 200 OK\r\nServer: gmetad\n\nContent-Type: application/xml\r\n\r\n"[..],
+            false,
+        ),
+        (
+            &b"HTTP/1.0 200 OK\r\nServer: gmetad\r\nContent-Type: application/xml\n\n"[..],
+            true,
+        ),
+        (&b"HTTP/1.0 200 OK\r\nServer: gmetad\r\n\r\n"[..], true),
+    ] {
+        let mut doc = headers.to_vec();
+        doc.extend_from_slice(&body);
+        let whole = parse_bytes(&doc, &mut Interner::default(), Limits::default());
+        assert_eq!(whole.is_ok(), ok, "{}", String::from_utf8_lossy(headers));
+        for cut in [1, 7, 53, 4096] {
+            let pieces = parse_in_chunks(&doc, &[cut]);
+            // "Not XML" quotes the bytes it had seen, fewer when they came in small pieces.
+            let not_xml = |r: &Result<Parsed, ParseError>| matches!(r, Err(ParseError::NotXml(_)));
+            assert!(
+                (not_xml(&whole) && not_xml(&pieces))
+                    || format!("{whole:?}") == format!("{pieces:?}"),
+                "cut every {cut} bytes: {whole:?} against {pieces:?}"
+            );
+        }
+    }
+}

@@ -230,9 +230,14 @@ impl<'i> StreamParser<'i> {
     }
 
     fn http(&mut self, buf: Vec<u8>) -> Result<(), ParseError> {
-        let end = find(&buf, b"\r\n\r\n")
-            .map(|i| i + 4)
-            .or_else(|| find(&buf, b"\n\n").map(|i| i + 2));
+        // The headers end at the first empty line, CRLF or bare LF, whichever comes first: the
+        // same place however the stream was cut into reads.
+        let crlf = find(&buf, b"\r\n\r\n").map(|i| (i, i + 4));
+        let lf = find(&buf, b"\n\n").map(|i| (i, i + 2));
+        let end = match (crlf, lf) {
+            (Some(a), Some(b)) => Some(a.min(b).1),
+            (a, b) => a.or(b).map(|x| x.1),
+        };
         let Some(end) = end else {
             if buf.len() > MAX_HTTP_HEADERS {
                 return Err(ParseError::HttpHeaders);
