@@ -4,6 +4,10 @@
 //! directory synced. A crash, a full disk or an I/O error at any step leaves the previous
 //! file as it was, and no temporary file is left behind by an error (one left by a killed
 //! process is removed by the next save of the same file).
+//!
+//! A file's name is on disk only once its directory is synced, and a directory's once its
+//! parent is: [`create_dir_all`] makes the directories that hold saved state, each synced into
+//! its parent, so a power cut after a save cannot take the directory, and the save with it.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
@@ -127,11 +131,45 @@ fn replace_now(
     std::fs::rename(&tmp, path)?;
     // Renamed: there is nothing left at the temporary path to remove.
     let _ = tmp.keep();
+    // The rename itself is durable only once the directory is.
+    sync_dir(dir);
+    Ok(len)
+}
+
+/// Syncs directory `dir`, so the names created, renamed or removed in it survive a power cut.
+/// Best effort: some filesystems refuse fsync on a directory, and the data is synced anyway.
+pub fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
-        // The rename itself is durable only once the directory is.
         let _ = d.sync_all();
     }
-    Ok(len)
+}
+
+/// Creates `dir` and whichever of its parents are missing, with permission bits `mode` (less
+/// the umask), each synced into its parent. A directory that exists already is left as it is.
+pub fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty()) {
+        if d.is_dir() {
+            break;
+        }
+        missing.push(d);
+        at = d.parent();
+    }
+    for d in missing.into_iter().rev() {
+        match std::fs::DirBuilder::new().mode(mode).create(d) {
+            Ok(()) => {}
+            // Made meanwhile by someone else: theirs to sync, and synced below anyway.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+        match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+            _ => sync_dir(Path::new(".")),
+        }
+    }
+    Ok(())
 }
 
 /// What temporary files of `path` are named with: `.NAME.PID.RANDOM.tmp`.
@@ -189,6 +227,26 @@ mod tests {
     }
 
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn makes_the_missing_directories_with_the_mode_asked_and_leaves_the_rest() {
+        let d = tempfile::tempdir().unwrap();
+        let deep = d.path().join("a/b/c");
+        create_dir_all(&deep, 0o700).unwrap();
+        for p in [d.path().join("a"), d.path().join("a/b"), deep.clone()] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", p.display());
+        }
+        // There already: nothing changes.
+        std::fs::set_permissions(&deep, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_dir_all(&deep, 0o700).unwrap();
+        let mode = std::fs::metadata(&deep).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
+        // A file in the way is an error, not a directory.
+        std::fs::write(d.path().join("f"), "x").unwrap();
+        let e = create_dir_all(&d.path().join("f/g"), 0o700).unwrap_err();
+        assert_ne!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+    }
 
     #[test]
     fn replaces_whole_with_the_mode_asked() {

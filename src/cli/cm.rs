@@ -237,7 +237,7 @@ fn passwd(path: &Path, user: &str, delete: bool, from_stdin: bool) -> anyhow::Re
     // Checked before it replaces the file: what is written must load.
     Users::parse(path, &out, &[])?;
     if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)?;
+        crate::durable::create_dir_all(d, 0o755)?;
     }
     crate::durable::replace(path, 0o600, |w| w.write_all(out.as_bytes()))
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -111,7 +111,8 @@ impl NodeFiles {
     }
 }
 
-/// Writes a file readable by its owner only.
+/// Writes a new file readable by its owner only, synced with its name: a power cut soon
+/// after `gantry cm` made its CA must not leave an empty key behind.
 fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -121,11 +122,18 @@ fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
         .mode(0o600)
         .open(path)
         .map_err(io(path))?;
-    f.write_all(text.as_bytes()).map_err(io(path))
+    f.write_all(text.as_bytes()).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        crate::durable::sync_dir(dir);
+    }
+    Ok(())
 }
 
 fn write_public(path: &Path, text: &str) -> Result<(), TlsError> {
-    std::fs::write(path, text).map_err(io(path))
+    crate::durable::replace(path, 0o644, |w| w.write_all(text.as_bytes()))
+        .map(drop)
+        .map_err(io(path))
 }
 
 /// Refuses a key file that anyone but its owner could read.
@@ -228,7 +236,9 @@ pub fn issue_manager(cm_dir: &Path, names: &[String], out: &Path) -> Result<(), 
     // its CA is there already, and copying a file onto itself would empty it.
     let same = std::fs::canonicalize(cm_dir).ok() == std::fs::canonicalize(out).ok();
     if !same {
-        std::fs::copy(cm_dir.join("ca.crt"), f.ca_cert()).map_err(io(&f.ca_cert()))?;
+        let from = cm_dir.join("ca.crt");
+        let ca = std::fs::read_to_string(&from).map_err(io(&from))?;
+        write_public(&f.ca_cert(), &ca)?;
     }
     Ok(())
 }
@@ -258,10 +268,15 @@ enum Usage {
 fn make_dir(dir: &Path) -> Result<(), TlsError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        crate::durable::create_dir_all(parent, 0o755).map_err(io(parent))?;
     }
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            if let Some(parent) = dir.parent() {
+                crate::durable::sync_dir(parent);
+            }
+            Ok(())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))
         }
@@ -321,7 +336,8 @@ pub fn issue_node(cm_dir: &Path, node: &str, out: &Path) -> Result<(), TlsError>
     let (cert, key) = issue(&ca_key, &[node.to_string()], Usage::Node)?;
     write_private(&n.key(), &key)?;
     write_public(&n.cert(), &cert)?;
-    std::fs::copy(f.ca_cert(), n.ca_cert()).map_err(io(&n.ca_cert()))?;
+    let ca = std::fs::read_to_string(f.ca_cert()).map_err(io(&f.ca_cert()))?;
+    write_public(&n.ca_cert(), &ca)?;
     Ok(())
 }
 

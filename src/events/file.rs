@@ -43,12 +43,7 @@ pub fn save(path: &Path, saved: &Saved) -> Result<u64, EventsFileError> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
+        crate::durable::create_dir_all(dir, 0o700).map_err(io)?;
     }
     // Sample messages may say anything a node logged: its owner's only.
     crate::durable::replace(path, 0o600, |w| {

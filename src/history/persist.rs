@@ -114,7 +114,7 @@ pub fn save(
         source,
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::durable::create_dir_all(dir, 0o755).map_err(io)?;
     }
     // Metrics are no secret (the aggregator serves them): readable, as before.
     crate::durable::replace(path, 0o644, |w| write_image(w, count, each).map(drop)).map_err(io)

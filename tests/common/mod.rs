@@ -103,6 +103,7 @@ pub mod fiu;
 pub mod gmond;
 pub mod netns;
 pub mod pair;
+pub mod power_cut;
 pub mod proxy;
 pub mod pty;
 pub mod redfish;

@@ -204,7 +204,7 @@ pub async fn run(
     state_dir: std::path::PathBuf,
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&state_dir)
+    crate::durable::create_dir_all(&state_dir, 0o711)
         .map_err(|e| anyhow::anyhow!("{}: {e}", state_dir.display()))?;
     {
         use std::os::unix::fs::PermissionsExt;

@@ -78,7 +78,7 @@ impl Tracker {
     /// cgroups: an ending task empties and removes its cgroup, whoever else was in it.
     pub fn new(dir: &Path, node: &str) -> Self {
         let tasks = dir.join("tasks");
-        let _ = std::fs::create_dir_all(&tasks);
+        let _ = crate::durable::create_dir_all(&tasks, 0o755);
         let cgroup = cgroup2_mount()
             .map(|m| m.join("gantry").join(base_name(dir, node)))
             .filter(|base| {

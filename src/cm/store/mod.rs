@@ -308,15 +308,10 @@ impl Store {
     /// Opens (creating) `DIR/jobs.sqlite`, holding `DIR` locked. An empty or damaged database
     /// is refused, naming the file, rather than replaced by an empty store.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|source| StoreError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+        crate::durable::create_dir_all(dir, 0o700).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let lock = lock(dir)?;
         {
             use std::os::unix::fs::PermissionsExt;
