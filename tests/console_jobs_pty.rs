@@ -37,15 +37,20 @@ fn wait_file(p: &Path, needle: &str) -> bool {
     false
 }
 
-/// Waits for a process row showing `name` and `user`.
+/// Waits for a process row showing `name` and `user` (of job `job`, when given: its last
+/// column).
 fn wait_row(app: &PtyApp, name: &str, user: &str) {
+    wait_row_of(app, name, user, None)
+}
+
+fn wait_row_of(app: &PtyApp, name: &str, user: &str, job: Option<&str>) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let s = app.screen();
         if s.lines().any(|l| {
             // The list is bordered: the row's words come after the border.
             let w: Vec<&str> = l.split_whitespace().filter(|w| *w != "│").collect();
-            w.len() > 4 && w[3] == name && w[4] == user
+            w.len() > 4 && w[3] == name && w[4] == user && job.is_none_or(|j| w.last() == Some(&j))
         }) {
             return;
         }
@@ -161,19 +166,11 @@ fn login_submit_results_output_kill_migrate() {
     app.send("/");
     app.send("sleep alice 2$");
     app.send("\r");
-    wait_row(&app, "sleep", "alice");
-    // Under load a node's process report can miss a refresh, and its rows with it (a known
-    // gap, RELIABILITY.md): the dialog opens once the row is back.
-    for _ in 0..3 {
-        app.send("M");
-        if app
-            .wait_for("Migrate a process", Duration::from_secs(5))
-            .is_ok()
-        {
-            break;
-        }
-        wait_row(&app, "sleep", "alice");
-    }
+    // The filter applied (not still being typed over the whole list, where job 1's lingering
+    // row would match), and job 2's own row in it.
+    wait(&app, "filter: /sleep alice 2$");
+    wait_row_of(&app, "sleep", "alice", Some("2"));
+    app.send("M");
     wait(&app, "Migrate a process");
     app.send("\r");
     wait(&app, "Enter: migrate to");

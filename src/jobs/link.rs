@@ -47,6 +47,9 @@ pub fn spawn(cfg: ManagerConfig, events: Events) -> LinkHandle {
 struct Conn {
     reader: LineReader<tokio::io::ReadHalf<Box<dyn Io>>>,
     writer: tokio::io::WriteHalf<Box<dyn Io>>,
+    /// The tag of the last request. Every request is tagged, so the late answer to one that
+    /// timed out is known for what it is and passed over, not taken for the next one's.
+    tag: u64,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,12 +97,15 @@ impl Conn {
         Ok(Self {
             reader: LineReader::new(r, MAX_REPLY_LINE),
             writer: w,
+            tag: 0,
         })
     }
 
     /// A request and its reply; `Err` only when the link itself failed.
     async fn call(&mut self, req: &Request, timeout: Duration) -> Result<Reply, String> {
-        let line = request_line(None, req);
+        self.tag += 1;
+        let tag = self.tag;
+        let line = request_line(Some(tag), req);
         let exchange = async {
             self.writer
                 .write_all(line.as_bytes())
@@ -107,12 +113,22 @@ impl Conn {
                 .map_err(|e| e.to_string())?;
             // Over TLS, written bytes may wait in the session's buffer until flushed.
             self.writer.flush().await.map_err(|e| e.to_string())?;
-            match self.reader.next().await.map_err(|e| e.to_string())? {
-                Some(Item::Line(l)) => Reply::decode_line(&l, matches!(req, Request::Req { .. }))
-                    .map(|(_, r)| r)
-                    .map_err(|e| format!("bad reply: {e}")),
-                Some(Item::TooLong) => Err("reply too long".into()),
-                None => Err("the manager closed the connection".into()),
+            loop {
+                match self.reader.next().await.map_err(|e| e.to_string())? {
+                    Some(Item::Line(l)) => {
+                        match Reply::decode_line(&l, matches!(req, Request::Req { .. })) {
+                            // An earlier request's answer, come after it was given up on.
+                            Ok((Some(t), _)) if t != tag => {
+                                tracing::debug!("passed over a late answer (tag {t})");
+                            }
+                            // Ours, or untagged: the manager's own word (a closing error).
+                            Ok((_, r)) => return Ok(r),
+                            Err(e) => return Err(format!("bad reply: {e}")),
+                        }
+                    }
+                    Some(Item::TooLong) => return Err("reply too long".into()),
+                    None => return Err("the manager closed the connection".into()),
+                }
             }
         };
         tokio::time::timeout(timeout, exchange).await.map_err(|_| {
@@ -497,30 +513,27 @@ async fn session_on(
 
 async fn refresh(c: &mut Conn, role: &str, emit: &impl Fn(JobEvent)) -> Result<(), String> {
     let all = if role == "admin" { "*" } else { "" };
-    let procs = match c
-        .call(
-            &Request::Ps {
-                user: String::new(),
-            },
-            TIMEOUT,
-        )
-        .await?
-    {
+    // Any answer but the list is a failed refresh, never an empty list: the rows shown stay as
+    // they were, and the link says why it is reconnecting.
+    let ps = Request::Ps {
+        user: String::new(),
+    };
+    let procs = match c.call(&ps, TIMEOUT).await? {
         Reply::Ps(p) => p,
-        _ => Vec::new(),
+        r => return Err(format!("PS: {}", refused(r))),
     };
     let nodes = match c.call(&Request::Nodes, TIMEOUT).await? {
         Reply::Nodes(n) => n,
-        _ => Vec::new(),
+        r => return Err(format!("NODES: {}", refused(r))),
     };
     let jobs = match c.call(&Request::Jobs { user: all.into() }, TIMEOUT).await? {
         Reply::Jobs(j) => j,
-        _ => Vec::new(),
+        r => return Err(format!("JOBS: {}", refused(r))),
     };
     emit(JobEvent::Lists { procs, nodes, jobs });
     // The queue as the manager judges it (a manager from before QUEUE answers with an error,
-    // and the console shows no queue for it).
-    if let Ok(Reply::Queue(q)) = c.call(&Request::Queue, TIMEOUT).await
+    // and the console shows no queue for it); a link that fails here fails like any other.
+    if let Reply::Queue(q) = c.call(&Request::Queue, TIMEOUT).await?
         && q.pressure.at > 0
     {
         emit(JobEvent::Queue(std::sync::Arc::new(*q)));
@@ -731,4 +744,48 @@ async fn login(
         r => emit(JobEvent::LoginFailed(refused(r))),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cm::link::reply_line;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    /// A manager answers a request only after the console gave up on it: the late answer is
+    /// passed over, not taken for the next request's (which would show one list as another,
+    /// or an error as an empty list).
+    #[tokio::test]
+    async fn a_late_answer_is_not_taken_for_the_next_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cm.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let server = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let (r, mut w) = tokio::io::split(s);
+            let mut lines = BufReader::new(r).lines();
+            let first = lines.next_line().await.unwrap().unwrap();
+            let second = lines.next_line().await.unwrap().unwrap();
+            assert!(
+                first.starts_with("@1|") && second.starts_with("@2|"),
+                "{first} / {second}"
+            );
+            let late = reply_line(Some(1), &Reply::Pong(7));
+            let answer = reply_line(Some(2), &Reply::error(503, "busy"));
+            w.write_all(format!("{late}{answer}").as_bytes())
+                .await
+                .unwrap();
+            // Held open until the client is done.
+            let _ = lines.next_line().await;
+        });
+        let mut c = Conn::open(&format!("unix:{}", path.display()), None)
+            .await
+            .unwrap();
+        let gave_up = c.call(&Request::Ping, Duration::from_millis(200)).await;
+        assert!(gave_up.is_err(), "{gave_up:?}");
+        let r = c.call(&Request::Nodes, TIMEOUT).await.unwrap();
+        assert_eq!(r, Reply::error(503, "busy"));
+        drop(c);
+        server.await.unwrap();
+    }
 }

@@ -450,21 +450,30 @@ async fn link(
                 let roots = shared.tasks.roots();
                 let scanned = tokio::task::spawn_blocking(move || {
                     let only = (sh.scope == Scope::Tasks).then_some(&roots);
-                    let mut procs = sh.scanner.lock().scan(only);
-                    if sh.scope == Scope::Machine {
-                        for p in &mut procs {
-                            if let Some(t) = roots.get(&p.pid) {
-                                p.job = t.clone();
+                    let procs = sh.scanner.lock().scan(only).map(|mut procs| {
+                        if sh.scope == Scope::Machine {
+                            for p in &mut procs {
+                                if let Some(t) = roots.get(&p.pid) {
+                                    p.job = t.clone();
+                                }
                             }
                         }
-                    }
-                    let load = node_load(&sh, &procs);
+                        procs
+                    });
+                    let load = node_load(&sh, procs.as_deref().unwrap_or_default());
                     (procs, load)
                 }).await;
                 if let Ok((procs, (load1, runqueue, mem_free_kb, _))) = scanned {
-                    let hb = Request::Heartbeat { load1, runqueue, mem_free_kb, procs: procs.len() as u32 };
+                    let n = procs.as_ref().map_or(0, Vec::len) as u32;
+                    let hb = Request::Heartbeat { load1, runqueue, mem_free_kb, procs: n };
                     let _ = tx.send(request_line(Some(tag()), &hb));
-                    let _ = tx.send(request_line(Some(tag()), &Request::Procs(procs)));
+                    match procs {
+                        Ok(procs) => {
+                            let _ = tx.send(request_line(Some(tag()), &Request::Procs(procs)));
+                        }
+                        // The heartbeat goes on; the last list stands until /proc reads again.
+                        Err(e) => tracing::warn!("cannot read /proc: {e}; no process report sent"),
+                    }
                 }
             }
             Ok(()) = exits.changed() => {
@@ -728,5 +737,5 @@ fn signal_one(
 
 /// The processes of the whole machine, as `PS` reports them (for tests and tools).
 pub fn scan_all() -> Vec<super::proto::ProcInfo> {
-    ProcScanner::default().scan(None)
+    ProcScanner::default().scan(None).unwrap_or_default()
 }

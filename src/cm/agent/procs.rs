@@ -79,18 +79,17 @@ impl Default for ProcScanner {
 
 impl ProcScanner {
     /// Every process, or with `only` only those trees rooted at the given pids; `task_of` names
-    /// the task a root belongs to.
-    pub fn scan(&mut self, only: Option<&HashMap<u32, String>>) -> Vec<ProcInfo> {
+    /// the task a root belongs to. An unreadable /proc is an error, not a machine without
+    /// processes: the manager keeps the last list rather than showing none.
+    pub fn scan(&mut self, only: Option<&HashMap<u32, String>>) -> std::io::Result<Vec<ProcInfo>> {
         let now = Instant::now();
         let secs = self.at.map_or(0.0, |t| now.duration_since(t).as_secs_f64());
         let mut raws = Vec::new();
-        if let Ok(dir) = std::fs::read_dir("/proc") {
-            for e in dir.flatten() {
-                if let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
-                    && let Some(r) = read_one(pid, self.page_kb)
-                {
-                    raws.push(r);
-                }
+        for e in std::fs::read_dir("/proc")?.flatten() {
+            if let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
+                && let Some(r) = read_one(pid, self.page_kb)
+            {
+                raws.push(r);
             }
         }
         let parent: HashMap<u32, u32> = raws.iter().map(|r| (r.pid, r.ppid)).collect();
@@ -146,7 +145,7 @@ impl ProcScanner {
         }
         self.last = seen;
         self.at = Some(now);
-        out
+        Ok(out)
     }
 }
 
@@ -180,12 +179,12 @@ mod tests {
     fn finds_this_process_with_its_owner_and_trees_filter() {
         let mut s = ProcScanner::default();
         let me = std::process::id();
-        let all = s.scan(None);
+        let all = s.scan(None).unwrap();
         let p = all.iter().find(|p| p.pid == me).expect("this process");
         assert!(p.rss_kb > 0);
         assert!(!p.user.is_empty());
         let roots: HashMap<u32, String> = [(me, "7.0".to_string())].into();
-        let mine = s.scan(Some(&roots));
+        let mine = s.scan(Some(&roots)).unwrap();
         assert!(mine.iter().all(|p| p.job == "7.0"));
         assert!(mine.iter().any(|p| p.pid == me));
     }
