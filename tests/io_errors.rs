@@ -2,7 +2,8 @@
 //! the rename or the open of a real process's saves fail with EIO or EACCES, as a failing disk
 //! or a broken filesystem would. A save that fails says what and where in the log; the last
 //! good file stays byte for byte; no temporary file is left; the next save after the fault
-//! goes through. A manager refuses what it cannot keep and loses nothing it acknowledged. A
+//! goes through. A manager refuses what it cannot keep and loses nothing it acknowledged; an
+//! export from its store that cannot be written says so and leaves the last one whole. A
 //! console whose history cannot be saved says so and lists the file among its problems.
 
 mod common;
@@ -233,6 +234,51 @@ async fn io_errors_under_the_manager_refuse_what_cannot_be_kept_and_lose_nothing
         acknowledged.len(),
         "a refused job is in the store after a restart"
     );
+    drop(cm);
+    // The workload export from that store, in each format, onto a disk whose rename fails:
+    // it exits non-zero naming its file and the cause, and the previous export stays whole.
+    for format in ["json", "swf", "csv"] {
+        let out = dir.join(format!("jobs.{format}"));
+        let export = |enable: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+                .args(["export", format, "--store"])
+                .arg(dir.join("cm"))
+                .arg("-o")
+                .arg(&out)
+                .env("GANTRY_CONFIG_DIR", dir)
+                .env("GANTRY_STATE_DIR", dir)
+                .envs(fiu.env(enable))
+                .output()
+                .expect("gantry export runs")
+        };
+        let o = export(&[]);
+        assert!(
+            o.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let before = std::fs::read(&out).expect("exported");
+        let o = export(&["enable name=posix/io/dir/rename,failinfo=5"]);
+        let said = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success(),
+            "{format}: an export whose rename fails"
+        );
+        assert!(
+            said.contains(&format!("jobs.{format}")) && said.contains("Input/output error"),
+            "{format}: the error says what and where: {said}"
+        );
+        assert_eq!(
+            std::fs::read(&out).expect("still there"),
+            before,
+            "{format}: the last export changed"
+        );
+        assert!(
+            temporaries(dir).is_empty(),
+            "{format}: {:?}",
+            temporaries(dir)
+        );
+    }
 }
 
 #[test]
