@@ -398,3 +398,114 @@ fn a_console_whose_history_cannot_be_saved_says_so_and_lists_it_among_the_proble
     app.wait_exit(Duration::from_secs(30))
         .expect("the console quits");
 }
+
+/// Processes `/bin/sleep SECS` running now (a test's tasks, found by their unique length).
+fn sleeping(secs: &str) -> Vec<u32> {
+    let want = format!("sleep\0{secs}\0");
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.ends_with(want.as_bytes()) && c.starts_with(b"/bin/sleep\0"))
+        })
+        .collect()
+}
+
+/// An agent whose disk fails to sync (EIO) cannot record a task, so the task is not run and
+/// its job fails saying why; once the disk is healthy again the next task runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_whose_disk_fails_to_sync_runs_no_unrecorded_task() {
+    use gantry::cm::proto::{Reply, Request};
+    use std::time::Instant;
+    let tmp = tempfile::tempdir().expect("dir");
+    let dir = tmp.path();
+    let Some(fiu) = fiu_in(dir) else {
+        return;
+    };
+    common::pair::users_and_config(dir);
+    let cm = common::start_cm(dir, &[]);
+    common::enroll(dir, "n1");
+    let agent = common::Proc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["agent", "--name", "n1", "--cm", &cm.tls, "--scope", "tasks"])
+            .arg("--state-dir")
+            .arg(dir.join("n1"))
+            .arg("--tls-dir")
+            .arg(dir.join("agent/n1/tls"))
+            .env("GANTRY_CONFIG_DIR", dir)
+            .env("GANTRY_STATE_DIR", dir)
+            .envs(fiu.env(&[]))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the agent starts"),
+    );
+    let mut alice = common::pair::login(&cm.plain, "alice")
+        .await
+        .expect("alice logs in");
+    let job = |secs: &str| gantry::cm::job::JobSpec {
+        name: format!("sleep{secs}"),
+        exec: "/bin/sleep".into(),
+        args: vec![secs.into()],
+        class: gantry::cm::job::JobClass::Single,
+        output: Some("/dev/null".into()),
+        tasks_per_node: 1,
+        total_tasks: 1,
+        ..Default::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(alice.call(&Request::Nodes).await, Ok(Reply::Nodes(n)) if n.iter().any(|n| n.name == "n1" && n.up))
+    {
+        assert!(Instant::now() < deadline, "n1 never came up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pid = agent.0.id();
+    fiu.ctrl(pid, "enable name=posix/io/sync/fsync,failinfo=5");
+    let id = match alice.call(&Request::Submit(job("3137"))).await {
+        Ok(Reply::Submitted(id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let ended = loop {
+        let js = match alice
+            .call(&Request::Jobs {
+                user: String::new(),
+            })
+            .await
+        {
+            Ok(Reply::Jobs(js)) => js,
+            other => panic!("{other:?}"),
+        };
+        if let Some(j) = js.iter().find(|j| j.id == id && j.ended.is_some()) {
+            break j.clone();
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(30),
+            "the job never ended: {js:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        ended.reason.contains("Input/output error") && ended.reason.contains("not run"),
+        "the job says why: {ended:?}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(sleeping("3137").is_empty(), "an unrecorded task runs");
+    fiu.ctrl(pid, "disable name=posix/io/sync/fsync");
+    let id = match alice.call(&Request::Submit(job("3138"))).await {
+        Ok(Reply::Submitted(id)) => id,
+        other => panic!("{other:?}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sleeping("3138").is_empty() {
+        assert!(Instant::now() < deadline, "the next job never ran");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = alice.call(&Request::Cancel { id }).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sleeping("3138").is_empty() {
+        assert!(Instant::now() < deadline, "the cancelled job runs on");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
