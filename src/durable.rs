@@ -95,6 +95,21 @@ pub fn replace(
     outcome
 }
 
+/// Like [`replace`], first making the file's directory where it is missing (with its parents,
+/// permission bits `dir_mode`, each synced: [`create_dir_all`]). A failure there is the save's,
+/// kept for [`saves`] like any other.
+pub fn replace_in_dir(
+    path: &Path,
+    dir_mode: u32,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<u64> {
+    let outcome =
+        create_dir_all(parent_of(path), dir_mode).and_then(|()| replace_now(path, mode, write));
+    record(path, &outcome);
+    outcome
+}
+
 fn replace_now(
     path: &Path,
     mode: u32,
@@ -132,20 +147,30 @@ fn replace_now(
     // Renamed: there is nothing left at the temporary path to remove.
     let _ = tmp.keep();
     // The rename itself is durable only once the directory is.
-    sync_dir(dir);
+    sync_dir(dir)?;
     Ok(len)
 }
 
 /// Syncs directory `dir`, so the names created, renamed or removed in it survive a power cut.
-/// Best effort: some filesystems refuse fsync on a directory, and the data is synced anyway.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+/// A directory this process may not open (no read permission), or a filesystem that cannot
+/// sync one (EINVAL, ENOTSUP), is left as it is: nothing more can be done, and the data is
+/// synced. An I/O error is an error.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    let d = match std::fs::File::open(dir) {
+        Ok(d) => d,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    match d.sync_all() {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTSUP)) => Ok(()),
+        other => other,
     }
 }
 
 /// Creates `dir` and whichever of its parents are missing, with permission bits `mode` (less
-/// the umask), each synced into its parent. A directory that exists already is left as it is.
+/// the umask), each synced into its parent; the parent of one that was there already is
+/// synced too (a process killed between making it and syncing it left it unsynced). A
+/// directory that exists already is otherwise left as it is; anything else there is an error.
 pub fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let mut missing = Vec::new();
@@ -165,12 +190,22 @@ pub fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
             Err(e) => return Err(e),
         }
-        match d.parent() {
-            Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
-            _ => sync_dir(Path::new(".")),
-        }
+        sync_dir(parent_of(d))?;
     }
-    Ok(())
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
+    sync_dir(parent_of(dir))
+}
+
+fn parent_of(p: &Path) -> &Path {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// What temporary files of `path` are named with: `.NAME.PID.RANDOM.tmp`.
@@ -246,6 +281,9 @@ mod tests {
         // A file in the way is an error, not a directory.
         std::fs::write(d.path().join("f"), "x").unwrap();
         let e = create_dir_all(&d.path().join("f/g"), 0o700).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotADirectory, "{e}");
+        // And a file where the directory should be is not taken for one.
+        let e = create_dir_all(&d.path().join("f"), 0o700).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotADirectory, "{e}");
     }
 

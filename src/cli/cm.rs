@@ -236,10 +236,7 @@ fn passwd(path: &Path, user: &str, delete: bool, from_stdin: bool) -> anyhow::Re
     out.push('\n');
     // Checked before it replaces the file: what is written must load.
     Users::parse(path, &out, &[])?;
-    if let Some(d) = path.parent() {
-        crate::durable::create_dir_all(d, 0o755)?;
-    }
-    crate::durable::replace(path, 0o600, |w| w.write_all(out.as_bytes()))
+    crate::durable::replace_in_dir(path, 0o755, 0o600, |w| w.write_all(out.as_bytes()))
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     println!(
         "{}: {user} {}",

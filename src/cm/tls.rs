@@ -124,10 +124,10 @@ fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
         .map_err(io(path))?;
     f.write_all(text.as_bytes()).map_err(io(path))?;
     f.sync_all().map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        crate::durable::sync_dir(dir);
+    match path.parent() {
+        Some(dir) => crate::durable::sync_dir(dir).map_err(io(dir)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn write_public(path: &Path, text: &str) -> Result<(), TlsError> {
@@ -271,12 +271,10 @@ fn make_dir(dir: &Path) -> Result<(), TlsError> {
         crate::durable::create_dir_all(parent, 0o755).map_err(io(parent))?;
     }
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => {
-            if let Some(parent) = dir.parent() {
-                crate::durable::sync_dir(parent);
-            }
-            Ok(())
-        }
+        Ok(()) => match dir.parent() {
+            Some(parent) => crate::durable::sync_dir(parent).map_err(io(parent)),
+            None => Ok(()),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))
         }

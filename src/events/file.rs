@@ -40,13 +40,8 @@ pub fn save(path: &Path, saved: &Saved) -> Result<u64, EventsFileError> {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        crate::durable::create_dir_all(dir, 0o700).map_err(io)?;
-    }
     // Sample messages may say anything a node logged: its owner's only.
-    crate::durable::replace(path, 0o600, |w| {
+    crate::durable::replace_in_dir(path, 0o700, 0o600, |w| {
         serde_json::to_writer(&mut *w, saved)?;
         w.write_all(b"\n")
     })

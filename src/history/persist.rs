@@ -113,11 +113,11 @@ pub fn save(
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        crate::durable::create_dir_all(dir, 0o755).map_err(io)?;
-    }
     // Metrics are no secret (the aggregator serves them): readable, as before.
-    crate::durable::replace(path, 0o644, |w| write_image(w, count, each).map(drop)).map_err(io)
+    crate::durable::replace_in_dir(path, 0o755, 0o644, |w| {
+        write_image(w, count, each).map(drop)
+    })
+    .map_err(io)
 }
 
 /// Writes the image (magic, tables, CRC) to `w`; returns it for the caller to finish.

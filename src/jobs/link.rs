@@ -511,6 +511,20 @@ async fn session_on(
     }
 }
 
+/// A refresh after an action, when logged in (a re-login that failed after a reconnect leaves
+/// nothing to ask for).
+async fn refresh_if_logged_in(
+    c: &mut Conn,
+    session: &Session,
+    emit: &impl Fn(JobEvent),
+) -> Result<(), String> {
+    if session.creds.is_some() && !session.role.is_empty() {
+        refresh(c, &session.role, emit).await
+    } else {
+        Ok(())
+    }
+}
+
 async fn refresh(c: &mut Conn, role: &str, emit: &impl Fn(JobEvent)) -> Result<(), String> {
     let all = if role == "admin" { "*" } else { "" };
     // Any answer but the list is a failed refresh, never an empty list: the rows shown stay as
@@ -603,11 +617,7 @@ async fn command(
             session.role.clear();
             emit(JobEvent::State(LinkState::Connected(addr.to_string())));
         }
-        JobCommand::Refresh => {
-            if !session.role.is_empty() {
-                refresh(c, &session.role, emit).await?;
-            }
-        }
+        JobCommand::Refresh => refresh_if_logged_in(c, session, emit).await?,
         JobCommand::Signal { targets, signal } => {
             let mut out = Vec::new();
             let mut rest = targets.into_iter();
@@ -631,7 +641,7 @@ async fn command(
                 out.push((t, r));
             }
             emit(JobEvent::Signalled(out));
-            refresh(c, &session.role, emit).await?;
+            refresh_if_logged_in(c, session, emit).await?;
         }
         JobCommand::Migrate { target, to } => {
             let req = Request::Mig {
@@ -649,7 +659,7 @@ async fn command(
                 }
             };
             emit(JobEvent::Migrated(target, r));
-            refresh(c, &session.role, emit).await?;
+            refresh_if_logged_in(c, session, emit).await?;
         }
         JobCommand::Submit(spec) => {
             let r = match c.call(&Request::Submit(*spec), TIMEOUT).await {
@@ -662,7 +672,7 @@ async fn command(
                 }
             };
             emit(JobEvent::Submitted(r));
-            refresh(c, &session.role, emit).await?;
+            refresh_if_logged_in(c, session, emit).await?;
         }
         JobCommand::Tail { id, stream, offset } => {
             let req = Request::Tail {
@@ -739,7 +749,7 @@ async fn login(
                 user,
                 r,
             )));
-            refresh(c, &session.role, emit).await?;
+            refresh_if_logged_in(c, session, emit).await?;
         }
         r => emit(JobEvent::LoginFailed(refused(r))),
     }

@@ -7,12 +7,18 @@ fsync; a directory keeps its entries as they are and as of its last fsync. Writi
 control file `/.power` drops every write that was not synced, as losing power drops the page
 cache: each file goes back to its synced bytes and each directory to its synced entries (an
 entry created, renamed or removed since the directory's last fsync is undone), recursively from
-the root. Writing `sync` makes everything durable, as sync(2) does. POSIX promises no more than
-this; real filesystems often keep more, so what survives here survives them. (Metadata such as
-modes and times is kept as it is: the tests care about contents and names.)
+the root. Writing `sync` makes everything durable, as sync(2) does.
 
-Single-threaded, with the kernel's entry, attribute and page caches off, so what a process reads
-after a cut is what the filesystem kept.
+What this proves, and what not: that what a program synced is kept, in the crash state where
+every unsynced change is lost (POSIX promises no more for synced data). A real filesystem may
+also keep any part of the unsynced changes (a name without its data, a later write without an
+earlier one); those states are not explored here. Metadata (modes, times) is kept as it is,
+and rename flags are ignored.
+
+Single-threaded. The kernel's entry and attribute caches are off (timeouts 0); its page cache
+is dropped at every open (no keep_cache) and writes go straight through (no writeback cache),
+so a process started after a cut reads what the filesystem kept. The tests kill and reap every
+process on the filesystem before they cut.
 """
 
 import errno

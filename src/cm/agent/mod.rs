@@ -387,6 +387,9 @@ async fn link(
     // rather than written to without end.
     let silence = Duration::from_secs(u64::from(heartbeat) * 3).max(Duration::from_secs(3));
     let mut heard = tokio::time::Instant::now();
+    // The last heartbeat's figures, sent again while /proc cannot be read: the node is alive,
+    // and neither idle nor empty for that.
+    let mut last_beat = (0.0f32, 0u32, 0u64, 0u32);
     let result = loop {
         tokio::select! {
             item = reader.next() => {
@@ -460,11 +463,14 @@ async fn link(
                         }
                         procs
                     });
-                    let load = node_load(&sh, procs.as_deref().unwrap_or_default());
+                    let load = procs.as_ref().ok().map(|p| node_load(&sh, p));
                     (procs, load)
                 }).await;
-                if let Ok((procs, (load1, runqueue, mem_free_kb, _))) = scanned {
-                    let n = procs.as_ref().map_or(0, Vec::len) as u32;
+                if let Ok((procs, load)) = scanned {
+                    if let (Ok(p), Some((load1, runqueue, mem_free_kb, _))) = (&procs, load) {
+                        last_beat = (load1, runqueue, mem_free_kb, p.len() as u32);
+                    }
+                    let (load1, runqueue, mem_free_kb, n) = last_beat;
                     let hb = Request::Heartbeat { load1, runqueue, mem_free_kb, procs: n };
                     let _ = tx.send(request_line(Some(tag()), &hb));
                     match procs {

@@ -266,6 +266,46 @@ pub fn private_file(path: &Path) -> std::io::Result<File> {
     Ok(f)
 }
 
+/// Makes a new, empty store at `path` whole or not at all: made and synced under another name,
+/// then renamed into place with its directory synced. Made in place, a power cut could leave
+/// an empty `jobs.sqlite` behind a synced directory, which [`check_file`] rightly refuses.
+fn create_new(path: &Path) -> Result<(), StoreError> {
+    let tmp = path.with_extension("sqlite.new");
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StoreError::Io { path: p, source }
+    };
+    // What a start killed while making one left behind.
+    for leftover in ["sqlite.new", "sqlite.new-journal", "sqlite.new-wal"] {
+        let _ = std::fs::remove_file(path.with_extension(leftover));
+    }
+    private_file(&tmp).map_err(io(&tmp))?;
+    {
+        let conn = Connection::open(&tmp).map_err(|source| StoreError::Sql {
+            path: tmp.clone(),
+            source,
+        })?;
+        // Page 1 written (the header, in WAL mode), and a table, so the file is a store.
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=FULL;
+             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        )
+        .map_err(|source| StoreError::Sql {
+            path: tmp.clone(),
+            source,
+        })?;
+    }
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        crate::durable::sync_dir(dir).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
 /// Refuses a database file that exists but cannot be the store: empty (SQLite would silently
 /// start a new, empty store in it) or not a SQLite file at all.
 fn check_file(path: &Path) -> Result<(), StoreError> {
@@ -319,6 +359,10 @@ impl Store {
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
         let path = dir.join("jobs.sqlite");
+        if std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            create_new(&path)?;
+        }
         check_file(&path)?;
         let sql = |source| StoreError::Sql {
             path: path.clone(),
@@ -658,5 +702,24 @@ mod tests {
         let dmode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
         assert_eq!(dmode & 0o077, 0, "{dmode:o}");
         drop(s);
+    }
+
+    #[test]
+    fn a_new_store_is_made_aside_and_a_half_made_one_is_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        // What a start killed while making the store left: an empty file under the new name.
+        std::fs::write(dir.path().join("jobs.sqlite.new"), b"").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        drop(s);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("jobs.sqlite"))
+            .collect();
+        assert_eq!(names, ["jobs.sqlite"], "{names:?}");
+        let db = std::fs::read(dir.path().join("jobs.sqlite")).unwrap();
+        assert!(db.starts_with(b"SQLite format 3\0"));
+        assert!(Store::open(dir.path()).is_ok(), "it opens again");
     }
 }
