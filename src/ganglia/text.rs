@@ -135,8 +135,9 @@ pub fn unescape_attr(value: &str) -> (Cow<'_, str>, Option<EscapeFault>) {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        // An entity is at most a few characters; look for its `;` nearby.
-        let window = &rest[1..rest.len().min(12)];
+        // An entity is at most a few characters; look for its `;` nearby (up to 12 bytes, cut
+        // back to a character boundary: a multi-byte character may straddle the 12th).
+        let window = &rest[1..rest.floor_char_boundary(12)];
         match window.find(';') {
             Some(semi) => {
                 let body = &window[..semi];
@@ -253,6 +254,19 @@ mod tests {
         assert_eq!(decode(&[b"x\xC3", b"\xA9y"]).0, "xéy");
         // A lone lead byte at the very end is Latin-1.
         assert_eq!(decode(&[b"x\xC3"]).0, "xÃ");
+    }
+
+    #[test]
+    fn an_ampersand_near_a_multibyte_character_is_not_cut_inside_it() {
+        // Found by the ganglia_xml fuzzer: the `;` search window ended inside the `Ø` (bytes
+        // 11 and 12 after the `&`), and slicing there panicked.
+        for v in ["&&&&&&&&EL2Ø", "&aaaaaaaaaaØ;x", "&amp;ØØØØØØ&"] {
+            let (text, _) = unescape_attr(v);
+            assert!(text.contains('Ø'), "{v} -> {text}");
+        }
+        let (text, fault) = unescape_attr("&&&&&&&&EL2Ø");
+        assert_eq!(text, "&&&&&&&&EL2Ø");
+        assert!(fault.is_some_and(|f| f.bare_ampersand));
     }
 
     #[test]
