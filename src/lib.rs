@@ -10,6 +10,7 @@ pub mod durable;
 pub mod events;
 pub mod ganglia;
 pub mod graph;
+pub mod guard;
 pub mod history;
 pub mod jitter;
 pub mod jobs;

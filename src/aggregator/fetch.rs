@@ -181,7 +181,8 @@ fn attempt(
             Ok(0) => break,
             Ok(n) => {
                 received += n as u64;
-                if let Err(e) = parser.feed(&buf[..n]) {
+                let fed = crate::guard::caught("reading the answer", || parser.feed(&buf[..n]))?;
+                if let Err(e) = fed {
                     incomplete = Some(e.to_string());
                     break;
                 }
@@ -217,7 +218,8 @@ fn attempt(
             }
         }
     }
-    let parsed = parser.finish().map_err(|e| e.to_string())?;
+    let parsed = crate::guard::caught("reading the answer", || parser.finish())?
+        .map_err(|e| e.to_string())?;
     Ok(Fetched {
         parsed,
         address: 0,

@@ -189,7 +189,11 @@ async fn udp_loop(sock: UdpSocket, tx: mpsc::Sender<Received>, drops: Arc<Drops>
         let Ok((n, from)) = sock.recv_from(&mut buf).await else {
             continue;
         };
-        offer(&tx, &drops, parse(&buf[..n], from.ip(), year()));
+        if let Ok(r) =
+            crate::guard::caught("a syslog datagram", || parse(&buf[..n], from.ip(), year()))
+        {
+            offer(&tx, &drops, r);
+        }
     }
 }
 
@@ -213,7 +217,13 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
         let mut frames = 0u32;
         while let Some(f) = framer.next_frame() {
             match f {
-                Frame::Message(m) => offer(&tx, &drops, parse(&m, from.ip(), year())),
+                Frame::Message(m) => {
+                    if let Ok(r) =
+                        crate::guard::caught("a syslog message", || parse(&m, from.ip(), year()))
+                    {
+                        offer(&tx, &drops, r);
+                    }
+                }
                 Frame::TooLong => {
                     drops.too_long.fetch_add(1, Ordering::Relaxed);
                 }
@@ -346,7 +356,11 @@ async fn store_loop(
         tokio::select! {
             r = rx.recv() => {
                 let Some(r) = r else { break };
-                let (t, _) = store.add(&r, now_epoch());
+                let Ok((t, _)) = crate::guard::caught("a syslog message's template", || {
+                    store.add(&r, now_epoch())
+                }) else {
+                    continue;
+                };
                 dirty.push(t);
                 changed = true;
                 unsaved = true;

@@ -121,6 +121,11 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // A panic on an input being read is caught there: log it, keep the screen.
+            if crate::guard::active() {
+                tracing::error!("caught panic: {info}");
+                return;
+            }
             // Restore first so the message is readable.
             restore();
             tracing::error!(
