@@ -141,18 +141,6 @@ fn io_errors_during_the_aggregators_saves_leave_the_last_good_files() {
     assert!(!e.templates.is_empty());
 }
 
-fn queued_job(i: usize) -> gantry::cm::job::JobSpec {
-    gantry::cm::job::JobSpec {
-        name: format!("io{i}"),
-        exec: "/bin/true".into(),
-        class: gantry::cm::job::JobClass::Single,
-        output: Some("/dev/null".into()),
-        tasks_per_node: 1,
-        total_tasks: 1,
-        ..Default::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn io_errors_under_the_manager_refuse_what_cannot_be_kept_and_lose_nothing_acknowledged() {
     use gantry::cm::proto::{Reply, Request};
@@ -173,7 +161,7 @@ async fn io_errors_under_the_manager_refuse_what_cannot_be_kept_and_lose_nothing
         .expect("alice logs in");
     let mut acknowledged = Vec::new();
     let submit = async |alice: &mut gantry::cm::client::CmClient, i| match alice
-        .call(&Request::Submit(queued_job(i)))
+        .call(&Request::Submit(common::queued_job("io", i)))
         .await
     {
         Ok(Reply::Submitted(id)) => Ok(id),
@@ -399,20 +387,6 @@ fn a_console_whose_history_cannot_be_saved_says_so_and_lists_it_among_the_proble
         .expect("the console quits");
 }
 
-/// Processes `/bin/sleep SECS` running now (a test's tasks, found by their unique length).
-fn sleeping(secs: &str) -> Vec<u32> {
-    let want = format!("sleep\0{secs}\0");
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.ends_with(want.as_bytes()) && c.starts_with(b"/bin/sleep\0"))
-        })
-        .collect()
-}
-
 /// An agent whose disk fails to sync (EIO) cannot record a task, so the task is not run and
 /// its job fails saying why; once the disk is healthy again the next task runs.
 #[tokio::test(flavor = "multi_thread")]
@@ -491,20 +465,23 @@ async fn an_agent_whose_disk_fails_to_sync_runs_no_unrecorded_task() {
         "the job says why: {ended:?}"
     );
     std::thread::sleep(Duration::from_millis(500));
-    assert!(sleeping("3137").is_empty(), "an unrecorded task runs");
+    assert!(
+        common::sleeping("3137").is_empty(),
+        "an unrecorded task runs"
+    );
     fiu.ctrl(pid, "disable name=posix/io/sync/fsync");
     let id = match alice.call(&Request::Submit(job("3138"))).await {
         Ok(Reply::Submitted(id)) => id,
         other => panic!("{other:?}"),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sleeping("3138").is_empty() {
+    while common::sleeping("3138").is_empty() {
         assert!(Instant::now() < deadline, "the next job never ran");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let _ = alice.call(&Request::Cancel { id }).await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !sleeping("3138").is_empty() {
+    while !common::sleeping("3138").is_empty() {
         assert!(Instant::now() < deadline, "the cancelled job runs on");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -13,18 +13,6 @@ use std::time::Duration;
 use common::free_port;
 use gantry::history::HistoryStore;
 
-/// A small deterministic generator (xorshift), so the moments replay from the seed.
-struct Moments(u64);
-
-impl Moments {
-    fn next_ms(&mut self, max: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % max
-    }
-}
-
 #[test]
 fn a_kill_at_any_moment_never_leaves_a_torn_history_file() {
     let dir = tempfile::tempdir().expect("dir");
@@ -43,16 +31,8 @@ fn a_kill_at_any_moment_never_leaves_a_torn_history_file() {
             })
             .count()
     };
-    let seed = std::env::var("GANTRY_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64 | 1)
-        });
-    println!("GANTRY_KILL_SEED={seed}");
-    let mut moments = Moments(seed);
+    let mut moments = common::Moments::from_env();
+    let seed = moments.seed;
     let (mut kills, mut inside_a_save, mut loads, mut filled) = (0, 0, 0, 0);
     for round in 0..16 {
         let mut agg = common::start_aggregator(dir.path(), "off", &[]);

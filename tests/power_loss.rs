@@ -8,33 +8,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::Moments;
 use common::power_cut::PowerCutFs;
 use gantry::history::HistoryStore;
-
-/// A small deterministic generator (xorshift), so the moments replay from the seed.
-struct Moments(u64);
-
-impl Moments {
-    fn from_env() -> Self {
-        let seed = std::env::var("GANTRY_KILL_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64 | 1)
-            });
-        println!("GANTRY_KILL_SEED={seed}");
-        Self(seed)
-    }
-
-    fn next_ms(&mut self, max: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % max
-    }
-}
 
 fn power_cut_fs() -> Option<PowerCutFs> {
     match PowerCutFs::mount() {
@@ -106,18 +82,6 @@ fn a_power_cut_at_any_moment_keeps_the_last_finished_history_save() {
     assert!(finished && loads > 0);
 }
 
-fn queued_job(i: usize) -> gantry::cm::job::JobSpec {
-    gantry::cm::job::JobSpec {
-        name: format!("pc{i}"),
-        exec: "/bin/true".into(),
-        class: gantry::cm::job::JobClass::Single,
-        output: Some("/dev/null".into()),
-        tasks_per_node: 1,
-        total_tasks: 1,
-        ..Default::default()
-    }
-}
-
 /// Submissions run until the manager is killed at a random moment and the power cut; it is
 /// restarted on what the disk kept. Every job it acknowledged before any cut is there, and no
 /// job number is given twice (a number acknowledged, lost and given again would be two jobs
@@ -144,7 +108,10 @@ async fn a_power_cut_loses_no_acknowledged_job() {
                 return acked;
             };
             for i in 0.. {
-                match alice.call(&Request::Submit(queued_job(i))).await {
+                match alice
+                    .call(&Request::Submit(common::queued_job("pc", i)))
+                    .await
+                {
                     Ok(Reply::Submitted(id)) => acked.push(id),
                     _ => break,
                 }

@@ -382,20 +382,6 @@ fn a_full_state_disk_under_a_running_aggregator_is_said_and_survived() {
     HistoryStore::load(&history).expect("the history loads");
 }
 
-/// Processes whose command line is `sleep SECS`.
-fn sleeping(secs: &str) -> Vec<u32> {
-    let want = format!("sleep\0{secs}\0");
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.ends_with(want.as_bytes()) && c.starts_with(b"/bin/sleep\0"))
-        })
-        .collect()
-}
-
 /// An agent whose state disk is full cannot record a task, so could not take it back after
 /// a restart: the task is stopped before it runs on, and the job fails saying why. Once
 /// there is room, the agent runs tasks again.
@@ -478,7 +464,10 @@ async fn an_agent_that_cannot_record_a_task_does_not_run_it() {
     assert_ne!(ended.state, "done", "{ended:?}");
     // Nothing of it runs on.
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(sleeping("3127").is_empty(), "an unrecorded task runs");
+    assert!(
+        common::sleeping("3127").is_empty(),
+        "an unrecorded task runs"
+    );
     // Room again: the next job runs.
     std::fs::remove_file(d.path("filler")).expect("room");
     let id = match alice.call(&Request::Submit(job("3128"))).await {
@@ -486,7 +475,7 @@ async fn an_agent_that_cannot_record_a_task_does_not_run_it() {
         other => panic!("{other:?}"),
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while sleeping("3128").is_empty() {
+    while common::sleeping("3128").is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the next job never ran"
@@ -495,7 +484,7 @@ async fn an_agent_that_cannot_record_a_task_does_not_run_it() {
     }
     let _ = alice.call(&Request::Cancel { id }).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !sleeping("3128").is_empty() {
+    while !common::sleeping("3128").is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the cancelled job runs on"

@@ -99,6 +99,66 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
+/// Processes `/bin/sleep SECS` running now (a test's tasks, told apart by their length).
+pub fn sleeping(secs: &str) -> Vec<u32> {
+    let want = format!("sleep\0{secs}\0");
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.ends_with(want.as_bytes()) && c.starts_with(b"/bin/sleep\0"))
+        })
+        .collect()
+}
+
+/// A job that waits in the queue (no agent takes it), named `PREFIX` and `i`: only its record
+/// matters to the tests that submit it.
+pub fn queued_job(prefix: &str, i: usize) -> gantry::cm::job::JobSpec {
+    gantry::cm::job::JobSpec {
+        name: format!("{prefix}{i}"),
+        exec: "/bin/true".into(),
+        class: gantry::cm::job::JobClass::Single,
+        output: Some("/dev/null".into()),
+        tasks_per_node: 1,
+        total_tasks: 1,
+        ..Default::default()
+    }
+}
+
+/// Random moments that replay: a small deterministic generator (xorshift) seeded from
+/// `GANTRY_KILL_SEED`, else the clock; the seed is printed so a failure can be replayed.
+pub struct Moments {
+    state: u64,
+    /// The seed it started from.
+    pub seed: u64,
+}
+
+impl Moments {
+    /// Seeded from `GANTRY_KILL_SEED`, else the clock; prints the seed.
+    pub fn from_env() -> Self {
+        let seed = std::env::var("GANTRY_KILL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64 | 1)
+            });
+        println!("GANTRY_KILL_SEED={seed}");
+        Self { state: seed, seed }
+    }
+
+    /// The next moment, in milliseconds below `max`.
+    pub fn next_ms(&mut self, max: u64) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state % max
+    }
+}
+
 pub mod fiu;
 pub mod gmond;
 pub mod netns;
