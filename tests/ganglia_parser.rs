@@ -624,3 +624,19 @@ fn http_headers_end_at_the_first_empty_line_however_the_stream_is_cut() {
         }
     }
 }
+
+#[test]
+fn an_http_answer_whose_body_is_another_http_answer_is_not_xml_however_the_stream_is_cut() {
+    // Found by the ganglia_xml fuzzer: read whole, a second status line in the body was "not
+    // XML"; read in pieces, with the body in a later read, it was taken for headers again.
+    let doc = b"HTTP/1.0 200 OK\n\n\n\r\nHTTP/1.0 200 OK\r\nServer: gmetad\r\n\r\n<GANGLIA_XML/>";
+    let whole = parse_bytes(doc, &mut Interner::default(), Limits::default());
+    assert!(matches!(whole, Err(ParseError::NotXml(_))), "{whole:?}");
+    for cut in 1..doc.len() {
+        let pieces = parse_in_chunks(doc, &[cut]);
+        assert!(
+            matches!(pieces, Err(ParseError::NotXml(_))),
+            "cut every {cut} bytes: {pieces:?}"
+        );
+    }
+}

@@ -110,6 +110,9 @@ enum Stage {
     Sniff(Vec<u8>),
     /// Collecting HTTP headers.
     Http(Vec<u8>),
+    /// Looking at the first bytes of an HTTP answer's body to tell gzip and plain XML apart
+    /// (another HTTP header here is not XML, however the reads were cut).
+    BodySniff(Vec<u8>),
     /// Plain XML.
     Plain,
     /// gzip-compressed XML.
@@ -175,6 +178,11 @@ impl<'i> StreamParser<'i> {
                 h.extend_from_slice(bytes);
                 let h = std::mem::take(h);
                 self.http(h)
+            }
+            Stage::BodySniff(h) => {
+                h.extend_from_slice(bytes);
+                let h = std::mem::take(h);
+                self.sniff_body(h)
             }
             Stage::Plain => self.xml(bytes),
             Stage::Gzip(_) => {
@@ -253,20 +261,18 @@ impl<'i> StreamParser<'i> {
         }
         self.header_bytes = end as u64;
         self.core.buf_origin = end as u64;
-        let rest = buf[end..].to_vec();
-        self.stage = Stage::Sniff(Vec::new());
-        if rest.is_empty() {
-            return Ok(());
-        }
         // The body may itself be gzip; sniff it like a fresh stream (without HTTP).
-        if let Stage::Sniff(h) = &mut self.stage {
-            h.extend_from_slice(&rest);
-            if trim_start(h).len() >= 5 || h.starts_with(&[0x1f, 0x8b]) {
-                let head = std::mem::take(h);
-                return self.start_body(&head);
-            }
+        self.sniff_body(buf[end..].to_vec())
+    }
+
+    /// Starts the body once enough of it has come to tell gzip from XML, or keeps waiting.
+    fn sniff_body(&mut self, head: Vec<u8>) -> Result<(), ParseError> {
+        if trim_start(&head).len() >= 5 || head.starts_with(&[0x1f, 0x8b]) {
+            self.start_body(&head)
+        } else {
+            self.stage = Stage::BodySniff(head);
+            Ok(())
         }
-        Ok(())
     }
 
     fn xml(&mut self, bytes: &[u8]) -> Result<(), ParseError> {
@@ -290,6 +296,9 @@ impl<'i> StreamParser<'i> {
         match std::mem::replace(&mut self.stage, Stage::Plain) {
             Stage::Sniff(head) if !head.is_empty() && self.fatal.is_none() => {
                 self.fatal = self.start_body_or_http(&head).err();
+            }
+            Stage::BodySniff(head) if !head.is_empty() && self.fatal.is_none() => {
+                self.fatal = self.start_body(&head).err();
             }
             Stage::Http(_) if self.fatal.is_none() => {
                 self.fatal = Some(ParseError::HttpStatus("headers without a body".to_string()));
