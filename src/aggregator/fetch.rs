@@ -181,7 +181,8 @@ fn attempt(
             Ok(0) => break,
             Ok(n) => {
                 received += n as u64;
-                let fed = crate::guard::caught("reading the answer", || parser.feed(&buf[..n]))?;
+                let fed = crate::guard::caught("reading the answer", || parser.feed(&buf[..n]))
+                    .map_err(|e| e.to_string())?;
                 if let Err(e) = fed {
                     incomplete = Some(e.to_string());
                     break;
@@ -218,7 +219,8 @@ fn attempt(
             }
         }
     }
-    let parsed = crate::guard::caught("reading the answer", || parser.finish())?
+    let parsed = crate::guard::caught("reading the answer", || parser.finish())
+        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     Ok(Fetched {
         parsed,

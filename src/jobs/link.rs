@@ -116,7 +116,12 @@ impl Conn {
             loop {
                 match self.reader.next().await.map_err(|e| e.to_string())? {
                     Some(Item::Line(l)) => {
-                        match Reply::decode_line(&l, matches!(req, Request::Req { .. })) {
+                        let is_req = matches!(req, Request::Req { .. });
+                        let decoded = crate::guard::caught("the manager's reply", || {
+                            Reply::decode_line(&l, is_req)
+                        })
+                        .map_err(|e| e.to_string())?;
+                        match decoded {
                             // An earlier request's answer, come after it was given up on.
                             Ok((Some(t), _)) if t != tag => {
                                 tracing::debug!("passed over a late answer (tag {t})");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use super::client::{Bmc, printable};
+use super::client::{Bmc, BmcError, printable};
 use super::poll::poll;
 use super::reading::Reading;
 
@@ -68,7 +68,18 @@ pub async fn poll_all(bmcs: &[Arc<Bmc>], concurrency: usize, patience: u32) -> V
             let cfg = b.config();
             // A BMC gets a few requests' worth of time in all, then it counts as failing.
             let whole = cfg.timeout * patience.max(1);
-            let r = tokio::time::timeout(whole, poll(&b)).await;
+            // A bug hit on what the BMC sent costs this BMC's poll, not every BMC's.
+            let guarded = async {
+                crate::guard::caught_async("a BMC's documents", poll(&b))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(BmcError::Document {
+                            url: cfg.url.clone(),
+                            what: e.to_string(),
+                        })
+                    })
+            };
+            let r = tokio::time::timeout(whole, guarded).await;
             let took = t.elapsed();
             let (health, error, readings, requests) = match r {
                 Ok(Ok(p)) => {

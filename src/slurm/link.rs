@@ -251,7 +251,13 @@ async fn run(
                     return;
                 };
                 let lookup = published.lock().clone();
-                again |= command(&runner, cmd, &lookup, &user, admin, &emit).await;
+                match crate::guard::caught_async("a Slurm action", command(&runner, cmd, &lookup, &user, admin, &emit)).await {
+                    Ok(a) => again |= a,
+                    Err(e) => {
+                        emit(JobEvent::Note(e.to_string()));
+                        again = true;
+                    }
+                }
             }
             _ = tick.tick() => again = true,
             done = async {
@@ -302,7 +308,13 @@ async fn run(
                 let emit = move |e: JobEvent| {
                     let _ = ev.send((cl.clone(), e));
                 };
-                let res = refresh(&r, &mut s, &u, admin, &emit).await;
+                // A bug hit on what Slurm printed costs this poll, not the screen.
+                let res = crate::guard::caught_async(
+                    "the Slurm poll",
+                    refresh(&r, &mut s, &u, admin, &emit),
+                )
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
                 (s, res)
             }));
         }
