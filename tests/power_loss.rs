@@ -1,6 +1,7 @@
 //! Power loss: the real `gantry aggregator` and `gantry cm` on a filesystem that drops every
-//! write not synced when the power is cut (tests/common/power_cut.rs), killed at random moments
-//! and the power cut at once, then restarted on what the filesystem kept. A SIGKILL alone keeps
+//! write not synced when the power is cut, or every other time a random part of them
+//! (tests/common/power_cut.rs), killed at random moments and the power cut at once, then
+//! restarted on what the filesystem kept. A SIGKILL alone keeps
 //! the kernel's page cache, so it cannot show that a save is synced before it is relied on;
 //! this does. The seed of the random moments is printed, so a failure can be replayed.
 
@@ -20,6 +21,44 @@ fn power_cut_fs() -> Option<PowerCutFs> {
             None
         }
     }
+}
+
+/// The filesystem itself: a plain cut loses every unsynced name and byte; seeded cuts keep
+/// parts of them, among them a name without its data (the state a save must survive).
+#[test]
+fn a_seeded_cut_keeps_part_of_what_was_not_synced() {
+    use std::io::Write;
+    let Some(fs) = power_cut_fs() else {
+        return;
+    };
+    let synced = fs.path().join("synced");
+    std::fs::write(&synced, b"kept").expect("write");
+    fs.sync();
+    let (mut lost, mut without_data, mut partly, mut whole) = (0, 0, 0, 0);
+    for seed in 0..40u64 {
+        let file = fs.path().join(format!("unsynced-{seed}"));
+        let mut f = std::fs::File::create(&file).expect("create");
+        f.write_all(b"first").expect("write");
+        f.write_all(b"second").expect("write");
+        drop(f);
+        if seed == 0 {
+            fs.cut();
+        } else {
+            fs.cut_keeping_some(seed);
+        }
+        assert_eq!(std::fs::read(&synced).expect("the synced file"), b"kept");
+        match std::fs::read(&file) {
+            Err(_) => lost += 1,
+            Ok(b) if b.is_empty() => without_data += 1,
+            Ok(b) if b == b"firstsecond" => whole += 1,
+            Ok(_) => partly += 1,
+        }
+        if seed == 0 {
+            assert_eq!(lost, 1, "a plain cut keeps nothing unsynced");
+        }
+    }
+    println!("{lost} lost, {without_data} names without data, {partly} in part, {whole} whole");
+    assert!(lost > 1 && without_data > 0 && partly > 0 && whole > 0);
 }
 
 /// The aggregator is stopped (TERM starts its final save) and killed a random moment later,
@@ -53,7 +92,7 @@ fn a_power_cut_at_any_moment_keeps_the_last_finished_history_save() {
             std::thread::sleep(Duration::from_millis(moments.next_ms(400)));
             drop(agg); // SIGKILL, reaped
         }
-        fs.cut();
+        fs.cut_for_round(round, &mut moments);
         cuts += 1;
         finished |= clean;
         assert!(
@@ -79,6 +118,7 @@ fn a_power_cut_at_any_moment_keeps_the_last_finished_history_save() {
         }
     }
     println!("{cuts} power cuts, {loads} loads of the history file, every one whole");
+    println!("{}", fs.log());
     assert!(finished && loads > 0);
 }
 
@@ -120,7 +160,7 @@ async fn a_power_cut_loses_no_acknowledged_job() {
         });
         tokio::time::sleep(Duration::from_millis(300 + moments.next_ms(1500))).await;
         drop(cm); // SIGKILL, reaped
-        fs.cut();
+        fs.cut_for_round(round, &mut moments);
         let acked = submitter.await.expect("the submitter");
         println!("round {round}: {} acknowledged before the cut", acked.len());
         acknowledged.extend(acked);
@@ -148,5 +188,6 @@ async fn a_power_cut_loses_no_acknowledged_job() {
         "{} jobs acknowledged across 6 power cuts, none lost",
         acknowledged.len()
     );
+    println!("{}", fs.log());
     assert!(!acknowledged.is_empty());
 }

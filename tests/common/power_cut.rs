@@ -1,7 +1,8 @@
 //! A filesystem that loses power on demand (tests/common/power_cut_fs.py, a FUSE filesystem in
 //! Python over libfuse3): a cut drops every write that was not synced — file contents since
 //! their last fsync, directory entries since their directory's last fsync — as losing power
-//! drops the page cache, which a SIGKILL does not. Needs /dev/fuse, root and Python with
+//! drops the page cache, which a SIGKILL does not; a seeded cut keeps a random part of them
+//! instead, as a journalling filesystem may. Needs /dev/fuse, root and Python with
 //! mfusepy (`$GANTRY_PYTHON`, which CI makes, else `python3`).
 
 use std::path::{Path, PathBuf};
@@ -86,6 +87,23 @@ impl PowerCutFs {
     /// Loses power: every write not synced is gone.
     pub fn cut(&self) {
         self.control("cut");
+    }
+
+    /// Loses power in a crash state chosen by `seed` that keeps part of what was not synced:
+    /// the changes to names up to a random point, in order, and a random subset of each
+    /// file's unsynced writes (a name may survive without its data).
+    pub fn cut_keeping_some(&self, seed: u64) {
+        self.control(&format!("cut {seed}"));
+    }
+
+    /// Cut number `round`: every other one keeps part of what was not synced, chosen by
+    /// `moments`, so both kinds of crash state are met.
+    pub fn cut_for_round(&self, round: usize, moments: &mut super::Moments) {
+        if round % 2 == 1 {
+            self.cut_keeping_some(moments.next_ms(1 << 32));
+        } else {
+            self.cut();
+        }
     }
 
     /// Makes everything written so far durable, as sync(2) does (a test's setup, installed

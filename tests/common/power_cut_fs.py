@@ -9,11 +9,18 @@ cache: each file goes back to its synced bytes and each directory to its synced 
 entry created, renamed or removed since the directory's last fsync is undone), recursively from
 the root. Writing `sync` makes everything durable, as sync(2) does.
 
+Writing `cut SEED` loses power in another crash state, chosen by SEED, in which part of the
+unsynced changes was kept, as a journalling filesystem without data journalling may keep them:
+the changes to names (create, rename, remove) up to a random point in the order they were made
+(a journal commits them in order; a rename is one change in both its directories), and of each
+file's unsynced writes and truncations a random subset, in any order (dirty pages are written
+back as they come). So a name can survive without its data, and a later write without an
+earlier one.
+
 What this proves, and what not: that what a program synced is kept, in the crash state where
-every unsynced change is lost (POSIX promises no more for synced data). A real filesystem may
-also keep any part of the unsynced changes (a name without its data, a later write without an
-earlier one); those states are not explored here. Metadata (modes, times) is kept as it is,
-and rename flags are ignored.
+every unsynced change is lost and in those random ones (POSIX promises no more for synced
+data). Not every state is explored, and the kept names follow one order (a filesystem may
+commit them otherwise). Metadata (modes, times) is kept as it is, and rename flags are ignored.
 
 Single-threaded. The kernel's entry and attribute caches are off (timeouts 0); its page cache
 is dropped at every open (no keep_cache) and writes go straight through (no writeback cache),
@@ -24,6 +31,7 @@ process on the filesystem before they cut.
 import errno
 import itertools
 import os
+import random
 import stat
 import sys
 import time
@@ -52,6 +60,21 @@ class File(Node):
         super().__init__(mode)
         self.data = bytearray()
         self.synced = b""
+        # Unsynced changes, in order: ("w", offset, bytes) or ("t", length).
+        self.pending = []
+
+    def apply(self, data, op):
+        if op[0] == "w":
+            _, offset, chunk = op
+            if len(data) < offset:
+                data.extend(b"\0" * (offset - len(data)))
+            data[offset : offset + len(chunk)] = chunk
+        else:
+            length = op[1]
+            if length < len(data):
+                del data[length:]
+            else:
+                data.extend(b"\0" * (length - len(data)))
 
 
 class Dir(Node):
@@ -59,6 +82,8 @@ class Dir(Node):
         super().__init__(mode)
         self.entries = {}
         self.synced = {}
+        # Unsynced changes to names, in order: (sequence, name, node or None for removed).
+        self.pending = []
 
 
 class PowerCutFs(Operations):
@@ -70,6 +95,12 @@ class PowerCutFs(Operations):
         self.handles = {}
         self.next_fh = itertools.count(1)
         self.cuts = 0
+        self.seq = 0
+
+    def _named(self, d, name, node):
+        """Records a change to a name, after making it, to be kept or lost at a cut."""
+        self.seq += 1
+        d.pending.append((self.seq, name, node))
 
     # -- names
 
@@ -102,27 +133,63 @@ class PowerCutFs(Operations):
 
     # -- power
 
-    def _cut(self):
+    def _cut(self, seed=None):
+        rng = random.Random(seed) if seed is not None else None
+        # Changes to names made up to this point are kept (none on a plain cut): the first k
+        # unsynced ones, k uniform from none to all.
+        point, unsynced = 0, []
+        if rng:
+            unsynced = sorted({seq for d in self._dirs(self.root) for seq, _, _ in d.pending})
+            point = rng.choice([0] + unsynced)
+
+        writes = [0, 0]  # kept, unsynced
+
         def revert(d):
-            d.entries = dict(d.synced)
+            entries = dict(d.synced)
+            for seq, name, node in d.pending:
+                if seq <= point:
+                    if node is None:
+                        entries.pop(name, None)
+                    else:
+                        entries[name] = node
+            d.entries, d.synced, d.pending = entries, dict(entries), []
             for child in d.entries.values():
                 if isinstance(child, Dir):
                     revert(child)
                 else:
-                    child.data = bytearray(child.synced)
+                    data = bytearray(child.synced)
+                    for op in child.pending:
+                        writes[1] += 1
+                        if rng and rng.random() < 0.5:
+                            child.apply(data, op)
+                            writes[0] += 1
+                    child.data, child.synced, child.pending = data, bytes(data), []
 
         revert(self.root)
         self.cuts += 1
-        print(f"power cut {self.cuts}", file=sys.stderr, flush=True)
+        k = sum(1 for seq in unsynced if seq <= point)
+        kept = (
+            f" (seed {seed}: {k} of {len(unsynced)} unsynced changes to names kept,"
+            f" {writes[0]} of {writes[1]} unsynced writes)"
+            if rng
+            else ""
+        )
+        print(f"power cut {self.cuts}{kept}", file=sys.stderr, flush=True)
+
+    def _dirs(self, d):
+        yield d
+        for child in d.entries.values():
+            if isinstance(child, Dir):
+                yield from self._dirs(child)
 
     def _sync(self):
         def sync(d):
-            d.synced = dict(d.entries)
+            d.synced, d.pending = dict(d.entries), []
             for child in d.entries.values():
                 if isinstance(child, Dir):
                     sync(child)
                 else:
-                    child.synced = bytes(child.data)
+                    child.synced, child.pending = bytes(child.data), []
 
         sync(self.root)
 
@@ -189,7 +256,9 @@ class PowerCutFs(Operations):
         parent, name = self._parent(path)
         if name in parent.entries:
             raise FuseOSError(errno.EEXIST)
-        parent.entries[name] = Dir(stat.S_IFDIR | (mode & 0o7777))
+        d = Dir(stat.S_IFDIR | (mode & 0o7777))
+        parent.entries[name] = d
+        self._named(parent, name, d)
         parent.touch()
         return 0
 
@@ -201,6 +270,7 @@ class PowerCutFs(Operations):
         if d.entries:
             raise FuseOSError(errno.ENOTEMPTY)
         del parent.entries[name]
+        self._named(parent, name, None)
         parent.touch()
         return 0
 
@@ -224,7 +294,7 @@ class PowerCutFs(Operations):
 
     def fsyncdir(self, path, datasync, fh):
         d = self._node(path, fh)
-        d.synced = dict(d.entries)
+        d.synced, d.pending = dict(d.entries), []
         return 0
 
     # -- files
@@ -235,6 +305,7 @@ class PowerCutFs(Operations):
             raise FuseOSError(errno.EEXIST)
         f = File(stat.S_IFREG | (mode & 0o7777))
         parent.entries[name] = f
+        self._named(parent, name, f)
         parent.touch()
         return self._handle(f)
 
@@ -246,6 +317,7 @@ class PowerCutFs(Operations):
             raise FuseOSError(errno.EISDIR)
         if flags & os.O_TRUNC:
             n.data = bytearray()
+            n.pending.append(("t", 0))
         return self._handle(n)
 
     def read(self, path, size, offset, fh):
@@ -254,19 +326,20 @@ class PowerCutFs(Operations):
 
     def write(self, path, data, offset, fh):
         if path == CONTROL:
-            what = data.strip()
-            if what == b"cut":
+            what = data.strip().split()
+            if what == [b"cut"]:
                 self._cut()
-            elif what == b"sync":
+            elif len(what) == 2 and what[0] == b"cut" and what[1].isdigit():
+                self._cut(int(what[1]))
+            elif what == [b"sync"]:
                 self._sync()
             else:
                 raise FuseOSError(errno.EINVAL)
             return len(data)
         n = self._node(path, fh)
-        end = offset + len(data)
-        if len(n.data) < offset:
-            n.data.extend(b"\0" * (offset - len(n.data)))
-        n.data[offset:end] = data
+        op = ("w", offset, bytes(data))
+        n.apply(n.data, op)
+        n.pending.append(op)
         n.touch()
         return len(data)
 
@@ -274,17 +347,16 @@ class PowerCutFs(Operations):
         if path == CONTROL:
             return 0
         n = self._node(path, fh)
-        if length < len(n.data):
-            del n.data[length:]
-        else:
-            n.data.extend(b"\0" * (length - len(n.data)))
+        op = ("t", length)
+        n.apply(n.data, op)
+        n.pending.append(op)
         n.touch()
         return 0
 
     def fsync(self, path, datasync, fh):
         n = self._node(path, fh)
         if isinstance(n, File):
-            n.synced = bytes(n.data)
+            n.synced, n.pending = bytes(n.data), []
         return 0
 
     def flush(self, path, fh):
@@ -302,6 +374,7 @@ class PowerCutFs(Operations):
         if isinstance(n, Dir):
             raise FuseOSError(errno.EISDIR)
         del parent.entries[name]
+        self._named(parent, name, None)
         parent.touch()
         return 0
 
@@ -318,6 +391,10 @@ class PowerCutFs(Operations):
             raise FuseOSError(errno.EISDIR if isinstance(there, Dir) else errno.ENOTDIR)
         del op.entries[oname]
         np.entries[nname] = n
+        # One change in the journal: kept or lost in both directories together.
+        self.seq += 1
+        op.pending.append((self.seq, oname, None))
+        np.pending.append((self.seq, nname, n))
         op.touch()
         np.touch()
         return 0
