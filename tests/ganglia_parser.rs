@@ -640,3 +640,97 @@ fn an_http_answer_whose_body_is_another_http_answer_is_not_xml_however_the_strea
         );
     }
 }
+
+/// Read in pieces of `cut` bytes the way a fetch does: stop feeding at the first error, then
+/// finish.
+fn read_cut(bytes: &[u8], cut: usize) -> Result<Parsed, ParseError> {
+    let mut interner = Interner::default();
+    let mut p = StreamParser::new(&mut interner, Limits::default());
+    for piece in bytes.chunks(cut) {
+        if p.feed(piece).is_err() {
+            break;
+        }
+    }
+    p.finish()
+}
+
+fn assert_same_however_cut(what: &str, bytes: &[u8], cuts: &[usize]) -> Result<Parsed, ParseError> {
+    let whole = parse_bytes(bytes, &mut Interner::default(), Limits::default());
+    for &cut in cuts {
+        let mut pieces = read_cut(bytes, cut);
+        // Cut short by an error, reading whole was handed every byte, reading in pieces
+        // stopped being handed them: only the count of bytes received may differ.
+        if let (Ok(x), Ok(y)) = (&whole, &mut pieces)
+            && x.truncated.is_some()
+        {
+            y.wire_bytes = x.wire_bytes;
+        }
+        assert!(
+            format!("{whole:?}") == format!("{pieces:?}"),
+            "{what}, cut every {cut} bytes:\n{whole:?}\n{pieces:?}"
+        );
+    }
+    whole
+}
+
+#[test]
+fn gzip_is_read_the_same_however_the_stream_is_cut() {
+    // Found by reading: the decoder was handed each read as it came, so where corrupt data was
+    // said to start, and what was decoded before a failing read, depended on the cuts.
+    use std::io::Write;
+    // Several 8 KiB blocks of compressed data.
+    let raw = fixture("ganglia/gmetad-8651-xml_port.xml").repeat(4);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&raw).unwrap();
+    let gz = enc.finish().unwrap();
+    assert!(gz.len() > 2 * 8192, "{} bytes", gz.len());
+    let cuts = [1, 10, 777, 8192, 9000, gz.len()];
+    let clean = assert_same_however_cut("whole gzip", &gz, &cuts).expect("reads");
+    assert!(clean.is_clean());
+    // A valid header, then a block that is not deflate.
+    let bad = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff];
+    assert!(assert_same_however_cut("a corrupt first block", &bad, &[1, 3, 11]).is_err());
+    // Bytes after the gzip trailer.
+    let mut trailing = gz.clone();
+    trailing.push(b'x');
+    let r = assert_same_however_cut("a byte after the trailer", &trailing, &cuts).expect("reads");
+    assert_eq!(r.document, clean.document);
+    // Corrupt in the middle: what came before is kept, however the reads fell.
+    let mut broken = gz.clone();
+    let mid = broken.len() / 2;
+    broken[mid..mid + 64].fill(0xff);
+    let r = assert_same_however_cut("corrupt in the middle", &broken, &cuts).expect("reads");
+    assert!(r.document.host_count() >= 1 && !r.is_clean());
+}
+
+#[test]
+fn the_header_limit_holds_however_the_stream_is_cut() {
+    // Found by reading: 70,000 bytes of headers passed when read whole, failed in 4 KiB reads.
+    let mut doc = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+    doc.extend(std::iter::repeat_n(b'a', 70_000));
+    doc.extend_from_slice(b"\r\n\r\n<GANGLIA_XML/>");
+    let r = assert_same_however_cut("long headers", &doc, &[4096, 65_536, doc.len()]);
+    assert!(matches!(r, Err(ParseError::HttpHeaders)), "{r:?}");
+}
+
+#[test]
+fn the_element_limit_holds_however_the_stream_is_cut() {
+    // Found by reading: a 1.5 MiB value was kept when read whole and skipped in 64 KiB reads.
+    let doc = String::from_utf8(fixture("ganglia/gmond-8649-clusterA.xml")).unwrap();
+    let long = format!(
+        "<METRIC NAME=\"huge\" VAL=\"{}\" TYPE=\"string\" UNITS=\"\" TN=\"1\" TMAX=\"60\" DMAX=\"0\" SLOPE=\"zero\" SOURCE=\"gmond\"/>\n<METRIC ",
+        "v".repeat(1_536 * 1024)
+    );
+    let doc = doc.replacen("<METRIC ", &long, 1);
+    let r = assert_same_however_cut(
+        "a 1.5 MiB element",
+        doc.as_bytes(),
+        &[4096, 65_536, 1 << 20],
+    )
+    .expect("reads");
+    assert!(
+        format!("{:?}", r.damage).contains("element longer than"),
+        "{:?}",
+        r.damage
+    );
+}

@@ -102,8 +102,10 @@ pub fn parse_bytes(
 /// How many decoded bytes to collect before running the tokenizer.
 const PARSE_BATCH: usize = 64 * 1024;
 const MAX_HTTP_HEADERS: usize = 64 * 1024;
-/// Compressed bytes decoded at a time: at most ~8 MB of XML each, whatever the ratio.
-const GZIP_SLICE: usize = 8 * 1024;
+/// Compressed bytes decoded at a time, in blocks at fixed offsets of the compressed stream: at
+/// most ~8 MB of XML each, whatever the ratio, and what the decoder makes of them (and where it
+/// fails) never depends on how the reads were cut.
+const GZIP_BLOCK: usize = 8 * 1024;
 
 enum Stage {
     /// Looking at the first bytes to tell HTTP, gzip and plain XML apart.
@@ -127,6 +129,10 @@ pub struct StreamParser<'i> {
     wire_bytes: u64,
     header_bytes: u64,
     gzip: bool,
+    /// Compressed bytes waiting for their block to fill.
+    gzip_pending: Vec<u8>,
+    /// Compressed bytes handed to the decoder so far.
+    gzip_fed: u64,
     fatal: Option<ParseError>,
 }
 
@@ -140,6 +146,8 @@ impl<'i> StreamParser<'i> {
             wire_bytes: 0,
             header_bytes: 0,
             gzip: false,
+            gzip_pending: Vec::new(),
+            gzip_fed: 0,
             fatal: None,
         }
     }
@@ -186,31 +194,33 @@ impl<'i> StreamParser<'i> {
             }
             Stage::Plain => self.xml(bytes),
             Stage::Gzip(_) => {
-                let mut offset = self.wire_bytes - bytes.len() as u64;
-                // Small slices, each handed over (and held against the size limit) before the
-                // next: deflate expands up to ~1000×, so a whole read at once could become
-                // hundreds of MB before the limit saw any of it.
-                let slices = bytes.len().div_ceil(GZIP_SLICE).max(1);
-                for (i, slice) in bytes.chunks(GZIP_SLICE).enumerate() {
-                    let Stage::Gzip(dec) = &mut self.stage else {
-                        break;
-                    };
-                    // Flush at the end so a stream that ends early still hands over what it
-                    // decoded.
-                    let last = i + 1 == slices;
-                    dec.write_all(slice)
-                        .and_then(|()| if last { dec.flush() } else { Ok(()) })
-                        .map_err(|e| ParseError::Gzip {
-                            offset,
-                            reason: e.to_string(),
-                        })?;
-                    offset += slice.len() as u64;
-                    let out = std::mem::take(dec.get_mut());
-                    self.xml(&out)?;
+                self.gzip_pending.extend_from_slice(bytes);
+                let whole = self.gzip_pending.len() / GZIP_BLOCK * GZIP_BLOCK;
+                let ready: Vec<u8> = self.gzip_pending.drain(..whole).collect();
+                for block in ready.chunks(GZIP_BLOCK) {
+                    self.gzip_block(block)?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Decodes one block of compressed bytes and hands over what it made, even when the
+    /// block turns out corrupt part way.
+    fn gzip_block(&mut self, block: &[u8]) -> Result<(), ParseError> {
+        let Stage::Gzip(dec) = &mut self.stage else {
+            return Ok(());
+        };
+        // Flushed every block, so a stream that ends early still hands over what it decoded.
+        let written = dec.write_all(block).and_then(|()| dec.flush());
+        let out = std::mem::take(dec.get_mut());
+        let offset = self.header_bytes + self.gzip_fed;
+        self.gzip_fed += block.len() as u64;
+        self.xml(&out)?;
+        written.map_err(|e| ParseError::Gzip {
+            offset,
+            reason: e.to_string(),
+        })
     }
 
     fn start_body_or_http(&mut self, head: &[u8]) -> Result<(), ParseError> {
@@ -246,10 +256,12 @@ impl<'i> StreamParser<'i> {
             (Some(a), Some(b)) => Some(a.min(b).1),
             (a, b) => a.or(b).map(|x| x.1),
         };
+        // Too long by where the headers end, or would end: the same however the stream
+        // was cut.
+        if end.unwrap_or(buf.len() + 1) > MAX_HTTP_HEADERS {
+            return Err(ParseError::HttpHeaders);
+        }
         let Some(end) = end else {
-            if buf.len() > MAX_HTTP_HEADERS {
-                return Err(ParseError::HttpHeaders);
-            }
             self.stage = Stage::Http(buf);
             return Ok(());
         };
@@ -293,6 +305,13 @@ impl<'i> StreamParser<'i> {
 
     /// Ends the stream and returns what was read.
     pub fn finish(mut self) -> Result<Parsed, ParseError> {
+        if matches!(self.stage, Stage::Gzip(_))
+            && self.fatal.is_none()
+            && !self.gzip_pending.is_empty()
+        {
+            let last = std::mem::take(&mut self.gzip_pending);
+            self.fatal = self.gzip_block(&last).err();
+        }
         match std::mem::replace(&mut self.stage, Stage::Plain) {
             Stage::Sniff(head) if !head.is_empty() && self.fatal.is_none() => {
                 self.fatal = self.start_body_or_http(&head).err();
@@ -467,7 +486,29 @@ impl<'i> XmlCore<'i> {
             loop {
                 let before = reader.buffer_position() as usize;
                 let at = start + before;
-                match reader.read_event() {
+                let event = reader.read_event();
+                // An element over the limit is skipped whether it ended in this batch or not,
+                // so the result never depends on where the batches fell.
+                let too_long = match &event {
+                    Ok(Event::Text(_) | Event::Eof) => false,
+                    Ok(_) => {
+                        reader.buffer_position() as usize - before > self.limits.max_element_bytes
+                    }
+                    Err(e) => {
+                        is_unfinished(e) && self.buf.len() - at > self.limits.max_element_bytes
+                    }
+                };
+                if too_long {
+                    let off = self.origin_of(at);
+                    let max = self.limits.max_element_bytes;
+                    self.builder
+                        .damage
+                        .push(off, format!("element longer than {max} bytes; skipped"));
+                    start = at + 1;
+                    self.resync = true;
+                    continue 'outer;
+                }
+                match event {
                     Ok(Event::Start(e)) if e.name().as_ref() == "METRIC" => {
                         let off = self.origin_of(at);
                         self.builder.start("METRIC", e.attributes_raw(), false, off);
@@ -525,19 +566,7 @@ impl<'i> XmlCore<'i> {
                     }
                     Ok(Event::Eof) => break 'outer self.buf.len(),
                     Ok(_) => {}
-                    Err(e) if is_unfinished(&e) && !last => {
-                        if self.buf.len() - at > self.limits.max_element_bytes {
-                            let off = self.origin_of(at);
-                            let max = self.limits.max_element_bytes;
-                            self.builder
-                                .damage
-                                .push(off, format!("element longer than {max} bytes; skipped"));
-                            start = at + 1;
-                            self.resync = true;
-                            continue 'outer;
-                        }
-                        break 'outer at;
-                    }
+                    Err(e) if is_unfinished(&e) && !last => break 'outer at,
                     Err(e) => {
                         if last && is_unfinished(&e) {
                             // The end of a truncated document; `finish` reports it.
