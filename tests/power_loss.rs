@@ -1,9 +1,9 @@
 //! Power loss: the real `gantry aggregator` and `gantry cm` on a filesystem that drops every
-//! write not synced when the power is cut, or every other time a random part of them
+//! write not synced when the power is cut, or two times in three a random part of them
 //! (tests/common/power_cut.rs), killed at random moments and the power cut at once, then
-//! restarted on what the filesystem kept. A SIGKILL alone keeps
-//! the kernel's page cache, so it cannot show that a save is synced before it is relied on;
-//! this does. The seed of the random moments is printed, so a failure can be replayed.
+//! restarted on what the filesystem kept. A SIGKILL alone keeps the kernel's page cache, so it
+//! cannot show that a save is synced before it is relied on; this does. The seed of the random
+//! moments is printed, so a failure can be replayed.
 
 mod common;
 
@@ -59,6 +59,20 @@ fn a_seeded_cut_keeps_part_of_what_was_not_synced() {
     }
     println!("{lost} lost, {without_data} names without data, {partly} in part, {whole} whole");
     assert!(lost > 1 && without_data > 0 && partly > 0 && whole > 0);
+
+    // A rename between directories synced by the target's directory alone is whole after a
+    // cut: the name is in one place, never both nor neither.
+    let (a, b) = (fs.path().join("a"), fs.path().join("b"));
+    std::fs::create_dir(&a).expect("mkdir");
+    std::fs::create_dir(&b).expect("mkdir");
+    std::fs::write(a.join("x"), b"x").expect("write");
+    fs.sync();
+    std::fs::rename(a.join("x"), b.join("x")).expect("rename");
+    std::fs::File::open(&b)
+        .and_then(|d| d.sync_all())
+        .expect("fsync the target directory");
+    fs.cut();
+    assert!(!a.join("x").exists() && b.join("x").exists());
 }
 
 /// The aggregator is stopped (TERM starts its final save) and killed a random moment later,

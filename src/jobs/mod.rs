@@ -169,6 +169,48 @@ impl std::fmt::Debug for JobCommand {
     }
 }
 
+impl JobCommand {
+    /// The event that ends whatever waits on this command (a dialog's pending state) when it
+    /// failed before it could say how (`why`); none for commands nothing waits on.
+    pub fn failed(&self, why: &str) -> Option<JobEvent> {
+        let why = why.to_string();
+        Some(match self {
+            JobCommand::Login { .. } | JobCommand::LoginFromKeyring { .. } => {
+                JobEvent::LoginFailed(why)
+            }
+            JobCommand::Signal { targets, .. } => JobEvent::Signalled(
+                targets
+                    .iter()
+                    .map(|t| (t.clone(), Err(why.clone())))
+                    .collect(),
+            ),
+            JobCommand::Migrate { target, .. } => JobEvent::Migrated(target.clone(), Err(why)),
+            JobCommand::Submit(_) => JobEvent::Submitted(Err(why)),
+            JobCommand::Tail { .. } => JobEvent::TailFailed(why),
+            JobCommand::Slurm(c) => JobEvent::SlurmDone {
+                act: c.act.to_string(),
+                outcomes: c
+                    .jobs
+                    .iter()
+                    .map(|j| (j.clone(), Err(why.clone())))
+                    .collect(),
+            },
+            JobCommand::SlurmPower { nodes, change } => JobEvent::SlurmDone {
+                act: change.to_string(),
+                outcomes: nodes
+                    .iter()
+                    .map(|n| (n.clone(), Err(why.clone())))
+                    .collect(),
+            },
+            JobCommand::SlurmDetail(label) => JobEvent::SlurmDetail {
+                label: label.clone(),
+                fields: Err(why),
+            },
+            JobCommand::Refresh | JobCommand::Logout => return None,
+        })
+    }
+}
+
 /// The link's state, for the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {
@@ -251,6 +293,44 @@ pub enum JobEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_command_ends_what_waits_on_it() {
+        let t = Target {
+            node: "n1".into(),
+            pid: 7,
+            name: "x".into(),
+        };
+        let sig = JobCommand::Signal {
+            targets: vec![t.clone(), t.clone()],
+            signal: Signal::Term,
+        };
+        let Some(JobEvent::Signalled(out)) = sig.failed("bug") else {
+            panic!("a kill is answered");
+        };
+        assert!(out.len() == 2 && out.iter().all(|(_, r)| r.is_err()));
+        let slurm = JobCommand::Slurm(crate::slurm::act::SlurmCommand {
+            jobs: vec!["12_3".into()],
+            act: crate::slurm::act::SlurmAct::Cancel,
+        });
+        assert!(matches!(
+            slurm.failed("bug"),
+            Some(JobEvent::SlurmDone { outcomes, .. }) if outcomes[0] == ("12_3".into(), Err("bug".into()))
+        ));
+        assert!(matches!(
+            JobCommand::Migrate {
+                target: t,
+                to: "n2".into()
+            }
+            .failed("bug"),
+            Some(JobEvent::Migrated(_, Err(_)))
+        ));
+        assert!(matches!(
+            JobCommand::SlurmDetail("12".into()).failed("bug"),
+            Some(JobEvent::SlurmDetail { fields: Err(_), .. })
+        ));
+        assert!(JobCommand::Refresh.failed("bug").is_none());
+    }
 
     #[test]
     fn a_login_password_is_never_printed() {

@@ -251,10 +251,13 @@ async fn run(
                     return;
                 };
                 let lookup = published.lock().clone();
+                // A bug hit on what Slurm printed fails this action, and whatever waits on
+                // it is told so.
+                let on_failure = cmd.clone();
                 match crate::guard::caught_async("a Slurm action", command(&runner, cmd, &lookup, &user, admin, &emit)).await {
                     Ok(a) => again |= a,
                     Err(e) => {
-                        emit(JobEvent::Note(e.to_string()));
+                        emit(on_failure.failed(&e.to_string()).unwrap_or(JobEvent::Note(e.to_string())));
                         again = true;
                     }
                 }
@@ -308,13 +311,7 @@ async fn run(
                 let emit = move |e: JobEvent| {
                     let _ = ev.send((cl.clone(), e));
                 };
-                // A bug hit on what Slurm printed costs this poll, not the screen.
-                let res = crate::guard::caught_async(
-                    "the Slurm poll",
-                    refresh(&r, &mut s, &u, admin, &emit),
-                )
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()));
+                let res = refresh(&r, &mut s, &u, admin, &emit).await;
                 (s, res)
             }));
         }
@@ -517,7 +514,14 @@ async fn refresh(
     emit: &impl Fn(JobEvent),
 ) -> Result<(), String> {
     let now = now_epoch();
-    let polled = poll_controller(r, seen, user, admin, emit).await;
+    // A bug hit on what Slurm printed costs this poll, shown as the controller's state like
+    // any failed poll, not the screen.
+    let polled = crate::guard::caught_async(
+        "the Slurm poll",
+        poll_controller(r, seen, user, admin, emit),
+    )
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
     if let Err(e) = &polled {
         let since = *seen.down_since.get_or_insert(now);
         // The last lists stay (marked by the state); the views learn the controller's state.
@@ -1099,7 +1103,9 @@ async fn tail(
         })?;
         let start = offset.min(size);
         let at_end = start + buf.len() as u64 >= size;
-        let (text, used) = crate::cm::text_chunk(&buf, at_end);
+        let (text, used) =
+            crate::guard::caught("a job's output", || crate::cm::text_chunk(&buf, at_end))
+                .map_err(|e| e.to_string())?;
         Ok((start + used as u64, size, text))
     })
     .await

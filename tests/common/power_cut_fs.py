@@ -12,7 +12,8 @@ the root. Writing `sync` makes everything durable, as sync(2) does.
 Writing `cut SEED` loses power in another crash state, chosen by SEED, in which part of the
 unsynced changes was kept, as a journalling filesystem without data journalling may keep them:
 the changes to names (create, rename, remove) up to a random point in the order they were made
-(a journal commits them in order; a rename is one change in both its directories), and of each
+(a journal commits them in order; a rename is one change in both its directories, kept by a
+sync of either, as a journal keeps it whole), and of each
 file's unsynced writes and truncations a random subset, in any order (dirty pages are written
 back as they come). So a name can survive without its data, and a later write without an
 earlier one.
@@ -82,8 +83,13 @@ class Dir(Node):
         super().__init__(mode)
         self.entries = {}
         self.synced = {}
-        # Unsynced changes to names, in order: (sequence, name, node or None for removed).
-        self.pending = []
+
+    def change(self, name, node):
+        """Applies one change to its synced names (node None: the name was removed)."""
+        if node is None:
+            self.synced.pop(name, None)
+        else:
+            self.synced[name] = node
 
 
 class PowerCutFs(Operations):
@@ -96,11 +102,30 @@ class PowerCutFs(Operations):
         self.next_fh = itertools.count(1)
         self.cuts = 0
         self.seq = 0
+        # Unsynced changes to names, in the order made: (sequence, directory, name, node or
+        # None for removed). Both halves of a rename share one sequence number.
+        self.journal = []
 
-    def _named(self, d, name, node):
+    def _named(self, d, name, node, seq=None):
         """Records a change to a name, after making it, to be kept or lost at a cut."""
-        self.seq += 1
-        d.pending.append((self.seq, name, node))
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        self.journal.append((seq, d, name, node))
+
+    def _commit(self, seqs):
+        """Makes the changes numbered `seqs` durable. An earlier unsynced change to the same
+        name is superseded, so it can never be replayed over a later one."""
+        done = [c for c in self.journal if c[0] in seqs]
+        latest = {}
+        for seq, d, name, node in done:
+            d.change(name, node)
+            latest[(id(d), name)] = seq
+        self.journal = [
+            c
+            for c in self.journal
+            if c[0] not in seqs and latest.get((id(c[1]), c[2]), -1) < c[0]
+        ]
 
     # -- names
 
@@ -136,23 +161,16 @@ class PowerCutFs(Operations):
     def _cut(self, seed=None):
         rng = random.Random(seed) if seed is not None else None
         # Changes to names made up to this point are kept (none on a plain cut): the first k
-        # unsynced ones, k uniform from none to all.
-        point, unsynced = 0, []
-        if rng:
-            unsynced = sorted({seq for d in self._dirs(self.root) for seq, _, _ in d.pending})
-            point = rng.choice([0] + unsynced)
+        # unsynced ones, k uniform from none to all, as a journal commits them in order.
+        unsynced = sorted({c[0] for c in self.journal})
+        point = rng.choice([0] + unsynced) if rng else 0
+        self._commit({seq for seq in unsynced if seq <= point})
+        self.journal = []
 
         writes = [0, 0]  # kept, unsynced
 
         def revert(d):
-            entries = dict(d.synced)
-            for seq, name, node in d.pending:
-                if seq <= point:
-                    if node is None:
-                        entries.pop(name, None)
-                    else:
-                        entries[name] = node
-            d.entries, d.synced, d.pending = entries, dict(entries), []
+            d.entries = dict(d.synced)
             for child in d.entries.values():
                 if isinstance(child, Dir):
                     revert(child)
@@ -176,15 +194,11 @@ class PowerCutFs(Operations):
         )
         print(f"power cut {self.cuts}{kept}", file=sys.stderr, flush=True)
 
-    def _dirs(self, d):
-        yield d
-        for child in d.entries.values():
-            if isinstance(child, Dir):
-                yield from self._dirs(child)
-
     def _sync(self):
+        self.journal = []
+
         def sync(d):
-            d.synced, d.pending = dict(d.entries), []
+            d.synced = dict(d.entries)
             for child in d.entries.values():
                 if isinstance(child, Dir):
                     sync(child)
@@ -294,7 +308,8 @@ class PowerCutFs(Operations):
 
     def fsyncdir(self, path, datasync, fh):
         d = self._node(path, fh)
-        d.synced, d.pending = dict(d.entries), []
+        # This directory's changes, with the other half of any rename among them.
+        self._commit({c[0] for c in self.journal if c[1] is d})
         return 0
 
     # -- files
@@ -393,8 +408,8 @@ class PowerCutFs(Operations):
         np.entries[nname] = n
         # One change in the journal: kept or lost in both directories together.
         self.seq += 1
-        op.pending.append((self.seq, oname, None))
-        np.pending.append((self.seq, nname, n))
+        self._named(op, oname, None, self.seq)
+        self._named(np, nname, n, self.seq)
         op.touch()
         np.touch()
         return 0
