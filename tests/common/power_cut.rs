@@ -100,7 +100,7 @@ impl PowerCutFs {
     /// `moments`, so both kinds of crash state are met (and both after a clean stop every
     /// fourth round, in the aggregator's test).
     pub fn cut_for_round(&self, round: usize, moments: &mut super::Moments) {
-        if round % 3 != 0 {
+        if !round.is_multiple_of(3) {
             self.cut_keeping_some(moments.next_ms(1 << 32));
         } else {
             self.cut();
