@@ -194,12 +194,14 @@ impl<'i> StreamParser<'i> {
             }
             Stage::Plain => self.xml(bytes),
             Stage::Gzip(_) => {
-                self.gzip_pending.extend_from_slice(bytes);
-                let whole = self.gzip_pending.len() / GZIP_BLOCK * GZIP_BLOCK;
-                let ready: Vec<u8> = self.gzip_pending.drain(..whole).collect();
-                for block in ready.chunks(GZIP_BLOCK) {
+                let mut pending = std::mem::take(&mut self.gzip_pending);
+                pending.extend_from_slice(bytes);
+                let whole = pending.len() / GZIP_BLOCK * GZIP_BLOCK;
+                for block in pending[..whole].chunks(GZIP_BLOCK) {
                     self.gzip_block(block)?;
                 }
+                pending.drain(..whole);
+                self.gzip_pending = pending;
                 Ok(())
             }
         }
@@ -499,13 +501,8 @@ impl<'i> XmlCore<'i> {
                     }
                 };
                 if too_long {
-                    let off = self.origin_of(at);
                     let max = self.limits.max_element_bytes;
-                    self.builder
-                        .damage
-                        .push(off, format!("element longer than {max} bytes; skipped"));
-                    start = at + 1;
-                    self.resync = true;
+                    start = self.skip_line(at, format!("element longer than {max} bytes; skipped"));
                     continue 'outer;
                 }
                 match event {
@@ -541,13 +538,9 @@ impl<'i> XmlCore<'i> {
                     Ok(Event::Start(e) | Event::Empty(e)) if !plausible_name(e.name().as_ref()) => {
                         // Garbage glued onto the next tag: skip to the next line so that tag
                         // is still read.
-                        let off = self.origin_of(at);
                         let shown: String = e.name().as_ref().chars().take(24).collect();
-                        self.builder
-                            .damage
-                            .push(off, format!("garbage {shown:?}; skipped to the next line"));
-                        start = at + 1;
-                        self.resync = true;
+                        start = self
+                            .skip_line(at, format!("garbage {shown:?}; skipped to the next line"));
                         continue 'outer;
                     }
                     Ok(Event::Start(e)) => {
@@ -572,19 +565,25 @@ impl<'i> XmlCore<'i> {
                             // The end of a truncated document; `finish` reports it.
                             break 'outer self.buf.len();
                         }
-                        let off = self.origin_of(at);
-                        self.builder.damage.push(
-                            off,
+                        start = self.skip_line(
+                            at,
                             format!("unreadable XML ({e}); skipped to the next line"),
                         );
-                        start = at + 1;
-                        self.resync = true;
                         continue 'outer;
                     }
                 }
             }
         };
         self.drain(consumed);
+    }
+
+    /// Records damage at `at` in `buf` and starts skipping to the next line that starts an
+    /// element; returns where tokenizing goes on.
+    fn skip_line(&mut self, at: usize, why: String) -> usize {
+        let off = self.origin_of(at);
+        self.builder.damage.push(off, why);
+        self.resync = true;
+        at + 1
     }
 
     fn drain(&mut self, consumed: usize) {
